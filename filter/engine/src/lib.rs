@@ -1,0 +1,1 @@
+//! meshpolicy's policy engine. See docs/ARCHITECTURE.md.

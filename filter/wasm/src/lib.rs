@@ -1,0 +1,1 @@
+//! meshpolicy's proxy-wasm filter. See docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! An Envoy-faithful proxy-wasm host on wasmtime. See docs/ARCHITECTURE.md.

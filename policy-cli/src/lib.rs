@@ -1,0 +1,1 @@
+//! policy-cli as a library; `main.rs` is a thin shell over it.
