@@ -1,1 +1,63 @@
 //! policy-cli as a library; `main.rs` is a thin shell over it.
+//!
+//! One file per verb in `command/`, each with `<Verb>Args` and `fn run`.
+
+pub mod command;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes of every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Everything passed.
+    Ok = 0,
+    /// Validation or test failures.
+    Failure = 1,
+    /// Usage or input error.
+    Usage = 2,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "policy-cli",
+    version,
+    about = "meshpolicy: Istio traffic policy as a proxy-wasm filter"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate TrafficPolicy documents and Istio YAML.
+    Validate(command::validate::ValidateArgs),
+    /// Import VirtualService, DestinationRule and Telemetry into one TrafficPolicy.
+    Import(command::import::ImportArgs),
+    /// Run test files on the built filter `.wasm` in the host.
+    Test(command::test::TestArgs),
+    /// Trace how the policy decides one request.
+    Explain(command::explain::ExplainArgs),
+    /// Render the WasmPlugin, companion VirtualService and DestinationRule.
+    Render(command::render::RenderArgs),
+    /// Package the filter `.wasm` as an OCI image layout.
+    Package(command::package::PackageArgs),
+    /// Push an OCI image layout to a registry.
+    Push(command::push::PushArgs),
+    /// Measure the per-request cost of the real `.wasm` on the host.
+    Bench(command::bench::BenchArgs),
+}
+
+/// Runs one parsed command line and returns its exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Validate(args) => command::validate::run(args),
+        Command::Import(args) => command::import::run(args),
+        Command::Test(args) => command::test::run(args),
+        Command::Explain(args) => command::explain::run(args),
+        Command::Render(args) => command::render::run(args),
+        Command::Package(args) => command::package::run(args),
+        Command::Push(args) => command::push::run(args),
+        Command::Bench(args) => command::bench::run(args),
+    }
+}
