@@ -3,6 +3,7 @@
 //! One file per verb in `command/`, each with `<Verb>Args` and `fn run`.
 
 pub mod command;
+pub mod gitops;
 
 use clap::{Parser, Subcommand};
 

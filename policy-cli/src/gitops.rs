@@ -1,0 +1,2 @@
+//! GitOps delivery: render the Istio manifests of a policy, package the
+//! filter as an OCI image Istio accepts, and push it to a registry.
