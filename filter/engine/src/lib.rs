@@ -1,1 +1,3 @@
 //! meshpolicy's policy engine. See docs/ARCHITECTURE.md.
+
+pub mod telemetry;

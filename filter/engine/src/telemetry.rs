@@ -1,0 +1,4 @@
+//! The `spec.telemetry` section: Istio Telemetry `metrics` semantics applied
+//! to meshpolicy's own metrics.
+
+pub mod model;
