@@ -1,0 +1,52 @@
+use super::decode;
+
+fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
+    for (k, v) in pairs {
+        out.extend((k.len() as u32).to_le_bytes());
+        out.extend((v.len() as u32).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend(*k);
+        out.push(0);
+        out.extend(*v);
+        out.push(0);
+    }
+    out
+}
+
+#[test]
+fn decodes_pairs_in_order() {
+    let bytes = encode(&[(b":path", b"/a?b=1"), (b"x-user-id", b"7")]);
+    let pairs = decode(&bytes).unwrap();
+    assert_eq!(
+        pairs,
+        vec![
+            (":path".to_string(), "/a?b=1".to_string()),
+            ("x-user-id".to_string(), "7".to_string())
+        ]
+    );
+}
+
+#[test]
+fn empty_buffer_is_an_empty_map() {
+    assert_eq!(decode(&[]).unwrap(), Vec::<(String, String)>::new());
+}
+
+#[test]
+fn non_utf8_values_are_replaced_not_trapped() {
+    let bytes = encode(&[(b"x-raw", &[0x66, 0xff, 0x6f])]);
+    let pairs = decode(&bytes).unwrap();
+    assert_eq!(pairs[0].1, "f\u{fffd}o");
+}
+
+#[test]
+fn truncated_or_lying_buffers_are_rejected() {
+    let bytes = encode(&[(b"key", b"value")]);
+    for cut in 1..bytes.len() - 1 {
+        assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
+    }
+    let mut huge = bytes.clone();
+    huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(decode(&huge).is_none());
+}
