@@ -42,6 +42,8 @@ build: setup
 	if [ $$size -gt $(WASM_BUDGET) ]; then echo "error: $(WASM) is $$size bytes, over the budget of $(WASM_BUDGET)"; exit 1; fi
 
 guests: setup
+	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import
+	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
 test: build guests
 	$(CARGO) test
