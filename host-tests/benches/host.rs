@@ -1,0 +1,275 @@
+//! Host benchmarks (issue 3 item 7), written to `target/bench/30-host.md`:
+//!
+//! (a) one full request (headers, response headers, on_log/on_done/on_delete)
+//!     through meshpolicy's filter, as a ratio to `guest-floor` (reads the
+//!     request headers once and continues) measured in the same run;
+//! (b) requests per second through the host (one core), from (a);
+//! (c) the first load of a module (a cold compile) against a load from the
+//!     on-disk compiled-module cache.
+//!
+//! Run with `cargo bench -p host-tests --bench host` (after `make build
+//! guests`). Criterion measures; this program then reads criterion's
+//! estimates back and writes the markdown section.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use criterion::{BenchmarkId, Criterion};
+use host_tests::{Host, LoadedModule, ModuleSource, Plugin, PluginOptions};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const COMMAND: &str = "cargo bench -p host-tests --bench host";
+
+/// The policy of SPEC §2 (the seed article's reviews routes), as the JSON
+/// Istio hands to `proxy_on_configure`.
+const POLICY: &str = r#"{
+  "apiVersion": "meshpolicy.dev/v1alpha1",
+  "kind": "TrafficPolicy",
+  "metadata": {"name": "reviews"},
+  "spec": {
+    "http": [
+      {"name": "legacy-catalog",
+       "match": [{"uri": {"prefix": "/wpcatalog"}}, {"uri": {"prefix": "/consumercatalog"}}],
+       "rewrite": {"uri": "/newcatalog"},
+       "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v2"}}]},
+      {"name": "reviews-canary",
+       "route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
+                 {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}],
+       "sticky": {"header": "x-user-id"}}
+    ],
+    "subsets": {"reviews": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
+  }
+}"#;
+
+/// A typical mesh request: pseudo-headers plus what a sidecar adds.
+const REQUEST: &[(&str, &str)] = &[
+    (":method", "GET"),
+    (":path", "/wpcatalog/item/42?color=red"),
+    (":authority", "reviews.prod.svc.cluster.local"),
+    (":scheme", "http"),
+    ("user-agent", "curl/8.5.0"),
+    ("accept", "*/*"),
+    ("x-user-id", "7"),
+    ("x-request-id", "5c1f6a2e-8a3b-4c61-9d7e-0b2f8f1e9a10"),
+    ("x-forwarded-proto", "http"),
+    ("x-envoy-attempt-count", "1"),
+];
+const RESPONSE: &[(&str, &str)] = &[(":status", "200"), ("content-type", "text/plain")];
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"),
+    }
+}
+
+fn read(path: &Path, make: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| {
+        panic!("cannot read `{}` ({e}): run `make {make}`", path.display())
+    })
+}
+
+fn filter_bytes() -> Vec<u8> {
+    let path = match std::env::var_os("MESHPOLICY_WASM") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => target_dir().join("meshpolicy.wasm"),
+    };
+    read(&path, "build")
+}
+
+fn floor_bytes() -> Vec<u8> {
+    read(
+        &target_dir().join("wasm32-wasip1/release/guest_floor.wasm"),
+        "guests",
+    )
+}
+
+/// One request through the whole lifecycle.
+fn request(plugin: &mut Plugin) {
+    let mut stream = plugin.new_stream();
+    black_box(stream.request_headers(REQUEST, true));
+    black_box(stream.response_headers(RESPONSE, true));
+    stream.complete();
+}
+
+fn start(module: &LoadedModule, config: &str) -> Plugin {
+    let plugin = Plugin::start(
+        module,
+        PluginOptions {
+            plugin_config: config.as_bytes().to_vec(),
+            ..PluginOptions::default()
+        },
+    )
+    .expect("the plugin starts");
+    assert!(plugin.configured(), "the plugin rejected its configuration");
+    plugin
+}
+
+/// The module's bytes with a custom section appended: the same code under a
+/// new sha256, so no cache (in memory or on disk) knows it.
+fn variant(bytes: &[u8], n: u64) -> Vec<u8> {
+    let name = b"bench";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(&n.to_le_bytes());
+    let mut out = bytes.to_vec();
+    out.push(0); // custom section id
+    out.push(payload.len() as u8); // LEB128 of a size below 128
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn bench_requests(c: &mut Criterion, floor: &LoadedModule, filter: &LoadedModule) {
+    let mut group = c.benchmark_group("request");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(4));
+    let mut floor_plugin = start(floor, "");
+    group.bench_function(BenchmarkId::from_parameter("floor"), |b| {
+        b.iter(|| request(&mut floor_plugin))
+    });
+    let mut filter_plugin = start(filter, POLICY);
+    group.bench_function(BenchmarkId::from_parameter("meshpolicy"), |b| {
+        b.iter(|| request(&mut filter_plugin))
+    });
+    group.finish();
+}
+
+fn bench_loads(c: &mut Criterion, bytes: &[u8]) {
+    let cache = tempfile::tempdir().expect("a temporary cache directory");
+    // Seed the disk cache once to learn the artifact's file name suffix
+    // (wasmtime's compatibility hash); then, for each measured load, put
+    // the artifact under the name of a fresh variant. The load then misses
+    // the in-process cache and takes the disk path, which is what a new
+    // test process does.
+    let seeded = Host::with_cache_dir(cache.path())
+        .unwrap()
+        .load_bytes(&variant(bytes, u64::MAX))
+        .unwrap();
+    assert_eq!(seeded.source(), ModuleSource::Compiled);
+    let artifact = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .expect("the host wrote a compiled artifact");
+    let file_name = artifact.file_name().unwrap().to_str().unwrap().to_string();
+    let suffix = file_name
+        .split_once('-')
+        .map(|(_, rest)| rest.to_string())
+        .expect("artifact named <sha256>-<hash>.cwasm");
+    let compiled = std::fs::read(&artifact).unwrap();
+
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(6));
+    let mut n = 0u64;
+    let cold = Host::without_disk_cache().unwrap();
+    group.bench_function(BenchmarkId::from_parameter("cold-compile"), |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                variant(bytes, n)
+            },
+            |v| {
+                let module = cold.load_bytes(&v).unwrap();
+                assert_eq!(module.source(), ModuleSource::Compiled);
+                module
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    let warm = Host::with_cache_dir(cache.path()).unwrap();
+    group.bench_function(BenchmarkId::from_parameter("disk-cache"), |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let v = variant(bytes, n);
+                let sha = sha256_hex(&v);
+                std::fs::write(cache.path().join(format!("{sha}-{suffix}")), &compiled).unwrap();
+                v
+            },
+            |v| {
+                let module = warm.load_bytes(&v).unwrap();
+                assert_eq!(module.source(), ModuleSource::DiskCache);
+                module
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Criterion's estimate for one benchmark, in nanoseconds: (median, mean).
+fn estimate(criterion_dir: &Path, group: &str, id: &str) -> (f64, f64) {
+    let path = criterion_dir.join(group).join(id).join("new/estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("criterion wrote no `{}`: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let point = |k: &str| json[k]["point_estimate"].as_f64().unwrap();
+    (point("median"), point("mean"))
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn main() {
+    let criterion_dir = target_dir().join("criterion");
+    let mut c = Criterion::default()
+        .output_directory(&criterion_dir)
+        .configure_from_args();
+    let host = Host::new().expect("the host starts");
+    let floor = host.load_bytes(&floor_bytes()).expect("guest-floor loads");
+    let filter_bytes = filter_bytes();
+    let filter = host.load_bytes(&filter_bytes).expect("meshpolicy.wasm loads");
+    bench_requests(&mut c, &floor, &filter);
+    bench_loads(&mut c, &filter_bytes);
+    c.final_summary();
+
+    let (floor_ns, floor_mean) = estimate(&criterion_dir, "request", "floor");
+    let (filter_ns, filter_mean) = estimate(&criterion_dir, "request", "meshpolicy");
+    let (cold_ns, _) = estimate(&criterion_dir, "load", "cold-compile");
+    let (disk_ns, _) = estimate(&criterion_dir, "load", "disk-cache");
+    let ratio = filter_ns / floor_ns;
+    let speedup = cold_ns / disk_ns;
+    let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
+    let md = format!(
+        "## Host: requests and module loads\n\n\
+         Command: `{COMMAND}` (criterion; medians, means in brackets; one core).\n\
+         A request is request headers (10 headers), response headers, then on_log, \
+         on_done and on_delete, on a fresh stream context of a started plugin. \
+         The floor is `guest-floor`, which reads the request headers once and continues.\n\n\
+         | measure | value | baseline | ratio | goal |\n|---|---|---|---|---|\n\
+         | request through meshpolicy (SPEC §2 policy, rewrite match) | {} ({}) | floor {} ({}) | {ratio:.2}x | at most 2x: {} |\n\
+         | requests per second through meshpolicy | {:.0} | floor {:.0} | {:.2} | |\n\
+         | module load from the disk cache ({} KiB filter) | {} | cold compile {} | {speedup:.0}x faster | at least 50x: {} |\n",
+        human(filter_ns),
+        human(filter_mean),
+        human(floor_ns),
+        human(floor_mean),
+        verdict(ratio <= 2.0),
+        1e9 / filter_ns,
+        1e9 / floor_ns,
+        floor_ns / filter_ns,
+        filter_bytes.len() / 1024,
+        human(disk_ns),
+        human(cold_ns),
+        verdict(speedup >= 50.0),
+    );
+    let out = target_dir().join("bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("30-host.md"), &md).unwrap();
+    println!("{md}");
+}
