@@ -6,10 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Extra keys a document carries that the model does not know; validation
-/// reports each as an unknown field at its path.
-pub type Unknown = BTreeMap<String, serde_json::Value>;
-
 /// One `spec.telemetry[i]` entry (Istio `Metrics`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,8 +18,6 @@ pub struct Metrics {
     /// proxy's stats flush interval decides reporting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporting_interval: Option<String>,
-    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub unknown: Unknown,
 }
 
 /// `providers[i]`: a named telemetry provider.
@@ -32,8 +26,6 @@ pub struct Metrics {
 pub struct ProviderRef {
     #[serde(default)]
     pub name: String,
-    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub unknown: Unknown,
 }
 
 /// `overrides[i]`: a metric selector plus what to change on it.
@@ -46,8 +38,6 @@ pub struct MetricsOverrides {
     pub disabled: Option<bool>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tag_overrides: BTreeMap<String, TagOverride>,
-    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub unknown: Unknown,
 }
 
 /// `overrides[i].match`: which metric(s), in which mode.
@@ -63,8 +53,6 @@ pub struct MetricSelector {
     /// CLIENT, SERVER or CLIENT_AND_SERVER (Istio's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub unknown: Unknown,
 }
 
 /// `tagOverrides.<tag>`: UPSERT (with a CEL `value`) or REMOVE.
@@ -80,6 +68,4 @@ pub struct TagOverride {
     /// Beyond Istio: after this many distinct values, further ones are `other`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_values: Option<u32>,
-    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub unknown: Unknown,
 }
