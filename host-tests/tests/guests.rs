@@ -1,0 +1,24 @@
+//! The host's test guests (`host-tests/guests/*`, built by `make guests`)
+//! run on the host, and the tests assert the answers Envoy would give.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "guests/abi_status.rs"]
+mod abi_status;
+#[path = "guests/hostile.rs"]
+mod hostile;
+#[path = "guests/lifecycle.rs"]
+mod lifecycle;
+#[path = "guests/loading.rs"]
+mod loading;
+#[path = "guests/streams.rs"]
+mod streams;
+#[path = "guests/support.rs"]
+mod support;
+#[path = "guests/wasi.rs"]
+mod wasi;
