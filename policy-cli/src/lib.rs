@@ -4,6 +4,8 @@
 
 pub mod command;
 pub mod gitops;
+pub mod diagnostic;
+pub mod source;
 
 use clap::{Parser, Subcommand};
 

@@ -1,0 +1,288 @@
+//! Diagnostics: what went wrong, where (file:line:column, field path) and why,
+//! rendered for people (miette, with a snippet), for editors (one plain line
+//! each) or for tools (JSON).
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use serde::Serialize;
+
+use crate::source::{Pos, SourceFile};
+
+/// How diagnostics are written (`--error-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ErrorFormat {
+    /// Snippets with the offending line marked (colour only on a terminal).
+    #[default]
+    Human,
+    /// One line per diagnostic: `file:line:col: severity: path: message`.
+    Plain,
+    /// One JSON document with every diagnostic.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        })
+    }
+}
+
+/// One finding about the input.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable kebab-case name of the kind of finding (`yaml-syntax`, `undefined-subset`).
+    pub code: &'static str,
+    /// One line, lowercase, user input in backticks.
+    pub message: String,
+    pub file: Option<Arc<SourceFile>>,
+    pub pos: Option<Pos>,
+    /// The logical field path, as the engine writes it.
+    pub path: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            file: None,
+            pos: None,
+            path: None,
+            help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn note(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn in_file(mut self, file: &Arc<SourceFile>, pos: Option<Pos>) -> Diagnostic {
+        self.file = Some(Arc::clone(file));
+        self.pos = pos;
+        self
+    }
+
+    pub fn at_path(mut self, path: impl Into<String>) -> Diagnostic {
+        let path = path.into();
+        self.path = (!path.is_empty()).then_some(path);
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `file:line:col`, or as much of it as is known.
+    pub fn location(&self) -> Option<String> {
+        let file = self.file.as_ref()?;
+        Some(match self.pos {
+            Some(pos) => format!("{}:{}:{}", file.name, pos.line, pos.column),
+            None => file.name.clone(),
+        })
+    }
+
+    /// The source line the diagnostic points at, without its newline.
+    pub fn snippet(&self) -> Option<&str> {
+        let (file, pos) = (self.file.as_ref()?, self.pos?);
+        file.text.lines().nth(pos.line.checked_sub(1)?)
+    }
+
+    /// `file:line:col: severity: path: message` on one line.
+    pub fn plain(&self) -> String {
+        let mut out = String::new();
+        if let Some(loc) = self.location() {
+            out.push_str(&loc);
+            out.push_str(": ");
+        }
+        out.push_str(&self.severity.to_string());
+        out.push_str(": ");
+        if let Some(path) = &self.path {
+            out.push_str(path);
+            out.push_str(": ");
+        }
+        out.push_str(&self.message);
+        out
+    }
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    severity: Severity,
+    code: &'a str,
+    message: &'a str,
+    file: Option<&'a str>,
+    line: Option<usize>,
+    column: Option<usize>,
+    path: Option<&'a str>,
+    snippet: Option<&'a str>,
+    help: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    errors: usize,
+    warnings: usize,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+/// Renders every diagnostic in the chosen format, ready to print on stderr
+/// (human, plain) or stdout (json).
+pub fn render(diags: &[Diagnostic], format: ErrorFormat, color: bool) -> String {
+    match format {
+        ErrorFormat::Plain => diags.iter().map(|d| d.plain() + "\n").collect(),
+        ErrorFormat::Json => render_json(diags),
+        ErrorFormat::Human => diags.iter().map(|d| render_human(d, color)).collect(),
+    }
+}
+
+fn render_json(diags: &[Diagnostic]) -> String {
+    let report = JsonReport {
+        errors: diags.iter().filter(|d| d.is_error()).count(),
+        warnings: diags
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count(),
+        diagnostics: diags
+            .iter()
+            .map(|d| JsonDiagnostic {
+                severity: d.severity,
+                code: d.code,
+                message: &d.message,
+                file: d.file.as_deref().map(|f| f.name.as_str()),
+                line: d.pos.map(|p| p.line),
+                column: d.pos.map(|p| p.column),
+                path: d.path.as_deref(),
+                snippet: d.snippet(),
+                help: d.help.as_deref(),
+            })
+            .collect(),
+    };
+    // Serialising plain structs of strings and numbers cannot fail.
+    serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+}
+
+/// Whether stderr gets colour: only on a terminal, and never with `NO_COLOR`.
+pub fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn render_human(diag: &Diagnostic, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false)
+        .with_context_lines(1);
+    let view = MietteView::new(diag);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &view).is_err() {
+        return diag.plain() + "\n";
+    }
+    // miette marks the place but not the file position when there is no
+    // snippet; the plain line keeps file:line:col visible in every case.
+    if view.source.is_none() {
+        if let Some(loc) = diag.location() {
+            out.push_str(&format!("  at {loc}\n"));
+        }
+    }
+    out
+}
+
+// === impl MietteView ===
+
+/// A diagnostic as miette sees it: message, severity, a label at the place
+/// (its text is the field path) and the file as source code.
+#[derive(Debug)]
+struct MietteView<'a> {
+    diag: &'a Diagnostic,
+    source: Option<NamedSource<String>>,
+}
+
+impl<'a> MietteView<'a> {
+    fn new(diag: &'a Diagnostic) -> MietteView<'a> {
+        let source = match (&diag.file, diag.pos) {
+            (Some(file), Some(_)) => {
+                Some(NamedSource::new(file.name.clone(), file.text.clone()).with_language("yaml"))
+            }
+            _ => None,
+        };
+        MietteView { diag, source }
+    }
+}
+
+impl fmt::Display for MietteView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for MietteView<'_> {}
+
+impl miette::Diagnostic for MietteView<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.diag.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.diag
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
+        let pos = self.diag.pos?;
+        let label = self.diag.path.clone().unwrap_or_else(|| "here".to_owned());
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some(label), (pos.offset, pos.len)),
+        )))
+    }
+}

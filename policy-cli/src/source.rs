@@ -1,0 +1,247 @@
+//! Input files: read, split into YAML documents, and typed with field paths
+//! that map back to line:column.
+
+mod node;
+mod path;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::Spanned;
+
+pub use node::Node;
+pub use path::{FieldPath, Pos, Seg, SpanMap};
+
+use crate::diagnostic::Diagnostic;
+
+/// Files larger than this are refused before parsing: a policy is a few KiB.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A file as read, shared by every diagnostic that points into it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The name the user gave (the path as typed, or `<stdin>`).
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        })
+    }
+
+    /// Reads a file; `-` reads stdin.
+    pub fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
+        let name = path.display().to_string();
+        if name == "-" {
+            let mut text = String::new();
+            return match std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                Ok(_) => Ok(SourceFile::new("<stdin>", text)),
+                Err(e) => Err(Diagnostic::error(
+                    "unreadable-file",
+                    format!("cannot read stdin: {}", lower_io(&e)),
+                )),
+            };
+        }
+        let unreadable = |e: std::io::Error| {
+            Diagnostic::error(
+                "unreadable-file",
+                format!("cannot read `{name}`: {}", lower_io(&e)),
+            )
+        };
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
+        if meta.is_dir() {
+            return Err(Diagnostic::error(
+                "unreadable-file",
+                format!("cannot read `{name}`: it is a directory"),
+            )
+            .with_help("pass the YAML files inside it, e.g. `dir/*.yaml`"));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(Diagnostic::error(
+                "file-too-large",
+                format!(
+                    "`{name}` is {} bytes, more than the limit of {MAX_FILE_BYTES}",
+                    meta.len()
+                ),
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(unreadable)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Diagnostic::error(
+                "unreadable-file",
+                format!(
+                    "`{name}` is not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })?;
+        Ok(SourceFile::new(name, text))
+    }
+}
+
+/// An I/O error in our style: lowercase, without the OS error number.
+fn lower_io(e: &std::io::Error) -> String {
+    let text = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    };
+    let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// One YAML document of a file, as a JSON value plus where each field is.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: Arc<SourceFile>,
+    /// 0-based position among the file's non-empty documents.
+    pub index: usize,
+    pub value: serde_json::Value,
+    pub spans: SpanMap,
+}
+
+/// Splits a file into its documents. Empty documents (only comments, or a
+/// trailing `---`) are skipped, as kubectl does.
+pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Document>, Diagnostic> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    let nodes: Vec<Spanned<Node>> =
+        serde_saphyr::from_str_multiple_with_options(&file.text, options).map_err(|e| {
+            let pos = e.location().map(|l| Pos::from_location(&l, &file.text));
+            Diagnostic::error("yaml-syntax", yaml_message(&e)).in_file(file, pos)
+        })?;
+    Ok(nodes
+        .into_iter()
+        .filter(|n| n.value != Node::Null)
+        .enumerate()
+        .map(|(index, node)| Document {
+            file: Arc::clone(file),
+            index,
+            value: node.value.to_json(),
+            spans: SpanMap::build(&node, &file.text),
+        })
+        .collect())
+}
+
+/// serde-saphyr's message without the location suffix it adds (the CLI
+/// prints the location itself).
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let text = match text.rfind(" at line ") {
+        Some(i) => text.get(..i).unwrap_or(&text).to_owned(),
+        None => text,
+    };
+    format!("invalid YAML: {text}")
+}
+
+impl Document {
+    /// A diagnostic pointed at `path` in this document.
+    pub fn diag(&self, diag: Diagnostic, path: &FieldPath) -> Diagnostic {
+        diag.in_file(&self.file, self.spans.locate(path))
+            .at_path(path.to_string())
+    }
+
+    /// A diagnostic pointed at a field path as the engine writes it.
+    pub fn diag_at_text(&self, diag: Diagnostic, path: &str) -> Diagnostic {
+        let parsed = FieldPath::parse(path);
+        diag.in_file(&self.file, self.spans.locate(&parsed))
+            .at_path(path)
+    }
+
+    /// A string field at the top of the document (`kind`, `apiVersion`).
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.value.get(name).and_then(serde_json::Value::as_str)
+    }
+
+    pub fn kind(&self) -> Option<&str> {
+        self.str_field("kind")
+    }
+
+    pub fn api_version(&self) -> Option<&str> {
+        self.str_field("apiVersion")
+    }
+
+    /// `metadata.name`, or `#<n>` when it has none.
+    pub fn name(&self) -> String {
+        self.value
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .map_or_else(|| format!("#{}", self.index + 1), str::to_owned)
+    }
+
+    /// Deserialises the whole document into `T`; an error names the field path
+    /// and points at it.
+    pub fn typed<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        self.typed_at(&FieldPath::default(), &self.value)
+    }
+
+    /// Deserialises `value`, found at `base` in this document, into `T`.
+    pub fn typed_at<T: DeserializeOwned>(
+        &self,
+        base: &FieldPath,
+        value: &serde_json::Value,
+    ) -> Result<T, Diagnostic> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let mut path = base.clone();
+            for seg in e.path().iter() {
+                match seg {
+                    serde_path_to_error::Segment::Seq { index } => path.0.push(Seg::Index(*index)),
+                    serde_path_to_error::Segment::Map { key } => path.0.push(Seg::Key(key.clone())),
+                    serde_path_to_error::Segment::Enum { .. }
+                    | serde_path_to_error::Segment::Unknown => {}
+                }
+            }
+            let message = e.inner().to_string();
+            let (code, path) = classify_serde_error(&message, path, &self.spans);
+            let diag = self.diag(Diagnostic::error(code, message), &path);
+            // an unknown field is best shown at its key, not its value
+            match (code, self.spans.locate_key(&path)) {
+                ("unknown-field", Some(key)) => Diagnostic {
+                    pos: Some(key),
+                    ..diag
+                },
+                _ => diag,
+            }
+        })
+    }
+}
+
+/// Names the kind of a serde error and, for an unknown field, makes sure the
+/// path ends at that field so the diagnostic points at its key.
+fn classify_serde_error(
+    message: &str,
+    path: FieldPath,
+    spans: &SpanMap,
+) -> (&'static str, FieldPath) {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let ends_with_field = matches!(path.0.last(), Some(Seg::Key(k)) if k == field);
+        let path = if ends_with_field || !spans.contains(&path.key(field)) {
+            path
+        } else {
+            path.key(field)
+        };
+        return ("unknown-field", path);
+    }
+    if message.starts_with("missing field") {
+        return ("missing-field", path);
+    }
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        return ("wrong-type", path);
+    }
+    if message.starts_with("unknown variant") {
+        return ("unknown-value", path);
+    }
+    ("invalid-field", path)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,127 @@
+use super::*;
+
+const TWO_DOCS: &str = "\
+# a comment
+kind: A
+spec:
+  http:
+    - name: first
+      match:
+        - uri: {regex: \"[\"}
+    - name: second
+---
+---
+kind: B
+labels:
+  app.kubernetes.io/name: x
+";
+
+fn docs(text: &str) -> Vec<Document> {
+    parse_documents(&SourceFile::new("t.yaml", text)).unwrap()
+}
+
+#[test]
+fn splits_documents_and_skips_empty_ones() {
+    let d = docs(TWO_DOCS);
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[0].kind(), Some("A"));
+    assert_eq!(d[1].kind(), Some("B"));
+    assert_eq!(d[1].index, 1);
+}
+
+#[test]
+fn locates_engine_field_paths() {
+    let d = docs(TWO_DOCS);
+    let pos = d[0]
+        .spans
+        .locate(&FieldPath::parse("spec.http[0].match[0].uri.regex"))
+        .unwrap();
+    assert_eq!((pos.line, pos.column), (7, 24));
+    assert_eq!(&TWO_DOCS[pos.offset..pos.offset + pos.len], "\"[\"");
+    // a collection is pointed at by its key
+    let http = d[0].spans.locate(&FieldPath::parse("spec.http")).unwrap();
+    assert_eq!((http.line, http.column), (4, 3));
+    // a path that does not exist falls back to the nearest enclosing field
+    let missing = d[0]
+        .spans
+        .locate(&FieldPath::parse("spec.http[1].route[0].weight"))
+        .unwrap();
+    assert_eq!(missing.line, 8);
+    // positions are file-wide in later documents; quoted keys work
+    let label = d[1]
+        .spans
+        .locate(&FieldPath::parse("labels[\"app.kubernetes.io/name\"]"))
+        .unwrap();
+    assert_eq!((label.line, label.column), (13, 27));
+}
+
+#[test]
+fn field_paths_round_trip_through_text() {
+    for text in [
+        "spec.http[2].match[0].uri.regex",
+        "spec.subsets.reviews.v1",
+        "labels[\"app.kubernetes.io/name\"]",
+        "[0].a",
+    ] {
+        assert_eq!(FieldPath::parse(text).to_string(), text);
+    }
+}
+
+#[test]
+fn syntax_errors_carry_line_and_column() {
+    let err = parse_documents(&SourceFile::new("bad.yaml", "a: 1\nb: [1, 2\nc: 3\n")).unwrap_err();
+    assert_eq!(err.code, "yaml-syntax");
+    let pos = err.pos.unwrap();
+    assert_eq!((pos.line, pos.column), (3, 2));
+    assert!(!err.message.contains("at line"), "{}", err.message);
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let err = parse_documents(&SourceFile::new("d.yaml", "a: 1\na: 2\n")).unwrap_err();
+    assert!(err.message.contains("duplicate"), "{}", err.message);
+    assert_eq!(err.pos.unwrap().line, 2);
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Typed {
+    kind: String,
+    spec: TypedSpec,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct TypedSpec {
+    weight: u32,
+    #[serde(default)]
+    name: String,
+}
+
+#[test]
+fn typed_errors_point_at_the_field() {
+    let d = docs("kind: A\nspec:\n  weight: ten\n");
+    let err = d[0].typed::<Typed>().unwrap_err();
+    assert_eq!(err.code, "wrong-type");
+    assert_eq!(err.path.as_deref(), Some("spec.weight"));
+    assert_eq!(err.pos.unwrap().line, 3);
+
+    let d = docs("kind: A\nspec:\n  weight: 1\n  colour: red\n");
+    let err = d[0].typed::<Typed>().unwrap_err();
+    assert_eq!(err.code, "unknown-field");
+    assert_eq!(err.path.as_deref(), Some("spec.colour"));
+    let pos = err.pos.unwrap();
+    assert_eq!((pos.line, pos.column), (4, 3));
+}
+
+#[test]
+fn unreadable_files_are_input_errors() {
+    let err = SourceFile::read(Path::new("/nonexistent/policy.yaml")).unwrap_err();
+    assert_eq!(err.code, "unreadable-file");
+    assert_eq!(
+        err.message,
+        "cannot read `/nonexistent/policy.yaml`: no such file or directory"
+    );
+}
