@@ -1,0 +1,309 @@
+//! Header and trailer maps (`proxy_*_header_map_*`), as Envoy's
+//! `Context::getMap` / `getConstMap` and friends
+//! (envoy `source/extensions/common/wasm/context.cc`): a map not available
+//! in the current callback is `BAD_ARGUMENT`, except `get_pairs`, which
+//! returns an empty map; keys are lower-cased; `get` returns the first
+//! value; every write to the request headers clears the route cache.
+
+use wasmtime::Caller;
+
+use super::{Registry, register};
+use crate::encoding::{deserialize_pairs, serialize_pairs};
+use crate::memory::{copy_out, parts, slice, write_u32};
+use crate::state::HostState;
+use crate::status::WasmResult;
+
+pub(super) fn register(reg: &mut Registry) -> wasmtime::Result<()> {
+    register!(reg, "env", "proxy_add_header_map_value", add, (t: i32, kp: i32, ks: i32, vp: i32, vs: i32));
+    register!(reg, "env", "proxy_get_header_map_value", get, (t: i32, kp: i32, ks: i32, vpp: i32, vsp: i32));
+    register!(reg, "env", "proxy_replace_header_map_value", replace, (t: i32, kp: i32, ks: i32, vp: i32, vs: i32));
+    register!(reg, "env", "proxy_remove_header_map_value", remove, (t: i32, kp: i32, ks: i32));
+    register!(reg, "env", "proxy_get_header_map_pairs", get_pairs, (t: i32, pp: i32, sp: i32));
+    register!(reg, "env", "proxy_set_header_map_pairs", set_pairs, (t: i32, p: i32, s: i32));
+    register!(reg, "env", "proxy_get_header_map_size", get_size, (t: i32, rp: i32));
+    Ok(())
+}
+
+type Map = Vec<(String, String)>;
+
+/// `WasmHeaderMapType::MAX` (HttpCallResponseTrailers).
+const MAP_TYPE_MAX: u32 = 7;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// The map of type `t` for the current context, if Envoy would hand it out.
+fn map(state: &mut HostState, t: u32, access: Access) -> Option<&mut Map> {
+    match t {
+        6 | 7 => {
+            if access == Access::Write {
+                return None;
+            }
+            let response = state.call_response.as_mut()?;
+            Some(if t == 6 {
+                &mut response.headers
+            } else {
+                &mut response.trailers
+            })
+        }
+        0..=3 => {
+            let stream = state.stream_mut()?;
+            let in_log = stream.in_log;
+            let (dir, trailers) = match t {
+                0 => (&mut stream.request, false),
+                1 => (&mut stream.request, true),
+                2 => (&mut stream.response, false),
+                _ => (&mut stream.response, true),
+            };
+            // Envoy's access-log maps: request headers, response headers
+            // and response trailers, read-only, during `on_log`.
+            let logged = in_log && t != 1;
+            if trailers {
+                let ok = match access {
+                    Access::Write => dir.trailers_avail && !in_log,
+                    Access::Read => dir.trailers_avail || (logged && dir.trailers_started),
+                };
+                ok.then_some(&mut dir.trailers)
+            } else {
+                let ok = match access {
+                    Access::Write => dir.headers_avail && !in_log,
+                    Access::Read => dir.headers_avail || (logged && dir.headers_started),
+                };
+                ok.then_some(&mut dir.headers)
+            }
+        }
+        _ => None,
+    }
+}
+
+fn lower(key: &[u8]) -> String {
+    String::from_utf8_lossy(key).to_ascii_lowercase()
+}
+
+fn text(value: &[u8]) -> String {
+    String::from_utf8_lossy(value).into_owned()
+}
+
+/// Envoy keeps pseudo-headers ahead of the others (`HeaderMapImpl`).
+pub(crate) fn insert(map: &mut Map, key: String, value: String) {
+    if key.starts_with(':') {
+        let pos = map
+            .iter()
+            .position(|(k, _)| !k.starts_with(':'))
+            .unwrap_or(map.len());
+        map.insert(pos, (key, value));
+    } else {
+        map.push((key, value));
+    }
+}
+
+fn cleared_route_cache(state: &mut HostState, t: u32) {
+    if t == 0
+        && let Some(stream) = state.stream_mut()
+    {
+        stream.route_cache_clears += 1;
+    }
+}
+
+fn read_kv(
+    caller: &mut Caller<'_, HostState>,
+    kp: i32,
+    ks: i32,
+    vp: i32,
+    vs: i32,
+) -> Option<(String, String)> {
+    let (mem, _) = parts(caller);
+    let key = lower(slice(mem, kp, ks)?);
+    let value = text(slice(mem, vp, vs)?);
+    Some((key, value))
+}
+
+fn add(
+    caller: &mut Caller<'_, HostState>,
+    t: i32,
+    kp: i32,
+    ks: i32,
+    vp: i32,
+    vs: i32,
+) -> wasmtime::Result<WasmResult> {
+    let t = t as u32;
+    if t > MAP_TYPE_MAX {
+        return Ok(WasmResult::BadArgument);
+    }
+    let Some((key, value)) = read_kv(caller, kp, ks, vp, vs) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let state = caller.data_mut();
+    let Some(m) = map(state, t, Access::Write) else {
+        return Ok(WasmResult::BadArgument);
+    };
+    insert(m, key, value);
+    cleared_route_cache(state, t);
+    Ok(WasmResult::Ok)
+}
+
+fn get(
+    caller: &mut Caller<'_, HostState>,
+    t: i32,
+    kp: i32,
+    ks: i32,
+    vpp: i32,
+    vsp: i32,
+) -> wasmtime::Result<WasmResult> {
+    let t = t as u32;
+    if t > MAP_TYPE_MAX {
+        return Ok(WasmResult::BadArgument);
+    }
+    let (mem, state) = parts(caller);
+    let Some(key) = slice(mem, kp, ks).map(lower) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let Some(m) = map(state, t, Access::Read) else {
+        return Ok(WasmResult::BadArgument);
+    };
+    let Some(value) = m.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()) else {
+        return Ok(WasmResult::NotFound);
+    };
+    copy_out(caller, value.as_bytes(), vpp, vsp)
+}
+
+fn replace(
+    caller: &mut Caller<'_, HostState>,
+    t: i32,
+    kp: i32,
+    ks: i32,
+    vp: i32,
+    vs: i32,
+) -> wasmtime::Result<WasmResult> {
+    let t = t as u32;
+    if t > MAP_TYPE_MAX {
+        return Ok(WasmResult::BadArgument);
+    }
+    let Some((key, value)) = read_kv(caller, kp, ks, vp, vs) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let state = caller.data_mut();
+    let Some(m) = map(state, t, Access::Write) else {
+        return Ok(WasmResult::BadArgument);
+    };
+    // `setCopy`: the first entry takes the value, the others go.
+    match m.iter().position(|(k, _)| *k == key) {
+        Some(first) => {
+            let mut idx = 0;
+            m.retain(|(k, _)| {
+                let keep = *k != key || idx == first;
+                idx += 1;
+                keep
+            });
+            if let Some(slot) = m.iter_mut().find(|(k, _)| *k == key) {
+                slot.1 = value;
+            }
+        }
+        None => insert(m, key, value),
+    }
+    cleared_route_cache(state, t);
+    Ok(WasmResult::Ok)
+}
+
+fn remove(
+    caller: &mut Caller<'_, HostState>,
+    t: i32,
+    kp: i32,
+    ks: i32,
+) -> wasmtime::Result<WasmResult> {
+    let t = t as u32;
+    if t > MAP_TYPE_MAX {
+        return Ok(WasmResult::BadArgument);
+    }
+    let (mem, state) = parts(caller);
+    let Some(key) = slice(mem, kp, ks).map(lower) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let Some(m) = map(state, t, Access::Write) else {
+        return Ok(WasmResult::BadArgument);
+    };
+    m.retain(|(k, _)| *k != key);
+    cleared_route_cache(state, t);
+    Ok(WasmResult::Ok)
+}
+
+fn get_pairs(
+    caller: &mut Caller<'_, HostState>,
+    t: i32,
+    pp: i32,
+    sp: i32,
+) -> wasmtime::Result<WasmResult> {
+    let t = t as u32;
+    if t > MAP_TYPE_MAX {
+        return Ok(WasmResult::BadArgument);
+    }
+    let state = caller.data_mut();
+    let bytes = match map(state, t, Access::Read) {
+        Some(m) if !m.is_empty() => serialize_pairs(m),
+        _ => Vec::new(),
+    };
+    copy_out(caller, &bytes, pp, sp)
+}
+
+fn set_pairs(
+    caller: &mut Caller<'_, HostState>,
+    t: i32,
+    p: i32,
+    s: i32,
+) -> wasmtime::Result<WasmResult> {
+    let t = t as u32;
+    if t > MAP_TYPE_MAX {
+        return Ok(WasmResult::BadArgument);
+    }
+    let (mem, state) = parts(caller);
+    let Some(buf) = slice(mem, p, s) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let pairs = deserialize_pairs(buf);
+    let Some(m) = map(state, t, Access::Write) else {
+        return Ok(WasmResult::BadArgument);
+    };
+    m.clear();
+    for (k, v) in pairs {
+        insert(m, lower(&k), text(&v));
+    }
+    cleared_route_cache(state, t);
+    Ok(WasmResult::Ok)
+}
+
+/// Envoy returns the map's byte size (keys plus values), not its length.
+fn get_size(caller: &mut Caller<'_, HostState>, t: i32, rp: i32) -> wasmtime::Result<WasmResult> {
+    let t = t as u32;
+    if t > MAP_TYPE_MAX {
+        return Ok(WasmResult::BadArgument);
+    }
+    let (mem, state) = parts(caller);
+    let Some(m) = map(state, t, Access::Write) else {
+        return Ok(WasmResult::BadArgument);
+    };
+    let size: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if !write_u32(mem, rp, u32::try_from(size).unwrap_or(u32::MAX)) {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    }
+    Ok(WasmResult::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::insert;
+
+    #[test]
+    fn pseudo_headers_stay_in_front() {
+        let mut m = vec![
+            (":path".to_string(), "/".to_string()),
+            ("a".to_string(), "1".to_string()),
+        ];
+        insert(&mut m, ":authority".into(), "x".into());
+        insert(&mut m, "b".into(), "2".into());
+        let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, [":path", ":authority", "a", "b"]);
+    }
+}

@@ -1,0 +1,223 @@
+//! `proxy_get_property` / `proxy_set_property`, as Envoy's
+//! `Context::getProperty` / `findValue` / `setProperty` (envoy
+//! `source/extensions/common/wasm/context.cc`): the path's parts are
+//! separated by NUL; the first names a top-level attribute, the rest walk
+//! maps (by key) and lists (by decimal index); values are encoded with
+//! `serializeValue`.
+
+use wasmtime::Caller;
+
+use super::{Registry, register};
+use crate::memory::{copy_out, parts, slice};
+use crate::properties::PropertyValue;
+use crate::state::{HostState, StreamState};
+use crate::status::WasmResult;
+
+pub(super) fn register(reg: &mut Registry) -> wasmtime::Result<()> {
+    register!(reg, "env", "proxy_get_property", get, (pp: i32, ps: i32, vpp: i32, vsp: i32));
+    register!(reg, "env", "proxy_set_property", set, (kp: i32, ks: i32, vp: i32, vs: i32));
+    Ok(())
+}
+
+fn get(
+    caller: &mut Caller<'_, HostState>,
+    pp: i32,
+    ps: i32,
+    vpp: i32,
+    vsp: i32,
+) -> wasmtime::Result<WasmResult> {
+    let (mem, state) = parts(caller);
+    let Some(path) = slice(mem, pp, ps) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let encoded = match lookup(state, path) {
+        Ok(bytes) => bytes,
+        Err(status) => return Ok(status),
+    };
+    copy_out(caller, &encoded, vpp, vsp)
+}
+
+/// The encoded value at a NUL-separated path.
+pub(crate) fn lookup(state: &HostState, path: &[u8]) -> Result<Vec<u8>, WasmResult> {
+    if path.is_empty() {
+        // Envoy serializes an unset CEL value: not a known type.
+        return Err(WasmResult::SerializationFailure);
+    }
+    let trimmed = path.strip_suffix(&[0]).unwrap_or(path);
+    let parts: Vec<&[u8]> = trimmed.split(|b| *b == 0).collect();
+    if let Some(value) = state.properties.get(&parts) {
+        return Ok(value.encode());
+    }
+    let Some((first, rest)) = parts.split_first() else {
+        return Err(WasmResult::NotFound);
+    };
+    if state.properties.has_top(first) && !matches!(*first, b"request" | b"response") {
+        return Err(WasmResult::NotFound);
+    }
+    let stream = state.stream();
+    let value = match derived_lookup(state, stream, first) {
+        Some(v) => v,
+        None => return Err(WasmResult::NotFound),
+    };
+    let mut current = &value;
+    for part in rest {
+        match current.child(part) {
+            Some(next) => current = next,
+            None => return Err(WasmResult::NotFound),
+        }
+    }
+    Ok(current.encode())
+}
+
+/// Attributes Envoy computes itself: plugin identity, the stream's
+/// request and response, and filter state written with `set_property`.
+pub(crate) fn derived_lookup(
+    state: &HostState,
+    stream: Option<&StreamState>,
+    top: &[u8],
+) -> Option<PropertyValue> {
+    match top {
+        b"plugin_name" => Some(PropertyValue::string(state.plugin_name.as_str())),
+        b"plugin_root_id" => Some(PropertyValue::string(state.root_id.as_str())),
+        b"plugin_vm_id" => Some(PropertyValue::string(state.vm_id.as_str())),
+        b"request" => {
+            let stream = stream?;
+            if !stream.request.headers_started {
+                return None;
+            }
+            Some(merge(
+                request_attributes(&stream.request.headers),
+                state.properties.get(&[b"request"]),
+            ))
+        }
+        b"response" => {
+            let stream = stream?;
+            let mut m = Vec::new();
+            if stream.response.headers_started {
+                m = response_attributes(&stream.response.headers);
+            }
+            if stream.response.trailers_started {
+                m.push((
+                    "trailers".to_string(),
+                    headers_value(&stream.response.trailers),
+                ));
+            }
+            if let Some(local) = &stream.local_response {
+                m.push((
+                    "code_details".to_string(),
+                    PropertyValue::string(local.details.as_str()),
+                ));
+            }
+            if m.is_empty() {
+                return None;
+            }
+            Some(merge(m, state.properties.get(&[b"response"])))
+        }
+        _ => {
+            let stream = stream?;
+            stream
+                .filter_state
+                .iter()
+                .find(|(k, _)| k.as_slice() == top)
+                .map(|(_, v)| PropertyValue::Bytes(v.clone()))
+        }
+    }
+}
+
+/// Test-set values win over derived ones.
+fn merge(mut derived: Vec<(String, PropertyValue)>, set: Option<&PropertyValue>) -> PropertyValue {
+    if let Some(PropertyValue::Map(entries)) = set {
+        for (k, v) in entries {
+            match derived.iter_mut().find(|(dk, _)| dk == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => derived.push((k.clone(), v.clone())),
+            }
+        }
+    }
+    PropertyValue::Map(derived)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Envoy's `HeadersWrapper`: one entry per name, repeated values joined
+/// with a comma.
+fn headers_value(headers: &[(String, String)]) -> PropertyValue {
+    let mut m: Vec<(String, PropertyValue)> = Vec::new();
+    for (k, v) in headers {
+        match m.iter_mut().find(|(mk, _)| mk == k) {
+            Some((_, PropertyValue::Bytes(existing))) => {
+                existing.push(b',');
+                existing.extend_from_slice(v.as_bytes());
+            }
+            _ => m.push((k.clone(), PropertyValue::string(v.as_str()))),
+        }
+    }
+    PropertyValue::Map(m)
+}
+
+/// Envoy's `RequestWrapper` attributes derived from the request headers.
+fn request_attributes(headers: &[(String, String)]) -> Vec<(String, PropertyValue)> {
+    let mut m = Vec::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            m.push((k.to_string(), PropertyValue::string(v)));
+        }
+    };
+    let path = header(headers, ":path");
+    put("path", path);
+    put("url_path", path.map(|p| p.split('?').next().unwrap_or(p)));
+    put("host", header(headers, ":authority"));
+    put("scheme", header(headers, ":scheme"));
+    put("method", header(headers, ":method"));
+    put("referer", header(headers, "referer"));
+    put("useragent", header(headers, "user-agent"));
+    put("id", header(headers, "x-request-id"));
+    put(
+        "query",
+        path.map(|p| p.split_once('?').map_or("", |(_, q)| q)),
+    );
+    m.push(("headers".to_string(), headers_value(headers)));
+    m
+}
+
+/// Envoy's `ResponseWrapper` attributes derived from the response headers.
+fn response_attributes(headers: &[(String, String)]) -> Vec<(String, PropertyValue)> {
+    let mut m = Vec::new();
+    if let Some(code) = header(headers, ":status").and_then(|s| s.parse::<i64>().ok()) {
+        m.push(("code".to_string(), PropertyValue::Int(code)));
+    }
+    m.push(("headers".to_string(), headers_value(headers)));
+    m
+}
+
+/// Envoy keeps it as filter state of the stream; without a stream
+/// (root context) there is no stream info: `NOT_FOUND`.
+fn set(
+    caller: &mut Caller<'_, HostState>,
+    kp: i32,
+    ks: i32,
+    vp: i32,
+    vs: i32,
+) -> wasmtime::Result<WasmResult> {
+    let (mem, state) = parts(caller);
+    let (Some(key), Some(value)) = (slice(mem, kp, ks), slice(mem, vp, vs)) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let Some(stream) = state.stream_mut() else {
+        return Ok(WasmResult::NotFound);
+    };
+    match stream
+        .filter_state
+        .iter_mut()
+        .find(|(k, _)| k.as_slice() == key)
+    {
+        Some(slot) => slot.1 = value.to_vec(),
+        None => stream.filter_state.push((key.to_vec(), value.to_vec())),
+    }
+    Ok(WasmResult::Ok)
+}

@@ -1,0 +1,211 @@
+//! Shared data and shared queues, as proxy-wasm-cpp-host
+//! `src/shared_data.cc` and `src/shared_queue.cc`: data keyed by VM id
+//! with a CAS that starts at 1 and skips 0; queues keyed by VM id and name;
+//! `on_queue_ready` goes to the context that registered the queue.
+
+use wasmtime::Caller;
+
+use super::{Registry, register};
+use crate::memory::{copy_out, parts, slice, write_u32};
+use crate::state::{After, HostState, SharedQueue};
+use crate::status::WasmResult;
+
+pub(super) fn register(reg: &mut Registry) -> wasmtime::Result<()> {
+    register!(reg, "env", "proxy_get_shared_data", get_data, (kp: i32, ks: i32, vpp: i32, vsp: i32, casp: i32));
+    register!(reg, "env", "proxy_set_shared_data", set_data, (kp: i32, ks: i32, vp: i32, vs: i32, cas: i32));
+    register!(reg, "env", "proxy_register_shared_queue", register_queue, (np: i32, ns: i32, tokp: i32));
+    register!(reg, "env", "proxy_resolve_shared_queue", resolve_queue, (vp: i32, vs: i32, np: i32, ns: i32, tokp: i32));
+    register!(reg, "env", "proxy_dequeue_shared_queue", dequeue, (token: i32, dpp: i32, dsp: i32));
+    register!(reg, "env", "proxy_enqueue_shared_queue", enqueue, (token: i32, dp: i32, ds: i32));
+    Ok(())
+}
+
+fn get_data(
+    caller: &mut Caller<'_, HostState>,
+    kp: i32,
+    ks: i32,
+    vpp: i32,
+    vsp: i32,
+    casp: i32,
+) -> wasmtime::Result<WasmResult> {
+    let (mem, state) = parts(caller);
+    let Some(key) = slice(mem, kp, ks) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let found = match state.shared.0.lock() {
+        Ok(inner) => inner
+            .data
+            .get(&(state.vm_id.clone(), key.to_vec()))
+            .cloned(),
+        Err(_) => return Ok(WasmResult::InternalFailure),
+    };
+    let Some((value, cas)) = found else {
+        return Ok(WasmResult::NotFound);
+    };
+    let status = copy_out(caller, &value, vpp, vsp)?;
+    if status != WasmResult::Ok {
+        return Ok(status);
+    }
+    let (mem, _) = parts(caller);
+    if !write_u32(mem, casp, cas) {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    }
+    Ok(WasmResult::Ok)
+}
+
+fn set_data(
+    caller: &mut Caller<'_, HostState>,
+    kp: i32,
+    ks: i32,
+    vp: i32,
+    vs: i32,
+    cas: i32,
+) -> wasmtime::Result<WasmResult> {
+    let (mem, state) = parts(caller);
+    let (Some(key), Some(value)) = (slice(mem, kp, ks), slice(mem, vp, vs)) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let cas = cas as u32;
+    let Ok(mut inner) = state.shared.0.lock() else {
+        return Ok(WasmResult::InternalFailure);
+    };
+    let map_key = (state.vm_id.clone(), key.to_vec());
+    if let Some((_, current)) = inner.data.get(&map_key)
+        && cas != 0
+        && cas != *current
+    {
+        return Ok(WasmResult::CasMismatch);
+    }
+    let next = inner.next_cas.max(1);
+    inner.next_cas = next.wrapping_add(1).max(1);
+    inner.data.insert(map_key, (value.to_vec(), next));
+    Ok(WasmResult::Ok)
+}
+
+fn register_queue(
+    caller: &mut Caller<'_, HostState>,
+    np: i32,
+    ns: i32,
+    tokp: i32,
+) -> wasmtime::Result<WasmResult> {
+    let (mem, state) = parts(caller);
+    let Some(name) = slice(mem, np, ns) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    // `onQueueReady` goes to the root context.
+    let context_id = crate::state::ROOT_CONTEXT_ID;
+    let Ok(mut inner) = state.shared.0.lock() else {
+        return Ok(WasmResult::InternalFailure);
+    };
+    let existing = inner
+        .queues
+        .iter_mut()
+        .find(|(_, q)| q.vm_id == state.vm_id && q.name == name);
+    let token = match existing {
+        Some((token, q)) => {
+            q.context_id = context_id;
+            *token
+        }
+        None => {
+            let token = inner.next_token.wrapping_add(1).max(1);
+            inner.next_token = token;
+            inner.queues.insert(
+                token,
+                SharedQueue {
+                    vm_id: state.vm_id.clone(),
+                    name: name.to_vec(),
+                    context_id,
+                    items: Default::default(),
+                },
+            );
+            token
+        }
+    };
+    drop(inner);
+    if !write_u32(mem, tokp, token) {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    }
+    Ok(WasmResult::Ok)
+}
+
+fn resolve_queue(
+    caller: &mut Caller<'_, HostState>,
+    vp: i32,
+    vs: i32,
+    np: i32,
+    ns: i32,
+    tokp: i32,
+) -> wasmtime::Result<WasmResult> {
+    let (mem, state) = parts(caller);
+    let (Some(vm_id), Some(name)) = (slice(mem, vp, vs), slice(mem, np, ns)) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let vm_id = if vm_id.is_empty() {
+        state.vm_id.clone()
+    } else {
+        String::from_utf8_lossy(vm_id).into_owned()
+    };
+    let Ok(inner) = state.shared.0.lock() else {
+        return Ok(WasmResult::InternalFailure);
+    };
+    let token = inner
+        .queues
+        .iter()
+        .find(|(_, q)| q.vm_id == vm_id && q.name == name)
+        .map(|(t, _)| *t);
+    drop(inner);
+    let Some(token) = token else {
+        return Ok(WasmResult::NotFound);
+    };
+    if !write_u32(mem, tokp, token) {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    }
+    Ok(WasmResult::Ok)
+}
+
+fn dequeue(
+    caller: &mut Caller<'_, HostState>,
+    token: i32,
+    dpp: i32,
+    dsp: i32,
+) -> wasmtime::Result<WasmResult> {
+    let state = caller.data_mut();
+    let item = match state.shared.0.lock() {
+        Ok(mut inner) => match inner.queues.get_mut(&(token as u32)) {
+            None => return Ok(WasmResult::NotFound),
+            Some(q) => q.items.pop_front(),
+        },
+        Err(_) => return Ok(WasmResult::InternalFailure),
+    };
+    let Some(item) = item else {
+        return Ok(WasmResult::Empty);
+    };
+    copy_out(caller, &item, dpp, dsp)
+}
+
+fn enqueue(
+    caller: &mut Caller<'_, HostState>,
+    token: i32,
+    dp: i32,
+    ds: i32,
+) -> wasmtime::Result<WasmResult> {
+    let (mem, state) = parts(caller);
+    let Some(data) = slice(mem, dp, ds) else {
+        return Ok(WasmResult::InvalidMemoryAccess);
+    };
+    let token = token as u32;
+    let context_id = match state.shared.0.lock() {
+        Ok(mut inner) => match inner.queues.get_mut(&token) {
+            None => return Ok(WasmResult::NotFound),
+            Some(q) => {
+                q.items.push_back(data.to_vec());
+                (q.vm_id == state.vm_id).then_some(q.context_id)
+            }
+        },
+        Err(_) => return Ok(WasmResult::InternalFailure),
+    };
+    if let Some(context_id) = context_id {
+        state.after.push(After::QueueReady(context_id, token));
+    }
+    Ok(WasmResult::Ok)
+}

@@ -1,0 +1,522 @@
+//! A plugin: one instance of a module with its root context, driven
+//! through the lifecycle Envoy drives it through (proxy-wasm-cpp-host
+//! `src/wasm.cc` `startVm`, `src/context.cc` `onStart`/`onConfigure`).
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wasmtime::{Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults};
+
+use crate::error::Error;
+use crate::module::LoadedModule;
+use crate::properties::Properties;
+use crate::state::{
+    Clock, HostState, Metrics, ROOT_CONTEXT_ID, Restriction, SharedStore, StreamState,
+};
+use crate::status::WasmResult;
+use crate::stream::HttpStream;
+use crate::types::{HttpCallRequest, HttpCallResponse, Level, Limits, LogEntry, Metric};
+
+/// How to start a plugin. `Default` gives an empty configuration, fail-closed,
+/// log level info, a fixed start time, and Envoy-like limits.
+#[derive(Debug, Clone)]
+pub struct PluginOptions {
+    /// Handed to `proxy_on_vm_start` (`vm_config.configuration`).
+    pub vm_config: Vec<u8>,
+    /// Handed to `proxy_on_configure` (Istio's `pluginConfig` as JSON).
+    pub plugin_config: Vec<u8>,
+    pub root_id: String,
+    pub vm_id: String,
+    pub plugin_name: String,
+    /// Envoy's `fail_open`: after a VM failure, streams pass untouched
+    /// instead of getting a 503.
+    pub fail_open: bool,
+    pub properties: Properties,
+    /// The realtime clock at start (it moves only with `advance_clock`).
+    pub start_time: SystemTime,
+    /// What `proxy_get_log_level` returns.
+    pub log_level: Level,
+    pub limits: Limits,
+    /// WASI environment variables (Envoy's `vm_config.environment_variables`).
+    pub envs: Vec<(String, String)>,
+    /// Seed of `random_get`.
+    pub random_seed: u64,
+    /// Shared data and queues; share one store between plugins to model
+    /// Envoy's process-wide shared data.
+    pub shared: SharedStore,
+    /// Clusters an http call may target; `None` accepts any.
+    pub clusters: Option<Vec<String>>,
+}
+
+impl Default for PluginOptions {
+    fn default() -> Self {
+        PluginOptions {
+            vm_config: Vec::new(),
+            plugin_config: Vec::new(),
+            root_id: String::new(),
+            vm_id: String::new(),
+            plugin_name: String::new(),
+            fail_open: false,
+            properties: Properties::new(),
+            start_time: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            log_level: Level::Info,
+            limits: Limits::default(),
+            envs: Vec::new(),
+            random_seed: 0x9E37_79B9_7F4A_7C15,
+            shared: SharedStore::new(),
+            clusters: None,
+        }
+    }
+}
+
+type F1 = TypedFunc<i32, ()>;
+type F2 = TypedFunc<(i32, i32), ()>;
+type F1R = TypedFunc<i32, i32>;
+type F2R = TypedFunc<(i32, i32), i32>;
+type F3R = TypedFunc<(i32, i32, i32), i32>;
+
+/// The guest's callbacks, looked up once.
+#[derive(Default)]
+pub(crate) struct Exports {
+    pub on_context_create: Option<F2>,
+    pub on_vm_start: Option<F2R>,
+    pub on_configure: Option<F2R>,
+    pub on_tick: Option<F1>,
+    pub on_request_headers: Option<F3R>,
+    pub on_request_body: Option<F3R>,
+    pub on_request_trailers: Option<F2R>,
+    pub on_response_headers: Option<F3R>,
+    pub on_response_body: Option<F3R>,
+    pub on_response_trailers: Option<F2R>,
+    pub on_log: Option<F1>,
+    pub on_done: Option<F1R>,
+    pub on_delete: Option<F1>,
+    pub on_http_call_response: Option<TypedFunc<(i32, i32, i32, i32, i32), ()>>,
+    pub on_queue_ready: Option<F2>,
+}
+
+/// A running plugin: a fresh instance, root context started and configured.
+pub struct Plugin {
+    pub(crate) store: Store<HostState>,
+    pub(crate) exports: Exports,
+    pub(crate) fail_open: bool,
+    pub(crate) failure: Option<String>,
+    vm_started: bool,
+    configured: bool,
+    next_context_id: u32,
+    next_tick: Option<Duration>,
+    pub(crate) limits: Limits,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("vm_started", &self.vm_started)
+            .field("configured", &self.configured)
+            .field("failure", &self.failure)
+            .finish()
+    }
+}
+
+fn export<P: WasmParams, R: WasmResults>(
+    instance: &wasmtime::Instance,
+    store: &mut Store<HostState>,
+    name: &str,
+) -> Result<Option<TypedFunc<P, R>>, Error> {
+    if instance.get_func(&mut *store, name).is_none() {
+        return Ok(None);
+    }
+    instance
+        .get_typed_func::<P, R>(&mut *store, name)
+        .map(Some)
+        .map_err(|_| Error::ExportSignature(name.to_string()))
+}
+
+impl Plugin {
+    /// Instantiates the module and runs `_initialize` (or `_start`),
+    /// `proxy_on_context_create` for the root context, `proxy_on_vm_start`
+    /// and `proxy_on_configure`. A guest that traps or returns false is not
+    /// an `Err`: see [`Plugin::vm_started`], [`Plugin::configured`],
+    /// [`Plugin::is_failed`].
+    pub fn start(module: &LoadedModule, options: PluginOptions) -> Result<Plugin, Error> {
+        let inner = &module.inner;
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(options.limits.max_memory_bytes)
+            .instances(1)
+            .build();
+        let state = HostState {
+            memory: None,
+            malloc: None,
+            restriction: Restriction::Initialize,
+            current_context: ROOT_CONTEXT_ID,
+            effective_context: 0,
+            vm_config: options.vm_config,
+            plugin_config: options.plugin_config,
+            configuring: false,
+            plugin_name: options.plugin_name,
+            root_id: options.root_id,
+            vm_id: options.vm_id,
+            logs: Vec::new(),
+            log_level: options.log_level,
+            metrics: Metrics::default(),
+            properties: options.properties,
+            streams: HashMap::new(),
+            pending_calls: Vec::new(),
+            next_call_token: 1,
+            call_response: None,
+            status: (0, Vec::new()),
+            shared: options.shared,
+            tick_period: None,
+            tick_reset: false,
+            clock: Clock {
+                realtime: options.start_time,
+                monotonic: Duration::ZERO,
+            },
+            limits,
+            stop_next_iteration: false,
+            after: Vec::new(),
+            envs: options.envs,
+            rng: options.random_seed.max(1),
+            clusters: options.clusters,
+        };
+        let mut store = Store::new(&inner.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store
+            .set_fuel(options.limits.fuel_per_call)
+            .map_err(|e| Error::Instantiate(e.to_string()))?;
+        let instance = inner
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| Error::Instantiate(format!("{e:#}")))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or(Error::MissingMemory)?;
+        let malloc = match export::<i32, i32>(&instance, &mut store, "malloc")? {
+            Some(f) => f,
+            None => export::<i32, i32>(&instance, &mut store, "proxy_on_memory_allocate")?
+                .ok_or(Error::MissingAllocator)?,
+        };
+        store.data_mut().memory = Some(memory);
+        store.data_mut().malloc = Some(malloc);
+        let s = &mut store;
+        let exports = Exports {
+            on_context_create: export(&instance, s, "proxy_on_context_create")?,
+            on_vm_start: export(&instance, s, "proxy_on_vm_start")?,
+            on_configure: export(&instance, s, "proxy_on_configure")?,
+            on_tick: export(&instance, s, "proxy_on_tick")?,
+            on_request_headers: export(&instance, s, "proxy_on_request_headers")?,
+            on_request_body: export(&instance, s, "proxy_on_request_body")?,
+            on_request_trailers: export(&instance, s, "proxy_on_request_trailers")?,
+            on_response_headers: export(&instance, s, "proxy_on_response_headers")?,
+            on_response_body: export(&instance, s, "proxy_on_response_body")?,
+            on_response_trailers: export(&instance, s, "proxy_on_response_trailers")?,
+            on_log: export(&instance, s, "proxy_on_log")?,
+            on_done: export(&instance, s, "proxy_on_done")?,
+            on_delete: export(&instance, s, "proxy_on_delete")?,
+            on_http_call_response: export(&instance, s, "proxy_on_http_call_response")?,
+            on_queue_ready: export(&instance, s, "proxy_on_queue_ready")?,
+        };
+        let initialize: Option<TypedFunc<(), ()>> = export(&instance, s, "_initialize")?;
+        let main: Option<TypedFunc<(i32, i32), i32>> = export(&instance, s, "main")?;
+        let main_void: Option<TypedFunc<(), i32>> = export(&instance, s, "__main_void")?;
+        let start: Option<TypedFunc<(), ()>> = export(&instance, s, "_start")?;
+
+        let mut plugin = Plugin {
+            store,
+            exports,
+            fail_open: options.fail_open,
+            failure: None,
+            vm_started: false,
+            configured: false,
+            next_context_id: ROOT_CONTEXT_ID + 1,
+            next_tick: None,
+            limits: options.limits,
+        };
+        // WASI reactor (`_initialize`, then `main` if any) or command
+        // (`_start`), with host calls restricted (cpp-host `startVm`).
+        if let Some(init) = initialize {
+            plugin.call(ROOT_CONTEXT_ID, init, ());
+            if let Some(main) = main {
+                plugin.call(ROOT_CONTEXT_ID, main, (0, 0));
+            } else if let Some(main_void) = main_void {
+                plugin.call(ROOT_CONTEXT_ID, main_void, ());
+            }
+        } else if let Some(start) = start {
+            plugin.call(ROOT_CONTEXT_ID, start, ());
+        }
+        plugin.store.data_mut().restriction = Restriction::None;
+
+        if let Some(f) = plugin.exports.on_context_create.clone() {
+            plugin.call(ROOT_CONTEXT_ID, f, (ROOT_CONTEXT_ID as i32, 0));
+        }
+        let vm_config_len = plugin.store.data().vm_config.len() as i32;
+        plugin.vm_started = match plugin.exports.on_vm_start.clone() {
+            Some(f) => plugin
+                .call(ROOT_CONTEXT_ID, f, (ROOT_CONTEXT_ID as i32, vm_config_len))
+                .is_some_and(|r| r != 0),
+            None => plugin.failure.is_none(),
+        };
+        plugin.run_after();
+        if plugin.vm_started {
+            plugin.configured = plugin.configure();
+        }
+        Ok(plugin)
+    }
+
+    fn configure(&mut self) -> bool {
+        if self.failure.is_some() {
+            return false;
+        }
+        let Some(f) = self.exports.on_configure.clone() else {
+            return true;
+        };
+        let len = self.store.data().plugin_config.len() as i32;
+        self.store.data_mut().configuring = true;
+        let result = self.call(ROOT_CONTEXT_ID, f, (ROOT_CONTEXT_ID as i32, len));
+        self.store.data_mut().configuring = false;
+        self.run_after();
+        result.is_some_and(|r| r != 0)
+    }
+
+    /// Calls the guest with fuel refilled, as context `ctx`. `None` when the
+    /// VM has failed (now or before).
+    pub(crate) fn call<P: WasmParams, R: WasmResults>(
+        &mut self,
+        ctx: u32,
+        f: TypedFunc<P, R>,
+        args: P,
+    ) -> Option<R> {
+        if self.failure.is_some() {
+            return None;
+        }
+        let saved = {
+            let st = self.store.data_mut();
+            let saved = (st.current_context, st.effective_context);
+            st.current_context = ctx;
+            st.effective_context = 0;
+            st.stop_next_iteration = false;
+            saved
+        };
+        if let Err(e) = self.store.set_fuel(self.limits.fuel_per_call) {
+            self.failure = Some(format!("cannot set fuel: {e}"));
+            return None;
+        }
+        let result = f.call(&mut self.store, args);
+        let st = self.store.data_mut();
+        st.current_context = saved.0;
+        st.effective_context = saved.1;
+        match result {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.failure = Some(format!("{e:?}"));
+                None
+            }
+        }
+    }
+
+    /// The VM started (`proxy_on_vm_start` returned true).
+    pub fn vm_started(&self) -> bool {
+        self.vm_started
+    }
+
+    /// The last configure (`proxy_on_configure`) returned true.
+    pub fn configured(&self) -> bool {
+        self.configured
+    }
+
+    /// Calls `proxy_on_configure` again with a new plugin configuration, as
+    /// Envoy does on a config update. Returns what the guest returned
+    /// (false when the VM has failed).
+    pub fn reconfigure(&mut self, plugin_config: impl Into<Vec<u8>>) -> bool {
+        self.store.data_mut().plugin_config = plugin_config.into();
+        self.configured = self.configure();
+        self.configured
+    }
+
+    /// A trap failed the VM.
+    pub fn is_failed(&self) -> bool {
+        self.failure.is_some()
+    }
+
+    /// Why the VM failed: the trap with its wasm backtrace.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// Every log line the guest wrote, in order.
+    pub fn logs(&self) -> &[LogEntry] {
+        &self.store.data().logs
+    }
+
+    /// Takes the log lines written so far.
+    pub fn take_logs(&mut self) -> Vec<LogEntry> {
+        std::mem::take(&mut self.store.data_mut().logs)
+    }
+
+    /// Every metric the guest defined, in definition order.
+    pub fn metrics(&self) -> &[Metric] {
+        &self.store.data().metrics.entries
+    }
+
+    /// A metric by its exact name.
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics().iter().find(|m| m.name == name)
+    }
+
+    /// The properties the guest reads; tests may change them between streams.
+    pub fn properties_mut(&mut self) -> &mut Properties {
+        &mut self.store.data_mut().properties
+    }
+
+    /// The shared data and queues of this plugin.
+    pub fn shared_store(&self) -> &SharedStore {
+        &self.store.data().shared
+    }
+
+    /// The current tick period (`proxy_set_tick_period_milliseconds`).
+    pub fn tick_period(&self) -> Option<Duration> {
+        self.store.data().tick_period
+    }
+
+    /// The http calls waiting for an answer.
+    pub fn http_calls(&self) -> &[HttpCallRequest] {
+        &self.store.data().pending_calls
+    }
+
+    /// Answers an http call: `proxy_on_http_call_response` runs on the root
+    /// context with the response's headers, body and trailers readable.
+    /// False when no call has that token.
+    pub fn respond_http_call(&mut self, token: u32, response: HttpCallResponse) -> bool {
+        let Some(call) = self.take_call(token) else {
+            return false;
+        };
+        let (h, b, t) = (
+            response.headers.len() as i32,
+            response.body.len() as i32,
+            response.trailers.len() as i32,
+        );
+        self.store.data_mut().call_response = Some(response);
+        if let Some(f) = self.exports.on_http_call_response.clone() {
+            self.call(
+                call.context_id,
+                f,
+                (call.context_id as i32, token as i32, h, b, t),
+            );
+        }
+        self.store.data_mut().call_response = None;
+        self.run_after();
+        true
+    }
+
+    /// Fails an http call as Envoy does on a reset: status
+    /// `BROKEN_CONNECTION` / "reset", no headers, no body.
+    pub fn fail_http_call(&mut self, token: u32) -> bool {
+        let Some(call) = self.take_call(token) else {
+            return false;
+        };
+        self.store.data_mut().status = (WasmResult::BrokenConnection as u32, b"reset".to_vec());
+        if let Some(f) = self.exports.on_http_call_response.clone() {
+            self.call(
+                call.context_id,
+                f,
+                (call.context_id as i32, token as i32, 0, 0, 0),
+            );
+        }
+        self.store.data_mut().status = (0, Vec::new());
+        self.run_after();
+        true
+    }
+
+    fn take_call(&mut self, token: u32) -> Option<HttpCallRequest> {
+        let calls = &mut self.store.data_mut().pending_calls;
+        let pos = calls.iter().position(|c| c.token == token)?;
+        Some(calls.remove(pos))
+    }
+
+    /// Moves both clocks forward, firing `proxy_on_tick` on the root
+    /// context once per elapsed tick period (at most
+    /// [`Limits::max_ticks_per_advance`]). Returns the number of ticks.
+    pub fn advance_clock(&mut self, by: Duration) -> u32 {
+        let start = self.store.data().clock.monotonic;
+        let end = start.saturating_add(by);
+        let mut ticks = 0;
+        loop {
+            self.sync_tick(start);
+            let (Some(period), Some(next)) = (self.store.data().tick_period, self.next_tick) else {
+                break;
+            };
+            if next > end || ticks >= self.limits.max_ticks_per_advance {
+                break;
+            }
+            self.set_clock(next);
+            self.next_tick = Some(next.saturating_add(period));
+            ticks += 1;
+            if let Some(f) = self.exports.on_tick.clone() {
+                self.call(ROOT_CONTEXT_ID, f, ROOT_CONTEXT_ID as i32);
+                self.run_after();
+            }
+            if self.failure.is_some() {
+                break;
+            }
+        }
+        self.set_clock(end);
+        self.sync_tick(end);
+        ticks
+    }
+
+    fn set_clock(&mut self, monotonic: Duration) {
+        let clock = &mut self.store.data_mut().clock;
+        let delta = monotonic.saturating_sub(clock.monotonic);
+        clock.monotonic = monotonic;
+        clock.realtime += delta;
+    }
+
+    /// Re-arms the tick timer after the guest changed the period.
+    fn sync_tick(&mut self, now: Duration) {
+        let st = self.store.data_mut();
+        if st.tick_reset {
+            st.tick_reset = false;
+            self.next_tick = st.tick_period.map(|p| now.saturating_add(p));
+        }
+        if st.tick_period.is_none() {
+            self.next_tick = None;
+        }
+    }
+
+    /// A new HTTP stream (a new context id; the guest hears of it at the
+    /// first request headers, as in Envoy).
+    pub fn new_stream(&mut self) -> HttpStream<'_> {
+        let id = self.next_context_id;
+        self.next_context_id += 1;
+        self.store
+            .data_mut()
+            .streams
+            .insert(id, StreamState::default());
+        HttpStream::new(self, id)
+    }
+
+    /// An existing stream by its context id.
+    pub fn stream(&mut self, id: u32) -> Option<HttpStream<'_>> {
+        if self.store.data().streams.contains_key(&id) {
+            Some(HttpStream::new(self, id))
+        } else {
+            None
+        }
+    }
+
+    /// Runs what the guest asked for during the last VM call: continues,
+    /// local replies, queue notifications.
+    pub(crate) fn run_after(&mut self) {
+        // Each action can call the guest again, which can queue more; the
+        // bound keeps a guest that continues forever from hanging the host.
+        for _ in 0..10_000 {
+            let actions = std::mem::take(&mut self.store.data_mut().after);
+            if actions.is_empty() {
+                return;
+            }
+            for action in actions {
+                self.apply(action);
+            }
+        }
+    }
+}

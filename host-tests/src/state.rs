@@ -1,0 +1,350 @@
+//! Everything the host knows about one VM, kept in the wasmtime `Store`
+//! (never in globals), reached by host functions through `Caller::data_mut`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use wasmtime::{Memory, StoreLimits, TypedFunc};
+
+use crate::properties::Properties;
+use crate::types::{
+    Action, Callback, HttpCallRequest, HttpCallResponse, Level, LocalResponse, LogEntry, Metric,
+    MetricKind, MetricValue,
+};
+
+/// The root context's id: Envoy allocates context ids from 1, the root
+/// context of the first plugin first.
+pub(crate) const ROOT_CONTEXT_ID: u32 = 1;
+
+/// Which host calls the guest may make right now. proxy-wasm-cpp-host
+/// restricts them while `_initialize`/`main` run (`WasmBase::startVm`,
+/// `src/wasm.cc`) and while the host calls the guest's allocator
+/// (`WasmBase::allocMemory`, `include/proxy-wasm/wasm.h`); a forbidden call
+/// traps with `restricted_callback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Restriction {
+    None,
+    Initialize,
+    Allocate,
+}
+
+/// A stream direction: request (decoding) or response (encoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dir {
+    Request,
+    Response,
+}
+
+/// What a paused direction holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Held {
+    Headers,
+    Body,
+    Trailers,
+}
+
+/// An event that arrived while the filter held its direction at headers;
+/// Envoy delivers it after `continue_stream`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Queued {
+    Body(Vec<u8>, bool),
+    Trailers(Vec<(String, String)>),
+}
+
+/// One direction of an HTTP stream.
+#[derive(Debug, Default)]
+pub(crate) struct DirState {
+    /// The live header map (keys lower-cased), as the filter edits it.
+    pub headers: Vec<(String, String)>,
+    /// Envoy's `request_headers_` / `response_headers_` is set (writable).
+    pub headers_avail: bool,
+    /// Headers arrived at all (for `on_log`).
+    pub headers_started: bool,
+    /// The body buffer the filter sees in the current body callback.
+    pub body: Vec<u8>,
+    pub body_avail: bool,
+    /// The last body callback asked Envoy to buffer.
+    pub buffering: bool,
+    pub trailers: Vec<(String, String)>,
+    pub trailers_avail: bool,
+    pub trailers_started: bool,
+    /// What the filter holds, if it paused this direction.
+    pub held: Option<Held>,
+    /// The held event carried `end_of_stream`.
+    pub held_eos: bool,
+    /// Events waiting for the pause to end.
+    pub queued: VecDeque<Queued>,
+    /// What went past the filter: upstream for the request, downstream for
+    /// the response.
+    pub seen_headers: Option<Vec<(String, String)>>,
+    pub seen_body: Vec<u8>,
+    pub seen_trailers: Option<Vec<(String, String)>>,
+    /// `end_of_stream` went past the filter.
+    pub seen_end: bool,
+    /// Number of `continue_stream` calls that resumed this direction.
+    pub resumed: u32,
+}
+
+/// One HTTP stream context.
+#[derive(Debug, Default)]
+pub(crate) struct StreamState {
+    pub request: DirState,
+    pub response: DirState,
+    pub local_response: Option<LocalResponse>,
+    pub route_cache_clears: u32,
+    pub actions: Vec<(Callback, Action)>,
+    /// `on_log` is running: maps are read-only, Envoy's access-log maps.
+    pub in_log: bool,
+    /// Values written with `proxy_set_property` (Envoy's filter state).
+    pub filter_state: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `on_context_create` was called for it.
+    pub created: bool,
+    /// The host already failed this stream (fail-closed).
+    pub stream_failed: bool,
+    /// `on_done`/`on_delete` ran.
+    pub completed: bool,
+    /// `proxy_close_stream` reset it.
+    pub reset: bool,
+    /// The filter is seeing its own local reply.
+    pub in_local_reply: bool,
+}
+
+impl StreamState {
+    pub fn dir(&self, dir: Dir) -> &DirState {
+        match dir {
+            Dir::Request => &self.request,
+            Dir::Response => &self.response,
+        }
+    }
+    pub fn dir_mut(&mut self, dir: Dir) -> &mut DirState {
+        match dir {
+            Dir::Request => &mut self.request,
+            Dir::Response => &mut self.response,
+        }
+    }
+    /// The stream can no longer reach the filter.
+    pub fn ended(&self) -> bool {
+        (self.local_response.is_some() && !self.in_local_reply) || self.reset || self.completed
+    }
+}
+
+/// What the host does after the current VM call returns (Envoy defers
+/// these: `addAfterVmCallAction`).
+#[derive(Debug, Clone)]
+pub(crate) enum After {
+    Continue(u32, Dir),
+    LocalReply(u32, LocalResponse),
+    QueueReady(u32, u32),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    pub entries: Vec<Metric>,
+    /// id -> index into `entries`.
+    pub by_id: HashMap<u32, usize>,
+    /// Envoy hands out ids per kind: kind | 4 * n (`WasmBase::next*MetricId`).
+    pub next_id: [u32; 3],
+}
+
+impl Metrics {
+    pub fn define(&mut self, kind: MetricKind, name: &str) -> u32 {
+        let k = kind_index(kind);
+        let next = self.next_id.get(k as usize).copied().unwrap_or(0);
+        let id = next.wrapping_add(4) | k;
+        if let Some(slot) = self.next_id.get_mut(k as usize) {
+            *slot = id & !3;
+        }
+        // Envoy's stats scope returns the same stat for the same name.
+        let idx = match self
+            .entries
+            .iter()
+            .position(|m| m.name == name && m.kind == kind)
+        {
+            Some(i) => i,
+            None => {
+                self.entries.push(Metric {
+                    name: name.to_string(),
+                    kind,
+                    value: match kind {
+                        MetricKind::Counter => MetricValue::Counter(0),
+                        MetricKind::Gauge => MetricValue::Gauge(0),
+                        MetricKind::Histogram => MetricValue::Histogram(Vec::new()),
+                    },
+                });
+                self.entries.len() - 1
+            }
+        };
+        self.by_id.insert(id, idx);
+        id
+    }
+
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut Metric> {
+        let idx = *self.by_id.get(&id)?;
+        self.entries.get_mut(idx)
+    }
+}
+
+pub(crate) fn kind_index(kind: MetricKind) -> u32 {
+    match kind {
+        MetricKind::Counter => 0,
+        MetricKind::Gauge => 1,
+        MetricKind::Histogram => 2,
+    }
+}
+
+/// Shared data and shared queues. Envoy keeps them per process, keyed by
+/// VM id; pass the same [`SharedStore`] to several plugins to share them.
+#[derive(Debug, Default)]
+pub struct SharedStoreInner {
+    pub(crate) data: HashMap<(String, Vec<u8>), (Vec<u8>, u32)>,
+    pub(crate) next_cas: u32,
+    /// token -> queue
+    pub(crate) queues: HashMap<u32, SharedQueue>,
+    pub(crate) next_token: u32,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SharedQueue {
+    pub vm_id: String,
+    pub name: Vec<u8>,
+    pub context_id: u32,
+    pub items: VecDeque<Vec<u8>>,
+}
+
+/// A handle to shared data and queues, shareable between plugins.
+#[derive(Debug, Clone, Default)]
+pub struct SharedStore(pub(crate) Arc<Mutex<SharedStoreInner>>);
+
+impl SharedStore {
+    pub fn new() -> Self {
+        SharedStore::default()
+    }
+    /// The value and CAS of a shared data key of a VM.
+    pub fn get(&self, vm_id: &str, key: &[u8]) -> Option<(Vec<u8>, u32)> {
+        let inner = self.0.lock().ok()?;
+        inner.data.get(&(vm_id.to_string(), key.to_vec())).cloned()
+    }
+    /// The items waiting in a queue of a VM.
+    pub fn queue_items(&self, vm_id: &str, name: &str) -> Vec<Vec<u8>> {
+        let Ok(inner) = self.0.lock() else {
+            return Vec::new();
+        };
+        inner
+            .queues
+            .values()
+            .find(|q| q.vm_id == vm_id && q.name == name.as_bytes())
+            .map(|q| q.items.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The clock the guest sees. Time moves only when the test advances it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    pub realtime: SystemTime,
+    pub monotonic: Duration,
+}
+
+/// The store's data.
+pub(crate) struct HostState {
+    pub memory: Option<Memory>,
+    pub malloc: Option<TypedFunc<i32, i32>>,
+    pub restriction: Restriction,
+    pub current_context: u32,
+    pub effective_context: u32,
+    pub vm_config: Vec<u8>,
+    pub plugin_config: Vec<u8>,
+    /// `proxy_on_configure` is running (Envoy's `temp_plugin_` is set).
+    pub configuring: bool,
+    pub plugin_name: String,
+    pub root_id: String,
+    pub vm_id: String,
+    pub logs: Vec<LogEntry>,
+    pub log_level: Level,
+    pub metrics: Metrics,
+    pub properties: Properties,
+    pub streams: HashMap<u32, StreamState>,
+    pub pending_calls: Vec<HttpCallRequest>,
+    pub next_call_token: u32,
+    /// The response being delivered in `on_http_call_response`.
+    pub call_response: Option<HttpCallResponse>,
+    /// `proxy_get_status` (code, message) of the root context.
+    pub status: (u32, Vec<u8>),
+    pub shared: SharedStore,
+    pub tick_period: Option<Duration>,
+    /// The guest changed the tick period since the host last looked.
+    pub tick_reset: bool,
+    pub clock: Clock,
+    pub limits: StoreLimits,
+    pub stop_next_iteration: bool,
+    pub after: Vec<After>,
+    pub envs: Vec<(String, String)>,
+    pub rng: u64,
+    pub clusters: Option<Vec<String>>,
+}
+
+impl HostState {
+    /// The context a host call acts on (`contextOrEffectiveContext`).
+    pub fn context(&self) -> u32 {
+        if self.effective_context != 0
+            && (self.effective_context == ROOT_CONTEXT_ID
+                || self.streams.contains_key(&self.effective_context))
+        {
+            self.effective_context
+        } else {
+            self.current_context
+        }
+    }
+
+    pub fn stream_mut(&mut self) -> Option<&mut StreamState> {
+        let id = self.context();
+        self.streams.get_mut(&id)
+    }
+
+    pub fn stream(&self) -> Option<&StreamState> {
+        self.streams.get(&self.context())
+    }
+
+    pub fn log(&mut self, level: Level, message: String) {
+        let context_id = self.context();
+        self.logs.push(LogEntry {
+            level,
+            message,
+            context_id,
+        });
+    }
+
+    /// xorshift64*: deterministic randomness for `random_get`, seeded per
+    /// plugin, so tests are reproducible.
+    pub fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_ids_follow_envoys_scheme() {
+        let mut m = Metrics::default();
+        let c1 = m.define(MetricKind::Counter, "a");
+        let g1 = m.define(MetricKind::Gauge, "b");
+        let h1 = m.define(MetricKind::Histogram, "c");
+        let c2 = m.define(MetricKind::Counter, "d");
+        assert_eq!((c1, g1, h1, c2), (4, 5, 6, 8));
+        assert_eq!(c1 & 3, 0);
+        assert_eq!(g1 & 3, 1);
+        assert_eq!(h1 & 3, 2);
+        // the same name twice is the same stat under a new id
+        let c3 = m.define(MetricKind::Counter, "a");
+        assert_ne!(c3, c1);
+        assert_eq!(m.entries.len(), 4);
+    }
+}
