@@ -1,0 +1,211 @@
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::*;
+
+#[derive(Default)]
+struct Attrs {
+    props: HashMap<String, Vec<u8>>,
+    headers: HashMap<String, String>,
+}
+
+impl Attrs {
+    fn with_str(mut self, path: &str, v: &str) -> Self {
+        self.props.insert(path.to_string(), v.as_bytes().to_vec());
+        self
+    }
+    fn with_int(mut self, path: &str, v: i64) -> Self {
+        self.props
+            .insert(path.to_string(), v.to_le_bytes().to_vec());
+        self
+    }
+    fn with_header(mut self, k: &str, v: &str) -> Self {
+        self.headers.insert(k.to_string(), v.to_string());
+        self
+    }
+}
+
+impl Attributes for Attrs {
+    fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
+        self.props
+            .get(&path.join("."))
+            .map(|v| Cow::Borrowed(v.as_slice()))
+    }
+    fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {
+        assert_eq!(map, HeaderMap::Request);
+        self.headers.get(name).map(|v| Cow::Borrowed(v.as_str()))
+    }
+}
+
+fn attrs() -> Attrs {
+    Attrs::default()
+        .with_str("request.host", "reviews.prod:9080")
+        .with_int("destination.port", 9080)
+        .with_str("upstream_peer.labels.app", "ratings")
+        .with_header("x-tenant", "acme")
+        .with_header(":path", "/api/v1")
+}
+
+fn run(src: &str) -> Result<String, EvalError> {
+    let p = Program::compile(src).unwrap_or_else(|e| panic!("`{src}`: {e}"));
+    let a = attrs();
+    p.eval(&a).map(|v| v.to_label())
+}
+
+fn compile_err(src: &str) -> String {
+    match Program::compile(src) {
+        Ok(_) => panic!("`{src}` compiled"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn istio_examples_evaluate() {
+    assert_eq!(run("request.headers['x-tenant']").unwrap(), "acme");
+    assert_eq!(run("request.host").unwrap(), "reviews.prod:9080");
+    assert_eq!(run("string(destination.port)").unwrap(), "9080");
+    assert_eq!(run("upstream_peer.labels['app']").unwrap(), "ratings");
+}
+
+#[test]
+fn header_keys_are_case_insensitive_and_select_form_works() {
+    assert_eq!(run("request.headers['X-Tenant']").unwrap(), "acme");
+    assert_eq!(
+        run("has(request.headers.x_missing) ? 'y' : 'n'").unwrap(),
+        "n"
+    );
+    assert_eq!(run("'x-tenant' in request.headers").unwrap(), "true");
+}
+
+#[test]
+fn conditionals_and_has() {
+    assert_eq!(
+        run("has(request.host) ? request.host : 'none'").unwrap(),
+        "reviews.prod:9080"
+    );
+    assert_eq!(run("has(request.scheme) ? 'x' : 'none'").unwrap(), "none");
+    assert_eq!(
+        run("request.headers['x-tenant'] == 'acme' ? 'gold' : 'std'").unwrap(),
+        "gold"
+    );
+    assert_eq!(
+        run("request.headers[':path'].startsWith('/api') && destination.port > 80").unwrap(),
+        "true"
+    );
+}
+
+#[test]
+fn operators_follow_cel() {
+    assert_eq!(run("1 + 2 * 3").unwrap(), "7");
+    assert_eq!(run("(1 + 2) * 3").unwrap(), "9");
+    assert_eq!(run("-9223372036854775808").unwrap(), i64::MIN.to_string());
+    assert_eq!(run("'a' + 'b'").unwrap(), "ab");
+    assert_eq!(run("1 == 1u").unwrap(), "true");
+    assert_eq!(run("1 == 'a'").unwrap(), "false");
+    assert_eq!(run("size('héllo')").unwrap(), "5");
+    assert_eq!(run("'AbC'.lowerAscii()").unwrap(), "abc");
+    assert_eq!(run("int('42') + 1").unwrap(), "43");
+    assert_eq!(run("true ? 1 : 2").unwrap(), "1");
+    assert_eq!(run("!false").unwrap(), "true");
+}
+
+#[test]
+fn runtime_errors_are_errors() {
+    assert!(run("request.headers['x-none']").is_err());
+    assert!(run("request.scheme").is_err());
+    assert!(run("1 / 0").is_err());
+    assert!(run("9223372036854775807 + 1").is_err());
+    assert!(run("1 + 'a'").is_err());
+    assert!(run("destination.port ? 'a' : 'b'").is_err());
+}
+
+#[test]
+fn logical_operators_absorb_errors_like_cel() {
+    assert_eq!(run("true || request.scheme == 'x'").unwrap(), "true");
+    assert_eq!(run("request.scheme == 'x' || true").unwrap(), "true");
+    assert_eq!(run("request.scheme == 'x' && false").unwrap(), "false");
+    assert!(run("request.scheme == 'x' && true").is_err());
+}
+
+#[test]
+fn syntax_errors_name_the_column() {
+    assert_eq!(
+        compile_err("request.headers['x'"),
+        "syntax error at column 20: expected `]`, found end of expression"
+    );
+    assert_eq!(
+        compile_err("request..host"),
+        "syntax error at column 9: expected a field name after `.`, found `.`"
+    );
+    assert_eq!(
+        compile_err("'abc"),
+        "syntax error at column 1: unterminated string literal"
+    );
+    assert_eq!(
+        compile_err("1 +"),
+        "syntax error at column 4: unexpected end of expression"
+    );
+    assert_eq!(
+        compile_err("a # b"),
+        "syntax error at column 3: unexpected character `#`"
+    );
+    assert_eq!(
+        compile_err("9223372036854775808"),
+        "syntax error at column 1: integer literal out of range"
+    );
+}
+
+#[test]
+fn unknown_names_are_rejected() {
+    assert_eq!(
+        compile_err("foo"),
+        "invalid expression at column 1: undeclared reference to `foo`"
+    );
+    assert_eq!(
+        compile_err("request.nope"),
+        "invalid expression at column 9: `request.nope` is not an Envoy attribute meshpolicy can read"
+    );
+    assert_eq!(
+        compile_err("request.host['a']"),
+        "invalid expression at column 13: `request.host` is not a map and cannot be indexed"
+    );
+    assert_eq!(
+        compile_err("has(request.headers['a'])"),
+        "invalid expression at column 1: invalid argument to has() macro"
+    );
+    assert_eq!(
+        compile_err("frobnicate(1)"),
+        "invalid expression at column 1: undeclared reference to function `frobnicate`"
+    );
+}
+
+#[test]
+fn outside_the_subset_is_named() {
+    assert_eq!(
+        compile_err("[1, 2]"),
+        "unsupported at column 1: list literals are outside meshpolicy's CEL subset (see docs/telemetry.md)"
+    );
+    assert_eq!(
+        compile_err("{'a': 1}"),
+        "unsupported at column 1: map literals are outside meshpolicy's CEL subset (see docs/telemetry.md)"
+    );
+    assert!(
+        compile_err("request.host.matches('a')")
+            .starts_with("unsupported at column 14: calls to the function `matches`")
+    );
+    assert_eq!(
+        compile_err("timestamp('2020-01-01T00:00:00Z')"),
+        "unsupported at column 1: calls to the function `timestamp` are outside meshpolicy's CEL subset (see docs/telemetry.md)"
+    );
+    assert!(compile_err("b'abc'").contains("bytes literals"));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("{}1{}", "(".repeat(400), ")".repeat(400));
+    assert!(compile_err(&deep).contains("nested deeper"));
+    let nots = format!("{}true", "!".repeat(1000));
+    assert!(compile_err(&nots).contains("nested deeper"));
+    let long = "1 + ".repeat(300) + "1";
+    assert!(compile_err(&long).contains("longer than"));
+}
