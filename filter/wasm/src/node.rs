@@ -1,0 +1,66 @@
+//! What the filter reads from Envoy's properties: the proxy's own workload
+//! (node metadata) and the destination port.
+
+use std::collections::BTreeMap;
+
+use meshpolicy_engine::SourceInfo;
+use proxy_wasm::traits::Context;
+
+use crate::pairs;
+
+/// This proxy's workload from node metadata: `LABELS` (a map, serialized as
+/// pairs) and `NAMESPACE` (a string). Istio evaluates `sourceLabels` and
+/// `sourceNamespace` against the same node metadata when it builds config.
+pub fn source_info(ctx: &dyn Context) -> SourceInfo {
+    let labels = ctx
+        .get_property(vec!["node", "metadata", "LABELS"])
+        .map(|bytes| pairs::property_map(&bytes))
+        .unwrap_or_default()
+        .into_iter()
+        .collect::<BTreeMap<_, _>>();
+    let namespace = ctx
+        .get_property(vec!["node", "metadata", "NAMESPACE"])
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|ns| !ns.is_empty());
+    SourceInfo { labels, namespace }
+}
+
+/// The destination port: Envoy's `destination.port` property (an int64,
+/// little-endian), else the port in `:authority`.
+pub fn destination_port(ctx: &dyn Context, headers: &[(String, String)]) -> Option<u32> {
+    if let Some(bytes) = ctx.get_property(vec!["destination", "port"]) {
+        if let Ok(raw) = <[u8; 8]>::try_from(bytes.as_slice()) {
+            if let Ok(port) = u32::try_from(i64::from_le_bytes(raw)) {
+                return Some(port);
+            }
+        }
+    }
+    let authority = headers
+        .iter()
+        .find(|(name, _)| name == ":authority")
+        .map(|(_, value)| value.as_str())?;
+    authority_port(authority)
+}
+
+/// The port of an authority (`host:port`, `[v6]:port`), if it names one.
+pub fn authority_port(authority: &str) -> Option<u32> {
+    let (host, port) = authority.rsplit_once(':')?;
+    if host.starts_with('[') && !host.ends_with(']') {
+        return None; // a bare IPv6 address, no port
+    }
+    port.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authority_port;
+
+    #[test]
+    fn ports_from_authorities() {
+        assert_eq!(authority_port("reviews:9080"), Some(9080));
+        assert_eq!(authority_port("reviews"), None);
+        assert_eq!(authority_port("[::1]:8443"), Some(8443));
+        assert_eq!(authority_port("[::1]"), None);
+        assert_eq!(authority_port("host:notaport"), None);
+    }
+}
