@@ -12,7 +12,7 @@ WASM_BUDGET ?= 524288
 WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
-APT_PACKAGES := binaryen
+APT_PACKAGES := binaryen docker-registry skopeo
 
 .PHONY: help setup build guests test lint demo bench fuzz manifests
 
@@ -46,7 +46,7 @@ guests: setup
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
 test: build guests
-	$(CARGO) test
+	addr=$$(scripts/registry.sh start); MESHPOLICY_REGISTRY=$$addr $(CARGO) test
 
 lint: setup
 	$(CARGO) fmt --all -- --check
