@@ -1,0 +1,420 @@
+//! Validate and compile what a rule does: route, redirect, directResponse,
+//! fault, rewrite, header operations, sticky. Messages follow Istio's
+//! (pkg/config/validation/validation.go) where Istio has one.
+
+use std::sync::Arc;
+
+use crate::decision::{Destination, HeaderOp};
+use crate::error::{Errors, field, item, key};
+use crate::limits::{MAX_BODY_BYTES, MAX_DESTINATIONS, MAX_HEADER_VALUE_BYTES, MAX_TOTAL_WEIGHT};
+use crate::model::{self, HeaderOperations, Headers, RouteDestination};
+use crate::policy::{FaultAbort, RedirectAction, Route, RouteDest, StickyKey};
+use crate::regex::{Anchoring, compile_regex};
+use crate::rewrite::{PathRewrite, check_path, convert_replacement};
+use crate::split::{Weighted, fnv1a64, percent_to_ppm};
+
+use super::matching::check_len;
+use super::{check_header_name, is_dns1123_label};
+
+/// Header edits of one level, in Envoy's order: removes, then sets, then adds.
+pub(super) struct Ops {
+    pub(super) request: Vec<HeaderOp>,
+    pub(super) response: Vec<HeaderOp>,
+}
+
+pub(super) fn header_ops(
+    h: Option<&Headers>,
+    path: &str,
+    decision_header: &str,
+    errors: &mut Errors,
+) -> Ops {
+    let mut ops = Ops {
+        request: Vec::new(),
+        response: Vec::new(),
+    };
+    if let Some(h) = h {
+        if let Some(req) = &h.request {
+            ops.request = operations(req, &field(path, "request"), decision_header, errors);
+        }
+        if let Some(resp) = &h.response {
+            ops.response = operations(resp, &field(path, "response"), "", errors);
+        }
+    }
+    ops
+}
+
+fn operations(
+    o: &HeaderOperations,
+    path: &str,
+    decision_header: &str,
+    errors: &mut Errors,
+) -> Vec<HeaderOp> {
+    let mut out = Vec::with_capacity(o.remove.len() + o.set.len() + o.add.len());
+    let name_ok = |name: &str, p: &str, errors: &mut Errors| -> bool {
+        let before = errors.list.len();
+        check_header_name(name, p, errors);
+        if name.starts_with(':') || name.eq_ignore_ascii_case("host") {
+            errors.push(p, format!("header `{name}` cannot be changed here: use `rewrite` for the path and authority"));
+        } else if !decision_header.is_empty() && name.eq_ignore_ascii_case(decision_header) {
+            errors.push(
+                p,
+                format!("header `{name}` is the decision header, meshpolicy sets it"),
+            );
+        }
+        errors.list.len() == before
+    };
+    let remove = field(path, "remove");
+    for (i, name) in o.remove.iter().enumerate() {
+        if name_ok(name, &item(&remove, i), errors) {
+            out.push(HeaderOp::Remove { name: lower(name) });
+        }
+    }
+    for (verb, map) in [("set", &o.set), ("add", &o.add)] {
+        let base = field(path, verb);
+        for (name, value) in map {
+            let p = key(&base, name);
+            let ok = name_ok(name, &p, errors) & header_value_ok(value, &p, errors);
+            if ok {
+                let (name, value) = (lower(name), Arc::from(value.as_str()));
+                out.push(if verb == "set" {
+                    HeaderOp::Set { name, value }
+                } else {
+                    HeaderOp::Add { name, value }
+                });
+            }
+        }
+    }
+    out
+}
+
+fn lower(name: &str) -> Arc<str> {
+    Arc::from(name.to_ascii_lowercase())
+}
+
+pub(super) fn header_value_ok(value: &str, path: &str, errors: &mut Errors) -> bool {
+    if value.len() > MAX_HEADER_VALUE_BYTES {
+        errors.push(
+            path,
+            format!(
+                "header value is {} bytes long, the limit is {MAX_HEADER_VALUE_BYTES}",
+                value.len()
+            ),
+        );
+        return false;
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        errors.push(path, "header value must not contain CR, LF or NUL");
+        return false;
+    }
+    true
+}
+
+/// `route` and `sticky`.
+pub(super) fn route(
+    list: &[RouteDestination],
+    sticky: Option<&model::Sticky>,
+    path: &str,
+    rule_path: &str,
+    decision_header: &str,
+    errors: &mut Errors,
+) -> Route {
+    if list.len() > MAX_DESTINATIONS {
+        errors.push(
+            path,
+            format!(
+                "too many destinations ({}), the limit is {MAX_DESTINATIONS}",
+                list.len()
+            ),
+        );
+    }
+    let mut dests = Vec::with_capacity(list.len());
+    let mut weights = Vec::with_capacity(list.len());
+    let mut total: u64 = 0;
+    for (i, rd) in list.iter().enumerate() {
+        let p = item(path, i);
+        let Some(d) = &rd.destination else {
+            errors.push(&p, "destination is required");
+            continue;
+        };
+        let dp = field(&p, "destination");
+        if d.host.is_empty() {
+            errors.push(&field(&dp, "host"), "destination host must not be empty");
+        } else if d.host == "*" {
+            errors.push(&field(&dp, "host"), "invalid destination host *");
+        }
+        if let Some(subset) = &d.subset {
+            if subset.is_empty() {
+                errors.push(&field(&dp, "subset"), "subset name cannot be empty");
+            } else if !is_dns1123_label(subset) {
+                errors.push(
+                    &field(&dp, "subset"),
+                    format!("subset name is invalid: `{subset}`"),
+                );
+            }
+        }
+        let port = d.port.as_ref().map(|p| p.number);
+        if let Some(n) = port {
+            if !(1..=65535).contains(&n) {
+                errors.push(
+                    &field(&field(&dp, "port"), "number"),
+                    format!("port number {n} must be in the range 1..65535"),
+                );
+            }
+        }
+        // A single destination without a weight takes all traffic (Istio's 100).
+        let weight = rd.weight.unwrap_or(if list.len() == 1 { 100 } else { 0 });
+        total = total.saturating_add(u64::from(weight));
+        let label = match &d.subset {
+            Some(s) => format!("{}/{s}", d.host),
+            None => d.host.clone(),
+        };
+        let ops = header_ops(
+            rd.headers.as_ref(),
+            &field(&p, "headers"),
+            decision_header,
+            errors,
+        );
+        weights.push(Weighted {
+            weight,
+            seed: fnv1a64(label.as_bytes()),
+        });
+        dests.push(RouteDest {
+            dest: Destination {
+                index: i,
+                host: Arc::from(d.host.as_str()),
+                subset: d.subset.as_deref().map(Arc::from),
+                port,
+            },
+            label: Arc::from(label),
+            request_ops: ops.request,
+            response_ops: ops.response,
+        });
+    }
+    if list.len() > 1 && total == 0 {
+        errors.push(path, "total destination weight = 0");
+    }
+    if total > MAX_TOTAL_WEIGHT {
+        errors.push(
+            path,
+            format!("total destination weight = {total}, the limit is {MAX_TOTAL_WEIGHT}"),
+        );
+    }
+    let sticky = sticky.and_then(|s| sticky_key(s, &field(rule_path, "sticky"), errors));
+    Route {
+        dests,
+        weights,
+        total,
+        sticky,
+    }
+}
+
+fn sticky_key(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<StickyKey> {
+    let set = [&s.header, &s.cookie, &s.query_param];
+    if set.iter().filter(|v| v.is_some()).count() != 1 {
+        errors.push(
+            path,
+            "sticky must set exactly one of `header`, `cookie` or `queryParam`",
+        );
+        return None;
+    }
+    let (name, which) = if let Some(h) = &s.header {
+        check_header_name(h, &field(path, "header"), errors);
+        (h, 0)
+    } else if let Some(c) = &s.cookie {
+        (c, 1)
+    } else {
+        (s.query_param.as_ref()?, 2)
+    };
+    if name.is_empty() {
+        errors.push(path, "sticky key name must not be empty");
+        return None;
+    }
+    Some(match which {
+        0 => StickyKey::Header(name.to_ascii_lowercase().into()),
+        1 => StickyKey::Cookie(name.as_str().into()),
+        _ => StickyKey::QueryParam(name.as_str().into()),
+    })
+}
+
+pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> RedirectAction {
+    if r.uri.is_none() && r.authority.is_none() && r.port.is_none() && r.scheme.is_none() {
+        errors.push(
+            path,
+            "redirect must specify URI, authority, scheme, or port",
+        );
+    }
+    let code = r.redirect_code.unwrap_or(301);
+    if ![301, 302, 303, 307, 308].contains(&code) {
+        errors.push(
+            &field(path, "redirectCode"),
+            format!("{code} is not a valid redirect code, must be one of 301, 302, 303, 307, 308"),
+        );
+    }
+    if let Some(s) = &r.scheme {
+        if s != "http" && s != "https" {
+            errors.push(
+                &field(path, "scheme"),
+                "invalid redirect scheme, must be \"http\" or \"https\"",
+            );
+        }
+    }
+    if let Some(p) = r.port {
+        if !(1..=65535).contains(&p) {
+            errors.push(
+                &field(path, "port"),
+                format!("port number {p} must be in the range 1..65535"),
+            );
+        }
+    }
+    if let Some(uri) = &r.uri {
+        if let Err(e) = check_path(uri) {
+            errors.push(
+                &field(path, "uri"),
+                e.replace("rewritten path", "redirect uri"),
+            );
+        }
+    }
+    if let Some(a) = &r.authority {
+        header_value_ok(a, &field(path, "authority"), errors);
+    }
+    RedirectAction {
+        code,
+        uri: r.uri.as_deref().map(Into::into),
+        authority: r.authority.as_deref().map(Into::into),
+        scheme: r.scheme.as_deref().map(Into::into),
+        port: r.port,
+    }
+}
+
+pub(super) fn http_status(status: u32, path: &str, errors: &mut Errors) {
+    if !(200..=599).contains(&status) {
+        errors.push(
+            path,
+            format!("HTTP status {status} is not in range 200-599"),
+        );
+    }
+}
+
+pub(super) fn direct_response(
+    d: &model::DirectResponse,
+    path: &str,
+    errors: &mut Errors,
+) -> (u32, Arc<str>) {
+    http_status(d.status, &field(path, "status"), errors);
+    let body = d
+        .body
+        .as_ref()
+        .and_then(|b| b.string.as_deref())
+        .unwrap_or("");
+    if body.len() >= MAX_BODY_BYTES {
+        errors.push(
+            &field(&field(path, "body"), "string"),
+            "large direct_responses may impact control plane performance, must be less than 1MB",
+        );
+    }
+    (d.status, Arc::from(body))
+}
+
+pub(super) fn fault(f: &model::Fault, path: &str, errors: &mut Errors) -> Option<FaultAbort> {
+    let Some(abort) = &f.abort else {
+        errors.push(
+            path,
+            "HTTP fault injection must have an abort and/or a delay",
+        );
+        return None;
+    };
+    let ap = field(path, "abort");
+    let Some(status) = abort.http_status else {
+        errors.push(
+            &ap,
+            "abort configured, but error type not set: set `httpStatus`",
+        );
+        return None;
+    };
+    http_status(status, &field(&ap, "httpStatus"), errors);
+    let percent = abort.percentage.as_ref().map_or(100.0, |p| p.value);
+    if !(0.0..=100.0).contains(&percent) {
+        errors.push(
+            &field(&field(&ap, "percentage"), "value"),
+            format!("percentage {percent} is not in range 0..100"),
+        );
+    }
+    Some(FaultAbort {
+        status,
+        ppm: percent_to_ppm(percent.clamp(0.0, 100.0)),
+    })
+}
+
+/// `rewrite`: (path rewrite, authority).
+pub(super) fn rewrite(
+    r: &model::Rewrite,
+    path: &str,
+    errors: &mut Errors,
+) -> (Option<PathRewrite>, Option<Arc<str>>) {
+    if r.uri.is_some() && r.uri_regex_rewrite.is_some() {
+        errors.push(
+            path,
+            "rewrite may only contain one of URI or UriRegexRewrite",
+        );
+        return (None, None);
+    }
+    if r.uri.is_none() && r.uri_regex_rewrite.is_none() && r.authority.is_none() {
+        errors.push(
+            path,
+            "rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or UriRegexRewrite may be specified",
+        );
+        return (None, None);
+    }
+    let mut out = None;
+    if let Some(uri) = &r.uri {
+        let p = field(path, "uri");
+        check_len(uri, &p, errors);
+        if !uri.is_empty() {
+            if let Err(e) = check_path(uri) {
+                errors.push(&p, e.replace("rewritten path", "rewrite uri"));
+            }
+        }
+        out = Some(PathRewrite::Uri(uri.as_str().into()));
+    }
+    if let Some(rr) = &r.uri_regex_rewrite {
+        let p = field(path, "uriRegexRewrite");
+        if rr.match_.is_empty() || rr.rewrite.is_empty() {
+            errors.push(
+                &p,
+                "UriRegexRewrite requires both Rewrite and Match fields to be specified",
+            );
+        } else {
+            check_len(&rr.match_, &field(&p, "match"), errors);
+            let compiled = compile_regex(&rr.match_, Anchoring::Search)
+                .map_err(|e| errors.push(&field(&p, "match"), format!("{e} in `{}`", rr.match_)))
+                .ok();
+            let replacement = convert_replacement(&rr.rewrite)
+                .map_err(|e| errors.push(&field(&p, "rewrite"), e))
+                .ok();
+            if let (Some(regex), Some((replacement, max_group))) = (compiled, replacement) {
+                let groups = regex.captures_len().saturating_sub(1);
+                if max_group > groups {
+                    errors.push(
+                        &field(&p, "rewrite"),
+                        format!(
+                            "rewrite uses group \\{max_group} but the regex has {groups} group(s)"
+                        ),
+                    );
+                } else {
+                    out = Some(PathRewrite::Regex {
+                        regex,
+                        replacement: replacement.into(),
+                    });
+                }
+            }
+        }
+    }
+    let authority = r.authority.as_deref().and_then(|a| {
+        let p = field(path, "authority");
+        if a.is_empty() {
+            errors.push(&p, "authority must not be empty");
+        }
+        header_value_ok(a, &p, errors).then(|| Arc::from(a))
+    });
+    (out, authority)
+}

@@ -1,0 +1,79 @@
+//! What `decide` returns: what to do with a request, never how (no
+//! proxy-wasm types). Strings that come from the policy are `Arc<str>`
+//! clones, so a decision allocates only what it computes (a rewritten path,
+//! a redirect location) and its own vectors.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// The rule that matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MatchedRule {
+    /// Index in `spec.http`.
+    pub index: usize,
+    /// The rule's `name`, or `http[i]` when it has none.
+    pub name: Arc<str>,
+}
+
+/// The chosen destination of a `route`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Destination {
+    /// Index in the rule's `route`.
+    pub index: usize,
+    pub host: Arc<str>,
+    pub subset: Option<Arc<str>>,
+    pub port: Option<u32>,
+}
+
+/// A header edit, applied in the order given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum HeaderOp {
+    /// Replace every value of `name` with `value`.
+    Set { name: Arc<str>, value: Arc<str> },
+    /// Append a value (keeps existing ones).
+    Add { name: Arc<str>, value: Arc<str> },
+    /// Remove every value of `name`.
+    Remove { name: Arc<str> },
+}
+
+/// A response the filter sends itself (redirect, directResponse, fault abort).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalResponse {
+    pub status: u32,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// The labels meshpolicy adds to its request metrics (SPEC §2.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionLabels {
+    /// `policy_rule`: the rule's name, `unknown` when no rule matched.
+    pub policy_rule: Arc<str>,
+    /// `policy_destination`: `host/subset` (or `host`), `unknown` without a route.
+    pub policy_destination: Arc<str>,
+}
+
+/// What to do with one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub rule: Option<MatchedRule>,
+    /// New `:path` (query string kept) when rewritten.
+    pub path: Option<String>,
+    /// New `:authority` when rewritten.
+    pub authority: Option<Arc<str>>,
+    /// Request header edits, in order: remove any client-supplied decision
+    /// header first, then the destination's edits, then the rule's (Envoy
+    /// applies the weighted cluster's edits before the route's), then set
+    /// the decision header to the chosen subset.
+    pub request_headers: Vec<HeaderOp>,
+    /// Response header edits (destination's, then the rule's).
+    pub response_headers: Vec<HeaderOp>,
+    pub destination: Option<Destination>,
+    pub local_response: Option<LocalResponse>,
+    /// Why a rewrite was not applied (it would have made an invalid `:path`);
+    /// the filter logs it. The request goes on with its original path.
+    pub rewrite_rejected: Option<String>,
+    pub labels: DecisionLabels,
+}

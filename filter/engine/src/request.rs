@@ -1,0 +1,86 @@
+//! What `decide` looks at: one request, borrowed from the caller.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The proxy's own workload, from node metadata (`LABELS`, `NAMESPACE`);
+/// computed once per VM by the filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// One request. Header names are lower-case; pseudo-headers (`:path`,
+/// `:method`, `:authority`, `:scheme`) are included.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub headers: &'a [(String, String)],
+    pub source: &'a SourceInfo,
+    /// Destination port (`destination.port`, else the port in `:authority`).
+    pub port: Option<u32>,
+    /// Randomness for the unsticky split and fault percentages.
+    pub random: u64,
+}
+
+impl<'a> Request<'a> {
+    /// The value of header `name` (lower-case). Several values are joined
+    /// with `,` as Envoy's header matcher sees them.
+    pub fn header(&self, name: &str) -> Option<Cow<'a, str>> {
+        let mut found: Option<Cow<'a, str>> = None;
+        for (n, v) in self.headers {
+            if n.eq_ignore_ascii_case(name) {
+                found = Some(match found {
+                    None => Cow::Borrowed(v.as_str()),
+                    Some(prev) => Cow::Owned(format!("{prev},{v}")),
+                });
+            }
+        }
+        found
+    }
+
+    /// The first value of header `name`, without joining.
+    pub fn first_header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `:path` as sent (query string included); empty when missing.
+    pub fn path(&self) -> &'a str {
+        self.first_header(":path").unwrap_or("")
+    }
+}
+
+/// `path` split at the first `?`: (path without query, query with its `?`).
+pub(crate) fn split_query(path: &str) -> (&str, &str) {
+    match path.find('?') {
+        Some(i) => path.split_at(i),
+        None => (path, ""),
+    }
+}
+
+/// The first value of query parameter `name` in `query` (starting with `?` or
+/// not), compared raw (no percent-decoding), as Envoy's route matcher does.
+/// A parameter without `=` has the empty value.
+pub(crate) fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then_some(v)
+    })
+}
+
+/// The value of cookie `name` in a `cookie` header value.
+pub(crate) fn cookie<'c>(header: &'c str, name: &str) -> Option<&'c str> {
+    header.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
+}

@@ -1,0 +1,307 @@
+//! The document's shape, walked over a `serde_json::Value` before typed
+//! deserialisation, so that every unknown field and every type error is
+//! reported at once with its path. Written by hand because serde stops at
+//! the first error, and `#[serde(flatten)]` catch-alls would break the field
+//! paths of `serde_path_to_error`. Must list exactly the fields of
+//! `crate::model` and `crate::telemetry::model` (a test round-trips a
+//! document that uses every field through both).
+
+use serde_json::Value;
+
+use crate::error::{Errors, field, item, key};
+
+/// What a field holds.
+pub(crate) enum Kind {
+    Str,
+    U32,
+    Bool,
+    Number,
+    Obj(&'static [Field]),
+    List(&'static Kind),
+    Map(&'static Kind),
+    /// A field of the Istio resource that meshpolicy does not implement.
+    Unsupported(&'static str),
+}
+
+pub(crate) struct Field {
+    name: &'static str,
+    kind: Kind,
+}
+
+const fn f(name: &'static str, kind: Kind) -> Field {
+    Field { name, kind }
+}
+
+static STRING_MATCH: &[Field] = &[
+    f("exact", Kind::Str),
+    f("prefix", Kind::Str),
+    f("regex", Kind::Str),
+];
+static STRING_MAP: Kind = Kind::Map(&Kind::Str);
+
+static MATCH_REQUEST: &[Field] = &[
+    f("name", Kind::Str),
+    f("uri", Kind::Obj(STRING_MATCH)),
+    f("scheme", Kind::Obj(STRING_MATCH)),
+    f("method", Kind::Obj(STRING_MATCH)),
+    f("authority", Kind::Obj(STRING_MATCH)),
+    f("headers", Kind::Map(&Kind::Obj(STRING_MATCH))),
+    f("withoutHeaders", Kind::Map(&Kind::Obj(STRING_MATCH))),
+    f("queryParams", Kind::Map(&Kind::Obj(STRING_MATCH))),
+    f("ignoreUriCase", Kind::Bool),
+    f("port", Kind::U32),
+    f("sourceLabels", Kind::Map(&Kind::Str)),
+    f("sourceNamespace", Kind::Str),
+    f(
+        "gateways",
+        Kind::Unsupported("a filter in the sidecar sees no gateway"),
+    ),
+    f(
+        "statPrefix",
+        Kind::Unsupported("meshpolicy emits its own metrics"),
+    ),
+];
+
+static HEADER_OPERATIONS: &[Field] = &[
+    f("set", Kind::Map(&Kind::Str)),
+    f("add", Kind::Map(&Kind::Str)),
+    f("remove", Kind::List(&Kind::Str)),
+];
+static HEADERS: &[Field] = &[
+    f("request", Kind::Obj(HEADER_OPERATIONS)),
+    f("response", Kind::Obj(HEADER_OPERATIONS)),
+];
+
+static PORT_SELECTOR: &[Field] = &[f("number", Kind::U32)];
+static DESTINATION: &[Field] = &[
+    f("host", Kind::Str),
+    f("subset", Kind::Str),
+    f("port", Kind::Obj(PORT_SELECTOR)),
+];
+static ROUTE_DESTINATION: &[Field] = &[
+    f("destination", Kind::Obj(DESTINATION)),
+    f("weight", Kind::U32),
+    f("headers", Kind::Obj(HEADERS)),
+];
+
+static REGEX_REWRITE: &[Field] = &[f("match", Kind::Str), f("rewrite", Kind::Str)];
+static REWRITE: &[Field] = &[
+    f("uri", Kind::Str),
+    f("uriRegexRewrite", Kind::Obj(REGEX_REWRITE)),
+    f("authority", Kind::Str),
+];
+
+static REDIRECT: &[Field] = &[
+    f("uri", Kind::Str),
+    f("authority", Kind::Str),
+    f("port", Kind::U32),
+    f("scheme", Kind::Str),
+    f("redirectCode", Kind::U32),
+    f("derivePort", Kind::Unsupported("set `port` instead")),
+];
+static BODY: &[Field] = &[
+    f("string", Kind::Str),
+    f("bytes", Kind::Unsupported("use `string`")),
+];
+static DIRECT_RESPONSE: &[Field] = &[f("status", Kind::U32), f("body", Kind::Obj(BODY))];
+
+static PERCENT: &[Field] = &[f("value", Kind::Number)];
+static ABORT: &[Field] = &[
+    f("httpStatus", Kind::U32),
+    f("percentage", Kind::Obj(PERCENT)),
+    f("grpcStatus", Kind::Unsupported("use `httpStatus`")),
+    f("http2Error", Kind::Unsupported("use `httpStatus`")),
+];
+static FAULT: &[Field] = &[
+    f("abort", Kind::Obj(ABORT)),
+    f(
+        "delay",
+        Kind::Unsupported("a filter cannot delay a request without a timer per stream"),
+    ),
+];
+
+static STICKY: &[Field] = &[
+    f("header", Kind::Str),
+    f("cookie", Kind::Str),
+    f("queryParam", Kind::Str),
+];
+
+static HTTP_RULE: &[Field] = &[
+    f("name", Kind::Str),
+    f("match", Kind::List(&Kind::Obj(MATCH_REQUEST))),
+    f("route", Kind::List(&Kind::Obj(ROUTE_DESTINATION))),
+    f("redirect", Kind::Obj(REDIRECT)),
+    f("directResponse", Kind::Obj(DIRECT_RESPONSE)),
+    f("rewrite", Kind::Obj(REWRITE)),
+    f("fault", Kind::Obj(FAULT)),
+    f("headers", Kind::Obj(HEADERS)),
+    f("sticky", Kind::Obj(STICKY)),
+    f(
+        "delegate",
+        Kind::Unsupported("delegation is resolved by Istio, not in a filter"),
+    ),
+    f(
+        "timeout",
+        Kind::Unsupported("keep it in the companion VirtualService"),
+    ),
+    f(
+        "retries",
+        Kind::Unsupported("keep it in the companion VirtualService"),
+    ),
+    f(
+        "mirror",
+        Kind::Unsupported("keep it in the companion VirtualService"),
+    ),
+    f(
+        "mirrors",
+        Kind::Unsupported("keep it in the companion VirtualService"),
+    ),
+    f(
+        "mirrorPercentage",
+        Kind::Unsupported("keep it in the companion VirtualService"),
+    ),
+    f(
+        "mirrorPercent",
+        Kind::Unsupported("keep it in the companion VirtualService"),
+    ),
+    f(
+        "corsPolicy",
+        Kind::Unsupported("keep it in the companion VirtualService"),
+    ),
+];
+
+static SETTINGS: &[Field] = &[f("decisionHeader", Kind::Str), f("metricPrefix", Kind::Str)];
+
+static PROVIDER_REF: &[Field] = &[f("name", Kind::Str)];
+static METRIC_SELECTOR: &[Field] = &[
+    f("metric", Kind::Str),
+    f("customMetric", Kind::Str),
+    f("mode", Kind::Str),
+];
+static TAG_OVERRIDE: &[Field] = &[
+    f("operation", Kind::Str),
+    f("value", Kind::Str),
+    f("maxValues", Kind::U32),
+];
+static METRICS_OVERRIDES: &[Field] = &[
+    f("match", Kind::Obj(METRIC_SELECTOR)),
+    f("disabled", Kind::Bool),
+    f("tagOverrides", Kind::Map(&Kind::Obj(TAG_OVERRIDE))),
+];
+static METRICS: &[Field] = &[
+    f("providers", Kind::List(&Kind::Obj(PROVIDER_REF))),
+    f("overrides", Kind::List(&Kind::Obj(METRICS_OVERRIDES))),
+    f("reportingInterval", Kind::Str),
+];
+
+static SPEC: &[Field] = &[
+    f("http", Kind::List(&Kind::Obj(HTTP_RULE))),
+    f("subsets", Kind::Map(&Kind::Map(&STRING_MAP))),
+    f("settings", Kind::Obj(SETTINGS)),
+    f("telemetry", Kind::List(&Kind::Obj(METRICS))),
+];
+static METADATA: &[Field] = &[
+    f("name", Kind::Str),
+    f("namespace", Kind::Str),
+    f("labels", Kind::Map(&Kind::Str)),
+    f("annotations", Kind::Map(&Kind::Str)),
+];
+static TRAFFIC_POLICY: &[Field] = &[
+    f("apiVersion", Kind::Str),
+    f("kind", Kind::Str),
+    f("metadata", Kind::Obj(METADATA)),
+    f("spec", Kind::Obj(SPEC)),
+];
+
+/// Check `doc` against the `TrafficPolicy` shape; one error per problem.
+pub(crate) fn check(doc: &Value, errors: &mut Errors) {
+    walk(doc, &Kind::Obj(TRAFFIC_POLICY), "", errors);
+}
+
+fn walk(value: &Value, kind: &Kind, path: &str, errors: &mut Errors) {
+    let at = if path.is_empty() { "document" } else { path };
+    match (kind, value) {
+        (Kind::Unsupported(hint), _) => {
+            let name = path.rsplit('.').next().unwrap_or(path);
+            errors.push(
+                at,
+                format!("field `{name}` is not supported by meshpolicy: {hint}"),
+            );
+        }
+        (_, Value::Null) => {
+            errors.push(at, format!("must not be null, expected {}", expected(kind)))
+        }
+        (Kind::Str, Value::String(_))
+        | (Kind::Bool, Value::Bool(_))
+        | (Kind::Number, Value::Number(_)) => {}
+        (Kind::U32, Value::Number(n)) => {
+            if !n.as_u64().is_some_and(|v| u32::try_from(v).is_ok()) {
+                errors.push(
+                    at,
+                    format!("invalid value `{n}`, expected {}", expected(kind)),
+                );
+            }
+        }
+        (Kind::Obj(fields), Value::Object(map)) => {
+            for (name, child) in map {
+                match fields.iter().find(|fd| fd.name == name) {
+                    Some(fd) => walk(child, &fd.kind, &field(path, name), errors),
+                    None => errors.push(
+                        &key(path, name),
+                        format!("unknown field `{name}`, expected one of {}", names(fields)),
+                    ),
+                }
+            }
+        }
+        (Kind::List(inner), Value::Array(list)) => {
+            for (i, child) in list.iter().enumerate() {
+                walk(child, inner, &item(path, i), errors);
+            }
+        }
+        (Kind::Map(inner), Value::Object(map)) => {
+            for (name, child) in map {
+                walk(child, inner, &key(path, name), errors);
+            }
+        }
+        (_, other) => errors.push(
+            at,
+            format!(
+                "invalid type: {}, expected {}",
+                describe(other),
+                expected(kind)
+            ),
+        ),
+    }
+}
+
+fn names(fields: &[Field]) -> String {
+    let list: Vec<String> = fields
+        .iter()
+        .filter(|fd| !matches!(fd.kind, Kind::Unsupported(_)))
+        .map(|fd| format!("`{}`", fd.name))
+        .collect();
+    list.join(", ")
+}
+
+fn expected(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Str => "a string",
+        Kind::U32 => "an unsigned 32-bit integer",
+        Kind::Bool => "a boolean",
+        Kind::Number => "a number",
+        Kind::Obj(_) | Kind::Map(_) => "a map",
+        Kind::List(_) => "a list",
+        Kind::Unsupported(_) => "nothing",
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) => format!("number `{n}`"),
+        Value::String(s) => format!("string `{s}`"),
+        Value::Array(_) => "list".to_owned(),
+        Value::Object(_) => "map".to_owned(),
+    }
+}
