@@ -1,0 +1,155 @@
+//! The article's rewrite and route, the canary split, stickiness, and the
+//! decision header a client cannot forge.
+
+use serde_json::json;
+
+use super::support::{article_policy, plugin, policy, request};
+
+#[test]
+fn article_rewrite_keeps_the_rest_of_the_path_and_the_query_and_routes_to_v2() {
+    let mut plugin = plugin(&article_policy());
+    let out = request(&mut plugin, "/wpcatalog/books?id=1", &[]);
+    assert_eq!(out.path(), "/newcatalog/books?id=1");
+    assert_eq!(out.subset(), Some("v2"));
+    assert!(
+        out.route_cache_clears > 0,
+        "header edits must clear the route cache"
+    );
+
+    let out = request(&mut plugin, "/consumercatalog", &[]);
+    assert_eq!(out.path(), "/newcatalog");
+    assert_eq!(out.subset(), Some("v2"));
+
+    // Envoy's prefix match has no segment boundary.
+    let out = request(&mut plugin, "/wpcatalogue", &[]);
+    assert_eq!(out.path(), "/newcatalogue");
+}
+
+#[test]
+fn article_prefix_is_case_sensitive() {
+    let mut plugin = plugin(&article_policy());
+    let out = request(&mut plugin, "/WPCATALOG", &[]);
+    assert_eq!(out.path(), "/WPCATALOG", "no rewrite");
+    // The request falls through to the canary rule: v1 or v2, never rewritten.
+    assert!(matches!(out.subset(), Some("v1" | "v2")));
+}
+
+#[test]
+fn canary_split_of_10000_requests_is_90_10_within_2_points() {
+    let mut plugin = plugin(&article_policy());
+    let n = 10_000;
+    let mut v2 = 0;
+    for i in 0..n {
+        let out = request(&mut plugin, &format!("/reviews/{i}"), &[]);
+        match out.subset() {
+            Some("v2") => v2 += 1,
+            Some("v1") => {}
+            other => panic!("unexpected subset {other:?}"),
+        }
+    }
+    let share = f64::from(v2) * 100.0 / f64::from(n);
+    assert!(
+        (8.0..=12.0).contains(&share),
+        "v2 got {share:.2}% of requests"
+    );
+}
+
+#[test]
+fn sticky_split_sends_a_key_to_the_same_subset_in_every_vm() {
+    let mut config = article_policy();
+    config["spec"]["http"][1]["sticky"] = json!({"header": "x-user-id"});
+    let mut first = plugin(&config);
+    let mut second = plugin(&config);
+    let mut seen = std::collections::BTreeSet::new();
+    for user in 0..200 {
+        let id = user.to_string();
+        let want = request(&mut first, "/reviews", &[("x-user-id", &id)])
+            .subset()
+            .map(str::to_owned);
+        for _ in 0..3 {
+            let again = request(&mut first, "/reviews", &[("x-user-id", &id)]);
+            assert_eq!(
+                again.subset().map(str::to_owned),
+                want,
+                "user {id}, same VM"
+            );
+        }
+        let other_vm = request(&mut second, "/reviews", &[("x-user-id", &id)]);
+        assert_eq!(
+            other_vm.subset().map(str::to_owned),
+            want,
+            "user {id}, other VM"
+        );
+        seen.insert(want);
+    }
+    assert_eq!(seen.len(), 2, "200 users must reach both subsets: {seen:?}");
+}
+
+#[test]
+fn client_supplied_decision_header_is_removed() {
+    let config = policy(json!({
+        "http": [
+            {"name": "api", "match": [{"uri": {"prefix": "/api"}}],
+             "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}
+        ]
+    }));
+    let mut plugin = plugin(&config);
+    let forged = [("x-meshpolicy-subset", "v2"), ("x-meshpolicy-subset", "v3")];
+
+    let out = request(&mut plugin, "/api/x", &forged);
+    assert_eq!(out.values("x-meshpolicy-subset"), vec!["v1"]);
+
+    // No rule matches: the request goes on without any decision header.
+    let out = request(&mut plugin, "/other", &forged);
+    assert!(
+        out.values("x-meshpolicy-subset").is_empty(),
+        "{:?}",
+        out.upstream
+    );
+}
+
+#[test]
+fn header_edits_reach_the_upstream_and_the_downstream() {
+    let config = policy(json!({
+        "http": [{
+            "name": "edits",
+            "headers": {
+                "request": {"set": {"x-set": "rule"}, "add": {"x-add": "a"}, "remove": ["x-drop"]},
+                "response": {"set": {"x-served-by": "meshpolicy"}}
+            },
+            "route": [{"destination": {"host": "reviews", "subset": "v1"},
+                       "headers": {"request": {"set": {"x-dest": "v1"}}}}]
+        }]
+    }));
+    let mut plugin = plugin(&config);
+    let mut stream = plugin.new_stream();
+    stream.request_headers(
+        &[
+            (":method", "GET"),
+            (":path", "/"),
+            (":authority", "reviews"),
+            ("x-drop", "1"),
+            ("x-add", "0"),
+        ],
+        true,
+    );
+    let upstream = stream.request_headers_seen_upstream().unwrap();
+    let get = |name: &str| -> Vec<&str> {
+        upstream
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(get("x-set"), vec!["rule"]);
+    assert_eq!(get("x-add"), vec!["0", "a"]);
+    assert!(get("x-drop").is_empty());
+    assert_eq!(get("x-dest"), vec!["v1"]);
+    stream.response_headers(&[(":status", "200")], true);
+    let downstream = stream.response_headers_seen_downstream().unwrap();
+    assert!(
+        downstream
+            .iter()
+            .any(|(k, v)| k == "x-served-by" && v == "meshpolicy")
+    );
+}

@@ -1,0 +1,137 @@
+//! One compiled filter module shared by every test, and small helpers.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use host_tests::{Host, LoadedModule, Plugin, PluginOptions, Properties};
+use serde_json::{Value, json};
+
+/// The filter `.wasm`: `$MESHPOLICY_WASM`, else `target/meshpolicy.wasm`.
+pub fn wasm_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("MESHPOLICY_WASM") {
+        return PathBuf::from(path);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/meshpolicy.wasm")
+}
+
+pub fn module() -> &'static LoadedModule {
+    static MODULE: OnceLock<LoadedModule> = OnceLock::new();
+    MODULE.get_or_init(|| {
+        let path = wasm_path();
+        assert!(
+            path.exists(),
+            "the filter is not built: {} is missing; run `make build` first",
+            path.display()
+        );
+        Host::new()
+            .and_then(|host| host.load_file(&path))
+            .unwrap_or_else(|err| panic!("cannot load {}: {err}", path.display()))
+    })
+}
+
+/// A policy document around `spec`.
+pub fn policy(spec: Value) -> Value {
+    json!({
+        "apiVersion": "meshpolicy.dev/v1alpha1",
+        "kind": "TrafficPolicy",
+        "metadata": {"name": "test"},
+        "spec": spec,
+    })
+}
+
+/// The article's policy (shared/examples/istio: reviews-route and reviews-canary).
+pub fn article_policy() -> Value {
+    policy(json!({
+        "http": [
+            {
+                "name": "legacy-catalog",
+                "match": [{"uri": {"prefix": "/wpcatalog"}}, {"uri": {"prefix": "/consumercatalog"}}],
+                "rewrite": {"uri": "/newcatalog"},
+                "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v2"}}]
+            },
+            {
+                "name": "reviews-canary",
+                "route": [
+                    {"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
+                    {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}
+                ]
+            }
+        ],
+        "subsets": {"reviews": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
+    }))
+}
+
+pub fn options(config: &Value) -> PluginOptions {
+    PluginOptions {
+        plugin_config: serde_json::to_vec(config).unwrap(),
+        properties: Properties::new(),
+        ..PluginOptions::default()
+    }
+}
+
+/// A started plugin that accepted `config`.
+pub fn plugin(config: &Value) -> Plugin {
+    let plugin = Plugin::start(module(), options(config)).expect("plugin starts");
+    assert!(
+        plugin.configured(),
+        "configuration refused: {:?}",
+        plugin.logs()
+    );
+    plugin
+}
+
+/// What one request looks like upstream: the request headers after the filter.
+pub struct Outcome {
+    pub upstream: Option<Vec<(String, String)>>,
+    pub local: Option<host_tests::LocalResponse>,
+    pub route_cache_clears: u32,
+}
+
+impl Outcome {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.upstream
+            .as_ref()
+            .expect("request forwarded upstream")
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.upstream
+            .as_ref()
+            .expect("request forwarded upstream")
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn path(&self) -> &str {
+        self.header(":path").expect(":path upstream")
+    }
+
+    pub fn subset(&self) -> Option<&str> {
+        self.header("x-meshpolicy-subset")
+    }
+}
+
+/// Sends `GET path` with `extra` headers through a new stream of `plugin`.
+pub fn request(plugin: &mut Plugin, path: &str, extra: &[(&str, &str)]) -> Outcome {
+    let mut headers = vec![
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "reviews:9080"),
+        (":path", path),
+    ];
+    headers.extend_from_slice(extra);
+    let mut stream = plugin.new_stream();
+    stream.request_headers(&headers, true);
+    let outcome = Outcome {
+        upstream: stream.request_headers_seen_upstream(),
+        local: stream.local_response(),
+        route_cache_clears: stream.route_cache_clears(),
+    };
+    stream.complete();
+    outcome
+}
