@@ -3,8 +3,10 @@
 //! One file per verb in `command/`, each with `<Verb>Args` and `fn run`.
 
 pub mod command;
-pub mod gitops;
 pub mod diagnostic;
+pub mod gitops;
+pub mod import;
+pub mod resource;
 pub mod source;
 
 use clap::{Parser, Subcommand};

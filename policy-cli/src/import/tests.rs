@@ -1,0 +1,143 @@
+use super::*;
+use crate::source::{SourceFile, parse_documents};
+
+const CANARY: &str = "\
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: reviews-destination}
+spec:
+  host: reviews
+  subsets:
+    - {name: v1, labels: {version: v1}}
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+    - route:
+        - {destination: {host: reviews, subset: v1}, weight: 90}
+        - {destination: {host: reviews, subset: v2}, weight: 10}
+";
+
+const ROUTE: &str = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-route}
+spec:
+  hosts: [reviews.prod.svc.cluster.local]
+  http:
+    - match:
+        - uri: {prefix: /wpcatalog}
+      rewrite: {uri: /newcatalog}
+      route:
+        - destination: {host: reviews.prod.svc.cluster.local, subset: v2}
+";
+
+fn docs(files: &[(&str, &str)]) -> Vec<Document> {
+    files
+        .iter()
+        .flat_map(|(name, text)| parse_documents(&SourceFile::new(*name, *text)).unwrap())
+        .collect()
+}
+
+#[test]
+fn merges_rules_subsets_and_puts_catch_alls_last() {
+    let merged = merge(
+        docs(&[("canary.yaml", CANARY), ("route.yaml", ROUTE)]),
+        None,
+    )
+    .unwrap();
+    let spec = &merged.value["spec"];
+    assert_eq!(spec["http"][0]["name"], "reviews-route");
+    assert_eq!(spec["http"][1]["name"], "reviews");
+    assert_eq!(spec["subsets"]["reviews"]["v2"]["version"], "v2");
+    assert_eq!(merged.value["metadata"]["name"], "reviews");
+    assert_eq!(merged.notes.len(), 1);
+    assert_eq!(merged.notes[0].code, "reordered-rules");
+    // a policy path maps back to the file the rule came from
+    let (doc, at) = merged
+        .origin_of(&FieldPath::parse("spec.http[1].route[1].weight"))
+        .unwrap();
+    assert_eq!(doc.file.name, "canary.yaml");
+    assert_eq!(at.to_string(), "spec.http[0].route[1].weight");
+    let (doc, at) = merged
+        .origin_of(&FieldPath::parse("spec.subsets.reviews.v1.version"))
+        .unwrap();
+    assert_eq!(doc.kind(), Some("DestinationRule"));
+    assert_eq!(at.to_string(), "spec.subsets[0].labels.version");
+    merged.check().unwrap();
+}
+
+#[test]
+fn unsupported_istio_fields_are_errors_at_their_place() {
+    let vs = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r}
+spec:
+  hosts: [r]
+  http:
+    - timeout: 5s
+      retries: {attempts: 3}
+      route:
+        - destination: {host: r}
+";
+    let errors = merge(docs(&[("vs.yaml", vs)]), None).unwrap_err();
+    let found: Vec<_> = errors
+        .iter()
+        .map(|e| (e.code, e.path.clone().unwrap(), e.pos.unwrap().line))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unsupported-field", "spec.http[0].timeout".to_owned(), 7),
+            ("unsupported-field", "spec.http[0].retries".to_owned(), 8),
+        ]
+    );
+}
+
+#[test]
+fn security_resources_are_skipped_with_a_note_and_unknown_kinds_fail() {
+    let pa = "apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata: {name: default}\nspec: {mtls: {mode: STRICT}}\n";
+    let merged = merge(docs(&[("pa.yaml", pa), ("route.yaml", ROUTE)]), None).unwrap();
+    assert_eq!(merged.notes[0].code, "skipped-resource");
+    let gw = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\n";
+    let errors = merge(docs(&[("gw.yaml", gw)]), None).unwrap_err();
+    assert_eq!(errors[0].code, "unknown-kind");
+    assert_eq!(
+        errors[0].message,
+        "unknown kind `Gateway` (apiVersion `networking.istio.io/v1`)"
+    );
+    assert_eq!(errors[0].pos.unwrap().line, 2);
+}
+
+#[test]
+fn engine_errors_point_into_the_istio_file() {
+    let vs = ROUTE.replace("prefix: /wpcatalog", "regex: \"(\"");
+    let merged = merge(docs(&[("route.yaml", &vs)]), None).unwrap();
+    let errors = merged.check().unwrap_err();
+    assert_eq!(
+        errors[0].path.as_deref(),
+        Some("spec.http[0].match[0].uri.regex")
+    );
+    assert_eq!(errors[0].pos.unwrap().line, 8);
+    assert_eq!(errors[0].file.as_ref().unwrap().name, "route.yaml");
+}
+
+#[test]
+fn a_policy_imports_as_itself() {
+    let merged = merge(
+        docs(&[("canary.yaml", CANARY), ("route.yaml", ROUTE)]),
+        None,
+    )
+    .unwrap();
+    let (policy, _) = merged.check().unwrap();
+    let yaml = serde_saphyr::to_string(&policy).unwrap();
+    let again = merge(docs(&[("policy.yaml", &yaml)]), None).unwrap();
+    let (policy2, _) = again.check().unwrap();
+    assert_eq!(policy, policy2);
+    assert_eq!(serde_saphyr::to_string(&policy2).unwrap(), yaml);
+}
