@@ -1,5 +1,318 @@
 //! The `spec.telemetry` section: Istio Telemetry `metrics` semantics applied
-//! to meshpolicy's own metrics.
+//! to meshpolicy's own metrics (SPEC §2.4).
+//!
+//! At configure time [`compile`] validates the section and resolves its
+//! overrides into one label plan per (reporter mode, metric). Per request,
+//! [`CompiledTelemetry::evaluate`] computes the standard labels and the
+//! UPSERT expressions once, and [`CompiledTelemetry::stat_name`] gives each
+//! enabled metric its stat name with the labels encoded for Envoy's tag
+//! extraction (docs/telemetry.md).
 
 pub mod cel;
+mod compile;
+mod labels;
 pub mod model;
+
+use std::collections::{HashMap, HashSet};
+
+pub use compile::DEFAULT_PREFIX;
+pub use labels::{
+    NodeInfo, STANDARD_LABELS, mode as reporter_mode, response_flags, standard as standard_labels,
+};
+
+use crate::error::{Errors, PolicyErrors};
+use cel::{Attributes, Program};
+
+/// Which side of the connection reports (Istio `WorkloadMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Outbound: `reporter="source"`.
+    Client = 0,
+    /// Inbound: `reporter="destination"`.
+    Server = 1,
+}
+
+/// meshpolicy's four request metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    RequestCount = 0,
+    RequestDuration = 1,
+    RequestSize = 2,
+    ResponseSize = 3,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 4] = [
+        Metric::RequestCount,
+        Metric::RequestDuration,
+        Metric::RequestSize,
+        Metric::ResponseSize,
+    ];
+
+    /// The name after the prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::RequestCount => "requests_total",
+            Metric::RequestDuration => "request_duration_milliseconds",
+            Metric::RequestSize => "request_bytes",
+            Metric::ResponseSize => "response_bytes",
+        }
+    }
+
+    /// The Istio selector that picks it.
+    pub fn selector(self) -> &'static str {
+        match self {
+            Metric::RequestCount => "REQUEST_COUNT",
+            Metric::RequestDuration => "REQUEST_DURATION",
+            Metric::RequestSize => "REQUEST_SIZE",
+            Metric::ResponseSize => "RESPONSE_SIZE",
+        }
+    }
+
+    /// Counter (false) or histogram (true).
+    pub fn is_histogram(self) -> bool {
+        self != Metric::RequestCount
+    }
+}
+
+/// The validated telemetry section.
+#[derive(Debug, Clone)]
+pub struct CompiledTelemetry {
+    prefix: String,
+    /// `[mode][metric]`, `None` when disabled.
+    plans: [[Option<Plan>; 4]; 2],
+    programs: Vec<Program>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Plan {
+    labels: Vec<LabelPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LabelPlan {
+    name: String,
+    source: LabelSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LabelSource {
+    /// Index into [`STANDARD_LABELS`].
+    Standard(usize),
+    Expr {
+        program: usize,
+        max_values: Option<u32>,
+    },
+}
+
+/// Label values of one request, before the per-metric plans pick them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestLabels {
+    standard: Vec<String>,
+    /// One per UPSERT expression, already printed; `unknown` when it failed.
+    exprs: Vec<String>,
+}
+
+/// Validates and compiles a telemetry section on its own (the policy calls
+/// this through [`Policy::compile`](crate::Policy)); `path` errors start at
+/// `spec.telemetry` and `spec.settings.metricPrefix`.
+pub fn compile(
+    entries: &[model::Metrics],
+    metric_prefix: Option<&str>,
+) -> Result<CompiledTelemetry, PolicyErrors> {
+    let mut errors = Errors::default();
+    let t = compile::compile(entries, metric_prefix, &mut errors);
+    errors.into_result().map(|()| t)
+}
+
+/// Like [`compile`], collecting errors into the policy's list.
+pub(crate) fn compile_into(
+    entries: &[model::Metrics],
+    metric_prefix: Option<&str>,
+    errors: &mut Errors,
+) -> CompiledTelemetry {
+    compile::compile(entries, metric_prefix, errors)
+}
+
+impl Default for CompiledTelemetry {
+    fn default() -> Self {
+        let mut errors = Errors::default();
+        compile::compile(&[], None, &mut errors)
+    }
+}
+
+impl CompiledTelemetry {
+    /// The metric name prefix (`meshpolicy_` unless `spec.settings.metricPrefix`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn plan(&self, mode: Mode, metric: Metric) -> Option<&Plan> {
+        self.plans
+            .get(mode as usize)?
+            .get(metric as usize)?
+            .as_ref()
+    }
+
+    /// Whether `metric` is reported in `mode` (not `disabled`).
+    pub fn enabled(&self, mode: Mode, metric: Metric) -> bool {
+        self.plan(mode, metric).is_some()
+    }
+
+    /// The label names of `metric` in `mode`, in order (`None` when disabled).
+    pub fn label_names(&self, mode: Mode, metric: Metric) -> Option<Vec<&str>> {
+        Some(
+            self.plan(mode, metric)?
+                .labels
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect(),
+        )
+    }
+
+    /// Every label name any metric may carry (for the proxy's tag extraction).
+    pub fn all_label_names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for plan in self.plans.iter().flatten().flatten() {
+            for l in &plan.labels {
+                if !out.contains(&l.name.as_str()) {
+                    out.push(&l.name);
+                }
+            }
+        }
+        out
+    }
+
+    /// Computes the standard labels and evaluates every UPSERT expression
+    /// once for a request. A failing expression gives `unknown`, as in Istio.
+    pub fn evaluate(
+        &self,
+        mode: Mode,
+        node: &NodeInfo,
+        attrs: &dyn Attributes,
+        policy_rule: &str,
+        policy_destination: &str,
+    ) -> RequestLabels {
+        RequestLabels {
+            standard: labels::standard(mode, node, attrs, policy_rule, policy_destination),
+            exprs: self
+                .programs
+                .iter()
+                .map(|p| {
+                    p.eval(attrs)
+                        .map_or_else(|_| "unknown".to_string(), |v| v.to_label())
+                })
+                .collect(),
+        }
+    }
+
+    /// The labels of `metric` in `mode` for a request (`None` when disabled),
+    /// values sanitized for the stat name and capped by `maxValues`.
+    pub fn labels(
+        &self,
+        mode: Mode,
+        metric: Metric,
+        req: &RequestLabels,
+        caps: &mut CapState,
+    ) -> Option<Vec<(&str, String)>> {
+        let plan = self.plan(mode, metric)?;
+        let mut out = Vec::with_capacity(plan.labels.len());
+        for l in &plan.labels {
+            let value = match l.source {
+                LabelSource::Standard(i) => {
+                    sanitize(req.standard.get(i).map_or("unknown", String::as_str))
+                }
+                LabelSource::Expr {
+                    program,
+                    max_values,
+                } => {
+                    let v = sanitize(req.exprs.get(program).map_or("unknown", String::as_str));
+                    match max_values {
+                        Some(max) => caps.admit(&l.name, v, max),
+                        None => v,
+                    }
+                }
+            };
+            out.push((l.name.as_str(), value));
+        }
+        Some(out)
+    }
+
+    /// The stat name for `metric` with `labels`, in Istio's tagged form
+    /// `name=.=value;.;…;.;<prefix><metric>` (proxy-wasm-cpp-sdk
+    /// `proxy_wasm_api.h` `MetricBase::prefixWithFields`, with Istio's
+    /// separators). Envoy's tag extractors for Istio's `extraStatTags`
+    /// (`(<name>=\.=(.*?);\.;)`) turn each segment into a label. Segments
+    /// are ordered shortest name first so that a name that is the suffix of
+    /// another (`app`, `source_app`) is always matched at its own segment.
+    pub fn stat_name(&self, metric: Metric, labels: &[(&str, String)]) -> String {
+        let mut sorted: Vec<&(&str, String)> = labels.iter().collect();
+        sorted.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(b.0)));
+        let mut out = String::with_capacity(256);
+        for (name, value) in sorted {
+            out.push_str(name);
+            out.push_str("=.=");
+            out.push_str(value);
+            out.push_str(";.;");
+        }
+        out.push_str(&self.prefix);
+        out.push_str(metric.name());
+        out
+    }
+}
+
+/// The longest label value kept, in bytes; longer values are cut.
+pub const MAX_LABEL_VALUE_LEN: usize = 128;
+
+/// Makes a label value safe inside a stat name and in Prometheus text:
+/// Envoy prints tag values unescaped (envoy `source/server/admin/prometheus_stats.cc`,
+/// `formattedTags`), and `;` or `=` would break the tag-extraction regexes,
+/// so every character outside `[A-Za-z0-9._/:@+~%*,!-]` becomes `_`.
+pub fn sanitize(value: &str) -> String {
+    value
+        .chars()
+        .take(MAX_LABEL_VALUE_LEN)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._/:@+~%*,!-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The `maxValues` state of one VM: the values seen per tag.
+#[derive(Debug, Default)]
+pub struct CapState {
+    seen: HashMap<String, HashSet<String>>,
+    capped: HashSet<String>,
+    newly_capped: Vec<String>,
+}
+
+impl CapState {
+    /// `value` if it was seen before or the tag has room, else `other`.
+    fn admit(&mut self, tag: &str, value: String, max: u32) -> String {
+        let set = self.seen.entry(tag.to_string()).or_default();
+        if set.contains(&value) {
+            return value;
+        }
+        if set.len() < max as usize {
+            set.insert(value.clone());
+            return value;
+        }
+        if self.capped.insert(tag.to_string()) {
+            self.newly_capped.push(tag.to_string());
+        }
+        "other".to_string()
+    }
+
+    /// Tags whose cap was reached since the last call (each reported once,
+    /// so the filter logs it once).
+    pub fn take_newly_capped(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.newly_capped)
+    }
+}
+
+#[cfg(test)]
+mod tests;
