@@ -35,49 +35,38 @@ use error::Errors;
 /// Syntax errors, unknown fields and type errors come back as `PolicyErrors`
 /// with field paths, all at once.
 pub fn from_json(json: &str) -> Result<TrafficPolicy, PolicyErrors> {
-    if json.len() > limits::MAX_POLICY_BYTES {
-        return Err(PolicyErrors::one(
-            "document",
-            format!(
-                "policy is {} bytes, the limit is {}",
-                json.len(),
-                limits::MAX_POLICY_BYTES
-            ),
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-        PolicyErrors::one(
-            "document",
-            format!(
-                "invalid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
-    from_value(value)
+    from_value(parse_json(json)?)
 }
 
 /// Check a document already parsed into a `serde_json::Value` (the CLI
-/// parses YAML into a `Value` with serde-saphyr and calls this) and convert
-/// it to the typed model. Reports every unknown field and type error.
+/// parses YAML into a `Value` with serde-saphyr) and convert it to the typed
+/// model. Reports every unknown field and type error; use
+/// [`Policy::from_value`] to get the semantic errors in the same list.
 pub fn from_value(value: serde_json::Value) -> Result<TrafficPolicy, PolicyErrors> {
     let mut errors = Errors::default();
-    schema::check(&value, &mut errors);
+    let doc = typed(value, &mut errors);
     errors.into_result()?;
-    // The schema walk accepted the shape, so this only fails if the walk and
-    // the model disagree; report it with serde's path all the same.
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        PolicyErrors::one(
-            if path == "." {
-                "document".to_owned()
-            } else {
-                path
-            },
-            e.inner().to_string(),
-        )
-    })
+    doc.ok_or_else(|| PolicyErrors::one("document", "invalid policy"))
+}
+
+/// Schema walk, then typed deserialisation (which ignores unknown fields, so
+/// a document with only unknown-field errors still yields a model that can
+/// be checked further).
+fn typed(value: serde_json::Value, errors: &mut Errors) -> Option<TrafficPolicy> {
+    schema::check(&value, errors);
+    // Plain serde_json, not serde_path_to_error: the walk above already
+    // reports type errors with their paths, and serde_path_to_error's
+    // generic tracking costs about 100 KB of the filter's wasm budget.
+    match serde_json::from_value(value) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            // Only fires if the walk and the model disagree.
+            if errors.list.is_empty() {
+                errors.push("document", e.to_string());
+            }
+            None
+        }
+    }
 }
 
 impl Policy {
@@ -86,8 +75,40 @@ impl Policy {
         compile::compile(doc)
     }
 
-    /// Parse JSON, validate and compile: what the filter calls in `on_configure`.
-    pub fn from_json(json: &str) -> Result<Policy, PolicyErrors> {
-        Policy::compile(&from_json(json)?)
+    /// Check, validate and compile a parsed document: unknown fields, type
+    /// errors and semantic errors, all in one list.
+    pub fn from_value(value: serde_json::Value) -> Result<Policy, PolicyErrors> {
+        let mut errors = Errors::default();
+        let doc = typed(value, &mut errors);
+        let compiled = doc.map(|d| Policy::compile(&d));
+        match compiled {
+            Some(Ok(policy)) if errors.list.is_empty() => Ok(policy),
+            Some(Err(more)) => {
+                errors.list.extend(more.errors);
+                Err(PolicyErrors { errors: errors.list })
+            }
+            _ => Err(PolicyErrors { errors: errors.list }),
+        }
     }
+
+    /// Parse JSON, validate and compile: what the filter calls in
+    /// `on_configure`. Every error at once.
+    pub fn from_json(json: &str) -> Result<Policy, PolicyErrors> {
+        Policy::from_value(parse_json(json)?)
+    }
+}
+
+fn parse_json(json: &str) -> Result<serde_json::Value, PolicyErrors> {
+    if json.len() > limits::MAX_POLICY_BYTES {
+        return Err(PolicyErrors::one(
+            "document",
+            format!("policy is {} bytes, the limit is {}", json.len(), limits::MAX_POLICY_BYTES),
+        ));
+    }
+    serde_json::from_str(json).map_err(|e| {
+        PolicyErrors::one(
+            "document",
+            format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+        )
+    })
 }
