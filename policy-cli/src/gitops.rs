@@ -4,3 +4,4 @@
 pub mod oci;
 pub mod reference;
 pub mod registry;
+pub mod yaml;
