@@ -85,9 +85,13 @@ impl Policy {
             Some(Ok(policy)) if errors.list.is_empty() => Ok(policy),
             Some(Err(more)) => {
                 errors.list.extend(more.errors);
-                Err(PolicyErrors { errors: errors.list })
+                Err(PolicyErrors {
+                    errors: errors.list,
+                })
             }
-            _ => Err(PolicyErrors { errors: errors.list }),
+            _ => Err(PolicyErrors {
+                errors: errors.list,
+            }),
         }
     }
 
@@ -102,13 +106,21 @@ fn parse_json(json: &str) -> Result<serde_json::Value, PolicyErrors> {
     if json.len() > limits::MAX_POLICY_BYTES {
         return Err(PolicyErrors::one(
             "document",
-            format!("policy is {} bytes, the limit is {}", json.len(), limits::MAX_POLICY_BYTES),
+            format!(
+                "policy is {} bytes, the limit is {}",
+                json.len(),
+                limits::MAX_POLICY_BYTES
+            ),
         ));
     }
     serde_json::from_str(json).map_err(|e| {
         PolicyErrors::one(
             "document",
-            format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+            format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
         )
     })
 }

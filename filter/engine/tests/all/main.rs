@@ -1,0 +1,15 @@
+//! The engine's integration tests: one binary, a module per topic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod actions;
+mod examples;
+mod matching;
+mod properties;
+mod split;
+mod support;
+mod validation;

@@ -1,0 +1,204 @@
+//! SPEC §2.2: weighted and sticky splits.
+
+use serde_json::{Value, json};
+
+use crate::support::{Req, Rng, rules, subset_of};
+
+fn split(weights: &[Option<u32>], sticky: Option<Value>) -> meshpolicy_engine::Policy {
+    let route: Vec<Value> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut d =
+                json!({"destination": {"host": "reviews", "subset": format!("v{}", i + 1)}});
+            if let Some(w) = w {
+                d["weight"] = json!(w);
+            }
+            d
+        })
+        .collect();
+    let mut rule = json!({"route": route});
+    if let Some(s) = sticky {
+        rule["sticky"] = s;
+    }
+    rules(json!([rule]))
+}
+
+/// How many of `n` random requests land on each subset v1..vk.
+fn histogram(p: &meshpolicy_engine::Policy, k: usize, n: usize) -> Vec<usize> {
+    let mut rng = Rng(42);
+    let mut counts = vec![0; k];
+    for _ in 0..n {
+        let s = subset_of(&Req::get("/").random(rng.next_u64()).decide(p)).unwrap();
+        counts[s[1..].parse::<usize>().unwrap() - 1] += 1;
+    }
+    counts
+}
+
+#[test]
+fn weights_are_relative() {
+    // 3:1 is 75/25 whatever the sum.
+    let c = histogram(&split(&[Some(3), Some(1)], None), 2, 40_000);
+    assert!((29_400..=30_600).contains(&c[0]), "{c:?}");
+}
+
+#[test]
+fn unsticky_split_is_random_modulo_total_weight() {
+    let p = split(&[Some(90), Some(10)], None);
+    assert_eq!(
+        subset_of(&Req::get("/").random(0).decide(&p)).as_deref(),
+        Some("v1")
+    );
+    assert_eq!(
+        subset_of(&Req::get("/").random(89).decide(&p)).as_deref(),
+        Some("v1")
+    );
+    assert_eq!(
+        subset_of(&Req::get("/").random(90).decide(&p)).as_deref(),
+        Some("v2")
+    );
+    assert_eq!(
+        subset_of(&Req::get("/").random(99).decide(&p)).as_deref(),
+        Some("v2")
+    );
+    assert_eq!(
+        subset_of(&Req::get("/").random(100).decide(&p)).as_deref(),
+        Some("v1")
+    );
+}
+
+#[test]
+fn weight_zero_is_never_chosen_unless_it_is_the_only_destination() {
+    let p = split(&[Some(0), Some(5), Some(0)], None);
+    assert_eq!(histogram(&p, 3, 5_000), vec![0, 5_000, 0]);
+    let p = split(&[Some(0), Some(5)], Some(json!({"header": "x-user"})));
+    for u in 0..500 {
+        let d = Req::get("/").header("x-user", &u.to_string()).decide(&p);
+        assert_eq!(subset_of(&d).as_deref(), Some("v2"));
+    }
+    let only = split(&[Some(0)], None);
+    assert_eq!(
+        subset_of(&Req::get("/").random(77).decide(&only)).as_deref(),
+        Some("v1")
+    );
+}
+
+#[test]
+fn a_single_destination_without_weight_takes_all_traffic() {
+    let p = split(&[None], None);
+    assert_eq!(histogram(&p, 1, 1_000), vec![1_000]);
+}
+
+#[test]
+fn sticky_header_split_sends_the_same_key_to_the_same_destination() {
+    let p = split(&[Some(50), Some(50)], Some(json!({"header": "x-user-id"})));
+    let mut seen = [0; 2];
+    for u in 0..2_000 {
+        let key = format!("user-{u}");
+        let first = subset_of(&Req::get("/").header("x-user-id", &key).random(1).decide(&p));
+        for r in [2, 3, 99, u64::MAX] {
+            let again = subset_of(&Req::get("/").header("x-user-id", &key).random(r).decide(&p));
+            assert_eq!(first, again, "key {key}");
+        }
+        seen[usize::from(first.as_deref() == Some("v2"))] += 1;
+    }
+    assert!(
+        seen[0] > 850 && seen[1] > 850,
+        "keys spread about 50/50: {seen:?}"
+    );
+}
+
+#[test]
+fn sticky_cookie_and_query_param_splits_are_consistent() {
+    let by_cookie = split(&[Some(50), Some(50)], Some(json!({"cookie": "session"})));
+    let by_query = split(&[Some(50), Some(50)], Some(json!({"queryParam": "user"})));
+    for u in 0..300 {
+        let a = subset_of(
+            &Req::get("/")
+                .header("cookie", &format!("theme=dark; session={u}"))
+                .random(1)
+                .decide(&by_cookie),
+        );
+        let b = subset_of(
+            &Req::get("/")
+                .header("cookie", &format!("session={u}"))
+                .random(2)
+                .decide(&by_cookie),
+        );
+        assert_eq!(a, b);
+        let c = subset_of(
+            &Req::get(&format!("/x?user={u}&z=1"))
+                .random(3)
+                .decide(&by_query),
+        );
+        let d = subset_of(
+            &Req::get(&format!("/x?user={u}"))
+                .random(4)
+                .decide(&by_query),
+        );
+        assert_eq!(c, d);
+        assert_eq!(a, c, "the same key hashes the same whatever carries it");
+    }
+}
+
+#[test]
+fn sticky_raising_a_weight_only_moves_keys_toward_that_destination() {
+    let sticky = Some(json!({"header": "x-user-id"}));
+    let steps = [10, 20, 50, 80, 100];
+    let policies: Vec<_> = steps
+        .iter()
+        .map(|w| split(&[Some(100 - w), Some(*w)], sticky.clone()))
+        .collect();
+    let mut on_v2 = vec![0; steps.len()];
+    for u in 0..5_000 {
+        let key = u.to_string();
+        let mut was_v2 = false;
+        for (i, p) in policies.iter().enumerate() {
+            let is_v2 = subset_of(&Req::get("/").header("x-user-id", &key).decide(p)).as_deref()
+                == Some("v2");
+            assert!(
+                !was_v2 || is_v2,
+                "key {key} left v2 when its weight rose to {}",
+                steps[i]
+            );
+            was_v2 = is_v2;
+            on_v2[i] += usize::from(is_v2);
+        }
+    }
+    // And the share follows the weight (±2 points).
+    for (i, w) in steps.iter().enumerate() {
+        let share = on_v2[i] as f64 / 50.0;
+        assert!((share - *w as f64).abs() <= 2.0, "weight {w}: {share}%");
+    }
+}
+
+#[test]
+fn sticky_with_a_missing_key_falls_back_to_the_random_split() {
+    let p = split(&[Some(90), Some(10)], Some(json!({"header": "x-user-id"})));
+    assert_eq!(
+        subset_of(&Req::get("/").random(95).decide(&p)).as_deref(),
+        Some("v2")
+    );
+    assert_eq!(
+        subset_of(&Req::get("/").random(5).decide(&p)).as_deref(),
+        Some("v1")
+    );
+}
+
+#[test]
+fn sticky_hash_is_a_fixed_algorithm() {
+    // Pinned answers: a change of hash would move every user; it must be deliberate.
+    let p = split(&[Some(50), Some(50)], Some(json!({"header": "x-user-id"})));
+    let got: String = (0..16)
+        .map(|u| {
+            let s =
+                subset_of(&Req::get("/").header("x-user-id", &u.to_string()).decide(&p)).unwrap();
+            if s == "v1" { '1' } else { '2' }
+        })
+        .collect();
+    assert_eq!(got, PINNED_STICKY);
+}
+
+/// Computed independently (a 20-line Python transcription of the algorithm
+/// documented in src/split.rs: FNV-1a 64, XOR, splitmix64, `-ln(u)/w`).
+const PINNED_STICKY: &str = "1222212122222111";

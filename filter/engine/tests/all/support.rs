@@ -1,0 +1,144 @@
+//! Helpers: build policies from JSON or YAML, build requests, and decide
+//! through both the indexed path and the traced linear path (they must agree).
+
+use meshpolicy_engine::{Decision, Policy, PolicyErrors, Request, SourceInfo, Trace};
+use serde_json::{Value, json};
+
+/// A policy from a `spec.http` list.
+pub fn rules(http: Value) -> Policy {
+    policy(
+        json!({"apiVersion": "meshpolicy.dev/v1alpha1", "kind": "TrafficPolicy", "spec": {"http": http}}),
+    )
+}
+
+pub fn policy(doc: Value) -> Policy {
+    Policy::from_value(doc).unwrap_or_else(|e| panic!("policy should compile:\n{e}"))
+}
+
+/// The errors of a document that must not compile.
+pub fn errors(doc: Value) -> PolicyErrors {
+    match Policy::from_value(doc) {
+        Ok(_) => panic!("policy should not compile"),
+        Err(e) => e,
+    }
+}
+
+/// The errors of a `spec.http` list that must not compile.
+pub fn rule_errors(http: Value) -> PolicyErrors {
+    errors(json!({"spec": {"http": http}}))
+}
+
+pub fn yaml_value(yaml: &str) -> Value {
+    serde_saphyr::from_str(yaml).unwrap()
+}
+
+pub fn testdata(name: &str) -> String {
+    let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+}
+
+/// A request under construction.
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub headers: Vec<(String, String)>,
+    pub source: SourceInfo,
+    pub port: Option<u32>,
+    pub random: u64,
+}
+
+impl Req {
+    pub fn new(method: &str, path: &str) -> Self {
+        Req {
+            headers: vec![
+                (":method".into(), method.into()),
+                (":scheme".into(), "http".into()),
+                (":authority".into(), "reviews:9080".into()),
+                (":path".into(), path.into()),
+            ],
+            source: SourceInfo::default(),
+            port: Some(9080),
+            random: 0,
+        }
+    }
+
+    pub fn get(path: &str) -> Self {
+        Req::new("GET", path)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    pub fn set(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| n != name);
+        self.header(name, value)
+    }
+
+    pub fn random(mut self, r: u64) -> Self {
+        self.random = r;
+        self
+    }
+
+    pub fn port(mut self, p: Option<u32>) -> Self {
+        self.port = p;
+        self
+    }
+
+    pub fn source(mut self, labels: &[(&str, &str)], namespace: Option<&str>) -> Self {
+        self.source = SourceInfo {
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            namespace: namespace.map(Into::into),
+        };
+        self
+    }
+
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            headers: &self.headers,
+            source: &self.source,
+            port: self.port,
+            random: self.random,
+        }
+    }
+
+    /// `decide`, checked against `explain`.
+    pub fn decide(&self, p: &Policy) -> Decision {
+        let fast = p.decide(&self.request());
+        let (slow, _) = p.explain(&self.request());
+        assert_eq!(fast, slow, "indexed decide and traced explain disagree");
+        fast
+    }
+
+    pub fn explain(&self, p: &Policy) -> Trace {
+        p.explain(&self.request()).1
+    }
+}
+
+/// The matched rule's index, if any.
+pub fn rule_of(d: &Decision) -> Option<usize> {
+    d.rule.as_ref().map(|r| r.index)
+}
+
+/// The chosen subset, if any.
+pub fn subset_of(d: &Decision) -> Option<String> {
+    d.destination
+        .as_ref()
+        .and_then(|x| x.subset.as_deref().map(str::to_owned))
+}
+
+/// A deterministic stream of 64-bit values (splitmix64) for statistical tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}

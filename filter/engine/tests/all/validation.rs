@@ -1,0 +1,300 @@
+//! Bad policies: every error at once, each with its field path.
+
+use serde_json::json;
+
+use crate::support::{errors, rule_errors, testdata, yaml_value};
+
+fn messages(e: &meshpolicy_engine::PolicyErrors) -> Vec<(String, String)> {
+    e.errors
+        .iter()
+        .map(|e| (e.path.clone(), e.message.clone()))
+        .collect()
+}
+
+#[test]
+fn a_bad_policy_gives_one_error_per_problem_with_its_field_path() {
+    let e = errors(yaml_value(&testdata("bad.yaml")));
+    let got = messages(&e);
+    assert_eq!(got.len(), 5, "{e}");
+    let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "spec.http[0].match[0].foo",
+            "spec.http[1].match[0].uri.regex",
+            "spec.http[2].route",
+            "spec.http[3].rewrite",
+            "spec.http[4].redirect",
+        ]
+    );
+    assert!(
+        got[0]
+            .1
+            .starts_with("unknown field `foo`, expected one of `name`, `uri`"),
+        "{}",
+        got[0].1
+    );
+    assert!(got[1].1.starts_with("invalid regex"), "{}", got[1].1);
+    assert_eq!(got[2].1, "total destination weight = 0");
+    assert_eq!(
+        got[3].1,
+        "rewrite may only contain one of URI or UriRegexRewrite"
+    );
+    assert_eq!(
+        got[4].1,
+        "HTTP route cannot contain both route and redirect"
+    );
+    // The same document as JSON gives the same errors (one schema, two encodings).
+    let json = serde_json::to_string(&yaml_value(&testdata("bad.yaml"))).unwrap();
+    let from_json = meshpolicy_engine::Policy::from_json(&json).err().unwrap();
+    assert_eq!(from_json, e);
+    // Display: one line per error.
+    assert_eq!(e.to_string().lines().count(), 5);
+}
+
+#[test]
+fn exactly_one_of_route_redirect_direct_response_per_rule() {
+    let e = rule_errors(json!([
+        {"name": "none"},
+        {"redirect": {"uri": "/x"}, "directResponse": {"status": 200}},
+        {"directResponse": {"status": 200}, "route": [{"destination": {"host": "a"}}]},
+        {"route": []}
+    ]));
+    assert_eq!(
+        messages(&e),
+        vec![
+            (
+                "spec.http[0]".into(),
+                "HTTP route, redirect or direct_response is required".into()
+            ),
+            (
+                "spec.http[1].redirect".into(),
+                "HTTP route rule cannot contain both direct_response and redirect".into()
+            ),
+            (
+                "spec.http[2].directResponse".into(),
+                "HTTP route cannot contain both route and direct_response".into()
+            ),
+            (
+                "spec.http[3]".into(),
+                "HTTP route, redirect or direct_response is required".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_match_entry_may_not_be_empty() {
+    let e = rule_errors(
+        json!([{"match": [{"uri": {"prefix": "/"}}, {}], "route": [{"destination": {"host": "a"}}]}]),
+    );
+    assert_eq!(e.paths(), vec!["spec.http[0].match[1]"]);
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("match entry may not be empty")
+    );
+}
+
+#[test]
+fn rewrite_needs_uri_regex_rewrite_or_authority() {
+    let e = rule_errors(json!([{"rewrite": {}, "route": [{"destination": {"host": "a"}}]}]));
+    assert_eq!(e.paths(), vec!["spec.http[0].rewrite"]);
+    assert!(
+        e.errors[0]
+            .message
+            .starts_with("rewrite must specify at least one of URI, UriRegexRewrite, or authority")
+    );
+}
+
+#[test]
+fn uri_regex_rewrite_errors_name_their_field() {
+    let e = rule_errors(json!([
+        {"rewrite": {"uriRegexRewrite": {"match": "/a", "rewrite": ""}}, "route": [{"destination": {"host": "a"}}]},
+        {"rewrite": {"uriRegexRewrite": {"match": "/(a)", "rewrite": "/\\2"}}, "route": [{"destination": {"host": "a"}}]},
+        {"rewrite": {"uriRegexRewrite": {"match": "/a", "rewrite": "/\\q"}}, "route": [{"destination": {"host": "a"}}]}
+    ]));
+    assert_eq!(
+        e.paths(),
+        vec![
+            "spec.http[0].rewrite.uriRegexRewrite",
+            "spec.http[1].rewrite.uriRegexRewrite.rewrite",
+            "spec.http[2].rewrite.uriRegexRewrite.rewrite",
+        ]
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "UriRegexRewrite requires both Rewrite and Match fields to be specified"
+    );
+    assert_eq!(
+        e.errors[1].message,
+        "rewrite uses group \\2 but the regex has 1 group(s)"
+    );
+}
+
+#[test]
+fn istio_conflicts_and_ranges_use_istio_wording() {
+    let e = rule_errors(json!([
+        {"redirect": {}},
+        {"redirect": {"uri": "/x", "redirectCode": 200, "scheme": "ftp"}, "rewrite": {"uri": "/y"}},
+        {"directResponse": {"status": 700}},
+        {"fault": {"abort": {"httpStatus": 503, "percentage": {"value": 150}}}, "route": [{"destination": {"host": "a"}}]},
+        {"fault": {}, "route": [{"destination": {"host": "a"}}]},
+        {"route": [{"destination": {"host": "a", "subset": "V_1", "port": {"number": 70000}}}]},
+        {"match": [{"port": 0, "sourceNamespace": "Bad_NS"}], "route": [{"destination": {"host": "a"}}]}
+    ]));
+    let got = messages(&e);
+    let want: Vec<(&str, &str)> = vec![
+        (
+            "spec.http[0].redirect",
+            "redirect must specify URI, authority, scheme, or port",
+        ),
+        (
+            "spec.http[1].redirect",
+            "HTTP route rule cannot contain both rewrite and redirect",
+        ),
+        (
+            "spec.http[1].redirect.redirectCode",
+            "200 is not a valid redirect code, must be one of 301, 302, 303, 307, 308",
+        ),
+        (
+            "spec.http[1].redirect.scheme",
+            "invalid redirect scheme, must be \"http\" or \"https\"",
+        ),
+        (
+            "spec.http[2].directResponse.status",
+            "HTTP status 700 is not in range 200-599",
+        ),
+        (
+            "spec.http[3].fault.abort.percentage.value",
+            "percentage 150 is not in range 0..100",
+        ),
+        (
+            "spec.http[4].fault",
+            "HTTP fault injection must have an abort and/or a delay",
+        ),
+        (
+            "spec.http[5].route[0].destination.subset",
+            "subset name is invalid: `V_1`",
+        ),
+        (
+            "spec.http[5].route[0].destination.port.number",
+            "port number 70000 must be in the range 1..65535",
+        ),
+        (
+            "spec.http[6].match[0].port",
+            "port number 0 must be in the range 1..65535",
+        ),
+        (
+            "spec.http[6].match[0].sourceNamespace",
+            "sourceNamespace match `Bad_NS` is invalid",
+        ),
+    ];
+    let want: Vec<(String, String)> = want
+        .into_iter()
+        .map(|(a, b)| (a.into(), b.into()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn duplicate_rule_names_are_rejected() {
+    let e = rule_errors(json!([
+        {"name": "a", "route": [{"destination": {"host": "a"}}]},
+        {"name": "a", "route": [{"destination": {"host": "b"}}]}
+    ]));
+    assert_eq!(
+        messages(&e),
+        vec![(
+            "spec.http[1].name".into(),
+            "duplicate route name `a`, also used by spec.http[0]".into()
+        )]
+    );
+}
+
+#[test]
+fn type_errors_and_unsupported_istio_fields_are_reported_with_paths_at_once() {
+    let e = rule_errors(json!([
+        {"route": [{"destination": {"host": 7}, "weight": "ninety"}], "timeout": "5s"},
+        {"match": [{"headers": {"x.y": {"exact": 1}}}], "route": [{"destination": {"host": "a"}}]}
+    ]));
+    assert_eq!(
+        messages(&e),
+        vec![
+            ("spec.http[0].route[0].destination.host".into(), "invalid type: number `7`, expected a string".into()),
+            ("spec.http[0].route[0].weight".into(), "invalid type: string `ninety`, expected an unsigned 32-bit integer".into()),
+            ("spec.http[0].timeout".into(), "field `timeout` is not supported by meshpolicy: keep it in the companion VirtualService".into()),
+            ("spec.http[1].match[0].headers[\"x.y\"].exact".into(), "invalid type: number `1`, expected a string".into()),
+        ]
+    );
+}
+
+#[test]
+fn header_operations_cannot_touch_pseudo_headers_or_the_decision_header() {
+    let e = rule_errors(
+        json!([{"headers": {"request": {"set": {":path": "/x", "x-meshpolicy-subset": "v9", "bad header": "1", "x-ok": "a\nb"}}},
+        "route": [{"destination": {"host": "a"}}]}]),
+    );
+    let paths = e.paths();
+    assert_eq!(
+        paths,
+        vec![
+            "spec.http[0].headers.request.set[\":path\"]",
+            "spec.http[0].headers.request.set[\"bad header\"]",
+            "spec.http[0].headers.request.set.x-meshpolicy-subset",
+            "spec.http[0].headers.request.set.x-ok",
+        ]
+    );
+}
+
+#[test]
+fn regexes_have_a_size_limit() {
+    let e = rule_errors(
+        json!([{"match": [{"uri": {"regex": "(a{100}){100}"}}], "route": [{"destination": {"host": "a"}}]}]),
+    );
+    assert_eq!(e.paths(), vec!["spec.http[0].match[0].uri.regex"]);
+    assert!(
+        e.errors[0].message.contains("too big"),
+        "{}",
+        e.errors[0].message
+    );
+}
+
+#[test]
+fn the_regex_function_is_unicode_free_and_anchors_full_matches() {
+    use meshpolicy_engine::{Anchoring, compile_regex};
+    let full = compile_regex("a+", Anchoring::Full).unwrap();
+    assert!(full.is_match(b"aaa") && !full.is_match(b"baaa"));
+    let search = compile_regex("a+", Anchoring::Search).unwrap();
+    assert!(search.is_match(b"baaa"));
+    // `\w` is ASCII-only without Unicode: the filter and the CLI agree on it.
+    let w = compile_regex("\\w+", Anchoring::Full).unwrap();
+    assert!(!w.is_match("é".as_bytes()));
+    assert!(
+        compile_regex("(", Anchoring::Full)
+            .unwrap_err()
+            .starts_with("invalid regex")
+    );
+    let deep = "(".repeat(100) + &")".repeat(100);
+    assert!(compile_regex(&deep, Anchoring::Full).is_err(), "nest limit");
+}
+
+#[test]
+fn wrong_api_version_kind_and_bad_json_are_errors() {
+    let e = errors(json!({"apiVersion": "v1", "kind": "VirtualService", "spec": {}}));
+    assert_eq!(e.paths(), vec!["apiVersion", "kind"]);
+    let e = meshpolicy_engine::Policy::from_json("{\"spec\": ")
+        .err()
+        .unwrap();
+    assert_eq!(e.paths(), vec!["document"]);
+    assert!(e.errors[0].message.starts_with("invalid JSON at line 1"));
+}
+
+#[test]
+fn too_many_rules_is_an_error() {
+    let many: Vec<_> = (0..=meshpolicy_engine::limits::MAX_RULES)
+        .map(|i| json!({"match": [{"uri": {"exact": format!("/{i}")}}], "route": [{"destination": {"host": "a"}}]}))
+        .collect();
+    let e = rule_errors(json!(many));
+    assert_eq!(e.paths(), vec!["spec.http"]);
+}
