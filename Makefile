@@ -65,6 +65,11 @@ bench: build guests
 	  for f in target/bench/*.md; do cat "$$f"; echo; done; } > BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
 
+FUZZ_SECONDS ?= 60
 fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in configure decide; do \
+	  $(CARGO) +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECONDS); \
+	done
 
 manifests:
