@@ -78,14 +78,14 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, rule) in spec.http.iter().enumerate() {
         let path = item("spec.http", i);
-        if let Some(name) = rule.name.as_deref() {
-            if let Some(first) = names.insert(name, i) {
-                errors.push(
-                    &field(&path, "name"),
-                    format!("duplicate route name `{name}`, also used by spec.http[{first}]"),
-                );
-                names.insert(name, first);
-            }
+        if let Some(name) = rule.name.as_deref()
+            && let Some(first) = names.insert(name, i)
+        {
+            errors.push(
+                &field(&path, "name"),
+                format!("duplicate route name `{name}`, also used by spec.http[{first}]"),
+            );
+            names.insert(name, first);
         }
         let (compiled, keys) = compile_rule(rule, i, &path, &decision_header, &mut errors);
         if let Ok(id) = u32::try_from(i) {

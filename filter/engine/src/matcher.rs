@@ -213,20 +213,20 @@ impl CompiledMatch {
                 _ => return Err(Miss::QueryParam(i)),
             }
         }
-        if let Some(port) = self.port {
-            if req.port != Some(port) {
-                return Err(Miss::Port);
-            }
+        if let Some(port) = self.port
+            && req.port != Some(port)
+        {
+            return Err(Miss::Port);
         }
         for (i, (k, v)) in self.source_labels.iter().enumerate() {
             if req.source.labels.get(&**k).map(String::as_str) != Some(&**v) {
                 return Err(Miss::SourceLabel(i));
             }
         }
-        if let Some(ns) = &self.source_namespace {
-            if req.source.namespace.as_deref() != Some(&**ns) {
-                return Err(Miss::SourceNamespace);
-            }
+        if let Some(ns) = &self.source_namespace
+            && req.source.namespace.as_deref() != Some(&**ns)
+        {
+            return Err(Miss::SourceNamespace);
         }
         Ok(matched)
     }

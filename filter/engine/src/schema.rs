@@ -235,7 +235,7 @@ fn walk(value: &Value, kind: &Kind, path: &str, errors: &mut Errors) {
         | (Kind::Bool, Value::Bool(_))
         | (Kind::Number, Value::Number(_)) => {}
         (Kind::U32, Value::Number(n)) => {
-            if !n.as_u64().is_some_and(|v| u32::try_from(v).is_ok()) {
+            if n.as_u64().is_none_or(|v| u32::try_from(v).is_err()) {
                 errors.push(
                     at,
                     format!("invalid value `{n}`, expected {}", expected(kind)),

@@ -153,13 +153,13 @@ pub(super) fn route(
             }
         }
         let port = d.port.as_ref().map(|p| p.number);
-        if let Some(n) = port {
-            if !(1..=65535).contains(&n) {
-                errors.push(
-                    &field(&field(&dp, "port"), "number"),
-                    format!("port number {n} must be in the range 1..65535"),
-                );
-            }
+        if let Some(n) = port
+            && !(1..=65535).contains(&n)
+        {
+            errors.push(
+                &field(&field(&dp, "port"), "number"),
+                format!("port number {n} must be in the range 1..65535"),
+            );
         }
         // A single destination without a weight takes all traffic (Istio's 100).
         let weight = rd.weight.unwrap_or(if list.len() == 1 { 100 } else { 0 });
@@ -250,29 +250,30 @@ pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> 
             format!("{code} is not a valid redirect code, must be one of 301, 302, 303, 307, 308"),
         );
     }
-    if let Some(s) = &r.scheme {
-        if s != "http" && s != "https" {
-            errors.push(
-                &field(path, "scheme"),
-                "invalid redirect scheme, must be \"http\" or \"https\"",
-            );
-        }
+    if let Some(s) = &r.scheme
+        && s != "http"
+        && s != "https"
+    {
+        errors.push(
+            &field(path, "scheme"),
+            "invalid redirect scheme, must be \"http\" or \"https\"",
+        );
     }
-    if let Some(p) = r.port {
-        if !(1..=65535).contains(&p) {
-            errors.push(
-                &field(path, "port"),
-                format!("port number {p} must be in the range 1..65535"),
-            );
-        }
+    if let Some(p) = r.port
+        && !(1..=65535).contains(&p)
+    {
+        errors.push(
+            &field(path, "port"),
+            format!("port number {p} must be in the range 1..65535"),
+        );
     }
-    if let Some(uri) = &r.uri {
-        if let Err(e) = check_path(uri) {
-            errors.push(
-                &field(path, "uri"),
-                e.replace("rewritten path", "redirect uri"),
-            );
-        }
+    if let Some(uri) = &r.uri
+        && let Err(e) = check_path(uri)
+    {
+        errors.push(
+            &field(path, "uri"),
+            e.replace("rewritten path", "redirect uri"),
+        );
     }
     if let Some(a) = &r.authority {
         header_value_ok(a, &field(path, "authority"), errors);
@@ -369,10 +370,10 @@ pub(super) fn rewrite(
     if let Some(uri) = &r.uri {
         let p = field(path, "uri");
         check_len(uri, &p, errors);
-        if !uri.is_empty() {
-            if let Err(e) = check_path(uri) {
-                errors.push(&p, e.replace("rewritten path", "rewrite uri"));
-            }
+        if !uri.is_empty()
+            && let Err(e) = check_path(uri)
+        {
+            errors.push(&p, e.replace("rewritten path", "rewrite uri"));
         }
         out = Some(PathRewrite::Uri(uri.as_str().into()));
     }
