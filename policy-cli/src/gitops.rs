@@ -4,4 +4,5 @@
 pub mod oci;
 pub mod reference;
 pub mod registry;
+pub mod render;
 pub mod yaml;

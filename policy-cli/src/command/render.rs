@@ -1,11 +1,147 @@
-//! `policy-cli render` (being built; see the issue tracker).
+//! `policy-cli render POLICY --image REF [--sha256 DIGEST]`: the WasmPlugin,
+//! companion VirtualServices and DestinationRules of a policy, byte-for-byte
+//! deterministic. `-o DIR` writes them; `--check DIR` compares them with the
+//! committed files and shows the difference.
+
+use std::path::{Path, PathBuf};
+
+use meshpolicy_engine::Policy;
 
 use crate::ExitCode;
+use crate::gitops::render::{Image, RenderInput, RenderedFile, parse_selector, render};
 
 #[derive(Debug, clap::Args)]
-pub struct RenderArgs {}
+pub struct RenderArgs {
+    /// The TrafficPolicy YAML file.
+    pub policy: PathBuf,
+    /// The filter image: `registry/repo:tag` or an `oci://`, `https://`,
+    /// `http://` or `file://` url.
+    #[arg(long)]
+    pub image: String,
+    /// The pin (64 hex): for `oci://` the manifest digest `policy-cli package`
+    /// prints. Optional when the image names `@sha256:<hex>`.
+    #[arg(long)]
+    pub sha256: Option<String>,
+    /// `key=value` label the WasmPlugin's workloads carry (repeatable); none
+    /// selects every workload in the namespace.
+    #[arg(long)]
+    pub selector: Vec<String>,
+    /// Write the files into this directory instead of printing them.
+    #[arg(short, long, conflicts_with = "check")]
+    pub output: Option<PathBuf>,
+    /// Compare a fresh render with the files in this directory; exit 1 and
+    /// show the difference when they drift.
+    #[arg(long)]
+    pub check: Option<PathBuf>,
+}
 
-pub fn run(_args: RenderArgs) -> ExitCode {
-    eprintln!("policy-cli render: not built yet");
-    ExitCode::Usage
+pub fn run(args: RenderArgs) -> ExitCode {
+    let files = match render_files(&args) {
+        Ok(files) => files,
+        Err((code, message)) => {
+            eprintln!("{message}");
+            return code;
+        }
+    };
+    if let Some(dir) = &args.check {
+        return check(dir, &files);
+    }
+    if let Some(dir) = &args.output {
+        return write(dir, &files);
+    }
+    let all = files
+        .iter()
+        .map(|file| file.text.as_str())
+        .filter(|text| !text.is_empty())
+        .collect::<Vec<_>>()
+        .join("---\n");
+    print!("{all}");
+    ExitCode::Ok
+}
+
+fn render_files(args: &RenderArgs) -> Result<Vec<RenderedFile>, (ExitCode, String)> {
+    let usage = |message: String| (ExitCode::Usage, format!("error: {message}"));
+    let display = args.policy.display();
+    let text = std::fs::read_to_string(&args.policy)
+        .map_err(|err| usage(format!("cannot read `{display}`: {err}")))?;
+    let value: serde_json::Value = serde_saphyr::from_str(&text)
+        .map_err(|err| usage(format!("`{display}` is not valid YAML: {err}")))?;
+    let invalid = |errors: meshpolicy_engine::PolicyErrors| {
+        let lines = errors
+            .errors
+            .iter()
+            .map(|e| format!("  {}: {}", e.path, e.message))
+            .collect::<Vec<_>>()
+            .join("\n");
+        (
+            ExitCode::Failure,
+            format!("error: `{display}` is not a valid policy, nothing rendered:\n{lines}"),
+        )
+    };
+    let doc = meshpolicy_engine::from_value(value).map_err(invalid)?;
+    let policy = Policy::compile(&doc).map_err(invalid)?;
+    let image =
+        Image::new(&args.image, args.sha256.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let selector = parse_selector(&args.selector).map_err(|e| usage(e.to_string()))?;
+    // The file name, not the path as typed: the header comment must not
+    // depend on the directory `render` runs from.
+    let source = args.policy.file_name().map_or_else(
+        || display.to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    render(&RenderInput {
+        doc: &doc,
+        policy: &policy,
+        image: &image,
+        selector,
+        source: &source,
+    })
+    .map_err(|e| (ExitCode::Failure, format!("error: {e}")))
+}
+
+fn write(dir: &Path, files: &[RenderedFile]) -> ExitCode {
+    if let Err(err) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create `{}`: {err}", dir.display());
+        return ExitCode::Usage;
+    }
+    for file in files {
+        let path = dir.join(file.name);
+        if let Err(err) = std::fs::write(&path, &file.text) {
+            eprintln!("error: cannot write `{}`: {err}", path.display());
+            return ExitCode::Usage;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    ExitCode::Ok
+}
+
+fn check(dir: &Path, files: &[RenderedFile]) -> ExitCode {
+    let mut drifted = 0;
+    for file in files {
+        let path = dir.join(file.name);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed == file.text {
+            continue;
+        }
+        drifted += 1;
+        let old = path.display().to_string();
+        let new = format!("{} (fresh render)", file.name);
+        print!(
+            "{}",
+            similar::TextDiff::from_lines(&committed, &file.text)
+                .unified_diff()
+                .context_radius(3)
+                .header(&old, &new)
+        );
+    }
+    if drifted == 0 {
+        eprintln!("{} matches a fresh render", dir.display());
+        ExitCode::Ok
+    } else {
+        eprintln!(
+            "error: {drifted} file(s) in `{}` differ from a fresh render: run `make manifests` and commit",
+            dir.display()
+        );
+        ExitCode::Failure
+    }
 }
