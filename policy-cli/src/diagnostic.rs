@@ -199,6 +199,14 @@ pub fn stderr_color() -> bool {
 }
 
 fn render_human(diag: &Diagnostic, color: bool) -> String {
+    // a note is information, not a problem: one line and where, no snippet
+    if diag.severity == Severity::Note {
+        let at = diag
+            .location()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        return format!("note: {}{at}\n", diag.message);
+    }
     let theme = if color {
         GraphicalTheme::unicode()
     } else {

@@ -6,6 +6,7 @@ pub mod command;
 pub mod diagnostic;
 pub mod gitops;
 pub mod import;
+pub mod input;
 pub mod lint;
 pub mod resource;
 pub mod source;

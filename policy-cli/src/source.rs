@@ -144,9 +144,14 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
 
 impl Document {
     /// A diagnostic pointed at `path` in this document.
+    /// An unknown field is shown at its key, everything else at its value.
     pub fn diag(&self, diag: Diagnostic, path: &FieldPath) -> Diagnostic {
-        diag.in_file(&self.file, self.spans.locate(path))
-            .at_path(path.to_string())
+        let pos = match diag.code {
+            "unknown-field" => self.spans.locate_key(path),
+            _ => None,
+        };
+        let pos = pos.or_else(|| self.spans.locate(path));
+        diag.in_file(&self.file, pos).at_path(path.to_string())
     }
 
     /// A diagnostic pointed at a field path as the engine writes it.
@@ -201,15 +206,7 @@ impl Document {
             }
             let message = e.inner().to_string();
             let (code, path) = classify_serde_error(&message, path, &self.spans);
-            let diag = self.diag(Diagnostic::error(code, message), &path);
-            // an unknown field is best shown at its key, not its value
-            match (code, self.spans.locate_key(&path)) {
-                ("unknown-field", Some(key)) => Diagnostic {
-                    pos: Some(key),
-                    ..diag
-                },
-                _ => diag,
-            }
+            self.diag(Diagnostic::error(code, message), &path)
         })
     }
 }

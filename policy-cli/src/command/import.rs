@@ -1,11 +1,78 @@
-//! `policy-cli import` (being built; see the issue tracker).
+//! `policy-cli import FILE…`: VirtualService, DestinationRule and Telemetry
+//! resources (and TrafficPolicies) into one TrafficPolicy.
+//!
+//! Importing the output again gives the same bytes: a TrafficPolicy imports
+//! as itself.
+
+use std::io::Write;
+use std::path::PathBuf;
 
 use crate::ExitCode;
+use crate::diagnostic::Diagnostic;
+use crate::import::merge;
+use crate::input::{DiagArgs, emit, load, policy_yaml, usage_error};
+use crate::lint::lint;
 
 #[derive(Debug, clap::Args)]
-pub struct ImportArgs {}
+pub struct ImportArgs {
+    /// Istio YAML files (or directories of them); PeerAuthentication and other
+    /// security resources are skipped with a note.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write the policy here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// `metadata.name` of the policy (default: the first VirtualService's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub diag: DiagArgs,
+}
 
-pub fn run(_args: ImportArgs) -> ExitCode {
-    eprintln!("policy-cli import: not built yet");
-    ExitCode::Usage
+pub fn run(args: ImportArgs) -> ExitCode {
+    let format = args.diag.error_format;
+    let loaded = load(&args.files);
+    if !loaded.diags.is_empty() {
+        emit(&loaded.diags, format);
+        return if loaded.unreadable {
+            ExitCode::Usage
+        } else {
+            ExitCode::Failure
+        };
+    }
+    let merged = match merge(loaded.docs, args.name.as_deref()) {
+        Ok(merged) => merged,
+        Err(errors) => {
+            emit(&errors, format);
+            return ExitCode::Failure;
+        }
+    };
+    let (policy, _) = match merged.check() {
+        Ok(checked) => checked,
+        Err(errors) => {
+            emit(&merged.notes, format);
+            emit(&errors, format);
+            return ExitCode::Failure;
+        }
+    };
+    let mut notes = merged.notes.clone();
+    notes.extend(lint(&policy, &merged));
+    emit(&notes, format);
+    let yaml = match policy_yaml(&policy) {
+        Ok(yaml) => yaml,
+        Err(d) => return usage_error(d, format),
+    };
+    let written = match &args.output {
+        Some(path) => std::fs::write(path, &yaml).map_err(|e| (path.display().to_string(), e)),
+        None => std::io::stdout()
+            .write_all(yaml.as_bytes())
+            .map_err(|e| ("stdout".to_owned(), e)),
+    };
+    match written {
+        Ok(()) => ExitCode::Ok,
+        Err((to, e)) => usage_error(
+            Diagnostic::error("unwritable-output", format!("cannot write `{to}`: {e}")),
+            format,
+        ),
+    }
 }

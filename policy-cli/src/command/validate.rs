@@ -1,11 +1,101 @@
-//! `policy-cli validate` (being built; see the issue tracker).
+//! `policy-cli validate FILE…`: TrafficPolicy documents and Istio YAML.
+//!
+//! Each TrafficPolicy document is checked on its own; the Istio resources of
+//! all files are checked together, as `import` would merge them (so a
+//! VirtualService's subsets are looked up in the DestinationRules passed
+//! beside it).
+
+use std::io::Write;
+use std::path::PathBuf;
 
 use crate::ExitCode;
+use crate::diagnostic::{self, Diagnostic, ErrorFormat, Severity};
+use crate::import::merge;
+use crate::input::{DiagArgs, load};
+use crate::lint::lint;
+use crate::resource::{Kind, classify};
+use crate::source::Document;
 
 #[derive(Debug, clap::Args)]
-pub struct ValidateArgs {}
+pub struct ValidateArgs {
+    /// YAML files (or directories of them): TrafficPolicy documents and Istio resources.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Fail (exit code 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    #[command(flatten)]
+    pub diag: DiagArgs,
+}
 
-pub fn run(_args: ValidateArgs) -> ExitCode {
-    eprintln!("policy-cli validate: not built yet");
-    ExitCode::Usage
+pub fn run(args: ValidateArgs) -> ExitCode {
+    let loaded = load(&args.files);
+    let mut diags = loaded.diags;
+    let documents = loaded.docs.len();
+
+    let (policies, istio): (Vec<Document>, Vec<Document>) = loaded
+        .docs
+        .into_iter()
+        .partition(|d| classify(d).ok() == Some(Kind::TrafficPolicy));
+    let mut groups: Vec<Vec<Document>> = policies.into_iter().map(|d| vec![d]).collect();
+    if !istio.is_empty() {
+        groups.push(istio);
+    }
+    for group in groups {
+        match merge(group, None) {
+            Err(errors) => diags.extend(errors),
+            Ok(merged) => {
+                diags.extend(merged.notes.iter().cloned());
+                match merged.check() {
+                    Err(errors) => diags.extend(errors),
+                    Ok((policy, _)) => diags.extend(lint(&policy, &merged)),
+                }
+            }
+        }
+    }
+
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    report(&diags, args.diag.error_format, loaded.files, documents);
+    if loaded.unreadable {
+        ExitCode::Usage
+    } else if errors > 0 || (args.deny_warnings && warnings > 0) {
+        ExitCode::Failure
+    } else {
+        ExitCode::Ok
+    }
+}
+
+/// JSON goes to stdout (it is the command's output); the other formats to
+/// stderr, with a summary line for people.
+fn report(diags: &[Diagnostic], format: ErrorFormat, files: usize, documents: usize) {
+    if format == ErrorFormat::Json {
+        let _ = std::io::stdout().write_all(diagnostic::render(diags, format, false).as_bytes());
+        return;
+    }
+    let mut text = diagnostic::render(diags, format, diagnostic::stderr_color());
+    if format == ErrorFormat::Human {
+        let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let what = format!(
+            "{} in {}",
+            plural(documents, "document"),
+            plural(files, "file")
+        );
+        text.push_str(&if errors == 0 && warnings == 0 {
+            format!("ok: {what}, no problems\n")
+        } else {
+            format!(
+                "{}: {what}: {}, {}\n",
+                if errors > 0 { "failed" } else { "ok" },
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            )
+        });
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
