@@ -8,6 +8,7 @@
 //! decision header), the decision header, or a local response.
 
 mod apply;
+mod metrics;
 mod node;
 mod pairs;
 mod random;
@@ -33,6 +34,8 @@ struct Shared {
     /// This proxy's workload, read from node metadata once per configure.
     source: RefCell<Rc<SourceInfo>>,
     random: Random,
+    /// Metric ids defined so far and the `maxValues` state (metrics.rs).
+    metrics: RefCell<metrics::Metrics>,
 }
 
 struct Root {
@@ -46,6 +49,7 @@ impl Root {
                 policy: RefCell::new(None),
                 source: RefCell::new(Rc::new(SourceInfo::default())),
                 random: Random::from_host(),
+                metrics: RefCell::new(metrics::Metrics::new()),
             }),
         }
     }
@@ -71,6 +75,7 @@ impl RootContext for Root {
                 );
                 *self.shared.source.borrow_mut() = Rc::new(node::source_info(self));
                 *self.shared.policy.borrow_mut() = Some(Rc::new(policy));
+                *self.shared.metrics.borrow_mut() = metrics::Metrics::new();
                 true
             }
             Err(errors) => {
@@ -88,6 +93,8 @@ impl RootContext for Root {
             source: self.shared.source.borrow().clone(),
             shared: self.shared.clone(),
             response_ops: Vec::new(),
+            metrics: metrics::StreamMetrics::default(),
+            labels: None,
         }))
     }
 
@@ -115,6 +122,10 @@ struct Stream {
     shared: Rc<Shared>,
     /// Response header edits decided on the request path.
     response_ops: Vec<meshpolicy_engine::HeaderOp>,
+    /// What the request metrics measure along the stream (metrics.rs).
+    metrics: metrics::StreamMetrics,
+    /// The decision's `policy_rule` / `policy_destination` labels.
+    labels: Option<meshpolicy_engine::DecisionLabels>,
 }
 
 impl Context for Stream {}
@@ -124,6 +135,7 @@ impl HttpContext for Stream {
         let Some(policy) = self.policy.clone() else {
             return Action::Continue;
         };
+        self.metrics.request_headers();
         let headers = pairs::request_headers();
         let request = Request {
             headers: &headers,
@@ -132,6 +144,7 @@ impl HttpContext for Stream {
             random: self.shared.random.next_u64(),
         };
         let decision = policy.decide(&request);
+        self.labels = Some(decision.labels.clone());
         if let Some(reason) = &decision.rewrite_rejected {
             log::warn!("meshpolicy: rewrite not applied: {reason}");
         }
@@ -147,5 +160,29 @@ impl HttpContext for Stream {
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         apply::header_ops(self, apply::Side::Response, &self.response_ops);
         Action::Continue
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
+        self.metrics.request_body(body_size);
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
+        self.metrics.response_body(body_size);
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        let Some(policy) = &self.policy else {
+            return;
+        };
+        let Ok(mut shared) = self.shared.metrics.try_borrow_mut() else {
+            return;
+        };
+        let (rule, destination) = match &self.labels {
+            Some(l) => (l.policy_rule.as_ref(), l.policy_destination.as_ref()),
+            None => ("unknown", "unknown"),
+        };
+        self.metrics.log(&mut shared, policy.telemetry(), rule, destination);
     }
 }

@@ -62,8 +62,7 @@ impl CelError {
             column,
             kind: "unsupported",
             message: format!("{what} are outside meshpolicy's CEL subset (see docs/telemetry.md)")
-                .replace("the function `", "calls to the function `")
-                .replace("` are outside", "` are outside"),
+                .replace("the function `", "calls to the function `"),
         }
     }
 }

@@ -176,16 +176,16 @@ fn plan(st: &MetricState) -> Plan {
     }
     // New tags, in name order (BTreeMap).
     for (name, t) in &st.tags {
-        if let Some(r) = t {
-            if !STANDARD_LABELS.contains(&name.as_str()) {
-                labels.push(LabelPlan {
-                    name: name.clone(),
-                    source: LabelSource::Expr {
-                        program: r.program,
-                        max_values: r.max_values,
-                    },
-                });
-            }
+        if let Some(r) = t
+            && !STANDARD_LABELS.contains(&name.as_str())
+        {
+            labels.push(LabelPlan {
+                name: name.clone(),
+                source: LabelSource::Expr {
+                    program: r.program,
+                    max_values: r.max_values,
+                },
+            });
         }
     }
     Plan { labels }

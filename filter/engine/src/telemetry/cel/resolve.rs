@@ -128,20 +128,18 @@ pub(crate) fn resolve(s: &Syntax) -> Result<Expr, CelError> {
                 format!("undeclared reference to `{name}`"),
             ));
         }
-        Syntax::Select(..) => {
+        Syntax::Select(inner, key, _) => {
+            // `request.headers.foo`: a field selection on a map is a key lookup.
+            if let Ok(m) = attr(inner)
+                && is_map(m.ty)
+            {
+                return Ok(Expr::MapGet(
+                    m,
+                    Box::new(Expr::Lit(Value::Str(key.clone().into()))),
+                ));
+            }
             let a = attr(s)?;
-            if matches!(a.ty, AttrType::Headers(_) | AttrType::StringMap) {
-                // `request.headers.foo`: a field selection on a map is a key lookup.
-                if let Syntax::Select(inner, key, _) = s {
-                    if let Ok(m) = attr(inner) {
-                        if is_map(m.ty) {
-                            return Ok(Expr::MapGet(
-                                m,
-                                Box::new(Expr::Lit(Value::Str(key.clone().into()))),
-                            ));
-                        }
-                    }
-                }
+            if is_map(a.ty) {
                 return Err(CelError::check(
                     col_of(s),
                     format!(
@@ -295,13 +293,13 @@ fn call(name: &str, args: &[Syntax], col: usize) -> Result<Expr, CelError> {
         let Syntax::Select(inner, key, _) = arg else {
             return Err(CelError::check(col, "invalid argument to has() macro"));
         };
-        if let Ok(m) = attr(inner) {
-            if is_map(m.ty) {
-                return Ok(Expr::HasKey(
-                    m,
-                    Box::new(Expr::Lit(Value::Str(key.clone().into()))),
-                ));
-            }
+        if let Ok(m) = attr(inner)
+            && is_map(m.ty)
+        {
+            return Ok(Expr::HasKey(
+                m,
+                Box::new(Expr::Lit(Value::Str(key.clone().into()))),
+            ));
         }
         let a = attr(arg)?;
         return Ok(Expr::HasAttr(a));

@@ -75,6 +75,8 @@ fn header_keys_are_case_insensitive_and_select_form_works() {
         "n"
     );
     assert_eq!(run("'x-tenant' in request.headers").unwrap(), "true");
+    assert!(run("request.headers.x_tenant").is_err());
+    assert_eq!(run("upstream_peer.labels.app").unwrap(), "ratings");
 }
 
 #[test]

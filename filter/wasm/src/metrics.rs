@@ -1,0 +1,311 @@
+//! The filter's request metrics (SPEC §2.4): the engine decides the labels,
+//! this module reads what they need from Envoy and talks to its stats.
+//!
+//! # Interface (called from `lib.rs`)
+//!
+//! * [`Metrics::new`] once per configure, in the root context, after the
+//!   policy compiled: reads this proxy's node metadata. Keep it in the state
+//!   the root shares with its streams (`Rc<RefCell<Metrics>>`): it caches the
+//!   metric id of every stat name it defined (each distinct label set is
+//!   defined once, never per request) and the `maxValues` state.
+//! * [`StreamMetrics`], one per HTTP stream: call
+//!   [`StreamMetrics::request_headers`] in `on_http_request_headers`,
+//!   [`StreamMetrics::request_body`] / [`StreamMetrics::response_body`] with
+//!   the callback's `body_size`, and [`StreamMetrics::log`] in `on_log` with
+//!   the policy in effect and the decision's labels (`policy_rule`,
+//!   `policy_destination`; `unknown` when there was no decision).
+//!
+//! Everything it reads goes through raw host calls that treat any status but
+//! OK as "absent": the SDK's wrappers panic (trap) on a status they do not
+//! expect, and a metric must never cost a request.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use meshpolicy_engine::telemetry::cel::{Attributes, HeaderMap};
+use meshpolicy_engine::telemetry::{self, CapState, CompiledTelemetry, Metric, NodeInfo};
+
+/// The most distinct stat names one VM defines; past it new label sets are
+/// not recorded (and logged once), a last guard against cardinality.
+const MAX_STATS: usize = 10_000;
+
+/// Per-VM metric state.
+#[derive(Debug)]
+pub struct Metrics {
+    node: NodeInfo,
+    /// stat name -> metric id.
+    ids: HashMap<String, u32>,
+    caps: CapState,
+    full_logged: bool,
+}
+
+impl Metrics {
+    /// Reads this proxy's node metadata once.
+    pub fn new() -> Self {
+        Metrics {
+            node: NodeInfo::read(&Host),
+            ids: HashMap::new(),
+            caps: CapState::default(),
+            full_logged: false,
+        }
+    }
+
+    fn id(&mut self, name: String, histogram: bool) -> Option<u32> {
+        if let Some(id) = self.ids.get(&name) {
+            return Some(*id);
+        }
+        if self.ids.len() >= MAX_STATS {
+            if !self.full_logged {
+                self.full_logged = true;
+                log::warn!(
+                    "meshpolicy: {MAX_STATS} metric label sets defined; new label sets are not recorded"
+                );
+            }
+            return None;
+        }
+        let id = host::define_metric(if histogram { 2 } else { 0 }, &name)?;
+        self.ids.insert(name, id);
+        Some(id)
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// What one stream measures along the way.
+#[derive(Debug, Default)]
+pub struct StreamMetrics {
+    start_nanos: Option<u64>,
+    request_body: u64,
+    response_body: u64,
+}
+
+impl StreamMetrics {
+    pub fn request_headers(&mut self) {
+        self.start_nanos = host::now_nanos();
+    }
+
+    pub fn request_body(&mut self, body_size: usize) {
+        self.request_body = self.request_body.saturating_add(body_size as u64);
+    }
+
+    pub fn response_body(&mut self, body_size: usize) {
+        self.response_body = self.response_body.saturating_add(body_size as u64);
+    }
+
+    /// Records the four metrics for the finished request.
+    pub fn log(
+        &self,
+        metrics: &mut Metrics,
+        telemetry: &CompiledTelemetry,
+        policy_rule: &str,
+        policy_destination: &str,
+    ) {
+        let attrs = Host;
+        let mode = telemetry::reporter_mode(&attrs);
+        if !Metric::ALL.iter().any(|m| telemetry.enabled(mode, *m)) {
+            return;
+        }
+        let req = telemetry.evaluate(mode, &metrics.node, &attrs, policy_rule, policy_destination);
+        for metric in Metric::ALL {
+            let Some(labels) = telemetry.labels(mode, metric, &req, &mut metrics.caps) else {
+                continue;
+            };
+            let name = telemetry.stat_name(metric, &labels);
+            let Some(id) = metrics.id(name, metric.is_histogram()) else {
+                continue;
+            };
+            match metric {
+                Metric::RequestCount => host::increment_metric(id, 1),
+                Metric::RequestDuration => host::record_metric(id, self.duration_ms()),
+                Metric::RequestSize => host::record_metric(
+                    id,
+                    self.size(
+                        &["request", "total_size"],
+                        HeaderMap::Request,
+                        self.request_body,
+                    ),
+                ),
+                Metric::ResponseSize => host::record_metric(
+                    id,
+                    self.size(
+                        &["response", "total_size"],
+                        HeaderMap::Response,
+                        self.response_body,
+                    ),
+                ),
+            }
+        }
+        for tag in metrics.caps.take_newly_capped() {
+            log::warn!(
+                "meshpolicy: tag `{tag}` reached its maxValues; further new values are reported as `other`"
+            );
+        }
+    }
+
+    /// Envoy's `request.duration` (nanoseconds), else the time since the
+    /// request headers arrived, in whole milliseconds as Istio records it.
+    fn duration_ms(&self) -> u64 {
+        if let Some(d) = host::property(&["request", "duration"]).and_then(|b| int8(&b)) {
+            return u64::try_from(d).unwrap_or(0) / 1_000_000;
+        }
+        match (self.start_nanos, host::now_nanos()) {
+            (Some(start), Some(now)) => now.saturating_sub(start) / 1_000_000,
+            _ => 0,
+        }
+    }
+
+    /// Envoy's `*.total_size` (headers and body), else the headers' bytes
+    /// plus the body bytes counted through the body callbacks.
+    fn size(&self, path: &[&str], map: HeaderMap, body: u64) -> u64 {
+        if let Some(n) = host::property(path).and_then(|b| int8(&b)) {
+            return u64::try_from(n).unwrap_or(0);
+        }
+        let headers = host::header_map_size(map).unwrap_or(0);
+        headers.saturating_add(body)
+    }
+}
+
+fn int8(bytes: &[u8]) -> Option<i64> {
+    <[u8; 8]>::try_from(bytes).ok().map(i64::from_le_bytes)
+}
+
+/// Attributes read from Envoy through the host.
+struct Host;
+
+impl Attributes for Host {
+    fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
+        host::property(path).map(Cow::Owned)
+    }
+
+    fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {
+        host::header(map, name).map(|b| Cow::Owned(String::from_utf8_lossy(&b).into_owned()))
+    }
+}
+
+/// Raw host calls (proxy-wasm ABI 0.2.1, proxy-wasm/spec `abi-versions/v0.2.1`).
+mod host {
+    use meshpolicy_engine::telemetry::cel::HeaderMap;
+
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        fn proxy_get_property(
+            path_data: *const u8,
+            path_size: usize,
+            return_value_data: *mut *mut u8,
+            return_value_size: *mut usize,
+        ) -> u32;
+        fn proxy_get_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            return_value_data: *mut *mut u8,
+            return_value_size: *mut usize,
+        ) -> u32;
+        fn proxy_get_header_map_pairs(
+            map_type: u32,
+            return_map_data: *mut *mut u8,
+            return_map_size: *mut usize,
+        ) -> u32;
+        fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
+        fn proxy_define_metric(
+            metric_type: u32,
+            name_data: *const u8,
+            name_size: usize,
+            return_id: *mut u32,
+        ) -> u32;
+        fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
+        fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
+    }
+
+    /// Takes ownership of a buffer the host allocated through the guest's
+    /// allocator (the SDK's `proxy_on_memory_allocate`, a boxed slice of
+    /// exactly `size` bytes).
+    fn owned(status: u32, data: *mut u8, size: usize) -> Option<Vec<u8>> {
+        if status != 0 {
+            return None;
+        }
+        if data.is_null() || size == 0 {
+            return Some(Vec::new());
+        }
+        // SAFETY: see above; on OK the buffer is ours to own and free.
+        Some(unsafe { Vec::from_raw_parts(data, size, size) })
+    }
+
+    fn map_type(map: HeaderMap) -> u32 {
+        match map {
+            HeaderMap::Request => 0,
+            HeaderMap::Response => 2,
+            HeaderMap::ResponseTrailers => 3,
+        }
+    }
+
+    /// A property (path segments joined by NUL, as the SDK sends them).
+    pub fn property(path: &[&str]) -> Option<Vec<u8>> {
+        let joined = path.join("\0");
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: the path buffer is live for the call; the out-parameters
+        // point at live locals.
+        let status =
+            unsafe { proxy_get_property(joined.as_ptr(), joined.len(), &mut data, &mut size) };
+        owned(status, data, size)
+    }
+
+    pub fn header(map: HeaderMap, name: &str) -> Option<Vec<u8>> {
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: as in `property`.
+        let status = unsafe {
+            proxy_get_header_map_value(
+                map_type(map),
+                name.as_ptr(),
+                name.len(),
+                &mut data,
+                &mut size,
+            )
+        };
+        owned(status, data, size)
+    }
+
+    /// The bytes of a header map's names and values (Envoy's approximate
+    /// header size counts the same).
+    pub fn header_map_size(map: HeaderMap) -> Option<u64> {
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: as in `property`.
+        let status = unsafe { proxy_get_header_map_pairs(map_type(map), &mut data, &mut size) };
+        let bytes = owned(status, data, size)?;
+        let pairs = crate::pairs::decode(&bytes)?;
+        Some(pairs.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum())
+    }
+
+    pub fn now_nanos() -> Option<u64> {
+        let mut t: u64 = 0;
+        // SAFETY: the out-parameter points at a live local.
+        let status = unsafe { proxy_get_current_time_nanoseconds(&mut t) };
+        (status == 0).then_some(t)
+    }
+
+    /// 0 = counter, 2 = histogram.
+    pub fn define_metric(kind: u32, name: &str) -> Option<u32> {
+        let mut id: u32 = 0;
+        // SAFETY: the name buffer is live for the call; the out-parameter
+        // points at a live local.
+        let status = unsafe { proxy_define_metric(kind, name.as_ptr(), name.len(), &mut id) };
+        (status == 0).then_some(id)
+    }
+
+    pub fn increment_metric(id: u32, by: i64) {
+        // SAFETY: plain values.
+        let _ = unsafe { proxy_increment_metric(id, by) };
+    }
+
+    pub fn record_metric(id: u32, value: u64) {
+        // SAFETY: plain values.
+        let _ = unsafe { proxy_record_metric(id, value) };
+    }
+}
