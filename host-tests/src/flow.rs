@@ -124,6 +124,7 @@ impl Plugin {
             d.body = chunk;
         }
         d.body_avail = true;
+        d.body_eos = eos;
         let size = d.body.len() as i32;
         let f = match dir {
             Dir::Request => self.exports.on_request_body.clone(),
@@ -227,6 +228,11 @@ impl Plugin {
         match action {
             After::Continue(id, dir) => self.resume(id, dir),
             After::LocalReply(id, reply) => self.local_reply(id, reply, true),
+            After::Reset(id) => {
+                if let Some(stream) = self.stream_state(id) {
+                    stream.reset = true;
+                }
+            }
             After::QueueReady(ctx, token) => {
                 if let Some(f) = self.exports.on_queue_ready.clone() {
                     self.call(ctx, f, (ctx as i32, token as i32));
@@ -342,6 +348,11 @@ fn forward(stream: &mut StreamState, dir: Dir, kind: Held, eos: bool) {
             d.seen_body.extend_from_slice(&body);
             d.buffering = false;
             d.body_avail = false;
+            if eos && d.trailers_started {
+                // Trailers the filter added in its last body callback.
+                d.seen_trailers = Some(d.trailers.clone());
+                d.trailers_avail = false;
+            }
         }
         Held::Trailers => {
             // Trailers end the stream: a buffered body goes first.

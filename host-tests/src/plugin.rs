@@ -74,6 +74,7 @@ type F2 = TypedFunc<(i32, i32), ()>;
 type F1R = TypedFunc<i32, i32>;
 type F2R = TypedFunc<(i32, i32), i32>;
 type F3R = TypedFunc<(i32, i32, i32), i32>;
+type F5 = TypedFunc<(i32, i32, i32, i32, i32), ()>;
 
 /// The guest's callbacks, looked up once.
 #[derive(Default)]
@@ -91,7 +92,7 @@ pub(crate) struct Exports {
     pub on_log: Option<F1>,
     pub on_done: Option<F1R>,
     pub on_delete: Option<F1>,
-    pub on_http_call_response: Option<TypedFunc<(i32, i32, i32, i32, i32), ()>>,
+    pub on_http_call_response: Option<F5>,
     pub on_queue_ready: Option<F2>,
 }
 
@@ -161,6 +162,7 @@ impl Plugin {
             metrics: Metrics::default(),
             properties: options.properties,
             streams: HashMap::new(),
+            completed: Default::default(),
             pending_calls: Vec::new(),
             next_call_token: 1,
             call_response: None,

@@ -17,6 +17,10 @@ use crate::types::{
 /// context of the first plugin first.
 pub(crate) const ROOT_CONTEXT_ID: u32 = 1;
 
+/// How many completed streams a plugin keeps for read-back (memory stays
+/// flat however many requests a benchmark sends).
+pub(crate) const KEPT_COMPLETED_STREAMS: usize = 256;
+
 /// Which host calls the guest may make right now. proxy-wasm-cpp-host
 /// restricts them while `_initialize`/`main` run (`WasmBase::startVm`,
 /// `src/wasm.cc`) and while the host calls the guest's allocator
@@ -64,6 +68,8 @@ pub(crate) struct DirState {
     /// The body buffer the filter sees in the current body callback.
     pub body: Vec<u8>,
     pub body_avail: bool,
+    /// The current body callback carries `end_of_stream`.
+    pub body_eos: bool,
     /// The last body callback asked Envoy to buffer.
     pub buffering: bool,
     pub trailers: Vec<(String, String)>,
@@ -135,6 +141,7 @@ impl StreamState {
 pub(crate) enum After {
     Continue(u32, Dir),
     LocalReply(u32, LocalResponse),
+    Reset(u32),
     QueueReady(u32, u32),
 }
 
@@ -265,6 +272,9 @@ pub(crate) struct HostState {
     pub metrics: Metrics,
     pub properties: Properties,
     pub streams: HashMap<u32, StreamState>,
+    /// Completed streams, oldest first; the oldest are dropped past
+    /// [`KEPT_COMPLETED_STREAMS`].
+    pub completed: VecDeque<u32>,
     pub pending_calls: Vec<HttpCallRequest>,
     pub next_call_token: u32,
     /// The response being delivered in `on_http_call_response`.

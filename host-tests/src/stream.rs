@@ -1,7 +1,7 @@
 //! Driving one HTTP stream, and reading back what Envoy would have done.
 
 use crate::plugin::Plugin;
-use crate::state::{Dir, Held, Queued, StreamState};
+use crate::state::{Dir, Held, KEPT_COMPLETED_STREAMS, Queued, StreamState};
 use crate::types::{Action, Callback, LocalResponse};
 
 /// One HTTP stream of a [`Plugin`]. Borrowing the plugin mutably keeps one
@@ -137,7 +137,8 @@ impl<'p> HttpStream<'p> {
     }
 
     /// Ends the stream as Envoy does: `proxy_on_log` (access log, maps
-    /// read-only), then `proxy_on_done` and `proxy_on_delete`.
+    /// read-only), then `proxy_on_done` and `proxy_on_delete`. The plugin
+    /// keeps the last 256 completed streams for read-back.
     pub fn complete(&mut self) {
         let id = self.id;
         let Some(stream) = self.state_mut() else {
@@ -177,6 +178,13 @@ impl<'p> HttpStream<'p> {
             s.completed = true;
         }
         self.plugin.run_after();
+        let st = self.plugin.store.data_mut();
+        st.completed.push_back(id);
+        while st.completed.len() > KEPT_COMPLETED_STREAMS {
+            if let Some(old) = st.completed.pop_front() {
+                st.streams.remove(&old);
+            }
+        }
     }
 
     /// The request headers as the upstream sees them; `None` until the

@@ -41,7 +41,9 @@ fn continue_stream(caller: &mut Caller<'_, HostState>, t: i32) -> wasmtime::Resu
     let dir = match t {
         0 => Dir::Request,
         1 => Dir::Response,
-        _ => return Ok(WasmResult::BadArgument),
+        // Downstream: nothing to continue on an HTTP stream.
+        2 => return Ok(WasmResult::Ok),
+        _ => return Ok(WasmResult::Unimplemented),
     };
     let state = caller.data_mut();
     let ctx = state.context();
@@ -60,10 +62,11 @@ fn close_stream(caller: &mut Caller<'_, HostState>, t: i32) -> wasmtime::Result<
     if t > STREAM_TYPE_MAX {
         return Ok(WasmResult::BadArgument);
     }
-    if t <= 1
-        && let Some(stream) = caller.data_mut().stream_mut()
-    {
-        stream.reset = true;
+    // Envoy defers the reset until the VM call returns.
+    let state = caller.data_mut();
+    let ctx = state.context();
+    if t <= 1 && state.streams.contains_key(&ctx) {
+        state.after.push(After::Reset(ctx));
     }
     Ok(WasmResult::Ok)
 }
@@ -97,7 +100,11 @@ fn send_local_response(
         .collect();
     let response = LocalResponse {
         status: code as u32,
-        details: String::from_utf8_lossy(details).into_owned(),
+        // Envoy replaces whitespace in details (`StringUtil::replaceAllEmptySpace`).
+        details: String::from_utf8_lossy(details)
+            .chars()
+            .map(|c| if c.is_whitespace() { '_' } else { c })
+            .collect(),
         headers,
         body: body.to_vec(),
         grpc_status: grpc as u32,

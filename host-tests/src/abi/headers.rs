@@ -58,21 +58,37 @@ fn map(state: &mut HostState, t: u32, access: Access) -> Option<&mut Map> {
                 2 => (&mut stream.response, false),
                 _ => (&mut stream.response, true),
             };
-            // Envoy's access-log maps: request headers, response headers
-            // and response trailers, read-only, during `on_log`.
-            let logged = in_log && t != 1;
+            if in_log {
+                // Envoy's access-log maps: request headers, response
+                // headers and response trailers, read-only; no request
+                // trailers (`getConstMap` in the access-log phase).
+                let present = if trailers {
+                    t == 3 && dir.trailers_started
+                } else {
+                    dir.headers_started
+                };
+                return (access == Access::Read && present).then_some(if trailers {
+                    &mut dir.trailers
+                } else {
+                    &mut dir.headers
+                });
+            }
             if trailers {
-                let ok = match access {
-                    Access::Write => dir.trailers_avail && !in_log,
-                    Access::Read => dir.trailers_avail || (logged && dir.trailers_started),
-                };
-                ok.then_some(&mut dir.trailers)
+                // In the last body callback Envoy adds trailers on demand
+                // (`addDecodedTrailers` / `addEncodedTrailers` in `getMap`).
+                if access == Access::Write
+                    && !dir.trailers_avail
+                    && !dir.trailers_started
+                    && dir.body_avail
+                    && dir.body_eos
+                {
+                    dir.trailers_started = true;
+                    dir.trailers_avail = true;
+                    dir.trailers.clear();
+                }
+                dir.trailers_avail.then_some(&mut dir.trailers)
             } else {
-                let ok = match access {
-                    Access::Write => dir.headers_avail && !in_log,
-                    Access::Read => dir.headers_avail || (logged && dir.headers_started),
-                };
-                ok.then_some(&mut dir.headers)
+                dir.headers_avail.then_some(&mut dir.headers)
             }
         }
         _ => None,
@@ -162,7 +178,13 @@ fn get(
         return Ok(WasmResult::InvalidMemoryAccess);
     };
     let Some(m) = map(state, t, Access::Read) else {
-        return Ok(WasmResult::BadArgument);
+        // A map missing in the access-log phase is NOT_FOUND in Envoy.
+        let in_log = state.stream().is_some_and(|s| s.in_log);
+        return Ok(if in_log {
+            WasmResult::NotFound
+        } else {
+            WasmResult::BadArgument
+        });
     };
     let Some(value) = m.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()) else {
         return Ok(WasmResult::NotFound);

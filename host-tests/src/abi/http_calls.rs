@@ -72,7 +72,7 @@ fn http_call(
         return Ok(WasmResult::InvalidMemoryAccess);
     }
     if let Some(clusters) = &state.clusters
-        && !clusters.iter().any(|c| *c == upstream)
+        && !clusters.contains(&upstream)
     {
         return Ok(WasmResult::BadArgument);
     }
