@@ -4,9 +4,7 @@
 //! and proxy-wasm-cpp-host `src/exports.cc`.
 
 use crate::support::{Probes, guest};
-use host_tests::WasmResult::{
-    BadArgument, CasMismatch, Empty, InvalidMemoryAccess, NotFound, Ok,
-};
+use host_tests::WasmResult::{BadArgument, CasMismatch, Empty, InvalidMemoryAccess, NotFound, Ok};
 use host_tests::{Action, MetricKind, MetricValue, Plugin, PluginOptions};
 
 pub fn start_probe(mode: &str) -> Plugin {
@@ -19,7 +17,10 @@ pub fn start_probe(mode: &str) -> Plugin {
         },
     )
     .expect("guest-probe starts");
-    assert!(plugin.configured(), "guest-probe configured in mode `{mode}`");
+    assert!(
+        plugin.configured(),
+        "guest-probe configured in mode `{mode}`"
+    );
     plugin
 }
 
@@ -40,7 +41,11 @@ const REQUEST: &[(&str, &str)] = &[
 fn root_context_sees_its_configuration_log_level_and_clock() {
     let plugin = start_probe("abi");
     let p = probes(&plugin);
-    assert_eq!(p.get("on_context_create").status, 1, "the root context is 1");
+    assert_eq!(
+        p.get("on_context_create").status,
+        1,
+        "the root context is 1"
+    );
     assert_eq!(p.value("on_context_create"), "0", "the root has no parent");
     p.expect("vm_configuration", Ok, "vm-conf");
     p.expect("plugin_configuration", Ok, "abi");
@@ -48,7 +53,10 @@ fn root_context_sees_its_configuration_log_level_and_clock() {
     p.expect("get_log_level", Ok, &level.to_string());
     assert_eq!(p.status("current_time"), Ok);
     let now: u64 = p.value("current_time").parse().unwrap();
-    assert!(now > 1_500_000_000_000_000_000, "a wall clock in ns, got {now}");
+    assert!(
+        now > 1_500_000_000_000_000_000,
+        "a wall clock in ns, got {now}"
+    );
     let names = p.names();
     let order: Vec<&str> = names
         .iter()
@@ -91,7 +99,10 @@ fn metrics_follow_envoy_counters_gauges_and_histograms() {
     assert_eq!(find("probe_counter").kind, MetricKind::Counter);
     assert_eq!(find("probe_counter").value, MetricValue::Counter(13));
     assert_eq!(find("probe_gauge").value, MetricValue::Gauge(5));
-    assert_eq!(find("probe_histogram").value, MetricValue::Histogram(vec![42]));
+    assert_eq!(
+        find("probe_histogram").value,
+        MetricValue::Histogram(vec![42])
+    );
 }
 
 #[test]
@@ -138,7 +149,6 @@ fn request_headers_statuses_values_and_edits() {
     assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
     let upstream = stream.request_headers_seen_upstream().expect("forwarded");
     let clears = stream.route_cache_clears();
-    drop(stream);
     let p = probes(&plugin);
     assert_eq!(p.value("on_request_headers"), "6 1");
     p.expect(
@@ -152,7 +162,8 @@ fn request_headers_statuses_values_and_edits() {
     p.expect("get_missing", NotFound, "<none>");
     p.expect("get_mixed_case", Ok, "a");
     p.expect("response_header_in_request", BadArgument, "<none>");
-    p.expect("response_pairs_in_request", BadArgument, "<none>");
+    // Envoy's getHeaderMapPairs reads a missing map as empty (no error).
+    p.expect("response_pairs_in_request", Ok, "<none>");
     p.expect("add_response_in_request", BadArgument, "");
     p.expect("trailers_size_in_request", BadArgument, "0");
     p.expect("add", Ok, "");
@@ -185,7 +196,10 @@ fn request_headers_statuses_values_and_edits() {
     expected.sort();
     seen.sort();
     assert_eq!(seen, expected, "the headers sent upstream");
-    assert_eq!(clears, 6, "each add, replace and remove clears the route cache");
+    assert_eq!(
+        clears, 6,
+        "each add, replace and remove clears the route cache"
+    );
 }
 
 #[test]
@@ -203,14 +217,18 @@ fn bodies_trailers_and_response_edits_in_their_callbacks() {
         Action::Continue
     );
     assert_eq!(stream.request_body_seen_upstream(), b"REPLACED");
-    let trailers = stream.request_trailers_seen_upstream().expect("trailers forwarded");
+    let trailers = stream
+        .request_trailers_seen_upstream()
+        .expect("trailers forwarded");
     assert!(trailers.contains(&("x-trailer-added".to_string(), "t".to_string())));
 
     assert_eq!(
         stream.response_headers(&[(":status", "200"), ("x-probe-set-pairs", "1")], false),
         Action::Continue
     );
-    let downstream = stream.response_headers_seen_downstream().expect("forwarded");
+    let downstream = stream
+        .response_headers_seen_downstream()
+        .expect("forwarded");
     assert_eq!(
         downstream,
         vec![
@@ -218,12 +236,17 @@ fn bodies_trailers_and_response_edits_in_their_callbacks() {
             ("x-all".to_string(), "new".to_string())
         ]
     );
-    assert_eq!(stream.response_body(b"the secret", false), Action::StopIterationAndBuffer);
+    assert_eq!(
+        stream.response_body(b"the secret", false),
+        Action::StopIterationAndBuffer
+    );
     assert_eq!(stream.response_body(b"", true), Action::Continue);
-    assert_eq!(stream.response_body_seen_downstream(), b"pre-the secret-post");
+    assert_eq!(
+        stream.response_body_seen_downstream(),
+        b"pre-the secret-post"
+    );
     assert_eq!(stream.response_trailers(&[("x-t", "1")]), Action::Continue);
     stream.complete();
-    drop(stream);
 
     let p = probes(&plugin);
     p.expect("request_body", Ok, "hello world");
@@ -252,15 +275,15 @@ fn bodies_trailers_and_response_edits_in_their_callbacks() {
     p.expect("log_add_request_header", BadArgument, "");
 
     let stream_id = p.get("on_request_headers").status;
-    let lifecycle: Vec<&str> = p
-        .0
-        .iter()
-        .filter(|x| x.name.starts_with("on_") && x.status == stream_id)
-        .map(|x| x.name.as_str())
-        .collect();
+    let lifecycle: Vec<&str> =
+        p.0.iter()
+            .filter(|x| x.name.starts_with("on_") && x.status == stream_id)
+            .map(|x| x.name.as_str())
+            .collect();
     assert_eq!(
         lifecycle,
         [
+            "on_context_create",
             "on_request_headers",
             "on_request_body",
             "on_request_body",
@@ -274,7 +297,10 @@ fn bodies_trailers_and_response_edits_in_their_callbacks() {
             "on_delete"
         ]
     );
-    assert!(p.0.iter().any(|x| x.name == "on_context_create" && x.status == stream_id && x.value == "1"));
+    assert!(
+        p.0.iter()
+            .any(|x| x.name == "on_context_create" && x.status == stream_id && x.value == "1")
+    );
 }
 
 #[test]
@@ -283,10 +309,10 @@ fn an_empty_map_has_size_zero_and_no_pairs() {
     let mut stream = plugin.new_stream();
     stream.request_headers(REQUEST, false);
     stream.request_trailers(&[]);
-    drop(stream);
     let p = probes(&plugin);
     p.expect("request_trailers_size", Ok, "0");
-    p.expect("request_trailers_pairs", Ok, "");
+    // cpp-host answers an empty map with a null pointer and size 0.
+    p.expect("request_trailers_pairs", Ok, "<none>");
 }
 
 #[test]
@@ -294,11 +320,13 @@ fn out_of_bounds_pointers_get_an_error_status_not_a_crash() {
     let mut plugin = start_probe("oob");
     let mut stream = plugin.new_stream();
     assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
-    drop(stream);
     let p = probes(&plugin);
     p.expect("oob_log", InvalidMemoryAccess, "");
     p.expect("oob_return_pointers", InvalidMemoryAccess, "");
     p.expect("oob_key", InvalidMemoryAccess, "");
     p.expect("oob_pairs_size", InvalidMemoryAccess, "");
-    assert!(!plugin.failed(), "bad pointers fail the call, not the vm");
+    assert!(
+        !plugin.is_failed(),
+        "bad pointers fail the call, not the vm"
+    );
 }

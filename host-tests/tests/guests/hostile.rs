@@ -27,9 +27,11 @@ fn assert_fail_stream(plugin: &mut Plugin) {
     let mut stream = plugin.new_stream();
     let action = stream.request_headers(REQUEST, true);
     assert!(action.is_stop(), "fail-closed stops the stream: {action:?}");
-    let local = stream.local_response().expect("fail-closed answers").clone();
+    let local = stream
+        .local_response()
+        .expect("fail-closed answers")
+        .clone();
     assert!(stream.request_headers_seen_upstream().is_none());
-    drop(stream);
     assert_eq!(local.status, 503);
     assert_eq!(local.details, "wasm_fail_stream");
 }
@@ -38,7 +40,7 @@ fn assert_fail_stream(plugin: &mut Plugin) {
 fn a_trap_fails_the_vm_and_later_streams_fail_closed() {
     let mut plugin = start("trap", false, Limits::default());
     assert_fail_stream(&mut plugin);
-    assert!(plugin.failed(), "a trap marks the vm failed");
+    assert!(plugin.is_failed(), "a trap marks the vm failed");
     let calls_before = probes(&plugin).names().len();
     assert_fail_stream(&mut plugin);
     assert_eq!(
@@ -54,11 +56,14 @@ fn fail_open_lets_streams_pass_untouched() {
     for _ in 0..2 {
         let mut stream = plugin.new_stream();
         stream.request_headers(REQUEST, true);
-        assert!(stream.local_response().is_none(), "fail-open sends no reply");
+        assert!(
+            stream.local_response().is_none(),
+            "fail-open sends no reply"
+        );
         let upstream = stream.request_headers_seen_upstream().expect("passes");
         assert_eq!(upstream.len(), REQUEST.len());
     }
-    assert!(plugin.failed());
+    assert!(plugin.is_failed());
 }
 
 #[test]
@@ -70,7 +75,7 @@ fn an_infinite_loop_runs_out_of_fuel() {
     let mut plugin = start("loop", false, limits);
     let started = std::time::Instant::now();
     assert_fail_stream(&mut plugin);
-    assert!(plugin.failed());
+    assert!(plugin.is_failed());
     // Not a timing test: a bound that only a hang can miss.
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
@@ -84,13 +89,21 @@ fn memory_growth_stops_at_the_limit() {
     let mut plugin = start("grow", false, limits);
     let mut stream = plugin.new_stream();
     assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
-    drop(stream);
     let p = probes(&plugin);
     let value = p.value("grow_refused").to_string();
     let pages: usize = value.split(' ').nth(1).unwrap().parse().unwrap();
-    assert!(pages * 65536 <= 32 << 20, "memory stayed under the limit: {value}");
-    assert!(pages * 65536 > 16 << 20, "growth was allowed up to near the limit: {value}");
-    assert!(!plugin.failed(), "a refused memory.grow is not a failure");
+    assert!(
+        pages * 65536 <= 32 << 20,
+        "memory stayed under the limit: {value}"
+    );
+    assert!(
+        pages * 65536 > 16 << 20,
+        "growth was allowed up to near the limit: {value}"
+    );
+    assert!(
+        !plugin.is_failed(),
+        "a refused memory.grow is not a failure"
+    );
 }
 
 #[test]
@@ -101,5 +114,5 @@ fn an_allocation_past_the_limit_traps_without_hurting_the_host() {
     };
     let mut plugin = start("huge-alloc", false, limits);
     assert_fail_stream(&mut plugin);
-    assert!(plugin.failed());
+    assert!(plugin.is_failed());
 }

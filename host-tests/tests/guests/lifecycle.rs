@@ -40,20 +40,27 @@ fn has(headers: &[(String, String)], name: &str, value: &str) -> bool {
 fn a_request_walks_every_callback() {
     let mut plugin = start("");
     let mut stream = plugin.new_stream();
-    let id = stream.context_id();
+    let id = stream.id();
     assert_eq!(stream.request_headers(REQUEST, false), Action::Continue);
-    assert_eq!(stream.request_body(b"abc", false), Action::StopIterationAndBuffer);
+    assert_eq!(
+        stream.request_body(b"abc", false),
+        Action::StopIterationAndBuffer
+    );
     assert_eq!(stream.request_body(b"def", true), Action::Continue);
     let upstream = stream.request_headers_seen_upstream().expect("forwarded");
     assert!(has(&upstream, "x-sdk-seen", "1"));
     assert_eq!(stream.request_body_seen_upstream(), b"ABCDEF");
-    assert_eq!(stream.response_headers(&[(":status", "200")], false), Action::Continue);
-    let downstream = stream.response_headers_seen_downstream().expect("forwarded");
+    assert_eq!(
+        stream.response_headers(&[(":status", "200")], false),
+        Action::Continue
+    );
+    let downstream = stream
+        .response_headers_seen_downstream()
+        .expect("forwarded");
     assert!(has(&downstream, "x-sdk-response", "200"));
     assert!(has(&downstream, "x-sdk-trace", "a") && has(&downstream, "x-sdk-trace", "b"));
     assert_eq!(stream.response_body(b"bye", true), Action::Continue);
     stream.complete();
-    drop(stream);
 
     let logs = messages(&plugin);
     let expected = [
@@ -69,7 +76,7 @@ fn a_request_walks_every_callback() {
     assert_eq!(got, expected.iter().collect::<Vec<_>>());
     let requests = plugin
         .metrics()
-        .into_iter()
+        .iter()
         .find(|m| m.name == "sdk_requests_total")
         .expect("the counter exists");
     assert_eq!(requests.value, MetricValue::Counter(1));
@@ -86,8 +93,15 @@ fn ticks_follow_the_test_clock_and_feed_the_queue() {
         .map(|rest| rest.split(' ').nth(1).unwrap().parse().unwrap())
         .collect();
     assert_eq!(ticks.len(), 2, "two ticks in 250 ms: {logs:?}");
-    assert_eq!(ticks[1] - ticks[0], 100_000_000, "ticks 100 ms apart on the test clock");
-    let queued: Vec<&str> = logs.iter().filter_map(|m| m.strip_prefix("sdk queue ")).collect();
+    assert_eq!(
+        ticks[1] - ticks[0],
+        100_000_000,
+        "ticks 100 ms apart on the test clock"
+    );
+    let queued: Vec<&str> = logs
+        .iter()
+        .filter_map(|m| m.strip_prefix("sdk queue "))
+        .collect();
     assert_eq!(queued, ["1", "2"], "on_queue_ready delivered each item");
 }
 
@@ -96,10 +110,13 @@ fn an_http_call_resumes_or_denies() {
     let mut plugin = start("");
     for (status, allowed) in [(200, true), (500, false)] {
         let mut stream = plugin.new_stream();
-        let id = stream.context_id();
-        assert!(stream.request_headers(&with_header("x-sdk", "call"), true).is_stop());
-        drop(stream);
-        let calls = plugin.pending_http_calls();
+        let id = stream.id();
+        assert!(
+            stream
+                .request_headers(&with_header("x-sdk", "call"), true)
+                .is_stop()
+        );
+        let calls = plugin.http_calls().to_vec();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].upstream, "auth-cluster");
         assert_eq!(calls[0].body, b"check");
@@ -128,11 +145,18 @@ fn an_http_call_resumes_or_denies() {
 fn a_local_reply_from_the_sdk() {
     let mut plugin = start("");
     let mut stream = plugin.new_stream();
-    assert!(stream.request_headers(&with_header("x-sdk", "deny"), true).is_stop());
+    assert!(
+        stream
+            .request_headers(&with_header("x-sdk", "deny"), true)
+            .is_stop()
+    );
     let local = stream.local_response().expect("a local reply");
     assert_eq!(local.status, 401);
     assert_eq!(local.body, b"no\n");
-    assert_eq!(local.headers, vec![("www-authenticate".to_string(), "Basic".to_string())]);
+    assert_eq!(
+        local.headers,
+        vec![("www-authenticate".to_string(), "Basic".to_string())]
+    );
 }
 
 #[test]
@@ -140,7 +164,10 @@ fn shared_data_counts_across_streams() {
     let mut plugin = start("");
     for expected in ["1", "2", "3"] {
         let mut stream = plugin.new_stream();
-        assert_eq!(stream.request_headers(&with_header("x-sdk", "shared"), true), Action::Continue);
+        assert_eq!(
+            stream.request_headers(&with_header("x-sdk", "shared"), true),
+            Action::Continue
+        );
         let upstream = stream.request_headers_seen_upstream().expect("forwarded");
         assert!(has(&upstream, "x-sdk-count", expected), "{upstream:?}");
     }
@@ -150,13 +177,19 @@ fn shared_data_counts_across_streams() {
 fn a_paused_stream_resumes_on_the_next_tick() {
     let mut plugin = start("tick=50");
     let mut stream = plugin.new_stream();
-    let id = stream.context_id();
-    assert!(stream.request_headers(&with_header("x-sdk", "pause"), true).is_stop());
-    drop(stream);
+    let id = stream.id();
+    assert!(
+        stream
+            .request_headers(&with_header("x-sdk", "pause"), true)
+            .is_stop()
+    );
     plugin.advance_clock(Duration::from_millis(50));
     assert!(messages(&plugin).contains(&format!("sdk resumed {id}")));
     let stream = plugin.stream(id).expect("still open");
-    assert!(stream.request_headers_seen_upstream().is_some(), "resumed by the tick");
+    assert!(
+        stream.request_headers_seen_upstream().is_some(),
+        "resumed by the tick"
+    );
 }
 
 #[test]

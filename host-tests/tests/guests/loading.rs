@@ -2,7 +2,7 @@
 //! floor guest works.
 
 use crate::support::{guest, guest_bytes, host};
-use host_tests::{Action, AbiVersion, Error, MetricValue, Plugin, PluginOptions};
+use host_tests::{AbiVersion, Action, Error, MetricValue, Plugin, PluginOptions};
 
 #[test]
 fn a_missing_import_fails_the_load_naming_it() {
@@ -16,7 +16,10 @@ fn a_missing_import_fails_the_load_naming_it() {
         }
         other => panic!("expected a missing import, got {other:?}"),
     }
-    assert!(err.to_string().contains("`env.proxy_no_such_function_for_tests`"));
+    assert!(
+        err.to_string()
+            .contains("`env.proxy_no_such_function_for_tests`")
+    );
 }
 
 #[test]
@@ -29,7 +32,6 @@ fn a_module_without_wasi_loads_and_runs() {
     let action = stream.request_headers(&[(":path", "/"), (":method", "GET")], true);
     assert_eq!(action, Action::Continue);
     let upstream = stream.request_headers_seen_upstream().expect("forwarded");
-    drop(stream);
     let stamp = upstream
         .iter()
         .find(|(k, _)| k == "x-nowasi-time")
@@ -38,7 +40,7 @@ fn a_module_without_wasi_loads_and_runs() {
     assert!(stamp > 1_500_000_000, "seconds since the epoch: {stamp}");
     let counter = plugin
         .metrics()
-        .into_iter()
+        .iter()
         .find(|m| m.name == "nowasi_requests")
         .expect("the counter exists");
     assert_eq!(counter.value, MetricValue::Counter(1));
@@ -53,8 +55,11 @@ fn the_floor_guest_reads_headers_and_continues() {
         assert_eq!(stream.request_headers(&headers, true), Action::Continue);
         let upstream = stream.request_headers_seen_upstream().expect("forwarded");
         assert_eq!(upstream.len(), 3);
-        assert_eq!(stream.response_headers(&[(":status", "204")], true), Action::Continue);
+        assert_eq!(
+            stream.response_headers(&[(":status", "204")], true),
+            Action::Continue
+        );
         stream.complete();
     }
-    assert!(!plugin.failed());
+    assert!(!plugin.is_failed());
 }

@@ -11,7 +11,9 @@ use std::sync::{Mutex, OnceLock};
 pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target"),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target"),
     }
 }
 
@@ -85,7 +87,11 @@ impl Probes {
                     let name = parts.next()?.to_string();
                     let status = parts.next()?.parse().ok()?;
                     let value = parts.next().unwrap_or("").to_string();
-                    Some(Probe { name, status, value })
+                    Some(Probe {
+                        name,
+                        status,
+                        value,
+                    })
                 })
                 .collect(),
         )
@@ -93,10 +99,14 @@ impl Probes {
 
     /// The last probe of that name; fails listing what the guest did log.
     pub fn get(&self, name: &str) -> &Probe {
-        self.0.iter().rev().find(|p| p.name == name).unwrap_or_else(|| {
-            let seen: Vec<&str> = self.0.iter().map(|p| p.name.as_str()).collect();
-            panic!("the guest logged no probe `{name}`; it logged {seen:?}")
-        })
+        self.0
+            .iter()
+            .rev()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| {
+                let seen: Vec<&str> = self.0.iter().map(|p| p.name.as_str()).collect();
+                panic!("the guest logged no probe `{name}`; it logged {seen:?}")
+            })
     }
 
     pub fn has(&self, name: &str) -> bool {

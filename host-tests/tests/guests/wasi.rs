@@ -9,16 +9,22 @@ fn fd_write_logs_without_the_trailing_newline() {
     let plugin = start_probe("wasi");
     let p = probes(&plugin);
     assert_eq!(p.get("fd_write_stdout").status, 0);
-    assert_eq!(p.value("fd_write_stdout"), "13", "bytes written, newline included");
+    assert_eq!(
+        p.value("fd_write_stdout"),
+        "13",
+        "bytes written, newline included"
+    );
     assert_eq!(p.get("fd_write_stderr").status, 0);
     assert_eq!(p.get("fd_write_bad_fd").status, 8, "EBADF for other fds");
     let logs = plugin.logs();
     assert!(
-        logs.iter().any(|l| l.level == Level::Info && l.message == "hello stdout"),
+        logs.iter()
+            .any(|l| l.level == Level::Info && l.message == "hello stdout"),
         "stdout is an info log: {logs:?}"
     );
     assert!(
-        logs.iter().any(|l| l.level == Level::Error && l.message == "oops on stderr"),
+        logs.iter()
+            .any(|l| l.level == Level::Error && l.message == "oops on stderr"),
         "stderr is an error log: {logs:?}"
     );
     assert!(!logs.iter().any(|l| l.message.contains("nowhere")));
@@ -43,7 +49,7 @@ fn stubs_answer_like_envoy_and_proc_exit_returns() {
     // Envoy logs proc_exit and returns: the guest goes on and stays healthy.
     assert!(p.has("after_proc_exit"), "proc_exit must not trap");
     assert!(plugin.configured());
-    assert!(!plugin.failed());
+    assert!(!plugin.is_failed());
 }
 
 #[test]
@@ -52,8 +58,15 @@ fn clocks_and_randomness() {
     let p = probes(&plugin);
     assert_eq!(p.get("clock_realtime").status, 0);
     let realtime: u64 = p.value("clock_realtime").parse().unwrap();
-    assert!(realtime > 1_500_000_000_000_000_000, "realtime in ns: {realtime}");
+    assert!(
+        realtime > 1_500_000_000_000_000_000,
+        "realtime in ns: {realtime}"
+    );
     assert_eq!(p.get("clock_monotonic").status, 0);
     assert_eq!(p.get("random_get").status, 0);
-    assert_eq!(p.value("random_get"), "true", "32 random bytes are not all zero");
+    assert_eq!(
+        p.value("random_get"),
+        "true",
+        "32 random bytes are not all zero"
+    );
 }

@@ -147,6 +147,7 @@ pub extern "C" fn proxy_on_request_headers(
                 500,
             );
             record("http_call", status, &token.to_string());
+            PAUSED.with(|p| p.set(context_id));
             1
         }
         "close" => {
@@ -243,6 +244,12 @@ pub extern "C" fn proxy_on_http_call_response(
         status,
         &format!("{code} {}", calls::show(&message)),
     );
+    // The response arrives on the root context (cpp-host `http_call` uses the
+    // root context): act on the stream that made the call.
+    let paused = PAUSED.with(|p| p.replace(0));
+    // SAFETY: plain value arguments.
+    let status = unsafe { abi::proxy_set_effective_context(paused) };
+    record("effective_context_after_call", status, &paused.to_string());
     // SAFETY: plain value argument.
     let status = unsafe { abi::proxy_continue_stream(abi::STREAM_REQUEST) };
     record("continue_after_call", status, "");

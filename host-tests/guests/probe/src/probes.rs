@@ -171,9 +171,11 @@ pub fn request_headers() -> u32 {
     record("get_removed", status, &show(&value));
     let (status, value) = calls::get_buffer(abi::REQUEST_BODY, 0, 100);
     record("request_body_in_headers", status, &show(&value));
-    let status = calls::set_property(&["probe", "prop"], b"pv");
+    // Envoy keeps a set property in filter state under the whole path but
+    // looks a read up by its first segment: only one-segment paths round-trip.
+    let status = calls::set_property(&["probe_prop"], b"pv");
     record("set_property", status, "");
-    let (status, value) = calls::get_property(&["probe", "prop"]);
+    let (status, value) = calls::get_property(&["probe_prop"]);
     record("get_set_property", status, &show(&value));
     let (status, value) = calls::get_property(&["request", "path"]);
     record("property_request_path", status, &show(&value));
