@@ -94,6 +94,9 @@ mod stream;
 mod types;
 mod wasi;
 
+/// `/stats/prometheus` rendering of a plugin's metrics (Envoy's tag extraction).
+pub mod prometheus;
+
 pub use error::Error;
 pub use module::{AbiVersion, Host, LoadedModule, ModuleSource};
 pub use plugin::{Plugin, PluginOptions};
