@@ -245,3 +245,6 @@ fn detect_abi(module: &Module) -> Result<AbiVersion, Error> {
         Err(Error::UnknownAbi)
     }
 }
+
+#[cfg(test)]
+mod tests;
