@@ -11,7 +11,12 @@
 //! guests`). Criterion measures; this program then reads criterion's
 //! estimates back and writes the markdown section.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use criterion::{BenchmarkId, Criterion};
 use host_tests::{Host, LoadedModule, ModuleSource, Plugin, PluginOptions};
@@ -60,14 +65,15 @@ const RESPONSE: &[(&str, &str)] = &[(":status", "200"), ("content-type", "text/p
 fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target"),
     }
 }
 
 fn read(path: &Path, make: &str) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| {
-        panic!("cannot read `{}` ({e}): run `make {make}`", path.display())
-    })
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("cannot read `{}` ({e}): run `make {make}`", path.display()))
 }
 
 fn filter_bytes() -> Vec<u8> {
@@ -207,7 +213,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Criterion's estimate for one benchmark, in nanoseconds: (median, mean).
 fn estimate(criterion_dir: &Path, group: &str, id: &str) -> (f64, f64) {
-    let path = criterion_dir.join(group).join(id).join("new/estimates.json");
+    let path = criterion_dir
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("criterion wrote no `{}`: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -233,7 +242,9 @@ fn main() {
     let host = Host::new().expect("the host starts");
     let floor = host.load_bytes(&floor_bytes()).expect("guest-floor loads");
     let filter_bytes = filter_bytes();
-    let filter = host.load_bytes(&filter_bytes).expect("meshpolicy.wasm loads");
+    let filter = host
+        .load_bytes(&filter_bytes)
+        .expect("meshpolicy.wasm loads");
     bench_requests(&mut c, &floor, &filter);
     bench_loads(&mut c, &filter_bytes);
     c.final_summary();
