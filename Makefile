@@ -73,3 +73,7 @@ fuzz:
 	done
 
 manifests:
+	source manifests/release.env && $(CARGO) run -q -p policy-cli -- render \
+	  manifests/policy/reviews.policy.yaml --image "$$IMAGE" --sha256 "$$SHA256" \
+	  -o manifests/base/rendered
+	for overlay in manifests/overlays/*/; do kubectl kustomize "$$overlay" > /dev/null; done
