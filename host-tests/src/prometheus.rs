@@ -216,12 +216,14 @@ fn histogram_lines(out: &mut String, name: &str, tags: &[(String, String)], samp
     let _ = writeln!(out, "{name}_count{{{t}}} {}", samples.len());
 }
 
+/// One stat of a group: full name, tags, value.
+type Member<'a> = (String, Vec<(String, String)>, &'a MetricValue);
+
 /// The `/stats/prometheus` text of `metrics` (as [`crate::Plugin::metrics`]
 /// returns them) under `config`.
 pub fn render(metrics: &[Metric], config: &StatsConfig) -> String {
     // (kind order, exported name) -> [(full name, tags, value)]
-    let mut groups: BTreeMap<(u8, String), Vec<(String, Vec<(String, String)>, &MetricValue)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<(u8, String), Vec<Member<'_>>> = BTreeMap::new();
     for m in metrics {
         let full = format!("{WASM_NAMESPACE}.{}", m.name);
         if !config.included(&full) {
