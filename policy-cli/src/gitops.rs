@@ -1,6 +1,7 @@
 //! GitOps delivery: render the Istio manifests of a policy, package the
 //! filter as an OCI image Istio accepts, and push it to a registry.
 
+pub mod check;
 pub mod oci;
 pub mod reference;
 pub mod registry;
