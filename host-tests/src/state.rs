@@ -114,6 +114,11 @@ pub(crate) struct StreamState {
     pub reset: bool,
     /// The filter is seeing its own local reply.
     pub in_local_reply: bool,
+    /// The clocks when the request headers arrived (`request.time`).
+    pub started: Option<(SystemTime, Duration)>,
+    /// Body bytes received from the downstream / the upstream.
+    pub request_bytes: u64,
+    pub response_bytes: u64,
 }
 
 impl StreamState {
@@ -334,6 +339,50 @@ impl HostState {
         x ^= x >> 27;
         self.rng = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+#[cfg(test)]
+impl HostState {
+    /// A state with no instance behind it, for unit tests of host calls'
+    /// logic.
+    pub fn for_tests() -> HostState {
+        HostState {
+            memory: None,
+            malloc: None,
+            restriction: Restriction::None,
+            current_context: ROOT_CONTEXT_ID,
+            effective_context: 0,
+            vm_config: Vec::new(),
+            plugin_config: Vec::new(),
+            configuring: false,
+            plugin_name: "p".into(),
+            root_id: "r".into(),
+            vm_id: "v".into(),
+            logs: Vec::new(),
+            log_level: Level::Info,
+            metrics: Metrics::default(),
+            properties: Properties::new(),
+            streams: HashMap::new(),
+            completed: VecDeque::new(),
+            pending_calls: Vec::new(),
+            next_call_token: 1,
+            call_response: None,
+            status: (0, Vec::new()),
+            shared: SharedStore::new(),
+            tick_period: None,
+            tick_reset: false,
+            clock: Clock {
+                realtime: SystemTime::UNIX_EPOCH,
+                monotonic: Duration::ZERO,
+            },
+            limits: Default::default(),
+            stop_next_iteration: false,
+            after: Vec::new(),
+            envs: Vec::new(),
+            rng: 1,
+            clusters: None,
+        }
     }
 }
 

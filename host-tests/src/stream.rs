@@ -62,6 +62,15 @@ impl<'p> HttpStream<'p> {
             // Envoy: `http_request_started_` is false, the filter is skipped.
             return Action::NotDelivered;
         }
+        if dir == Dir::Request {
+            let clock = self.plugin.store.data().clock;
+            if let Some(stream) = self.state_mut() {
+                stream.started = Some((clock.realtime, clock.monotonic));
+            }
+        }
+        let Some(stream) = self.state_mut() else {
+            return Action::NotDelivered;
+        };
         let d = stream.dir_mut(dir);
         d.headers = lowered(headers);
         d.headers_started = true;
@@ -75,6 +84,11 @@ impl<'p> HttpStream<'p> {
         };
         if stream.ended() || !stream.request.headers_started {
             return Action::NotDelivered;
+        }
+        let received = chunk.len() as u64;
+        match dir {
+            Dir::Request => stream.request_bytes += received,
+            Dir::Response => stream.response_bytes += received,
         }
         let d = stream.dir_mut(dir);
         if matches!(d.held, Some(Held::Headers | Held::Trailers)) || !d.queued.is_empty() {

@@ -85,10 +85,9 @@ pub(crate) fn derived_lookup(
             if !stream.request.headers_started {
                 return None;
             }
-            Some(merge(
-                request_attributes(&stream.request.headers),
-                state.properties.get(&[b"request"]),
-            ))
+            let mut m = request_attributes(&stream.request.headers);
+            stream_request_attributes(state, stream, &mut m);
+            Some(merge(m, state.properties.get(&[b"request"])))
         }
         b"response" => {
             let stream = stream?;
@@ -102,11 +101,22 @@ pub(crate) fn derived_lookup(
                     headers_value(&stream.response.trailers),
                 ));
             }
-            if let Some(local) = &stream.local_response {
-                m.push((
-                    "code_details".to_string(),
-                    PropertyValue::string(local.details.as_str()),
-                ));
+            let details = match &stream.local_response {
+                Some(local) => Some(local.details.as_str()),
+                None => stream.response.headers_started.then_some("via_upstream"),
+            };
+            if let Some(details) = details {
+                m.push(("code_details".to_string(), PropertyValue::string(details)));
+            }
+            if stream.response.headers_started {
+                // Envoy's `bytesSent`: the body that went downstream.
+                let sent = stream.response.seen_body.len() as i64;
+                let mut total = sent + byte_size(&stream.response.headers);
+                if stream.response.trailers_started {
+                    total += byte_size(&stream.response.trailers);
+                }
+                m.push(("size".to_string(), PropertyValue::Int(sent)));
+                m.push(("total_size".to_string(), PropertyValue::Int(total)));
             }
             if m.is_empty() {
                 return None;
@@ -185,6 +195,41 @@ fn request_attributes(headers: &[(String, String)]) -> Vec<(String, PropertyValu
     m
 }
 
+fn byte_size(headers: &[(String, String)]) -> i64 {
+    headers
+        .iter()
+        .map(|(k, v)| (k.len() + v.len()) as i64)
+        .sum()
+}
+
+/// Envoy's `RequestWrapper` attributes from the stream info: `time`,
+/// `duration` (once the stream completed, as `requestComplete()`), `size`
+/// (content-length, else the body bytes received), `total_size`,
+/// `protocol` (HTTP/1.1 unless the test sets it).
+fn stream_request_attributes(
+    state: &HostState,
+    stream: &StreamState,
+    m: &mut Vec<(String, PropertyValue)>,
+) {
+    if let Some((realtime, monotonic)) = stream.started {
+        m.push(("time".to_string(), PropertyValue::Timestamp(realtime)));
+        if stream.in_log || stream.completed {
+            let elapsed = state.clock.monotonic.saturating_sub(monotonic);
+            m.push(("duration".to_string(), PropertyValue::Duration(elapsed)));
+        }
+    }
+    let received = i64::try_from(stream.request_bytes).unwrap_or(i64::MAX);
+    let size = header(&stream.request.headers, "content-length")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(received);
+    m.push(("size".to_string(), PropertyValue::Int(size)));
+    m.push((
+        "total_size".to_string(),
+        PropertyValue::Int(received + byte_size(&stream.request.headers)),
+    ));
+    m.push(("protocol".to_string(), PropertyValue::string("HTTP/1.1")));
+}
+
 /// Envoy's `ResponseWrapper` attributes derived from the response headers.
 fn response_attributes(headers: &[(String, String)]) -> Vec<(String, PropertyValue)> {
     let mut m = Vec::new();
@@ -221,3 +266,6 @@ fn set(
     }
     Ok(WasmResult::Ok)
 }
+
+#[cfg(test)]
+mod tests;
