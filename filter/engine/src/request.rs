@@ -66,7 +66,9 @@ pub(crate) fn split_query(path: &str) -> (&str, &str) {
 }
 
 /// The first value of query parameter `name` in `query` (starting with `?` or
-/// not), compared raw (no percent-decoding), as Envoy's route matcher does.
+/// not), compared raw (no percent-decoding), as Envoy's route matcher does
+/// (envoy source/common/router/config_impl.cc `RouteEntryImplBase::matchRoute`
+/// uses `QueryParamsMulti::parseQueryString`, then the first value).
 /// A parameter without `=` has the empty value.
 pub(crate) fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     let query = query.strip_prefix('?').unwrap_or(query);
@@ -84,3 +86,6 @@ pub(crate) fn cookie<'c>(header: &'c str, name: &str) -> Option<&'c str> {
         (k.trim() == name).then(|| v.trim().trim_matches('"'))
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -101,3 +101,6 @@ pub(crate) fn convert_replacement(istio: &str) -> Result<(String, usize), String
     }
     Ok((out, max_group))
 }
+
+#[cfg(test)]
+mod tests;
