@@ -8,8 +8,12 @@ pub mod gitops;
 pub mod import;
 pub mod input;
 pub mod lint;
+pub mod request;
 pub mod resource;
 pub mod source;
+pub mod testfile;
+pub mod testrun;
+pub mod wasm;
 
 use clap::{Parser, Subcommand};
 

@@ -1,0 +1,325 @@
+//! Runs test cases on the filter and compares what Envoy would do with what
+//! the case expects.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use host_tests::{MetricValue, Plugin};
+
+use crate::diagnostic::Diagnostic;
+use crate::testfile::{Case, Expect, MetricExpect, NodeMeta, PeerMeta, SubsetExpect, TestFile};
+use crate::wasm::{Filter, Outcome, header, send};
+
+/// The result of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub name: String,
+    pub passed: bool,
+    /// A unified diff of the checked fields (`-expected`, `+actual`) when failed.
+    pub diff: String,
+    pub duration: Duration,
+}
+
+/// One checked field: its expected and actual value as text.
+struct Check {
+    field: String,
+    expected: String,
+    actual: String,
+}
+
+/// Plugins by the node and peer metadata they were started with: one VM per
+/// distinct proxy, reused across cases (as Envoy reuses one per worker).
+pub struct Runner<'a> {
+    filter: &'a Filter,
+    policy_json: &'a str,
+    decision_header: &'a str,
+    plugins: HashMap<(NodeMeta, PeerMeta), Plugin>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(filter: &'a Filter, policy_json: &'a str, decision_header: &'a str) -> Runner<'a> {
+        Runner {
+            filter,
+            policy_json,
+            decision_header,
+            plugins: HashMap::new(),
+        }
+    }
+
+    fn plugin(&mut self, node: &NodeMeta, peer: &PeerMeta) -> Result<&mut Plugin, Diagnostic> {
+        let key = (node.clone(), peer.clone());
+        // a VM that trapped fails every later request: start a fresh one
+        if self.plugins.get(&key).is_some_and(Plugin::is_failed) {
+            self.plugins.remove(&key);
+        }
+        if !self.plugins.contains_key(&key) {
+            let plugin = self.filter.plugin(self.policy_json, node, peer)?;
+            self.plugins.insert(key.clone(), plugin);
+        }
+        self.plugins
+            .get_mut(&key)
+            .ok_or_else(|| Diagnostic::error("internal", "plugin vanished"))
+    }
+
+    /// Runs one case of `file`. An error is a failure to start the filter.
+    pub fn run(&mut self, file: &TestFile, case: &Case) -> Result<CaseResult, Diagnostic> {
+        let started = Instant::now();
+        let node = case.node.as_ref().unwrap_or(&file.node);
+        let peer = case.peer.as_ref().unwrap_or(&file.peer);
+        let status = case.upstream_status.or(file.upstream_status).unwrap_or(200);
+        let decision_header = self.decision_header;
+        let plugin = self.plugin(node, peer)?;
+        let before = (!case.expect.metrics.is_empty()).then(|| metric_counts(plugin));
+        let outcome = send(plugin, &case.request, status);
+        let after = before.as_ref().map(|_| metric_counts(plugin));
+        let mut checks = compare(&case.expect, &outcome, decision_header);
+        if let (Some(before), Some(after)) = (&before, &after) {
+            checks.extend(
+                case.expect
+                    .metrics
+                    .iter()
+                    .map(|m| metric_check(m, before, after)),
+            );
+        }
+        if let Some(failure) = &outcome.failure {
+            checks.push(Check {
+                field: "filter".to_owned(),
+                expected: "no trap".to_owned(),
+                actual: format!("vm failed: {failure}"),
+            });
+        }
+        let passed = checks.iter().all(|c| c.expected == c.actual);
+        Ok(CaseResult {
+            name: case.name.clone(),
+            passed,
+            diff: if passed { String::new() } else { diff(&checks) },
+            duration: started.elapsed(),
+        })
+    }
+}
+
+fn shown(value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("{v:?}"),
+        None => "(absent)".to_owned(),
+    }
+}
+
+/// What happened instead of forwarding, for fields that need the request upstream.
+fn not_forwarded(outcome: &Outcome) -> String {
+    match &outcome.local {
+        Some((status, _, _)) => format!("(not forwarded: local response {status})"),
+        None => "(not forwarded)".to_owned(),
+    }
+}
+
+fn compare(expect: &Expect, outcome: &Outcome, decision_header: &str) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut upstream = |field: String, name: &str, expected: String| {
+        let actual = match &outcome.upstream {
+            None => not_forwarded(outcome),
+            Some(_) => shown(outcome.upstream_header(name).as_deref()),
+        };
+        checks.push(Check {
+            field,
+            expected,
+            actual,
+        });
+    };
+    if let Some(path) = &expect.path {
+        upstream("path".to_owned(), ":path", shown(Some(path)));
+    }
+    if let Some(authority) = &expect.authority {
+        upstream("authority".to_owned(), ":authority", shown(Some(authority)));
+    }
+    for (name, value) in &expect.headers {
+        upstream(format!("headers.{name}"), name, shown(value.as_deref()));
+    }
+    if let Some(subset) = &expect.subset {
+        let got = outcome.upstream_header(decision_header);
+        let expected = match subset {
+            SubsetExpect::Null(()) => shown(None),
+            SubsetExpect::One(s) => shown(Some(s)),
+            SubsetExpect::OneOf(list) => match &got {
+                Some(g) if list.contains(g) => shown(Some(g)),
+                _ => format!("one of {list:?}"),
+            },
+        };
+        let actual = match &outcome.upstream {
+            None => not_forwarded(outcome),
+            Some(_) => shown(got.as_deref()),
+        };
+        checks.push(Check {
+            field: "subset".to_owned(),
+            expected,
+            actual,
+        });
+    }
+    let response_headers: Option<&[(String, String)]> = match (&outcome.local, &outcome.downstream)
+    {
+        (_, Some(h)) => Some(h),
+        (Some((_, h, _)), None) => Some(h),
+        (None, None) => None,
+    };
+    for (name, value) in &expect.response_headers {
+        let actual = match response_headers {
+            Some(h) => shown(header(h, name).as_deref()),
+            None => "(no response)".to_owned(),
+        };
+        checks.push(Check {
+            field: format!("responseHeaders.{name}"),
+            expected: shown(value.as_deref()),
+            actual,
+        });
+    }
+    match (&expect.local_response, &outcome.local) {
+        (Some(want), Some((status, headers, body))) => {
+            checks.push(Check {
+                field: "localResponse.status".to_owned(),
+                expected: want.status.to_string(),
+                actual: status.to_string(),
+            });
+            if let Some(b) = &want.body {
+                checks.push(Check {
+                    field: "localResponse.body".to_owned(),
+                    expected: format!("{b:?}"),
+                    actual: format!("{body:?}"),
+                });
+            }
+            for (name, value) in &want.headers {
+                checks.push(Check {
+                    field: format!("localResponse.headers.{name}"),
+                    expected: shown(value.as_deref()),
+                    actual: shown(header(headers, name).as_deref()),
+                });
+            }
+        }
+        (Some(want), None) => checks.push(Check {
+            field: "localResponse.status".to_owned(),
+            expected: want.status.to_string(),
+            actual: "(none: the request was forwarded)".to_owned(),
+        }),
+        (None, _) => {}
+    }
+    checks
+}
+
+/// A stat name in Istio's tagged form `k=.=v;.;…;.;name` as (name, labels).
+pub fn parse_stat_name(stat: &str) -> (&str, BTreeMap<&str, &str>) {
+    let mut labels = BTreeMap::new();
+    let mut rest = stat;
+    while let Some(end) = rest.find(";.;") {
+        let (segment, tail) = rest.split_at(end);
+        match segment.split_once("=.=") {
+            Some((k, v)) => {
+                labels.insert(k, v);
+            }
+            None => break,
+        }
+        rest = tail.get(3..).unwrap_or_default();
+    }
+    (rest, labels)
+}
+
+/// Per stat name: counter value, or number of histogram samples.
+fn metric_counts(plugin: &Plugin) -> HashMap<String, u64> {
+    plugin
+        .metrics()
+        .iter()
+        .map(|m| {
+            let n = match &m.value {
+                MetricValue::Counter(v) | MetricValue::Gauge(v) => *v,
+                MetricValue::Histogram(samples) => samples.len() as u64,
+            };
+            (m.name.clone(), n)
+        })
+        .collect()
+}
+
+fn metric_check(
+    want: &MetricExpect,
+    before: &HashMap<String, u64>,
+    after: &HashMap<String, u64>,
+) -> Check {
+    let mut total = 0u64;
+    for (stat, value) in after {
+        let (name, labels) = parse_stat_name(stat);
+        if name != want.name {
+            continue;
+        }
+        let fits = want
+            .labels
+            .iter()
+            .all(|(k, v)| labels.get(k.as_str()).copied() == v.as_deref());
+        if fits {
+            total += value.saturating_sub(before.get(stat).copied().unwrap_or(0));
+        }
+    }
+    let labels: Vec<String> = want
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("(absent)")))
+        .collect();
+    Check {
+        field: format!("metrics.{}{{{}}}", want.name, labels.join(",")),
+        expected: want.value.to_string(),
+        actual: total.to_string(),
+    }
+}
+
+/// `-expected` / `+actual` lines for every checked field, unchanged ones as context.
+fn diff(checks: &[Check]) -> String {
+    let expected: String = checks
+        .iter()
+        .map(|c| format!("{}: {}\n", c.field, c.expected))
+        .collect();
+    let actual: String = checks
+        .iter()
+        .map(|c| format!("{}: {}\n", c.field, c.actual))
+        .collect();
+    let mut out = String::new();
+    let text = similar::TextDiff::from_lines(&expected, &actual);
+    let _ = write!(
+        out,
+        "{}",
+        text.unified_diff()
+            .context_radius(3)
+            .header("expected", "actual")
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_names_parse_into_name_and_labels() {
+        let (name, labels) =
+            parse_stat_name("app=.=x;.;policy_rule=.=legacy;.;meshpolicy_requests_total");
+        assert_eq!(name, "meshpolicy_requests_total");
+        assert_eq!(labels.get("app"), Some(&"x"));
+        assert_eq!(labels.get("policy_rule"), Some(&"legacy"));
+        assert_eq!(parse_stat_name("plain").0, "plain");
+    }
+
+    #[test]
+    fn diff_shows_expected_and_actual() {
+        let d = diff(&[
+            Check {
+                field: "path".into(),
+                expected: "\"/a\"".into(),
+                actual: "\"/b\"".into(),
+            },
+            Check {
+                field: "subset".into(),
+                expected: "\"v2\"".into(),
+                actual: "\"v2\"".into(),
+            },
+        ]);
+        assert!(d.contains("-path: \"/a\""), "{d}");
+        assert!(d.contains("+path: \"/b\""), "{d}");
+        assert!(d.contains(" subset: \"v2\""), "{d}");
+    }
+}
