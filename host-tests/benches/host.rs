@@ -22,7 +22,7 @@ use criterion::{BenchmarkId, Criterion};
 use host_tests::{Host, LoadedModule, ModuleSource, Plugin, PluginOptions};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench host";
 
@@ -139,6 +139,32 @@ fn bench_requests(c: &mut Criterion, floor: &LoadedModule, filter: &LoadedModule
         b.iter(|| request(&mut filter_plugin))
     });
     group.finish();
+
+    // The decision alone: only the request-headers callback is timed, the
+    // rest of each request runs outside the measurement.
+    let mut group = c.benchmark_group("request-headers");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function(BenchmarkId::from_parameter("floor"), |b| {
+        b.iter_custom(|iters| headers_only(&mut floor_plugin, iters))
+    });
+    group.bench_function(BenchmarkId::from_parameter("meshpolicy"), |b| {
+        b.iter_custom(|iters| headers_only(&mut filter_plugin, iters))
+    });
+    group.finish();
+}
+
+fn headers_only(plugin: &mut Plugin, iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let mut stream = plugin.new_stream();
+        let started = Instant::now();
+        black_box(stream.request_headers(REQUEST, true));
+        total += started.elapsed();
+        stream.response_headers(RESPONSE, true);
+        stream.complete();
+    }
+    total
 }
 
 fn bench_loads(c: &mut Criterion, bytes: &[u8]) {
@@ -251,6 +277,8 @@ fn main() {
 
     let (floor_ns, floor_mean) = estimate(&criterion_dir, "request", "floor");
     let (filter_ns, filter_mean) = estimate(&criterion_dir, "request", "meshpolicy");
+    let (floor_headers, _) = estimate(&criterion_dir, "request-headers", "floor");
+    let (filter_headers, _) = estimate(&criterion_dir, "request-headers", "meshpolicy");
     let (cold_ns, _) = estimate(&criterion_dir, "load", "cold-compile");
     let (disk_ns, _) = estimate(&criterion_dir, "load", "disk-cache");
     let ratio = filter_ns / floor_ns;
@@ -264,6 +292,7 @@ fn main() {
          The floor is `guest-floor`, which reads the request headers once and continues.\n\n\
          | measure | value | baseline | ratio | goal |\n|---|---|---|---|---|\n\
          | request through meshpolicy (SPEC §2 policy, rewrite match) | {} ({}) | floor {} ({}) | {ratio:.2}x | at most 2x: {} |\n\
+         | the request-headers callback alone (the decision) | {} | floor {} | {:.2}x | |\n\
          | requests per second through meshpolicy | {:.0} | floor {:.0} | {:.2} | |\n\
          | module load from the disk cache ({} KiB filter) | {} | cold compile {} | {speedup:.0}x faster | at least 50x: {} |\n",
         human(filter_ns),
@@ -271,6 +300,9 @@ fn main() {
         human(floor_ns),
         human(floor_mean),
         verdict(ratio <= 2.0),
+        human(filter_headers),
+        human(floor_headers),
+        filter_headers / floor_headers,
         1e9 / filter_ns,
         1e9 / floor_ns,
         floor_ns / filter_ns,
