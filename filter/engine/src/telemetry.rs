@@ -87,6 +87,20 @@ pub struct CompiledTelemetry {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
     labels: Vec<LabelPlan>,
+    /// Indices into `labels` in stat-name order (shortest name first).
+    name_order: Vec<usize>,
+}
+
+impl Plan {
+    pub(crate) fn new(labels: Vec<LabelPlan>) -> Plan {
+        let mut name_order: Vec<usize> = (0..labels.len()).collect();
+        let name = |i: &usize| labels.get(*i).map_or("", |l| l.name.as_str());
+        name_order.sort_by(|a, b| {
+            let (x, y) = (name(a), name(b));
+            x.len().cmp(&y.len()).then(x.cmp(y))
+        });
+        Plan { labels, name_order }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -108,8 +122,9 @@ pub(crate) enum LabelSource {
 /// Label values of one request, before the per-metric plans pick them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestLabels {
+    /// Sanitized, in [`STANDARD_LABELS`] order.
     standard: Vec<String>,
-    /// One per UPSERT expression, already printed; `unknown` when it failed.
+    /// One per UPSERT expression, printed and sanitized; `unknown` when it failed.
     exprs: Vec<String>,
 }
 
@@ -194,20 +209,40 @@ impl CompiledTelemetry {
         policy_destination: &str,
     ) -> RequestLabels {
         RequestLabels {
-            standard: labels::standard(mode, node, attrs, policy_rule, policy_destination),
+            standard: labels::standard(mode, node, attrs, policy_rule, policy_destination)
+                .into_iter()
+                .map(sanitize_owned)
+                .collect(),
             exprs: self
                 .programs
                 .iter()
                 .map(|p| {
                     p.eval(attrs)
-                        .map_or_else(|_| "unknown".to_string(), |v| v.to_label())
+                        .map_or_else(|_| "unknown".to_string(), |v| sanitize_owned(v.to_label()))
                 })
                 .collect(),
         }
     }
 
-    /// The labels of `metric` in `mode` for a request (`None` when disabled),
-    /// values sanitized for the stat name and capped by `maxValues`.
+    /// One planned label's value for a request, capped by `maxValues`.
+    fn value<'r>(&self, l: &LabelPlan, req: &'r RequestLabels, caps: &mut CapState) -> &'r str {
+        match l.source {
+            LabelSource::Standard(i) => req.standard.get(i).map_or("unknown", String::as_str),
+            LabelSource::Expr {
+                program,
+                max_values,
+            } => {
+                let v = req.exprs.get(program).map_or("unknown", String::as_str);
+                match max_values {
+                    Some(max) => caps.admit(&l.name, v, max),
+                    None => v,
+                }
+            }
+        }
+    }
+
+    /// The labels of `metric` in `mode` for a request, in label order
+    /// (`None` when disabled), sanitized and capped by `maxValues`.
     pub fn labels(
         &self,
         mode: Mode,
@@ -216,39 +251,50 @@ impl CompiledTelemetry {
         caps: &mut CapState,
     ) -> Option<Vec<(&str, String)>> {
         let plan = self.plan(mode, metric)?;
-        let mut out = Vec::with_capacity(plan.labels.len());
-        for l in &plan.labels {
-            let value = match l.source {
-                LabelSource::Standard(i) => {
-                    sanitize(req.standard.get(i).map_or("unknown", String::as_str))
-                }
-                LabelSource::Expr {
-                    program,
-                    max_values,
-                } => {
-                    let v = sanitize(req.exprs.get(program).map_or("unknown", String::as_str));
-                    match max_values {
-                        Some(max) => caps.admit(&l.name, v, max),
-                        None => v,
-                    }
-                }
-            };
-            out.push((l.name.as_str(), value));
-        }
-        Some(out)
+        Some(
+            plan.labels
+                .iter()
+                .map(|l| (l.name.as_str(), self.value(l, req, caps).to_string()))
+                .collect(),
+        )
     }
 
-    /// The stat name for `metric` with `labels`, in Istio's tagged form
+    /// The stat name of `metric` in `mode` for a request (`None` when
+    /// disabled): the labels in Istio's tagged form
     /// `name=.=value;.;…;.;<prefix><metric>` (proxy-wasm-cpp-sdk
     /// `proxy_wasm_api.h` `MetricBase::prefixWithFields`, with Istio's
     /// separators). Envoy's tag extractors for Istio's `extraStatTags`
     /// (`(<name>=\.=(.*?);\.;)`) turn each segment into a label. Segments
     /// are ordered shortest name first so that a name that is the suffix of
     /// another (`app`, `source_app`) is always matched at its own segment.
-    pub fn stat_name(&self, metric: Metric, labels: &[(&str, String)]) -> String {
+    pub fn stat_name(
+        &self,
+        mode: Mode,
+        metric: Metric,
+        req: &RequestLabels,
+        caps: &mut CapState,
+    ) -> Option<String> {
+        let plan = self.plan(mode, metric)?;
+        let mut out = String::with_capacity(1024);
+        for i in &plan.name_order {
+            let Some(l) = plan.labels.get(*i) else {
+                continue;
+            };
+            out.push_str(&l.name);
+            out.push_str("=.=");
+            out.push_str(self.value(l, req, caps));
+            out.push_str(";.;");
+        }
+        out.push_str(&self.prefix);
+        out.push_str(metric.name());
+        Some(out)
+    }
+
+    /// [`Self::stat_name`] for explicit labels (tools and tests).
+    pub fn encode_stat_name(&self, metric: Metric, labels: &[(&str, String)]) -> String {
         let mut sorted: Vec<&(&str, String)> = labels.iter().collect();
         sorted.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then(a.0.cmp(b.0)));
-        let mut out = String::with_capacity(256);
+        let mut out = String::with_capacity(1024);
         for (name, value) in sorted {
             out.push_str(name);
             out.push_str("=.=");
@@ -282,6 +328,15 @@ pub fn sanitize(value: &str) -> String {
         .collect()
 }
 
+/// [`sanitize`] without a copy when the value is already safe.
+fn sanitize_owned(value: String) -> String {
+    let safe = value.len() <= MAX_LABEL_VALUE_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/:@+~%*,!-".contains(&b));
+    if safe { value } else { sanitize(&value) }
+}
+
 /// The `maxValues` state of one VM: the values seen per tag.
 #[derive(Debug, Default)]
 pub struct CapState {
@@ -292,19 +347,25 @@ pub struct CapState {
 
 impl CapState {
     /// `value` if it was seen before or the tag has room, else `other`.
-    fn admit(&mut self, tag: &str, value: String, max: u32) -> String {
-        let set = self.seen.entry(tag.to_string()).or_default();
-        if set.contains(&value) {
+    fn admit<'v>(&mut self, tag: &str, value: &'v str, max: u32) -> &'v str {
+        if !self.seen.contains_key(tag) {
+            self.seen.insert(tag.to_string(), HashSet::new());
+        }
+        let Some(set) = self.seen.get_mut(tag) else {
+            return value;
+        };
+        if set.contains(value) {
             return value;
         }
         if set.len() < max as usize {
-            set.insert(value.clone());
+            set.insert(value.to_string());
             return value;
         }
-        if self.capped.insert(tag.to_string()) {
+        if !self.capped.contains(tag) {
+            self.capped.insert(tag.to_string());
             self.newly_capped.push(tag.to_string());
         }
-        "other".to_string()
+        "other"
     }
 
     /// Tags whose cap was reached since the last call (each reported once,

@@ -111,10 +111,9 @@ impl StreamMetrics {
         }
         let req = telemetry.evaluate(mode, &metrics.node, &attrs, policy_rule, policy_destination);
         for metric in Metric::ALL {
-            let Some(labels) = telemetry.labels(mode, metric, &req, &mut metrics.caps) else {
+            let Some(name) = telemetry.stat_name(mode, metric, &req, &mut metrics.caps) else {
                 continue;
             };
-            let name = telemetry.stat_name(metric, &labels);
             let Some(id) = metrics.id(name, metric.is_histogram()) else {
                 continue;
             };

@@ -188,7 +188,7 @@ fn plan(st: &MetricState) -> Plan {
             });
         }
     }
-    Plan { labels }
+    Plan::new(labels)
 }
 
 /// The metrics and modes an override selects; `None` when invalid.

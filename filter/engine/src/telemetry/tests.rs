@@ -312,7 +312,7 @@ fn stat_names_use_istio_tag_form_with_suffix_safe_order() {
         ("reporter", "source".to_string()),
     ];
     assert_eq!(
-        t.stat_name(Metric::RequestCount, &labels),
+        t.encode_stat_name(Metric::RequestCount, &labels),
         "app=.=x;.;reporter=.=source;.;source_app=.=productpage;.;mp_requests_total"
     );
     assert_eq!(sanitize("a;b=c \"d\"\n"), "a_b_c__d__");
@@ -360,4 +360,20 @@ fn server_mode_reads_the_downstream_peer_and_mtls() {
     assert_eq!(get(&l, "destination_app"), Some("productpage"));
     assert_eq!(get(&l, "connection_security_policy"), Some("mutual_tls"));
     assert_eq!(get(&l, "destination_service"), Some("productpage"));
+}
+
+#[test]
+fn stat_name_of_a_request_matches_its_labels() {
+    let t = ok(r#"[{"overrides":[{"tagOverrides":{"app":{"value":"'x y'"}}}]}]"#);
+    let req = t.evaluate(Mode::Client, &node(), &request("acme"), "r", "d");
+    let mut caps = CapState::default();
+    let labels = t
+        .labels(Mode::Client, Metric::RequestSize, &req, &mut caps)
+        .unwrap();
+    let name = t
+        .stat_name(Mode::Client, Metric::RequestSize, &req, &mut caps)
+        .unwrap();
+    assert_eq!(name, t.encode_stat_name(Metric::RequestSize, &labels));
+    assert!(name.starts_with("app=.=x_y;.;"), "{name}");
+    assert!(name.ends_with(";.;meshpolicy_request_bytes"));
 }
