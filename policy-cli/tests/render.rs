@@ -1,0 +1,176 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! `policy-cli render`: golden bytes, determinism, `--check` on the
+//! committed tree and on drift, and refusal of invalid input.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use policy_cli::gitops::check::wasm_plugin_problems;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+const POLICY: &str = "manifests/policy/reviews.policy.yaml";
+const IMAGE: &str = "ghcr.io/meshpolicy/meshpolicy-filter:0.1.0";
+// Digits and one `e`: unquoted, YAML would read this as a float.
+const SHA: &str = "1234567890123456789012345678901234567890123456789012345678901e10";
+
+/// IMAGE and SHA256 from manifests/release.env, what `make manifests` uses.
+fn release() -> (String, String) {
+    let text = std::fs::read_to_string(root().join("manifests/release.env")).unwrap();
+    let get = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("manifests/release.env has no {key}="))
+            .to_owned()
+    };
+    (get("IMAGE"), get("SHA256"))
+}
+
+fn render(extra: &[&str]) -> assert_cmd::assert::Assert {
+    cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args(["render", POLICY, "--image", IMAGE, "--sha256", SHA])
+        .args(extra)
+        .assert()
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn golden_render_of_the_article_policy() {
+    let out = render(&["--selector", "app=productpage"]).success();
+    insta::with_settings!({snapshot_path => "../testdata/gitops/snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("reviews_render", stdout(&out));
+    });
+}
+
+#[test]
+fn two_renders_are_byte_for_byte_equal() {
+    let a = stdout(&render(&[]).success());
+    let b = stdout(&render(&[]).success());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn rendered_documents_parse_and_pin_the_module() {
+    let text = stdout(&render(&[]).success());
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["WasmPlugin", "VirtualService", "DestinationRule"]);
+    let plugin = &docs[0];
+    assert_eq!(wasm_plugin_problems(plugin), Vec::<String>::new());
+    // The float-looking digest stayed a string, quoted in the text.
+    assert_eq!(plugin["spec"]["sha256"], SHA);
+    assert!(text.contains(&format!("sha256: \"{SHA}\"")));
+    assert!(text.contains(&format!("url: \"oci://{IMAGE}\"")));
+    // pluginConfig is the policy the engine reads from the file.
+    let policy: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(root().join(POLICY)).unwrap()).unwrap();
+    let expected = meshpolicy_engine::from_value(policy).unwrap();
+    let config = serde_json::to_string(&plugin["spec"]["pluginConfig"]).unwrap();
+    assert_eq!(meshpolicy_engine::from_json(&config).unwrap(), expected);
+}
+
+#[test]
+fn check_passes_on_the_committed_tree() {
+    let (image, sha) = release();
+    cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args(["render", POLICY, "--image", &image, "--sha256", &sha])
+        .args(["--check", "manifests/base/rendered"])
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("matches a fresh render"));
+}
+
+#[test]
+fn check_shows_drift_and_fails() {
+    let (image, sha) = release();
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "wasmplugin.yaml",
+        "virtualservices.yaml",
+        "destinationrules.yaml",
+    ] {
+        let text =
+            std::fs::read_to_string(root().join("manifests/base/rendered").join(name)).unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let plugin = dir.path().join("wasmplugin.yaml");
+    let edited = std::fs::read_to_string(&plugin)
+        .unwrap()
+        .replace("failStrategy: FAIL_CLOSE", "failStrategy: FAIL_OPEN");
+    std::fs::write(&plugin, edited).unwrap();
+    std::fs::remove_file(dir.path().join("destinationrules.yaml")).unwrap();
+    let out = cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args([
+            "render", POLICY, "--image", &image, "--sha256", &sha, "--check",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("2 file(s)"))
+        .stderr(predicates::str::contains("run `make manifests`"));
+    let diff = stdout(&out);
+    assert!(diff.contains("-  failStrategy: FAIL_OPEN"), "{diff}");
+    assert!(diff.contains("+  failStrategy: FAIL_CLOSE"), "{diff}");
+    assert!(diff.contains("+kind: DestinationRule"), "{diff}");
+}
+
+#[test]
+fn an_invalid_policy_renders_nothing() {
+    let out = cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args([
+            "render",
+            "policy-cli/testdata/gitops/invalid.policy.yaml",
+            "--image",
+            IMAGE,
+            "--sha256",
+            SHA,
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "is not a valid policy, nothing rendered",
+        ))
+        .stderr(predicates::str::contains("spec.http[0].match[0].uri.regex"))
+        .stderr(predicates::str::contains("spec.http[1]"));
+    assert!(out.get_output().stdout.is_empty());
+}
+
+#[test]
+fn bad_pins_are_usage_errors() {
+    render(&[]).success();
+    cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args(["render", POLICY, "--image", IMAGE, "--sha256", "ABC"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "`--sha256 ABC` must be 64 lowercase hex digits",
+        ));
+    cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args(["render", POLICY, "--image", IMAGE])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("`--sha256` is required"));
+    cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args(["render", POLICY, "--image", "ftp://x/y", "--sha256", SHA])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("scheme must be"));
+}
