@@ -63,3 +63,49 @@ fn the_floor_guest_reads_headers_and_continues() {
     }
     assert!(!plugin.is_failed());
 }
+
+/// A guest's bytes with its `proxy_abi_version_0_2_1` export renamed (same
+/// length, so the module stays valid).
+fn with_abi_export(name: &str, version: &str) -> Vec<u8> {
+    let from = b"proxy_abi_version_0_2_1";
+    let to = format!("proxy_abi_version_{version}");
+    assert_eq!(to.len(), from.len());
+    let mut bytes = guest_bytes(name);
+    let mut found = false;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to.as_bytes());
+            found = true;
+        }
+        i += 1;
+    }
+    assert!(found, "guest `{name}` exports proxy_abi_version_0_2_1");
+    bytes
+}
+
+#[test]
+fn abi_0_2_0_modules_load_and_run() {
+    let module = host()
+        .load_bytes(&with_abi_export("floor", "0_2_0"))
+        .expect("abi 0.2.0 is supported");
+    assert_eq!(module.abi_version(), AbiVersion::V0_2_0);
+    let mut plugin = Plugin::start(&module, PluginOptions::default()).expect("starts");
+    let mut stream = plugin.new_stream();
+    assert_eq!(
+        stream.request_headers(&[(":path", "/")], true),
+        Action::Continue
+    );
+}
+
+#[test]
+fn unsupported_or_missing_abi_versions_are_refused() {
+    let err = host()
+        .load_bytes(&with_abi_export("floor", "0_1_0"))
+        .expect_err("abi 0.1.0 is refused");
+    assert!(matches!(err, Error::UnsupportedAbi), "{err:?}");
+    let err = host()
+        .load_bytes(&with_abi_export("floor", "9_9_9"))
+        .expect_err("an unknown abi is refused");
+    assert!(matches!(err, Error::UnknownAbi), "{err:?}");
+}

@@ -1,6 +1,9 @@
 //! `guest-nowasi`: built for `wasm32-unknown-unknown`, so the module imports
 //! nothing from WASI; the host must load and run it all the same. It stamps
 //! each request with the host's clock and counts requests in a metric.
+//! On this target the SDK exports its allocator as `malloc` (not
+//! `proxy_on_memory_allocate`), so this guest also checks that the host
+//! allocates its answers through `malloc`.
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
