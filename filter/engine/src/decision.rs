@@ -64,9 +64,13 @@ pub struct Decision {
     /// New `:authority` when rewritten.
     pub authority: Option<Arc<str>>,
     /// Request header edits, in order: remove any client-supplied decision
-    /// header first, then the destination's edits, then the rule's (Envoy
-    /// applies the weighted cluster's edits before the route's), then set
-    /// the decision header to the chosen subset.
+    /// header first, then the destination's edits, then the rule's, then set
+    /// the decision header to the chosen subset. Envoy's order: with
+    /// `most_specific_header_mutations_wins` false (the default) the weighted
+    /// cluster's parser runs before the route's, so the rule level wins
+    /// (envoy source/common/router/config_impl.cc `getRequestHeaderParsers`);
+    /// within a level removes, then sets, then adds
+    /// (source/common/router/header_parser.cc `HeaderParser::evaluateHeaders`).
     pub request_headers: Vec<HeaderOp>,
     /// Response header edits (destination's, then the rule's).
     pub response_headers: Vec<HeaderOp>,

@@ -16,7 +16,8 @@ use crate::split::{Weighted, fnv1a64, percent_to_ppm};
 use super::matching::check_len;
 use super::{check_header_name, is_dns1123_label};
 
-/// Header edits of one level, in Envoy's order: removes, then sets, then adds.
+/// Header edits of one level, in Envoy's order: removes, then sets, then adds
+/// (envoy source/common/router/header_parser.cc `HeaderParser::evaluateHeaders`).
 pub(super) struct Ops {
     pub(super) request: Vec<HeaderOp>,
     pub(super) response: Vec<HeaderOp>,
