@@ -143,6 +143,7 @@ impl Plugin {
         let inner = &module.inner;
         let limits = StoreLimitsBuilder::new()
             .memory_size(options.limits.max_memory_bytes)
+            .table_elements(1 << 20)
             .instances(1)
             .build();
         let state = HostState {
@@ -158,6 +159,7 @@ impl Plugin {
             root_id: options.root_id,
             vm_id: options.vm_id,
             logs: Vec::new(),
+            dropped_logs: 0,
             log_level: options.log_level,
             metrics: Metrics::default(),
             properties: options.properties,
@@ -350,6 +352,11 @@ impl Plugin {
         &self.store.data().logs
     }
 
+    /// Log lines dropped because the plugin already kept a million.
+    pub fn dropped_logs(&self) -> u64 {
+        self.store.data().dropped_logs
+    }
+
     /// Takes the log lines written so far.
     pub fn take_logs(&mut self) -> Vec<LogEntry> {
         std::mem::take(&mut self.store.data_mut().logs)
@@ -470,7 +477,7 @@ impl Plugin {
         let clock = &mut self.store.data_mut().clock;
         let delta = monotonic.saturating_sub(clock.monotonic);
         clock.monotonic = monotonic;
-        clock.realtime += delta;
+        clock.realtime = clock.realtime.checked_add(delta).unwrap_or(clock.realtime);
     }
 
     /// Re-arms the tick timer after the guest changed the period.

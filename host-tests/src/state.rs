@@ -21,6 +21,12 @@ pub(crate) const ROOT_CONTEXT_ID: u32 = 1;
 /// flat however many requests a benchmark sends).
 pub(crate) const KEPT_COMPLETED_STREAMS: usize = 256;
 
+/// Most log lines a plugin keeps (`Plugin::take_logs` makes room).
+pub(crate) const MAX_LOG_ENTRIES: usize = 1_000_000;
+
+/// Most samples a histogram keeps; later samples are counted only.
+pub(crate) const MAX_HISTOGRAM_SAMPLES: usize = 1_000_000;
+
 /// Which host calls the guest may make right now. proxy-wasm-cpp-host
 /// restricts them while `_initialize`/`main` run (`WasmBase::startVm`,
 /// `src/wasm.cc`) and while the host calls the guest's allocator
@@ -273,6 +279,7 @@ pub(crate) struct HostState {
     pub root_id: String,
     pub vm_id: String,
     pub logs: Vec<LogEntry>,
+    pub dropped_logs: u64,
     pub log_level: Level,
     pub metrics: Metrics,
     pub properties: Properties,
@@ -323,6 +330,12 @@ impl HostState {
 
     pub fn log(&mut self, level: Level, message: String) {
         let context_id = self.context();
+        if self.logs.len() >= MAX_LOG_ENTRIES {
+            // Host-side bound: a guest logging in a loop keeps the host's
+            // memory flat; the count of dropped lines is kept.
+            self.dropped_logs += 1;
+            return;
+        }
         self.logs.push(LogEntry {
             level,
             message,
@@ -360,6 +373,7 @@ impl HostState {
             root_id: "r".into(),
             vm_id: "v".into(),
             logs: Vec::new(),
+            dropped_logs: 0,
             log_level: Level::Info,
             metrics: Metrics::default(),
             properties: Properties::new(),

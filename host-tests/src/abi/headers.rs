@@ -103,6 +103,21 @@ fn text(value: &[u8]) -> String {
     String::from_utf8_lossy(value).into_owned()
 }
 
+/// Host-side bound on one header map (keys plus values): Envoy has no such
+/// limit on a filter's own edits, but a guest adding headers in a loop
+/// must not exhaust the host's memory. Past it the call traps.
+const MAX_MAP_BYTES: usize = 16 << 20;
+
+fn too_big(map: &Map) -> wasmtime::Result<()> {
+    let size: usize = map.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_MAP_BYTES {
+        return Err(wasmtime::Error::msg(format!(
+            "host limit: a header map grew past {MAX_MAP_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// Envoy keeps pseudo-headers ahead of the others (`HeaderMapImpl`).
 pub(crate) fn insert(map: &mut Map, key: String, value: String) {
     if key.starts_with(':') {
@@ -157,6 +172,7 @@ fn add(
         return Ok(WasmResult::BadArgument);
     };
     insert(m, key, value);
+    too_big(m)?;
     cleared_route_cache(state, t);
     Ok(WasmResult::Ok)
 }
@@ -226,6 +242,7 @@ fn replace(
         }
         None => insert(m, key, value),
     }
+    too_big(m)?;
     cleared_route_cache(state, t);
     Ok(WasmResult::Ok)
 }

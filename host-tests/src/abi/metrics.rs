@@ -101,7 +101,12 @@ fn record(caller: &mut Caller<'_, HostState>, id: i32, value: i64) -> wasmtime::
     match &mut metric.value {
         MetricValue::Counter(v) => *v = v.wrapping_add(value),
         MetricValue::Gauge(v) => *v = value,
-        MetricValue::Histogram(samples) => samples.push(value),
+        MetricValue::Histogram(samples) => {
+            // Host-side bound on memory; Envoy keeps no samples at all.
+            if samples.len() < crate::state::MAX_HISTOGRAM_SAMPLES {
+                samples.push(value);
+            }
+        }
     }
     Ok(WasmResult::Ok)
 }
