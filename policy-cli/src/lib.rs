@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod gitops;
 pub mod import;
 pub mod input;
+pub mod junit;
 pub mod lint;
 pub mod request;
 pub mod resource;

@@ -1,11 +1,365 @@
-//! `policy-cli explain` (being built; see the issue tracker).
+//! `policy-cli explain POLICY --request 'GET /wpcatalog/x?y=1' -H 'x-user-id: 7'`:
+//! the engine's trace of one decision (each rule and why it did or did not
+//! match, the rewrite, the destination and why, headers set, metric labels);
+//! `--wasm` also runs the request on the filter and compares.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use meshpolicy_engine::{Decision, HeaderOp, Request, Trace};
+use serde::Serialize;
 
 use crate::ExitCode;
+use crate::diagnostic::Diagnostic;
+use crate::input::{DiagArgs, LoadedPolicy, load_policy, usage_error};
+use crate::request::RequestSpec;
+use crate::testfile::{NodeMeta, PeerMeta};
+use crate::wasm::{Filter, Outcome, send, wasm_path};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    #[default]
+    Human,
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
-pub struct ExplainArgs {}
+pub struct ExplainArgs {
+    /// The policy (a TrafficPolicy, or Istio YAML that imports into one).
+    #[arg(value_name = "POLICY")]
+    pub policy: PathBuf,
+    /// The request line: `METHOD /path?query` (or just `/path` for a GET).
+    #[arg(short, long, value_name = "'METHOD /path'")]
+    pub request: String,
+    /// A request header, `name: value`; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "'name: value'")]
+    pub headers: Vec<String>,
+    /// `:authority` (default: the `host` header, else `localhost`).
+    #[arg(long)]
+    pub authority: Option<String>,
+    /// A label of this proxy's workload (node metadata), `key=value`; repeat for more.
+    #[arg(long = "source-label", value_name = "KEY=VALUE")]
+    pub source_labels: Vec<String>,
+    /// This proxy's namespace (node metadata).
+    #[arg(long)]
+    pub source_namespace: Option<String>,
+    /// The destination port.
+    #[arg(long)]
+    pub port: Option<u32>,
+    /// The randomness the filter would draw for an unsticky split or a fault
+    /// percentage; fixed so that the answer is reproducible.
+    #[arg(long, default_value_t = 0)]
+    pub random: u64,
+    /// Also run the request on this filter `.wasm` (or `$MESHPOLICY_WASM`,
+    /// or target/meshpolicy.wasm when given without a value) and compare.
+    #[arg(long, value_name = "PATH", num_args = 0..=1)]
+    pub wasm: Option<Option<PathBuf>>,
+    /// `human` or `json`.
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+    #[command(flatten)]
+    pub diag: DiagArgs,
+}
 
-pub fn run(_args: ExplainArgs) -> ExitCode {
-    eprintln!("policy-cli explain: not built yet");
-    ExitCode::Usage
+/// What `--output json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    request: &'a RequestSpec,
+    decision: &'a Decision,
+    trace: &'a Trace,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wasm: Option<WasmReport>,
+}
+
+#[derive(Serialize)]
+struct WasmReport {
+    path: String,
+    /// The filter did what the engine decided.
+    agrees: bool,
+    differences: Vec<String>,
+    /// `:path` / `:authority` / decision header upstream, or the local status.
+    upstream_path: Option<String>,
+    upstream_authority: Option<String>,
+    subset: Option<String>,
+    local_status: Option<u32>,
+}
+
+fn parse_args(args: &ExplainArgs) -> Result<(RequestSpec, NodeMeta), Diagnostic> {
+    let bad = |m: String| Diagnostic::error("bad-request", m);
+    let mut req = RequestSpec::parse_line(&args.request).map_err(bad)?;
+    for h in &args.headers {
+        req.headers.push(RequestSpec::parse_header(h).map_err(bad)?);
+    }
+    req.authority = args.authority.clone();
+    let mut node = NodeMeta {
+        namespace: args.source_namespace.clone(),
+        port: args.port,
+        ..NodeMeta::default()
+    };
+    for l in &args.source_labels {
+        let (k, v) = l
+            .split_once('=')
+            .ok_or_else(|| bad(format!("source label `{l}` is not `key=value`")))?;
+        node.labels.insert(k.to_owned(), v.to_owned());
+    }
+    Ok((req, node))
+}
+
+pub fn run(args: ExplainArgs) -> ExitCode {
+    let format = args.diag.error_format;
+    let (req, node) = match parse_args(&args) {
+        Ok(parsed) => parsed,
+        Err(d) => return usage_error(d, format),
+    };
+    let filter = match &args.wasm {
+        None => None,
+        Some(p) => match wasm_path(p.as_deref()).and_then(|p| Filter::load(&p)) {
+            Ok(f) => Some(f),
+            Err(d) => return usage_error(d, format),
+        },
+    };
+    let loaded = match load_policy(&args.policy, format) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let headers = req.wire_headers();
+    let source = node.source_info();
+    let port = node.port.or_else(|| authority_port(&req.authority()));
+    let request = Request {
+        headers: &headers,
+        source: &source,
+        port,
+        random: args.random,
+    };
+    let (decision, trace) = loaded.policy.explain(&request);
+
+    let wasm = match &filter {
+        None => None,
+        Some(filter) => match filter.plugin(&loaded.json, &node, &PeerMeta::default()) {
+            Ok(mut plugin) => {
+                let outcome = send(&mut plugin, &req, 200);
+                Some(compare(
+                    &loaded,
+                    &decision,
+                    &outcome,
+                    &filter.path.display().to_string(),
+                ))
+            }
+            Err(d) => return usage_error(d, format),
+        },
+    };
+    let text = match args.output {
+        Output::Json => {
+            let report = Report {
+                request: &req,
+                decision: &decision,
+                trace: &trace,
+                wasm,
+            };
+            let agrees = report.wasm.as_ref().is_none_or(|w| w.agrees);
+            let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+            let _ = std::io::stdout().write_all(json.as_bytes());
+            return if agrees {
+                ExitCode::Ok
+            } else {
+                ExitCode::Failure
+            };
+        }
+        Output::Human => human(
+            &req,
+            &decision,
+            &trace,
+            wasm.as_ref(),
+            loaded.policy.decision_header(),
+        ),
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    if wasm.is_some_and(|w| !w.agrees) {
+        ExitCode::Failure
+    } else {
+        ExitCode::Ok
+    }
+}
+
+/// The port in `host:port`, as the filter falls back to it.
+fn authority_port(authority: &str) -> Option<u32> {
+    let (_, port) = authority.rsplit_once(':')?;
+    port.parse().ok()
+}
+
+/// The filter's outcome against the engine's decision.
+fn compare(
+    loaded: &LoadedPolicy,
+    decision: &Decision,
+    outcome: &Outcome,
+    path: &str,
+) -> WasmReport {
+    let header = loaded.policy.decision_header();
+    let mut differences = Vec::new();
+    let subset = outcome.upstream_header(header);
+    let local_status = outcome.local.as_ref().map(|(s, _, _)| *s);
+    let want_local = decision.local_response.as_ref().map(|l| l.status);
+    if want_local != local_status {
+        differences.push(format!(
+            "local response: engine {want_local:?}, filter {local_status:?}"
+        ));
+    }
+    if outcome.upstream.is_some() {
+        let want_path = decision.path.clone();
+        let got_path = outcome.upstream_header(":path");
+        if want_path.is_some() && want_path != got_path {
+            differences.push(format!("path: engine {want_path:?}, filter {got_path:?}"));
+        }
+        let want_auth = decision.authority.as_deref().map(str::to_owned);
+        let got_auth = outcome.upstream_header(":authority");
+        if want_auth.is_some() && want_auth != got_auth {
+            differences.push(format!(
+                "authority: engine {want_auth:?}, filter {got_auth:?}"
+            ));
+        }
+        let want_subset = decision
+            .destination
+            .as_ref()
+            .and_then(|d| d.subset.as_deref().map(str::to_owned));
+        // an unsticky split draws its own randomness in the filter
+        let random_split = decision.rule.as_ref().is_some_and(|r| {
+            loaded.doc.spec.http.get(r.index).is_some_and(|rule| {
+                rule.sticky.is_none() && rule.route.as_ref().is_some_and(|d| d.len() > 1)
+            })
+        });
+        if want_subset != subset && !random_split {
+            differences.push(format!("subset: engine {want_subset:?}, filter {subset:?}"));
+        }
+    }
+    if let Some(f) = &outcome.failure {
+        differences.push(format!("the filter trapped: {f}"));
+    }
+    WasmReport {
+        path: path.to_owned(),
+        agrees: differences.is_empty(),
+        differences,
+        upstream_path: outcome.upstream_header(":path"),
+        upstream_authority: outcome.upstream_header(":authority"),
+        subset,
+        local_status,
+    }
+}
+
+fn op_text(op: &HeaderOp) -> String {
+    match op {
+        HeaderOp::Set { name, value } => format!("set {name}: {value}"),
+        HeaderOp::Add { name, value } => format!("add {name}: {value}"),
+        HeaderOp::Remove { name } => format!("remove {name}"),
+    }
+}
+
+fn human(
+    req: &RequestSpec,
+    d: &Decision,
+    trace: &Trace,
+    wasm: Option<&WasmReport>,
+    header: &str,
+) -> String {
+    let mut out = format!(
+        "request  {} {} (authority {})\n",
+        req.method,
+        req.path,
+        req.authority()
+    );
+    for (k, v) in &req.headers {
+        out.push_str(&format!("         {k}: {v}\n"));
+    }
+    out.push_str("\nrules\n");
+    for r in &trace.rules {
+        let mark = if r.matched { "✓" } else { "✗" };
+        out.push_str(&format!("  {mark} {} (http[{}])\n", r.name, r.index));
+        for reason in &r.reasons {
+            out.push_str(&format!("      {reason}\n"));
+        }
+    }
+    if trace.rules.is_empty() {
+        out.push_str("  (no rule was tried)\n");
+    }
+    if !trace.actions.is_empty() {
+        out.push_str("\nactions\n");
+        for a in &trace.actions {
+            out.push_str(&format!("  {a}\n"));
+        }
+    }
+    out.push_str("\ndecision\n");
+    let row = |k: &str, v: String| format!("  {k:<17}{v}\n");
+    out.push_str(&row(
+        "rule",
+        d.rule
+            .as_ref()
+            .map_or("(none: passed through)".to_owned(), |r| r.name.to_string()),
+    ));
+    out.push_str(&row(
+        "path",
+        d.path.clone().unwrap_or_else(|| "(unchanged)".to_owned()),
+    ));
+    out.push_str(&row(
+        "authority",
+        d.authority
+            .as_deref()
+            .map_or("(unchanged)".to_owned(), str::to_owned),
+    ));
+    out.push_str(&row(
+        "destination",
+        d.destination
+            .as_ref()
+            .map_or("(none)".to_owned(), |dest| match &dest.subset {
+                Some(s) => format!(
+                    "{} subset {s} (route[{}]; {header}: {s})",
+                    dest.host, dest.index
+                ),
+                None => format!("{} (route[{}])", dest.host, dest.index),
+            }),
+    ));
+    let ops = |ops: &[HeaderOp]| {
+        if ops.is_empty() {
+            "(none)".to_owned()
+        } else {
+            ops.iter().map(op_text).collect::<Vec<_>>().join("; ")
+        }
+    };
+    out.push_str(&row("request headers", ops(&d.request_headers)));
+    out.push_str(&row("response headers", ops(&d.response_headers)));
+    if let Some(l) = &d.local_response {
+        out.push_str(&row("local response", format!("{} {:?}", l.status, l.body)));
+        for (k, v) in &l.headers {
+            out.push_str(&row("", format!("{k}: {v}")));
+        }
+    }
+    if let Some(why) = &d.rewrite_rejected {
+        out.push_str(&row("rewrite refused", why.clone()));
+    }
+    out.push_str(&row(
+        "metric labels",
+        format!(
+            "policy_rule={} policy_destination={}",
+            d.labels.policy_rule, d.labels.policy_destination
+        ),
+    ));
+    if let Some(w) = wasm {
+        out.push_str(&format!("\nfilter ({})\n", w.path));
+        if w.agrees {
+            out.push_str("  same result as the engine");
+            let shown = match (&w.local_status, &w.upstream_path) {
+                (Some(s), _) => format!(": local response {s}"),
+                (None, Some(p)) => format!(
+                    ": upstream {p}, subset {}",
+                    w.subset.as_deref().unwrap_or("(none)")
+                ),
+                (None, None) => String::new(),
+            };
+            out.push_str(&format!("{shown}\n"));
+        } else {
+            out.push_str("  DIFFERS from the engine:\n");
+            for diff in &w.differences {
+                out.push_str(&format!("    {diff}\n"));
+            }
+        }
+    }
+    out
 }
