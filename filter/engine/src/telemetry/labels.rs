@@ -161,13 +161,12 @@ pub fn standard(
     let grpc = attrs
         .header(HeaderMap::Request, "content-type")
         .is_some_and(|c| c.starts_with("application/grpc"));
-    let response_code = int(attrs, &["response", "code"])
-        .map(|c| c.to_string())
-        .or_else(|| {
-            attrs
-                .header(HeaderMap::Response, ":status")
-                .map(Cow::into_owned)
-        })
+    // The `:status` the client got, else Envoy's `response.code` (a reset
+    // stream has no response headers); `0` when there is neither, as Istio.
+    let response_code = attrs
+        .header(HeaderMap::Response, ":status")
+        .map(Cow::into_owned)
+        .or_else(|| int(attrs, &["response", "code"]).map(|c| c.to_string()))
         .unwrap_or_else(|| "0".to_string());
     let grpc_status = if grpc {
         int(attrs, &["response", "grpc_status"])
