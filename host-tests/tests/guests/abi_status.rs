@@ -13,6 +13,7 @@ pub fn start_probe(mode: &str) -> Plugin {
         PluginOptions {
             plugin_config: mode.as_bytes().to_vec(),
             vm_config: b"vm-conf".to_vec(),
+            plugin_name: "probe-plugin".to_string(),
             ..PluginOptions::default()
         },
     )
@@ -131,6 +132,7 @@ fn root_context_calls_without_a_stream() {
     let plugin = start_probe("abi");
     let p = probes(&plugin);
     p.expect("property_missing", NotFound, "<none>");
+    p.expect("property_plugin_name", Ok, "probe-plugin");
     // Envoy keeps set properties in the stream's filter state: none on the root.
     p.expect("set_property_root", NotFound, "");
     p.expect("foreign_missing", NotFound, "<none>");
