@@ -144,10 +144,11 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
 
 impl Document {
     /// A diagnostic pointed at `path` in this document.
-    /// An unknown field is shown at its key, everything else at its value.
+    /// An unknown or unsupported field is shown at its key, everything else
+    /// at its value.
     pub fn diag(&self, diag: Diagnostic, path: &FieldPath) -> Diagnostic {
         let pos = match diag.code {
-            "unknown-field" => self.spans.locate_key(path),
+            "unknown-field" | "unsupported-field" => self.spans.locate_key(path),
             _ => None,
         };
         let pos = pos.or_else(|| self.spans.locate(path));

@@ -1,0 +1,97 @@
+//! The error output for every kind of bad input, in both text formats.
+
+use crate::{run, snap};
+
+/// Each file in testdata/bad is one kind of bad input.
+const BAD: &[(&str, i32)] = &[
+    ("broken-yaml", 1),
+    ("unknown-field", 1),
+    ("wrong-type", 1),
+    ("invalid-regex", 1),
+    ("missing-subset", 0),
+    ("duplicate-rule-names", 1),
+    ("empty-match", 1),
+    ("zero-weights", 1),
+    ("unknown-kind", 1),
+    ("wrong-api-version", 1),
+    ("unsupported-istio-field", 1),
+    ("unreachable-rule", 0),
+];
+
+#[test]
+fn every_kind_of_bad_input_is_reported_with_place_path_and_reason() {
+    for (name, code) in BAD {
+        let file = format!("testdata/bad/{name}.yaml");
+        let plain = run(&["validate", "--error-format", "plain", &file]);
+        assert_eq!(plain.code, *code, "{name}: {}", plain.stderr);
+        // file:line:col, then the field path, then the reason, on one line
+        let first = plain.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!("{file}:")),
+            "{name}: no file:line:col in {first:?}"
+        );
+        let human = run(&["validate", &file]);
+        assert_eq!(human.code, *code);
+        assert!(
+            human.stderr.contains(&format!("[{file}:")),
+            "{name}: no snippet header"
+        );
+        snap!(
+            format!("bad-{name}"),
+            format!("{}\n{}", plain.snapshot(), human.snapshot())
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_file_is_an_input_error() {
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        "testdata/bad/does-not-exist.yaml",
+    ]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: cannot read `testdata/bad/does-not-exist.yaml`: no such file or directory\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("has no .yaml or .yml files"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("binary.yaml");
+    std::fs::write(&path, [0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a]).unwrap();
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not UTF-8 text"), "{}", r.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["validate"]).code, 2);
+    assert_eq!(run(&["frobnicate"]).code, 2);
+    assert_eq!(
+        run(&["validate", "--error-format", "xml", "x.yaml"]).code,
+        2
+    );
+}

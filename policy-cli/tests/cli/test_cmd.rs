@@ -1,0 +1,164 @@
+//! `policy-cli test` on the built filter.
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use crate::{POLICY, TESTS, cli, run_with, snap, wasm};
+
+fn with_wasm() -> assert_cmd::Command {
+    let mut cmd = cli();
+    cmd.env("MESHPOLICY_WASM", wasm());
+    cmd
+}
+
+/// Timings differ run to run.
+fn redact(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        match line.find("finished in ") {
+            Some(i) => {
+                out.push_str(&line[..i]);
+                out.push_str("finished in [time]\n");
+            }
+            None => out.push_str(line),
+        }
+    }
+    out.replace(wasm().to_str().unwrap(), "[wasm]")
+}
+
+#[test]
+fn the_article_tests_pass_on_the_wasm() {
+    let r = run_with(with_wasm(), &["test", POLICY, TESTS]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("test result: ok. 8 passed; 0 failed"),
+        "{}",
+        r.stdout
+    );
+    snap!("test-article", redact(&r.snapshot()));
+}
+
+#[test]
+fn a_failing_case_shows_a_diff_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("failing.tests.yaml");
+    std::fs::write(
+        &tests,
+        "cases:\n  - name: wrong expectation\n    request: {path: /wpcatalog/x}\n    expect: {path: /wpcatalog/x, subset: v1}\n  - name: right one\n    request: {path: /wpcatalog/x}\n    expect: {path: /newcatalog/x}\n",
+    )
+    .unwrap();
+    let r = run_with(with_wasm(), &["test", POLICY, tests.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    let out = redact(&r.stdout).replace(tests.to_str().unwrap(), "[tests]");
+    snap!("test-failing", out);
+}
+
+#[test]
+fn junit_output_parses_as_xml_with_the_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let tests = dir.path().join("mixed.tests.yaml");
+    std::fs::write(
+        &tests,
+        "cases:\n  - name: passes <ok> & fine\n    request: {path: /wpcatalog/x}\n    expect: {subset: v2}\n  - name: fails\n    request: {path: /wpcatalog/x}\n    expect: {subset: v1}\n",
+    )
+    .unwrap();
+    let r = run_with(
+        with_wasm(),
+        &[
+            "test",
+            POLICY,
+            TESTS,
+            tests.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = Reader::from_str(&xml);
+    let (mut suites, mut cases, mut failures, mut names) = (0, 0, 0, Vec::new());
+    let mut root_counts = None;
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                let attr = |name: &str| {
+                    e.try_get_attribute(name).unwrap().map(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .unwrap()
+                            .into_owned()
+                    })
+                };
+                match e.name().into_inner() {
+                    "testsuites" => {
+                        root_counts = Some((attr("tests").unwrap(), attr("failures").unwrap()))
+                    }
+                    "testsuite" => suites += 1,
+                    "testcase" => {
+                        cases += 1;
+                        names.push(attr("name").unwrap());
+                    }
+                    "failure" => failures += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((suites, cases, failures), (2, 10, 1));
+    assert_eq!(root_counts, Some(("10".to_owned(), "1".to_owned())));
+    assert!(names.contains(&"passes <ok> & fine".to_owned()));
+}
+
+#[test]
+fn a_missing_wasm_says_how_to_build_it() {
+    let mut cmd = cli();
+    cmd.env("MESHPOLICY_WASM", "/nonexistent/meshpolicy.wasm");
+    let r = run_with(cmd, &["test", "--error-format", "plain", POLICY, TESTS]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: the filter `/nonexistent/meshpolicy.wasm` ($MESHPOLICY_WASM) does not exist\n"
+    );
+    let human = run_with(
+        cli(),
+        &["test", "--wasm", "/nonexistent/x.wasm", POLICY, TESTS],
+    );
+    assert_eq!(human.code, 2);
+    assert!(
+        human.stderr.contains("run `make build`"),
+        "{}",
+        human.stderr
+    );
+}
+
+#[test]
+fn a_bad_test_file_points_at_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("bad.tests.yaml");
+    std::fs::write(
+        &tests,
+        "cases:\n  - name: x\n    request: {path: /a}\n    expect: {pth: /b}\n",
+    )
+    .unwrap();
+    let r = run_with(
+        with_wasm(),
+        &[
+            "test",
+            "--error-format",
+            "plain",
+            POLICY,
+            tests.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "{}:4:14: error: cases[0].expect.pth: unknown field `pth`",
+            tests.display()
+        )),
+        "{}",
+        r.stderr
+    );
+}

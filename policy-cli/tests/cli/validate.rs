@@ -1,0 +1,90 @@
+//! `policy-cli validate`.
+
+use crate::{ISTIO, POLICY, run, snap};
+
+#[test]
+fn the_articles_istio_yaml_and_policy_are_valid() {
+    let r = run(&["validate", ISTIO, POLICY]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    snap!("validate-article", r.snapshot());
+}
+
+#[test]
+fn a_virtual_service_without_its_destination_rule_warns_about_the_subset() {
+    let vs = format!("{ISTIO}/reviews-route.virtualservice.yaml");
+    let r = run(&["validate", "--error-format", "plain", &vs]);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "{vs}:21:21: warning: spec.http[0].route[0].destination.subset: subset `v2` of host \
+             `reviews.prod.svc.cluster.local` is not defined by any DestinationRule or `spec.subsets` entry\n"
+        )
+    );
+    let strict = run(&[
+        "validate",
+        "--deny-warnings",
+        "--error-format",
+        "plain",
+        &vs,
+    ]);
+    assert_eq!(strict.code, 1);
+    // with the DestinationRule beside it, the short host name `reviews` defines v2
+    let both = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        &vs,
+        &format!("{ISTIO}/reviews-canary.yaml"),
+    ]);
+    assert_eq!(both.code, 0);
+    assert!(!both.stderr.contains("warning"), "{}", both.stderr);
+}
+
+#[test]
+fn json_lists_every_diagnostic_on_stdout() {
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "json",
+        "testdata/bad/invalid-regex.yaml",
+        "testdata/bad/missing-subset.yaml",
+    ]);
+    assert_eq!(r.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["errors"], 1);
+    assert_eq!(report["warnings"], 1);
+    let first = &report["diagnostics"][0];
+    assert_eq!(first["file"], "testdata/bad/invalid-regex.yaml");
+    assert_eq!(first["line"], 8);
+    assert_eq!(first["column"], 24);
+    assert_eq!(first["path"], "spec.http[0].match[0].uri.regex");
+    assert_eq!(first["code"], "invalid-regex");
+    assert_eq!(
+        first["snippet"],
+        "        - uri: {regex: \"/items/([0-9]+\"}"
+    );
+    snap!("validate-json", r.stdout);
+}
+
+#[test]
+fn every_error_of_a_file_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: meshpolicy.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t}\nspec:\n  http:\n    - match: [{uri: {regex: \"(\"}}]\n      route: [{destination: {host: a}}]\n    - match: [{uri: {regex: \"[\"}}]\n      route: [{destination: {host: b}}]\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stderr);
+    assert!(lines[0].contains(":6:") && lines[0].contains("spec.http[0].match[0].uri.regex"));
+    assert!(lines[1].contains(":8:") && lines[1].contains("spec.http[1].match[0].uri.regex"));
+}
