@@ -357,3 +357,60 @@ fn schema_validation_catches_a_bad_document() {
     );
     assert!(errors.contains(&"/spec/sha256".to_owned()), "{errors:?}");
 }
+
+#[test]
+fn proxy_settings_keep_the_filters_metrics_and_labels() {
+    use meshpolicy_engine::telemetry::{self, Metric, STANDARD_LABELS};
+    let docs = kustomize(&root().join("manifests/argocd"));
+    let istiod = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "istio-system")
+        .unwrap();
+    let proxy = &istiod["spec"]["source"]["helm"]["valuesObject"]["meshConfig"]["defaultConfig"];
+    let tags: Vec<&str> = proxy["extraStatTags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for label in STANDARD_LABELS
+        .iter()
+        .chain(&["policy_rule", "policy_destination"])
+    {
+        assert!(tags.contains(label), "extraStatTags lacks `{label}`");
+    }
+    // Envoy's stats matcher full-matches the stat name the filter defines.
+    let regexes: Vec<_> = proxy["proxyStatsMatcher"]["inclusionRegexps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            meshpolicy_engine::compile_regex(
+                r.as_str().unwrap(),
+                meshpolicy_engine::Anchoring::Full,
+            )
+            .unwrap()
+        })
+        .collect();
+    let compiled = telemetry::compile(&[], None).unwrap();
+    let labels = vec![
+        ("policy_rule", "legacy-catalog".to_owned()),
+        ("reporter", "source".to_owned()),
+    ];
+    for metric in Metric::ALL {
+        let name = format!("wasmcustom.{}", compiled.encode_stat_name(metric, &labels));
+        assert!(
+            regexes.iter().any(|r| r.is_match(name.as_bytes())),
+            "no inclusion regex keeps `{name}`"
+        );
+    }
+    for stat in [
+        "wasm.envoy.wasm.runtime.v8.active",
+        "extension_config_discovery.http_filter.meshpolicy.config_fail",
+    ] {
+        assert!(
+            regexes.iter().any(|r| r.is_match(stat.as_bytes())),
+            "`{stat}` is dropped"
+        );
+    }
+}
