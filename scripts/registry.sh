@@ -23,7 +23,7 @@ log() { echo "registry.sh: $*" >&2; }
 answers() { curl -fsS -o /dev/null --max-time 2 "http://$ADDR/v2/" 2>/dev/null; }
 
 install() {
-  command -v docker-registry >/dev/null && command -v skopeo >/dev/null && return
+  command -v docker-registry >/dev/null && command -v skopeo >/dev/null && command -v curl >/dev/null && return
   log "installing docker-registry and skopeo (Debian packages)"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq

@@ -174,3 +174,40 @@ fn bad_pins_are_usage_errors() {
         .code(2)
         .stderr(predicates::str::contains("scheme must be"));
 }
+
+#[test]
+fn kustomize_round_trip_keeps_a_number_like_sha256_a_string() {
+    let dir = tempfile::tempdir().unwrap();
+    cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args(["render", POLICY, "--image", IMAGE, "--sha256", SHA, "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [wasmplugin.yaml]\nnamespace: roundtrip\n\
+         patches:\n  - target: {kind: WasmPlugin}\n    patch: |-\n      \
+         - {op: replace, path: /spec/failStrategy, value: FAIL_OPEN}\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir.path())
+        .output()
+        .expect("kubectl is missing (it provides `kubectl kustomize`)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plugin: Value = serde_saphyr::from_str(&String::from_utf8(output.stdout).unwrap()).unwrap();
+    assert_eq!(plugin["metadata"]["namespace"], "roundtrip");
+    assert_eq!(plugin["spec"]["failStrategy"], "FAIL_OPEN");
+    assert_eq!(
+        plugin["spec"]["sha256"].as_str(),
+        Some(SHA),
+        "{}",
+        plugin["spec"]["sha256"]
+    );
+}
