@@ -75,7 +75,9 @@ fn render_files(args: &RenderArgs) -> Result<Vec<RenderedFile>, (ExitCode, Strin
             .join("\n");
         (
             ExitCode::Failure,
-            format!("error: `{display}` is not a valid policy, nothing rendered:\n{lines}"),
+            format!(
+                "error: `{display}` is not a valid policy, nothing rendered:\n{lines}\n  (`policy-cli validate {display}` shows each at its line and column)"
+            ),
         )
     };
     let doc = meshpolicy_engine::from_value(value).map_err(invalid)?;
