@@ -7,7 +7,12 @@
 //! The expectations of the generated cases come from the native engine, so
 //! the run is also a differential test of the filter against the engine: a
 //! single failing case fails the benchmark.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,8 +42,16 @@ fn generate(policy: &Path, n: usize) -> String {
         ..Default::default()
     };
     let source = node.source_info();
-    let paths = ["/wpcatalog/item?id=", "/consumercatalog/", "/wpcatalogue", "/reviews/", "/", "/ratings/"];
-    let mut out = String::from("node: {namespace: prod, labels: {app: productpage}, port: 9080}\ncases:\n");
+    let paths = [
+        "/wpcatalog/item?id=",
+        "/consumercatalog/",
+        "/wpcatalogue",
+        "/reviews/",
+        "/",
+        "/ratings/",
+    ];
+    let mut out =
+        String::from("node: {namespace: prod, labels: {app: productpage}, port: 9080}\ncases:\n");
     for i in 0..n {
         let path = format!("{}{i}", paths[i % paths.len()]);
         let user = (i * 7919 % 1000).to_string();
@@ -48,9 +61,19 @@ fn generate(policy: &Path, n: usize) -> String {
             ..RequestSpec::parse_line("/").unwrap()
         };
         let headers = req.wire_headers();
-        let d = loaded.policy.decide(&Request { headers: &headers, source: &source, port: Some(9080), random: 0 });
+        let d = loaded.policy.decide(&Request {
+            headers: &headers,
+            source: &source,
+            port: Some(9080),
+            random: 0,
+        });
         let want_path = d.path.clone().unwrap_or(path.clone());
-        let subset = d.destination.as_ref().and_then(|d| d.subset.as_deref()).unwrap_or("~").to_owned();
+        let subset = d
+            .destination
+            .as_ref()
+            .and_then(|d| d.subset.as_deref())
+            .unwrap_or("~")
+            .to_owned();
         let _ = write!(
             out,
             "  - name: case {i}\n    request: {{path: \"{path}\", headers: {{x-user-id: \"{user}\"}}}}\n    expect: {{path: \"{want_path}\", subset: {subset}}}\n"
@@ -88,7 +111,11 @@ fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter we do not use
     let root = root();
     let wasm = root.join("target/meshpolicy.wasm");
-    assert!(wasm.is_file(), "{} is missing: run `make build` first", wasm.display());
+    assert!(
+        wasm.is_file(),
+        "{} is missing: run `make build` first",
+        wasm.display()
+    );
     let policy = root.join("examples/reviews.policy.yaml");
     let dir = root.join("target/bench/cli");
     std::fs::create_dir_all(&dir).unwrap();
@@ -109,17 +136,28 @@ fn main() {
         .arg(&policy)
         .output()
         .unwrap();
-    assert!(bench.status.success(), "{}", String::from_utf8_lossy(&bench.stderr));
+    assert!(
+        bench.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
     let b: serde_json::Value = serde_json::from_slice(&bench.stdout).unwrap();
     let f = |k: &str| b[k].as_f64().unwrap_or(0.0);
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut md = String::new();
     let _ = writeln!(md, "## policy-cli: test and bench on the real .wasm\n");
-    let _ = writeln!(md, "Command: `cargo bench -p policy-cli --bench cli` (release build; median of {RUNS} runs, after one warm-up run that fills the compiled-module cache).\n");
+    let _ = writeln!(
+        md,
+        "Command: `cargo bench -p policy-cli --bench cli` (release build; median of {RUNS} runs, after one warm-up run that fills the compiled-module cache).\n"
+    );
     let _ = writeln!(md, "| run | median wall time | ratio to baseline |");
     let _ = writeln!(md, "|---|---:|---:|");
-    let _ = writeln!(md, "| `policy-cli test -q` of 1 case (baseline: process, policy, module load) | {:.1} ms | 1.00 |", ms(base));
+    let _ = writeln!(
+        md,
+        "| `policy-cli test -q` of 1 case (baseline: process, policy, module load) | {:.1} ms | 1.00 |",
+        ms(base)
+    );
     let _ = writeln!(
         md,
         "| `policy-cli test -q` of {CASES} generated cases | {:.1} ms | {:.2} |",
@@ -132,11 +170,25 @@ fn main() {
         BUDGET.as_secs(),
         if full <= BUDGET { "met" } else { "NOT met" }
     );
-    let _ = writeln!(md, "`policy-cli bench examples/reviews.policy.yaml -n 50000` (full request through the filter: headers, response, log, metrics):\n");
+    let _ = writeln!(
+        md,
+        "`policy-cli bench examples/reviews.policy.yaml -n 50000` (full request through the filter: headers, response, log, metrics):\n"
+    );
     let _ = writeln!(md, "| path | requests/s | µs/request | ratio to baseline |");
     let _ = writeln!(md, "|---|---:|---:|---:|");
-    let _ = writeln!(md, "| native engine `decide` (baseline) | {:.0} | {:.2} | 1.00 |", f("engine_requests_per_second"), f("engine_us_per_request"));
-    let _ = writeln!(md, "| filter `.wasm` on the host | {:.0} | {:.2} | {:.1} |", f("wasm_requests_per_second"), f("wasm_us_per_request"), f("ratio"));
+    let _ = writeln!(
+        md,
+        "| native engine `decide` (baseline) | {:.0} | {:.2} | 1.00 |",
+        f("engine_requests_per_second"),
+        f("engine_us_per_request")
+    );
+    let _ = writeln!(
+        md,
+        "| filter `.wasm` on the host | {:.0} | {:.2} | {:.1} |",
+        f("wasm_requests_per_second"),
+        f("wasm_us_per_request"),
+        f("ratio")
+    );
     let out = root.join("target/bench/50-cli.md");
     std::fs::write(&out, &md).unwrap();
     print!("{md}");

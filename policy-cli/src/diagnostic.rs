@@ -223,10 +223,10 @@ fn render_human(diag: &Diagnostic, color: bool) -> String {
     }
     // miette marks the place but not the file position when there is no
     // snippet; the plain line keeps file:line:col visible in every case.
-    if view.source.is_none() {
-        if let Some(loc) = diag.location() {
-            out.push_str(&format!("  at {loc}\n"));
-        }
+    if view.source.is_none()
+        && let Some(loc) = diag.location()
+    {
+        out.push_str(&format!("  at {loc}\n"));
     }
     out
 }

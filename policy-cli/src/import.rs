@@ -143,22 +143,22 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         let count = unit.rules.len();
         for (j, rule) in unit.rules.iter().enumerate() {
             let mut value = rule.value.clone();
-            if let (Some(obj), false, Some(doc)) = (value.as_object_mut(), is_policy, doc) {
-                if !obj.contains_key("name") {
-                    let base = if count == 1 {
-                        doc.name()
-                    } else {
-                        format!("{}-{j}", doc.name())
-                    };
-                    let n = used_names.entry(base.clone()).or_insert(0);
-                    *n += 1;
-                    let generated = if *n == 1 { base } else { format!("{base}-{n}") };
-                    // keep the generated name first, as a human would write it
-                    let mut named = Map::new();
-                    named.insert("name".to_owned(), Value::String(generated));
-                    named.extend(std::mem::take(obj));
-                    *obj = named;
-                }
+            if let (Some(obj), false, Some(doc)) = (value.as_object_mut(), is_policy, doc)
+                && !obj.contains_key("name")
+            {
+                let base = if count == 1 {
+                    doc.name()
+                } else {
+                    format!("{}-{j}", doc.name())
+                };
+                let n = used_names.entry(base.clone()).or_insert(0);
+                *n += 1;
+                let generated = if *n == 1 { base } else { format!("{base}-{n}") };
+                // keep the generated name first, as a human would write it
+                let mut named = Map::new();
+                named.insert("name".to_owned(), Value::String(generated));
+                named.extend(std::mem::take(obj));
+                *obj = named;
             }
             origins.push(Origin {
                 policy: FieldPath::default()
@@ -323,7 +323,7 @@ fn policy_document(
 /// VirtualServices for different hosts are merged with catch-alls last: a
 /// VirtualService whose rule matches everything would otherwise hide every
 /// rule after it. The order inside each source stays as written.
-fn order_units(units: &mut Vec<Unit>, docs: &[Document], notes: &mut Vec<Diagnostic>) {
+fn order_units(units: &mut [Unit], docs: &[Document], notes: &mut Vec<Diagnostic>) {
     let has_catch_all = |u: &Unit| u.rules.iter().any(|r| r.catch_all);
     let before: Vec<usize> = units.iter().map(|u| u.doc).collect();
     units.sort_by_key(has_catch_all); // stable: input order otherwise

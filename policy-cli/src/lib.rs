@@ -2,6 +2,10 @@
 //!
 //! One file per verb in `command/`, each with `<Verb>Args` and `fn run`.
 
+// `Diagnostic` is large (file, place, path, help) and is returned once per
+// input problem, never on a hot path: boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 pub mod command;
 pub mod diagnostic;
 pub mod gitops;

@@ -149,17 +149,17 @@ fn undefined_subsets(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
 /// A weight of 0 on the only destination is ignored: it gets every request.
 fn lone_zero_weights(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diagnostic>) {
     for (i, rule) in policy.spec.http.iter().enumerate() {
-        if let Some([only]) = rule.route.as_deref() {
-            if only.weight == Some(0) {
-                out.push(merged.diag_at(
-                    Diagnostic::warning(
-                        "zero-weight",
-                        "weights sum to 0 but this is the only destination: it still receives every request",
-                    )
-                    .with_help("remove the weight, or add the destination that should get the traffic"),
-                    &format!("spec.http[{i}].route[0].weight"),
-                ));
-            }
+        if let Some([only]) = rule.route.as_deref()
+            && only.weight == Some(0)
+        {
+            out.push(merged.diag_at(
+                Diagnostic::warning(
+                    "zero-weight",
+                    "weights sum to 0 but this is the only destination: it still receives every request",
+                )
+                .with_help("remove the weight, or add the destination that should get the traffic"),
+                &format!("spec.http[{i}].route[0].weight"),
+            ));
         }
     }
 }

@@ -118,14 +118,13 @@ impl RequestSpec {
                 out.push((k, v.clone()));
             }
         }
-        if let Some(body) = &self.body {
-            if !self
+        if let Some(body) = &self.body
+            && !self
                 .headers
                 .iter()
                 .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            {
-                out.push(("content-length".to_owned(), body.len().to_string()));
-            }
+        {
+            out.push(("content-length".to_owned(), body.len().to_string()));
         }
         out
     }

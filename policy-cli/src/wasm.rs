@@ -131,13 +131,16 @@ fn peer_metadata(peer: &crate::testfile::Peer) -> PeerMetadata {
     }
 }
 
+/// A local response: status, headers, body.
+pub type LocalReply = (u32, Vec<(String, String)>, String);
+
 /// What Envoy would do with one request after the filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// The request headers the upstream sees (`None`: answered locally).
     pub upstream: Option<Vec<(String, String)>>,
     /// The filter's local response (status, headers, body).
-    pub local: Option<(u32, Vec<(String, String)>, String)>,
+    pub local: Option<LocalReply>,
     /// The response headers the client sees.
     pub downstream: Option<Vec<(String, String)>>,
     /// The VM failed (a trap) while handling the request.
@@ -188,7 +191,6 @@ pub fn send(plugin: &mut Plugin, req: &RequestSpec, upstream_status: u32) -> Out
     }
     outcome.downstream = stream.response_headers_seen_downstream();
     stream.complete();
-    drop(stream);
     outcome.failure = plugin.failure().map(str::to_owned);
     outcome
 }

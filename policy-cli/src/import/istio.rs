@@ -280,11 +280,14 @@ pub fn virtual_service(
     (hosts, rules)
 }
 
-/// A DestinationRule's host and its subsets (name, labels, where).
+/// One DestinationRule subset: name, labels, and where the labels are.
+pub type Subset = (String, Value, FieldPath);
+
+/// A DestinationRule's host and its subsets.
 pub fn destination_rule(
     doc: &Document,
     errors: &mut Vec<Diagnostic>,
-) -> Option<(String, Vec<(String, Value, FieldPath)>)> {
+) -> Option<(String, Vec<Subset>)> {
     let root = FieldPath::default().key("spec");
     let spec = spec(doc, errors)?;
     reject(doc, &Value::Object(spec.clone()), &root, DR_SPEC, errors);
