@@ -5,6 +5,8 @@
 //! envoy `source/extensions/common/wasm/context.cc` `decodeHeaders`,
 //! `decodeData`, `failStream`).
 
+use std::sync::Arc;
+
 use crate::plugin::Plugin;
 use crate::state::{After, Dir, Held, Queued, StreamState};
 use crate::types::{Action, Callback, LocalResponse};
@@ -51,7 +53,8 @@ impl Plugin {
             return;
         }
         stream.created = true;
-        if let Some(f) = self.exports.on_context_create.clone() {
+        let ex = Arc::clone(&self.exports);
+        if let Some(f) = ex.on_context_create.as_ref() {
             self.call(id, f, (id as i32, crate::state::ROOT_CONTEXT_ID as i32));
             self.run_after();
         }
@@ -89,9 +92,10 @@ impl Plugin {
 
     /// Headers arrived for `dir` (already stored in the stream).
     pub(crate) fn deliver_headers(&mut self, id: u32, dir: Dir, eos: bool) -> Action {
+        let ex = Arc::clone(&self.exports);
         let f = match dir {
-            Dir::Request => self.exports.on_request_headers.clone(),
-            Dir::Response => self.exports.on_response_headers.clone(),
+            Dir::Request => ex.on_request_headers.as_ref(),
+            Dir::Response => ex.on_response_headers.as_ref(),
         };
         let count = self
             .stream_state(id)
@@ -126,9 +130,10 @@ impl Plugin {
         d.body_avail = true;
         d.body_eos = eos;
         let size = d.body.len() as i32;
+        let ex = Arc::clone(&self.exports);
         let f = match dir {
-            Dir::Request => self.exports.on_request_body.clone(),
-            Dir::Response => self.exports.on_response_body.clone(),
+            Dir::Request => ex.on_request_body.as_ref(),
+            Dir::Response => ex.on_response_body.as_ref(),
         };
         let result = self.run_callback(id, Action::StopIterationNoBuffer, |p| {
             let f = f?;
@@ -149,9 +154,10 @@ impl Plugin {
         let count = self
             .stream_state(id)
             .map_or(0, |s| s.dir(dir).trailers.len()) as i32;
+        let ex = Arc::clone(&self.exports);
         let f = match dir {
-            Dir::Request => self.exports.on_request_trailers.clone(),
-            Dir::Response => self.exports.on_response_trailers.clone(),
+            Dir::Request => ex.on_request_trailers.as_ref(),
+            Dir::Response => ex.on_response_trailers.as_ref(),
         };
         let result = self.run_callback(id, Action::StopIteration, |p| {
             let f = f?;
@@ -234,7 +240,8 @@ impl Plugin {
                 }
             }
             After::QueueReady(ctx, token) => {
-                if let Some(f) = self.exports.on_queue_ready.clone() {
+                let ex = Arc::clone(&self.exports);
+                if let Some(f) = ex.on_queue_ready.as_ref() {
                     self.call(ctx, f, (ctx as i32, token as i32));
                 }
             }

@@ -3,6 +3,7 @@
 //! `src/wasm.cc` `startVm`, `src/context.cc` `onStart`/`onConfigure`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasmtime::{Store, StoreLimitsBuilder, TypedFunc, WasmParams, WasmResults};
@@ -99,7 +100,7 @@ pub(crate) struct Exports {
 /// A running plugin: a fresh instance, root context started and configured.
 pub struct Plugin {
     pub(crate) store: Store<HostState>,
-    pub(crate) exports: Exports,
+    pub(crate) exports: Arc<Exports>,
     pub(crate) fail_open: bool,
     pub(crate) failure: Option<String>,
     vm_started: bool,
@@ -227,7 +228,7 @@ impl Plugin {
 
         let mut plugin = Plugin {
             store,
-            exports,
+            exports: Arc::new(exports),
             fail_open: options.fail_open,
             failure: None,
             vm_started: false,
@@ -239,22 +240,23 @@ impl Plugin {
         // WASI reactor (`_initialize`, then `main` if any) or command
         // (`_start`), with host calls restricted (cpp-host `startVm`).
         if let Some(init) = initialize {
-            plugin.call(ROOT_CONTEXT_ID, init, ());
+            plugin.call(ROOT_CONTEXT_ID, &init, ());
             if let Some(main) = main {
-                plugin.call(ROOT_CONTEXT_ID, main, (0, 0));
+                plugin.call(ROOT_CONTEXT_ID, &main, (0, 0));
             } else if let Some(main_void) = main_void {
-                plugin.call(ROOT_CONTEXT_ID, main_void, ());
+                plugin.call(ROOT_CONTEXT_ID, &main_void, ());
             }
         } else if let Some(start) = start {
-            plugin.call(ROOT_CONTEXT_ID, start, ());
+            plugin.call(ROOT_CONTEXT_ID, &start, ());
         }
+        let ex = Arc::clone(&plugin.exports);
         plugin.store.data_mut().restriction = Restriction::None;
 
-        if let Some(f) = plugin.exports.on_context_create.clone() {
+        if let Some(f) = ex.on_context_create.as_ref() {
             plugin.call(ROOT_CONTEXT_ID, f, (ROOT_CONTEXT_ID as i32, 0));
         }
         let vm_config_len = plugin.store.data().vm_config.len() as i32;
-        plugin.vm_started = match plugin.exports.on_vm_start.clone() {
+        plugin.vm_started = match ex.on_vm_start.as_ref() {
             Some(f) => plugin
                 .call(ROOT_CONTEXT_ID, f, (ROOT_CONTEXT_ID as i32, vm_config_len))
                 .is_some_and(|r| r != 0),
@@ -271,7 +273,8 @@ impl Plugin {
         if self.failure.is_some() {
             return false;
         }
-        let Some(f) = self.exports.on_configure.clone() else {
+        let ex = Arc::clone(&self.exports);
+        let Some(f) = ex.on_configure.as_ref() else {
             return true;
         };
         let len = self.store.data().plugin_config.len() as i32;
@@ -287,7 +290,7 @@ impl Plugin {
     pub(crate) fn call<P: WasmParams, R: WasmResults>(
         &mut self,
         ctx: u32,
-        f: TypedFunc<P, R>,
+        f: &TypedFunc<P, R>,
         args: P,
     ) -> Option<R> {
         if self.failure.is_some() {
@@ -405,7 +408,8 @@ impl Plugin {
             response.trailers.len() as i32,
         );
         self.store.data_mut().call_response = Some(response);
-        if let Some(f) = self.exports.on_http_call_response.clone() {
+        let ex = Arc::clone(&self.exports);
+        if let Some(f) = ex.on_http_call_response.as_ref() {
             self.call(
                 call.context_id,
                 f,
@@ -424,7 +428,8 @@ impl Plugin {
             return false;
         };
         self.store.data_mut().status = (WasmResult::BrokenConnection as u32, b"reset".to_vec());
-        if let Some(f) = self.exports.on_http_call_response.clone() {
+        let ex = Arc::clone(&self.exports);
+        if let Some(f) = ex.on_http_call_response.as_ref() {
             self.call(
                 call.context_id,
                 f,
@@ -460,7 +465,8 @@ impl Plugin {
             self.set_clock(next);
             self.next_tick = Some(next.saturating_add(period));
             ticks += 1;
-            if let Some(f) = self.exports.on_tick.clone() {
+            let ex = Arc::clone(&self.exports);
+            if let Some(f) = ex.on_tick.as_ref() {
                 self.call(ROOT_CONTEXT_ID, f, ROOT_CONTEXT_ID as i32);
                 self.run_after();
             }

@@ -162,10 +162,11 @@ impl<'p> HttpStream<'p> {
             return;
         }
         self.plugin.ensure_created(id);
+        let ex = std::sync::Arc::clone(&self.plugin.exports);
         let exports = (
-            self.plugin.exports.on_log.clone(),
-            self.plugin.exports.on_done.clone(),
-            self.plugin.exports.on_delete.clone(),
+            ex.on_log.as_ref(),
+            ex.on_done.as_ref(),
+            ex.on_delete.as_ref(),
         );
         if let Some(s) = self.state_mut() {
             s.in_log = true;
