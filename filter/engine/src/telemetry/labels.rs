@@ -270,15 +270,15 @@ pub fn standard(
     out
 }
 
-/// Envoy's response flags bitmask as its short string, comma-separated in
-/// bit order, `-` for none (envoy `source/common/stream_info/utility.cc`,
-/// `ResponseFlagUtils::toShortString`, and `envoy/stream_info/stream_info.h`
-/// for the bit values).
+/// Envoy's response flags bitmask (`response.flags`) as its short string,
+/// comma-separated in bit order, `-` for none, as Istio's wasm extensions
+/// print it (istio/proxy `extensions/common/util.cc`, `parseResponseFlag`;
+/// bit values from envoy `envoy/stream_info/stream_info.h`). Bits past
+/// `DnsResolutionFailed` are not printed.
 pub fn response_flags(bits: i64) -> String {
-    const FLAGS: [&str; 28] = [
+    const FLAGS: [&str; 27] = [
         "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE",
         "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF",
-        "DO",
     ];
     let names: Vec<&str> = FLAGS
         .iter()

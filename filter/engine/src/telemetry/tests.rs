@@ -328,6 +328,8 @@ fn response_flags_print_like_envoy() {
     assert_eq!(response_flags(0), "-");
     assert_eq!(response_flags(0x2), "UH");
     assert_eq!(response_flags(0x20 | 0x8000), "UF,URX");
+    assert_eq!(response_flags(0x4000000), "DF");
+    assert_eq!(response_flags(0x8000000), "-");
 }
 
 #[test]
