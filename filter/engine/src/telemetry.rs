@@ -290,6 +290,42 @@ impl CompiledTelemetry {
         Some(out)
     }
 
+    /// [`Self::stat_name`] of all four metrics (`None` for a disabled one),
+    /// building the label part once for metrics that share a label plan
+    /// (the usual case: overrides on `ALL_METRICS`).
+    pub fn stat_names(
+        &self,
+        mode: Mode,
+        req: &RequestLabels,
+        caps: &mut CapState,
+    ) -> [Option<String>; 4] {
+        let mut out: [Option<String>; 4] = Default::default();
+        let mut last: Option<(&Plan, String)> = None;
+        for (slot, metric) in out.iter_mut().zip(Metric::ALL) {
+            let Some(plan) = self.plan(mode, metric) else {
+                continue;
+            };
+            let labels = match &last {
+                Some((p, labels)) if *p == plan => labels.clone(),
+                _ => {
+                    let mut labels = self.stat_name(mode, metric, req, caps).unwrap_or_default();
+                    labels.truncate(
+                        labels
+                            .len()
+                            .saturating_sub(self.prefix.len() + metric.name().len()),
+                    );
+                    last = Some((plan, labels.clone()));
+                    labels
+                }
+            };
+            let mut name = labels;
+            name.push_str(&self.prefix);
+            name.push_str(metric.name());
+            *slot = Some(name);
+        }
+        out
+    }
+
     /// [`Self::stat_name`] for explicit labels (tools and tests).
     pub fn encode_stat_name(&self, metric: Metric, labels: &[(&str, String)]) -> String {
         let mut sorted: Vec<&(&str, String)> = labels.iter().collect();

@@ -111,8 +111,9 @@ impl StreamMetrics {
             return;
         }
         let req = telemetry.evaluate(mode, &metrics.node, &attrs, policy_rule, policy_destination);
-        for metric in Metric::ALL {
-            let Some(name) = telemetry.stat_name(mode, metric, &req, &mut metrics.caps) else {
+        let names = telemetry.stat_names(mode, &req, &mut metrics.caps);
+        for (metric, name) in Metric::ALL.into_iter().zip(names) {
+            let Some(name) = name else {
                 continue;
             };
             let Some(id) = metrics.id(name, metric.is_histogram()) else {

@@ -379,3 +379,28 @@ fn stat_name_of_a_request_matches_its_labels() {
     assert!(name.starts_with("app=.=x_y;.;"), "{name}");
     assert!(name.ends_with(";.;meshpolicy_request_bytes"));
 }
+
+#[test]
+fn stat_names_share_the_label_part_and_match_stat_name() {
+    let t = ok(
+        r#"[{"overrides":[{"match":{"metric":"REQUEST_SIZE"},"disabled":true},
+        {"match":{"metric":"RESPONSE_SIZE"},"tagOverrides":{"tenant":{"value":"request.headers['x-tenant']","maxValues":1}}}]}]"#,
+    );
+    let mut caps = CapState::default();
+    let req = t.evaluate(Mode::Client, &node(), &request("acme"), "r", "d");
+    let names = t.stat_names(Mode::Client, &req, &mut caps);
+    let mut caps2 = CapState::default();
+    for (metric, name) in Metric::ALL.into_iter().zip(&names) {
+        assert_eq!(
+            name,
+            &t.stat_name(Mode::Client, metric, &req, &mut caps2),
+            "{metric:?}"
+        );
+    }
+    assert!(names[2].is_none());
+    assert!(names[3].as_ref().unwrap().contains("tenant=.=acme;.;"));
+    // The cap still applies through the shared path.
+    let req = t.evaluate(Mode::Client, &node(), &request("other-co"), "r", "d");
+    let names = t.stat_names(Mode::Client, &req, &mut caps);
+    assert!(names[3].as_ref().unwrap().contains("tenant=.=other;.;"));
+}
