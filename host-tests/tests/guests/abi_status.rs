@@ -14,6 +14,7 @@ pub fn start_probe(mode: &str) -> Plugin {
             plugin_config: mode.as_bytes().to_vec(),
             vm_config: b"vm-conf".to_vec(),
             plugin_name: "probe-plugin".to_string(),
+            vm_id: "probe-vm".to_string(),
             ..PluginOptions::default()
         },
     )
@@ -120,6 +121,7 @@ fn shared_data_and_queues_answer_like_envoy() {
     p.expect("queue_register", Ok, "");
     p.expect("queue_register_again", Ok, "true");
     p.expect("queue_resolve_missing", NotFound, "");
+    p.expect("queue_resolve_own", Ok, "true");
     p.expect("queue_dequeue_empty", Empty, "<none>");
     p.expect("queue_enqueue", Ok, "");
     p.expect("queue_dequeue", Ok, "m1");

@@ -3,7 +3,7 @@
 //! answers as Envoy does.
 
 use crate::support::guest;
-use host_tests::{Action, HttpCallResponse, MetricValue, Plugin, PluginOptions};
+use host_tests::{Action, HttpCallResponse, MetricValue, Plugin, PluginOptions, SharedStore};
 use std::time::Duration;
 
 const REQUEST: &[(&str, &str)] = &[(":method", "GET"), (":path", "/p"), (":authority", "h")];
@@ -203,4 +203,39 @@ fn a_rejected_configuration_is_reported_not_an_error() {
     )
     .expect("a rejected configuration still starts the vm");
     assert!(!plugin.configured());
+}
+
+#[test]
+fn plugins_of_one_vm_id_share_data_through_one_store() {
+    let shared = SharedStore::new();
+    let start_in_vm = || {
+        Plugin::start(
+            &guest("sdk"),
+            PluginOptions {
+                vm_id: "sdk-vm".to_string(),
+                shared: shared.clone(),
+                ..PluginOptions::default()
+            },
+        )
+        .expect("guest-sdk starts")
+    };
+    let mut first = start_in_vm();
+    let mut second = start_in_vm();
+    for (use_first, expected) in [(true, "1"), (false, "2"), (true, "3")] {
+        let plugin = if use_first { &mut first } else { &mut second };
+        let mut stream = plugin.new_stream();
+        stream.request_headers(&with_header("x-sdk", "shared"), true);
+        let upstream = stream.request_headers_seen_upstream().expect("forwarded");
+        assert!(has(&upstream, "x-sdk-count", expected), "{upstream:?}");
+    }
+    let (value, _cas) = shared.get("sdk-vm", b"sdk-count").expect("stored");
+    assert_eq!(value, b"3");
+    let mut other_vm = start("");
+    let mut stream = other_vm.new_stream();
+    stream.request_headers(&with_header("x-sdk", "shared"), true);
+    let upstream = stream.request_headers_seen_upstream().expect("forwarded");
+    assert!(
+        has(&upstream, "x-sdk-count", "1"),
+        "another vm id has its own data"
+    );
 }

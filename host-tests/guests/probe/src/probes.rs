@@ -124,6 +124,9 @@ fn queues() {
     record("queue_register_again", status, &(again == id).to_string());
     let (status, _) = calls::resolve_queue("no-such-vm", "no-such-queue");
     record("queue_resolve_missing", status, "");
+    // The tests start this guest in the vm `probe-vm`.
+    let (status, resolved) = calls::resolve_queue("probe-vm", "probe-queue");
+    record("queue_resolve_own", status, &(resolved == id).to_string());
     let (status, value) = calls::dequeue(id);
     record("queue_dequeue_empty", status, &show(&value));
     let status = calls::enqueue(id, "m1");
