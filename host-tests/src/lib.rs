@@ -62,23 +62,77 @@
 //! # }
 //! ```
 //!
+//! # Properties
+//!
+//! [`Properties`] is a tree the test fills (`.with("destination.port",
+//! 8080_i64)`, [`Properties::with_node_metadata`],
+//! [`Properties::with_upstream_peer`], `xds.*`, `connection.mtls`,
+//! `source.address`, `listener_direction`, ...). The guest reads it with
+//! Envoy's path traversal and encodings (see [`PropertyValue::encode`]).
+//! `request.*` / `response.*` attributes Envoy derives from the stream
+//! (path, url_path, host, method, scheme, headers, id, query, time,
+//! duration once complete, size, total_size, protocol, response code,
+//! code_details, size, total_size) are derived by the host unless set.
+//! `plugin_name`, `plugin_root_id`, `plugin_vm_id` come from
+//! [`PluginOptions`]; values written with `proxy_set_property` read back by
+//! name on the same stream. The top-level `node` alone is a map here
+//! (Envoy serializes the `Node` protobuf); its fields read as in Envoy.
+//!
 //! # Fidelity notes (where a choice was made)
 //!
-//! * Header maps follow Envoy's `Context::getMap`: the request headers are
-//!   writable in `on_request_headers` and while that callback's pause holds;
-//!   after the stream continues they are gone (`BAD_ARGUMENT`), except
-//!   read-only in `on_log`. Same for the other maps.
-//! * Every write to the request headers (`add`, `replace`, `remove`,
-//!   `set_pairs`) counts one route cache clear (ABI <= 0.2.1, as Envoy).
-//! * `send_local_response` and `continue_stream` take effect after the VM
-//!   call returns (Envoy defers both); a local response overrides `Continue`.
-//! * A trap marks the VM failed: later callbacks are not called; under
-//!   fail-closed a stream gets a local 503 with details `wasm_fail_stream`,
-//!   under fail-open it passes untouched.
-//! * All guest logs are recorded whatever the log level; `proxy_get_log_level`
-//!   returns [`PluginOptions::log_level`].
+//! Behaviour follows proxy-wasm-cpp-host (`src/exports.cc`, `src/context.cc`,
+//! `src/wasm.cc`) and Envoy (`source/extensions/common/wasm/context.cc`);
+//! each module cites the file it follows.
+//!
+//! * Header maps follow Envoy's `Context::getMap` / `getConstMap`: the
+//!   request headers are writable in `on_request_headers` and while that
+//!   callback's stop holds; once the stream continues they are gone:
+//!   get/add/replace/remove/set_pairs/size answer `BAD_ARGUMENT`, while
+//!   `get_pairs` answers `OK` with an empty map. In `on_log` the request
+//!   headers, response headers and response trailers are read-only (a
+//!   missing one is `NOT_FOUND`). Trailers can be added in the last body
+//!   callback. `get_header_map_size` is the byte size, not the count.
+//! * An empty map or buffer is handed over as address 0, size 0 (cpp-host
+//!   `copyToPointerSize`); a bad pointer is `INVALID_MEMORY_ACCESS`, checked
+//!   only where cpp-host touches it (a `NOT_FOUND` lookup writes nothing).
+//! * Every write to the request headers counts one route cache clear
+//!   (ABI <= 0.2.1, as Envoy's `onHeadersModified`).
+//! * `send_local_response`, `continue_stream` and `close_stream` take effect
+//!   after the VM call returns (Envoy defers them); a local response turns
+//!   the callback's result into a stop. A local reply sent in the request
+//!   phase runs through the filter's own response callbacks, as Envoy
+//!   encodes it through the filter chain; [`HttpStream::local_response`]
+//!   has it, and [`HttpStream::response_headers_seen_downstream`] shows what
+//!   the client got.
+//! * Events that arrive while the filter holds a direction at its headers
+//!   are queued and delivered on `continue_stream` ([`Action::NotDelivered`]
+//!   is returned meanwhile). After a body stop that buffers, the next body
+//!   callback sees the whole buffered body.
+//! * `proxy_http_call` answers (`on_http_call_response`) go to the root
+//!   context, as cpp-host's `http_call` uses `root_context()`; SDKs route
+//!   them by token. Tokens start at 1. Clusters are accepted unless
+//!   [`PluginOptions::clusters`] lists them.
+//! * A trap (including running out of fuel, or `restricted_callback` for a
+//!   forbidden call during `_initialize` or inside the allocator) marks the
+//!   VM failed: later callbacks are not called; under fail-closed a stream
+//!   gets a local 503 with details `wasm_fail_stream` (not shown to the
+//!   filter), under fail-open it passes untouched. [`Plugin::failure`] has
+//!   the trap.
+//! * Metrics keep the exact names the guest defined (Envoy's stat names;
+//!   rendering them as Prometheus is `prometheus.rs`'s job); ids carry the
+//!   kind in their low bits as in Envoy; gauges saturate at 0.
+//! * All guest logs are recorded whatever the log level (a million at
+//!   most, see [`Plugin::dropped_logs`]); `proxy_get_log_level` returns
+//!   [`PluginOptions::log_level`].
+//! * Clocks only move with [`Plugin::advance_clock`], which fires
+//!   `proxy_on_tick` once per elapsed period. `random_get` is seeded
+//!   ([`PluginOptions::random_seed`]) so runs repeat.
 //! * gRPC calls are not supported (they return `INTERNAL_FAILURE`, as Envoy
-//!   does when it cannot start a call).
+//!   does when it cannot start a call); no foreign functions exist
+//!   (`NOT_FOUND`).
+//! * Host-side bounds no Envoy has, so a hostile guest cannot exhaust the
+//!   host: a header map over 16 MiB traps, histograms keep 1M samples, a
+//!   plugin keeps its last 256 completed streams for read-back.
 
 mod abi;
 mod encoding;
