@@ -89,7 +89,9 @@ fn pushed_image_reads_back_with_the_same_digest_and_module() {
     let wasm = filter_wasm();
     let layout = tempfile::tempdir().unwrap();
     let digest = package(&wasm, layout.path());
-    let reference = format!("{registry}/meshpolicy/filter:{}", unique_tag("push"));
+    // One repository per test: the registry races when tests push the same
+    // blobs to one repository at once ("invalid checksum digest format").
+    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("push"));
 
     let output = cargo_bin_cmd!("policy-cli")
         .args(["push"])
@@ -145,11 +147,12 @@ fn second_push_skips_the_blobs_the_registry_has() {
     let registry = registry();
     let layout = tempfile::tempdir().unwrap();
     package(&filter_wasm(), layout.path());
+    let repository = unique_tag("skip");
     let push = |tag: &str| {
         cargo_bin_cmd!("policy-cli")
             .arg("push")
             .arg(layout.path())
-            .arg(format!("{registry}/meshpolicy/filter:{tag}"))
+            .arg(format!("{registry}/meshpolicy/{repository}:{tag}"))
             .output()
             .unwrap()
     };
@@ -173,7 +176,11 @@ fn a_reference_with_another_digest_is_refused() {
     let registry = registry();
     let layout = tempfile::tempdir().unwrap();
     package(&filter_wasm(), layout.path());
-    let wrong = format!("{registry}/meshpolicy/filter@sha256:{}", "0".repeat(64));
+    let wrong = format!(
+        "{registry}/meshpolicy/{}@sha256:{}",
+        unique_tag("wrong"),
+        "0".repeat(64)
+    );
     cargo_bin_cmd!("policy-cli")
         .arg("push")
         .arg(layout.path())
