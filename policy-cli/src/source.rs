@@ -116,7 +116,9 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Document>, Diagnost
     let nodes: Vec<Spanned<Node>> =
         serde_saphyr::from_str_multiple_with_options(&file.text, options).map_err(|e| {
             let pos = e.location().map(|l| Pos::from_location(&l, &file.text));
-            Diagnostic::error("yaml-syntax", yaml_message(&e)).in_file(file, pos)
+            Diagnostic::error("yaml-syntax", yaml_message(&e))
+                .in_file(file, pos)
+                .with_help("the parser stopped here; the cause can be earlier: an unclosed bracket or quote, or wrong indentation")
         })?;
     Ok(nodes
         .into_iter()

@@ -143,7 +143,7 @@ fn compare(expect: &Expect, outcome: &Outcome, decision_header: &str) -> Vec<Che
             SubsetExpect::One(s) => shown(Some(s)),
             SubsetExpect::OneOf(list) => match &got {
                 Some(g) if list.contains(g) => shown(Some(g)),
-                _ => format!("one of {list:?}"),
+                _ => format!("one of {}", list.join(", ")),
             },
         };
         let actual = match &outcome.upstream {

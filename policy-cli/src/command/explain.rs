@@ -201,20 +201,28 @@ fn compare(
     let want_local = decision.local_response.as_ref().map(|l| l.status);
     if want_local != local_status {
         differences.push(format!(
-            "local response: engine {want_local:?}, filter {local_status:?}"
+            "local response: engine {}, filter {}",
+            opt(want_local),
+            opt(local_status)
         ));
     }
     if outcome.upstream.is_some() {
         let want_path = decision.path.clone();
         let got_path = outcome.upstream_header(":path");
         if want_path.is_some() && want_path != got_path {
-            differences.push(format!("path: engine {want_path:?}, filter {got_path:?}"));
+            differences.push(format!(
+                "path: engine {}, filter {}",
+                opt(want_path),
+                opt(got_path)
+            ));
         }
         let want_auth = decision.authority.as_deref().map(str::to_owned);
         let got_auth = outcome.upstream_header(":authority");
         if want_auth.is_some() && want_auth != got_auth {
             differences.push(format!(
-                "authority: engine {want_auth:?}, filter {got_auth:?}"
+                "authority: engine {}, filter {}",
+                opt(want_auth),
+                opt(got_auth)
             ));
         }
         let want_subset = decision
@@ -228,7 +236,11 @@ fn compare(
             })
         });
         if want_subset != subset && !random_split {
-            differences.push(format!("subset: engine {want_subset:?}, filter {subset:?}"));
+            differences.push(format!(
+                "subset: engine {}, filter {}",
+                opt(want_subset),
+                opt(subset.clone())
+            ));
         }
     }
     if let Some(f) = &outcome.failure {
@@ -243,6 +255,11 @@ fn compare(
         subset,
         local_status,
     }
+}
+
+/// A value or `none`, for people.
+fn opt<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "none".to_owned(), |v| format!("`{v}`"))
 }
 
 fn op_text(op: &HeaderOp) -> String {
