@@ -415,3 +415,30 @@ fn invalid_telemetry_is_rejected_with_field_paths() {
         );
     }
 }
+
+#[test]
+fn envoys_size_and_duration_attributes_are_used_when_present() {
+    let mut plugin = start(&policy(article_telemetry()), 2);
+    plugin.properties_mut().set_path(
+        &["request", "total_size"],
+        host_tests::PropertyValue::Int(4000),
+    );
+    plugin.properties_mut().set_path(
+        &["response", "total_size"],
+        host_tests::PropertyValue::Int(70000),
+    );
+    plugin.properties_mut().set_path(
+        &["request", "duration"],
+        host_tests::PropertyValue::Int(2_000_000_000),
+    );
+    request(&mut plugin, "/", &[], b"", 1);
+    let text = scrape(&plugin, &[]);
+    let sum = |metric: &str| {
+        let line = lines_of(&text, &format!("{metric}_sum{{"))[0];
+        line.rsplit(' ').next().unwrap().to_string()
+    };
+    // circllhist midpoints: 4000 -> [4000, 4100), 70000 -> [70000, 71000), 2000 ms -> [2000, 2100)
+    assert_eq!(sum("meshpolicy_request_bytes"), "4050");
+    assert_eq!(sum("meshpolicy_response_bytes"), "70500");
+    assert_eq!(sum("meshpolicy_request_duration_milliseconds"), "2050");
+}
