@@ -211,3 +211,31 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let long = "1 + ".repeat(300) + "1";
     assert!(compile_err(&long).contains("longer than"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Compiling never panics, whatever the input; what compiles evaluates
+    /// without panicking.
+    #[test]
+    fn compile_and_eval_are_total(src in "[a-z_.'\"\\[\\]()!?:<>=&|+*/%, 0-9u-]{0,60}") {
+        if let Ok(p) = Program::compile(&src) {
+            let a = attrs();
+            let _ = p.eval(&a);
+        }
+    }
+
+    /// Expressions built from the grammar's pieces compile or fail cleanly.
+    #[test]
+    fn grammar_pieces_are_total(parts in proptest::collection::vec(proptest::sample::select(vec![
+        "request.host", "request.headers['x-tenant']", "destination.port", "1", "-1", "2u",
+        "'a'", "true", "null", "+", "-", "*", "/", "%", "==", "<", "&&", "||", "!", "?", ":",
+        "(", ")", "has(", "string(", "size(", ".startsWith(", ",", "in", "[", "]",
+    ]), 0..24)) {
+        let src = parts.join(" ");
+        if let Ok(p) = Program::compile(&src) {
+            let a = attrs();
+            let _ = p.eval(&a);
+        }
+    }
+}
