@@ -385,6 +385,30 @@ impl Plugin {
         &self.store.data().shared
     }
 
+    /// Puts an item on one of this VM's shared queues, as another VM or
+    /// worker would, and runs `proxy_on_queue_ready` for the context that
+    /// registered it. False when no queue has that name.
+    pub fn enqueue_shared_queue(&mut self, name: &str, item: impl Into<Vec<u8>>) -> bool {
+        let vm_id = self.store.data().vm_id.clone();
+        let found = match self.store.data().shared.0.lock() {
+            Ok(mut inner) => inner
+                .queues
+                .iter_mut()
+                .find(|(_, q)| q.vm_id == vm_id && q.name == name.as_bytes())
+                .map(|(token, q)| {
+                    q.items.push_back(item.into());
+                    (*token, q.context_id)
+                }),
+            Err(_) => None,
+        };
+        let Some((token, context_id)) = found else {
+            return false;
+        };
+        self.apply(crate::state::After::QueueReady(context_id, token));
+        self.run_after();
+        true
+    }
+
     /// The current tick period (`proxy_set_tick_period_milliseconds`).
     pub fn tick_period(&self) -> Option<Duration> {
         self.store.data().tick_period

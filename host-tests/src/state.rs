@@ -243,6 +243,17 @@ impl SharedStore {
         let inner = self.0.lock().ok()?;
         inner.data.get(&(vm_id.to_string(), key.to_vec())).cloned()
     }
+    /// Sets a shared data key of a VM (a new CAS), as another VM would.
+    pub fn set(&self, vm_id: &str, key: &[u8], value: &[u8]) {
+        if let Ok(mut inner) = self.0.lock() {
+            let cas = inner.next_cas.max(1);
+            inner.next_cas = cas.wrapping_add(1).max(1);
+            inner
+                .data
+                .insert((vm_id.to_string(), key.to_vec()), (value.to_vec(), cas));
+        }
+    }
+
     /// The items waiting in a queue of a VM.
     pub fn queue_items(&self, vm_id: &str, name: &str) -> Vec<Vec<u8>> {
         let Ok(inner) = self.0.lock() else {
@@ -403,6 +414,28 @@ impl HostState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_can_cross_threads() {
+        fn send<T: Send>() {}
+        fn sync<T: Send + Sync>() {}
+        send::<crate::Plugin>();
+        sync::<crate::LoadedModule>();
+        sync::<crate::Host>();
+        sync::<SharedStore>();
+    }
+
+    #[test]
+    fn shared_data_cas_starts_at_one_and_changes_on_every_set() {
+        let store = SharedStore::new();
+        store.set("vm", b"k", b"1");
+        let (v, cas1) = store.get("vm", b"k").unwrap();
+        assert_eq!((v.as_slice(), cas1), (&b"1"[..], 1));
+        store.set("vm", b"k", b"2");
+        let (_, cas2) = store.get("vm", b"k").unwrap();
+        assert_ne!(cas1, cas2);
+        assert_eq!(store.get("other-vm", b"k"), None);
+    }
 
     #[test]
     fn metric_ids_follow_envoys_scheme() {
