@@ -1,7 +1,7 @@
 //! The filter's request metrics on the host, read back the way Prometheus
 //! scrapes Envoy's `/stats/prometheus` with the proxy settings of
-//! docs/telemetry.md (Istio `extraStatTags` for every label, stats
-//! inclusion of `wasmcustom.*meshpolicy_*`).
+//! docs/telemetry.md (Istio `extraStatTags` for every label; Istio's stats
+//! inclusion list, which always keeps the `wasm` prefix).
 //!
 //! Needs `target/meshpolicy.wasm` (`make build`), or `$MESHPOLICY_WASM`.
 #![allow(
@@ -144,7 +144,8 @@ fn scrape(plugin: &Plugin, extra_tags: &[&str]) -> String {
     let cfg = StatsConfig::new()
         .with_istio_extra_stat_tags(&tags)
         .unwrap()
-        .with_inclusion_regex(r"wasmcustom\..*meshpolicy_(requests_total|request_duration_milliseconds|request_bytes|response_bytes)")
+        // Istio's bootstrap always includes the `wasm` prefix (pkg/bootstrap/config.go).
+        .with_inclusion_regex(r"wasm.*")
         .unwrap();
     render(plugin.metrics(), &cfg)
 }
