@@ -213,10 +213,17 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
             Value::Array(telemetry.into_iter().map(|(m, _, _)| m).collect()),
         );
     }
+    // a TrafficPolicy's metadata is kept whole (namespace, labels, annotations)
+    let mut metadata = docs
+        .iter()
+        .find(|d| resource::classify(d).ok() == Some(Kind::TrafficPolicy))
+        .and_then(|d| d.value.get("metadata").and_then(Value::as_object).cloned())
+        .unwrap_or_default();
+    metadata.insert("name".to_owned(), Value::String(name));
     let value = json!({
         "apiVersion": POLICY_API_VERSION,
         "kind": POLICY_KIND,
-        "metadata": {"name": name},
+        "metadata": Value::Object(metadata),
         "spec": Value::Object(spec),
     });
     Ok(Merged {
@@ -240,6 +247,19 @@ fn policy_document(
     errors: &mut Vec<Diagnostic>,
 ) {
     let spec_path = FieldPath::default().key("spec");
+    // the policy is rebuilt from its parts below; check the document as a
+    // whole first so that nothing (an unknown field, a wrong type) is lost
+    if let Err(schema) = meshpolicy_engine::from_value(doc.value.clone()) {
+        errors.extend(schema.errors.into_iter().map(|e| {
+            let path = if e.path == "document" {
+                String::new()
+            } else {
+                e.path
+            };
+            doc.diag_at_text(Diagnostic::error(code_of(&e.message), e.message), &path)
+        }));
+        return;
+    }
     let spec = doc.value.get("spec");
     origins.push(Origin {
         policy: FieldPath::default(),

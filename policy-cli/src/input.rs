@@ -167,6 +167,11 @@ pub fn usage_error(diag: Diagnostic, format: ErrorFormat) -> ExitCode {
 
 /// The policy as YAML, the way `import` writes it.
 pub fn policy_yaml(doc: &TrafficPolicy) -> Result<String, Diagnostic> {
-    serde_saphyr::to_string(doc)
-        .map_err(|e| Diagnostic::error("internal", format!("cannot write the policy as YAML: {e}")))
+    let mut yaml = serde_saphyr::to_string(doc).map_err(|e| {
+        Diagnostic::error("internal", format!("cannot write the policy as YAML: {e}"))
+    })?;
+    if !yaml.ends_with('\n') {
+        yaml.push('\n');
+    }
+    Ok(yaml)
 }

@@ -159,9 +159,7 @@ impl Document {
 
     /// A diagnostic pointed at a field path as the engine writes it.
     pub fn diag_at_text(&self, diag: Diagnostic, path: &str) -> Diagnostic {
-        let parsed = FieldPath::parse(path);
-        diag.in_file(&self.file, self.spans.locate(&parsed))
-            .at_path(path)
+        self.diag(diag, &FieldPath::parse(path))
     }
 
     /// A string field at the top of the document (`kind`, `apiVersion`).

@@ -40,6 +40,16 @@ pub fn run(args: ImportArgs) -> ExitCode {
             ExitCode::Failure
         };
     }
+    if loaded.docs.is_empty() {
+        emit(
+            &[Diagnostic::error(
+                "empty-input",
+                "the files hold no YAML documents: nothing to import",
+            )],
+            format,
+        );
+        return ExitCode::Failure;
+    }
     let merged = match merge(loaded.docs, args.name.as_deref()) {
         Ok(merged) => merged,
         Err(errors) => {

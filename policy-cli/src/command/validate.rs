@@ -32,6 +32,12 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     let loaded = load(&args.files);
     let mut diags = loaded.diags;
     let documents = loaded.docs.len();
+    if documents == 0 && diags.is_empty() {
+        diags.push(Diagnostic::error(
+            "empty-input",
+            "the files hold no YAML documents: nothing to validate",
+        ));
+    }
 
     let (policies, istio): (Vec<Document>, Vec<Document>) = loaded
         .docs

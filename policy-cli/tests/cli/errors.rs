@@ -95,3 +95,43 @@ fn usage_errors_exit_2() {
         2
     );
 }
+
+#[test]
+fn files_without_documents_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.yaml");
+    std::fs::write(&path, "# nothing here\n---\n").unwrap();
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "error: the files hold no YAML documents: nothing to validate\n"
+    );
+    assert_eq!(run(&["import", path.to_str().unwrap()]).code, 1);
+}
+
+#[test]
+fn a_typo_at_the_top_of_a_policy_is_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: meshpolicy.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: x}\nspec:\n  htp: []\n",
+    )
+    .unwrap();
+    for cmd in ["validate", "import"] {
+        let r = run(&[cmd, "--error-format", "plain", path.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{cmd}");
+        assert!(
+            r.stderr
+                .contains(":5:3: error: spec.htp: unknown field `htp`"),
+            "{cmd}: {}",
+            r.stderr
+        );
+    }
+}

@@ -72,3 +72,19 @@ fn name_flag_sets_the_policy_name() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("name: shop\n"), "{}", r.stdout);
 }
+
+#[test]
+fn a_policys_metadata_survives_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: meshpolicy.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: x, namespace: prod, labels: {team: a}}\nspec: {}\n",
+    )
+    .unwrap();
+    let r = run(&["import", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("namespace: prod\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("team: a\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with('\n'));
+}
