@@ -162,3 +162,63 @@ fn a_bad_test_file_points_at_the_field() {
         r.stderr
     );
 }
+
+/// The filter on the host against the native engine: cases whose
+/// expectations are the engine's decisions must all pass on the `.wasm`.
+#[test]
+fn the_wasm_decides_like_the_engine_on_generated_requests() {
+    use meshpolicy_engine::Request;
+    use policy_cli::diagnostic::ErrorFormat;
+    use policy_cli::request::RequestSpec;
+
+    let policy = crate::crate_dir().join(POLICY);
+    let loaded = policy_cli::input::load_policy(&policy, ErrorFormat::Plain).unwrap();
+    let source = meshpolicy_engine::SourceInfo::default();
+    let paths = [
+        "/wpcatalog",
+        "/wpcatalog/a?b=c",
+        "/consumercatalog/x",
+        "/wpcatalogue",
+        "/WPCATALOG",
+        "/reviews/1",
+        "/",
+        "/newcatalog",
+        "/consumer",
+        "/wpcatalog?x=/consumercatalog",
+    ];
+    let mut yaml = String::from("cases:\n");
+    for (i, path) in paths.iter().enumerate() {
+        for user in 0..30 {
+            let req = RequestSpec {
+                path: (*path).to_owned(),
+                headers: vec![("x-user-id".into(), format!("u{user}"))],
+                ..RequestSpec::parse_line("/").unwrap()
+            };
+            let headers = req.wire_headers();
+            let d = loaded.policy.decide(&Request {
+                headers: &headers,
+                source: &source,
+                port: None,
+                random: 0,
+            });
+            let want_path = d.path.clone().unwrap_or_else(|| (*path).to_owned());
+            let subset = d
+                .destination
+                .as_ref()
+                .and_then(|d| d.subset.as_deref())
+                .unwrap_or("~");
+            yaml.push_str(&format!(
+                "  - name: \"{i}-{user} {path}\"\n    request: {{path: \"{path}\", headers: {{x-user-id: u{user}}}}}\n    expect: {{path: \"{want_path}\", subset: {subset}}}\n"
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("generated.tests.yaml");
+    std::fs::write(&tests, yaml).unwrap();
+    let r = run_with(
+        with_wasm(),
+        &["test", "-q", POLICY, tests.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("300 passed; 0 failed"), "{}", r.stdout);
+}
