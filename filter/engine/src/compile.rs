@@ -94,9 +94,13 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         rules.push(compiled);
     }
     errors.into_result()?;
+    let uses_port = rules
+        .iter()
+        .any(|rule| rule.matches.iter().any(|m| m.port.is_some()));
     Ok(Policy {
         rules,
         index,
+        uses_port,
         decision_header: Arc::from(decision_header),
         telemetry,
         unknown: Arc::from("unknown"),

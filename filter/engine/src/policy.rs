@@ -19,6 +19,8 @@ use crate::trace::{RuleTrace, Trace};
 pub struct Policy {
     pub(crate) rules: Vec<CompiledRule>,
     pub(crate) index: RuleIndex,
+    /// Whether any match entry has a `port` (computed once at compile).
+    pub(crate) uses_port: bool,
     pub(crate) decision_header: Arc<str>,
     pub(crate) telemetry: CompiledTelemetry,
     pub(crate) unknown: Arc<str>,
@@ -114,6 +116,12 @@ impl Policy {
     /// The compiled `spec.telemetry` section (metric label plans).
     pub fn telemetry(&self) -> &CompiledTelemetry {
         &self.telemetry
+    }
+
+    /// Whether any match entry has a `port`: the filter reads the
+    /// destination port (a host call) only then.
+    pub fn uses_port(&self) -> bool {
+        self.uses_port
     }
 
     /// Number of rules.

@@ -140,7 +140,11 @@ impl HttpContext for Stream {
         let request = Request {
             headers: &headers,
             source: &self.source,
-            port: node::destination_port(self, &headers),
+            port: if policy.uses_port() {
+                node::destination_port(self, &headers)
+            } else {
+                None
+            },
             random: self.shared.random.next_u64(),
         };
         let decision = policy.decide(&request);
@@ -183,6 +187,7 @@ impl HttpContext for Stream {
             Some(l) => (l.policy_rule.as_ref(), l.policy_destination.as_ref()),
             None => ("unknown", "unknown"),
         };
-        self.metrics.log(&mut shared, policy.telemetry(), rule, destination);
+        self.metrics
+            .log(&mut shared, policy.telemetry(), rule, destination);
     }
 }

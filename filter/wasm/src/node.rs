@@ -28,12 +28,11 @@ pub fn source_info(ctx: &dyn Context) -> SourceInfo {
 /// The destination port: Envoy's `destination.port` property (an int64,
 /// little-endian), else the port in `:authority`.
 pub fn destination_port(ctx: &dyn Context, headers: &[(String, String)]) -> Option<u32> {
-    if let Some(bytes) = ctx.get_property(vec!["destination", "port"]) {
-        if let Ok(raw) = <[u8; 8]>::try_from(bytes.as_slice()) {
-            if let Ok(port) = u32::try_from(i64::from_le_bytes(raw)) {
-                return Some(port);
-            }
-        }
+    if let Some(bytes) = ctx.get_property(vec!["destination", "port"])
+        && let Ok(raw) = <[u8; 8]>::try_from(bytes.as_slice())
+        && let Ok(port) = u32::try_from(i64::from_le_bytes(raw))
+    {
+        return Some(port);
     }
     let authority = headers
         .iter()

@@ -153,3 +153,21 @@ fn header_edits_reach_the_upstream_and_the_downstream() {
             .any(|(k, v)| k == "x-served-by" && v == "meshpolicy")
     );
 }
+
+#[test]
+fn port_match_reads_the_destination_port_else_the_authority() {
+    let config = policy(json!({"http": [
+        {"name": "port", "match": [{"port": 9080}],
+         "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}
+    ]}));
+    // No `destination.port` property: the port in `:authority` (reviews:9080) counts.
+    let mut by_authority = plugin(&config);
+    assert_eq!(request(&mut by_authority, "/", &[]).subset(), Some("v1"));
+
+    // Envoy's `destination.port` wins over the authority.
+    let mut opts = super::support::options(&config);
+    opts.properties = host_tests::Properties::new().with("destination.port", 8080_i64);
+    let mut by_property = host_tests::Plugin::start(super::support::module(), opts).unwrap();
+    assert!(by_property.configured());
+    assert_eq!(request(&mut by_property, "/", &[]).subset(), None);
+}
