@@ -234,6 +234,7 @@ impl Plugin {
         match action {
             After::Continue(id, dir) => self.resume(id, dir),
             After::LocalReply(id, reply) => self.local_reply(id, reply, true),
+            After::DeleteRoot => self.delete_root(),
             After::Reset(id) => {
                 if let Some(stream) = self.stream_state(id) {
                     stream.reset = true;

@@ -108,6 +108,7 @@ pub struct Plugin {
     next_context_id: u32,
     next_tick: Option<Duration>,
     pub(crate) limits: Limits,
+    root_deleted: bool,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -183,6 +184,7 @@ impl Plugin {
             envs: options.envs,
             rng: options.random_seed.max(1),
             clusters: options.clusters,
+            root_done_pending: false,
         };
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -236,6 +238,7 @@ impl Plugin {
             next_context_id: ROOT_CONTEXT_ID + 1,
             next_tick: None,
             limits: options.limits,
+            root_deleted: false,
         };
         // WASI reactor (`_initialize`, then `main` if any) or command
         // (`_start`), with host calls restricted (cpp-host `startVm`).
@@ -383,6 +386,41 @@ impl Plugin {
     /// The shared data and queues of this plugin.
     pub fn shared_store(&self) -> &SharedStore {
         &self.store.data().shared
+    }
+
+    /// Tears the plugin down as Envoy does when its config goes away:
+    /// `proxy_on_done` on the root context, then `proxy_on_delete` — at
+    /// once if `on_done` returned true, else when the guest calls
+    /// `proxy_done`. Returns whether the root context is deleted.
+    pub fn shutdown(&mut self) -> bool {
+        if self.root_deleted {
+            return true;
+        }
+        let ex = Arc::clone(&self.exports);
+        let done = match ex.on_done.as_ref() {
+            Some(f) => self
+                .call(ROOT_CONTEXT_ID, f, ROOT_CONTEXT_ID as i32)
+                .is_none_or(|r| r != 0),
+            None => true,
+        };
+        if done {
+            self.delete_root();
+        } else {
+            self.store.data_mut().root_done_pending = true;
+        }
+        self.run_after();
+        self.root_deleted
+    }
+
+    pub(crate) fn delete_root(&mut self) {
+        if self.root_deleted {
+            return;
+        }
+        self.root_deleted = true;
+        let ex = Arc::clone(&self.exports);
+        if let Some(f) = ex.on_delete.as_ref() {
+            self.call(ROOT_CONTEXT_ID, f, ROOT_CONTEXT_ID as i32);
+        }
     }
 
     /// Puts an item on one of this VM's shared queues, as another VM or

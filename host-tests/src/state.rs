@@ -153,6 +153,8 @@ pub(crate) enum After {
     Continue(u32, Dir),
     LocalReply(u32, LocalResponse),
     Reset(u32),
+    /// `proxy_done` from a root context that was waiting: delete it.
+    DeleteRoot,
     QueueReady(u32, u32),
 }
 
@@ -315,6 +317,8 @@ pub(crate) struct HostState {
     pub envs: Vec<(String, String)>,
     pub rng: u64,
     pub clusters: Option<Vec<String>>,
+    /// The root context returned false from `on_done` and owes `proxy_done`.
+    pub root_done_pending: bool,
 }
 
 impl HostState {
@@ -407,6 +411,7 @@ impl HostState {
             envs: Vec::new(),
             rng: 1,
             clusters: None,
+            root_done_pending: false,
         }
     }
 }

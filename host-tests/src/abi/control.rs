@@ -131,9 +131,16 @@ fn set_effective_context(
     }
 }
 
-/// No root context of this host waits for `proxy_done`.
-fn done(_caller: &mut Caller<'_, HostState>) -> wasmtime::Result<WasmResult> {
-    Ok(WasmResult::NotFound)
+/// cpp-host `WasmBase::done`: only a root context whose `on_done`
+/// returned false may call it; it is then deleted after the call.
+fn done(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<WasmResult> {
+    let state = caller.data_mut();
+    if state.context() != ROOT_CONTEXT_ID || !state.root_done_pending {
+        return Ok(WasmResult::NotFound);
+    }
+    state.root_done_pending = false;
+    state.after.push(After::DeleteRoot);
+    Ok(WasmResult::Ok)
 }
 
 /// No foreign functions are registered in this host.

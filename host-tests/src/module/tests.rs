@@ -171,4 +171,6 @@ fn a_module_without_callbacks_lets_streams_pass() {
     );
     stream.complete();
     assert!(!plugin.is_failed());
+    // without proxy_on_done the root context goes at once
+    assert!(plugin.shutdown());
 }
