@@ -55,6 +55,35 @@ pub(crate) fn lookup(state: &HostState, path: &[u8]) -> Result<Vec<u8>, WasmResu
         return Err(WasmResult::NotFound);
     }
     let stream = state.stream();
+    // Fast path for one header (`request.headers.<name>`): no map built.
+    if let (Some(stream), [b"headers", name], b"request" | b"response") = (stream, rest, *first)
+        && state.properties.get(&[first, b"headers", name]).is_none()
+    {
+        let headers = if *first == b"request" {
+            &stream.request.headers
+        } else {
+            &stream.response.headers
+        };
+        let started = if *first == b"request" {
+            stream.request.headers_started
+        } else {
+            stream.response.headers_started
+        };
+        let mut joined: Option<Vec<u8>> = None;
+        for (_, v) in headers.iter().filter(|(k, _)| k.as_bytes() == *name) {
+            match &mut joined {
+                Some(j) => {
+                    j.push(b',');
+                    j.extend_from_slice(v.as_bytes());
+                }
+                None => joined = Some(v.as_bytes().to_vec()),
+            }
+        }
+        return match joined {
+            Some(j) if started => Ok(j),
+            _ => Err(WasmResult::NotFound),
+        };
+    }
     let value = match derived_lookup(state, stream, first) {
         Some(v) => v,
         None => return Err(WasmResult::NotFound),
