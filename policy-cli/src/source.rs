@@ -5,7 +5,7 @@ mod node;
 mod path;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
@@ -106,7 +106,10 @@ pub struct Document {
     /// 0-based position among the file's non-empty documents.
     pub index: usize,
     pub value: serde_json::Value,
-    pub spans: SpanMap,
+    /// The spanned tree; the map of field paths to places is built from it
+    /// only when a diagnostic needs it (a 10,000-case test file never does).
+    node: Arc<Spanned<Node>>,
+    spans: Arc<OnceLock<SpanMap>>,
 }
 
 /// Splits a file into its documents. Empty documents (only comments, or a
@@ -128,7 +131,8 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Document>, Diagnost
             file: Arc::clone(file),
             index,
             value: node.value.to_json(),
-            spans: SpanMap::build(&node, &file.text),
+            node: Arc::new(node),
+            spans: Arc::new(OnceLock::new()),
         })
         .collect())
 }
@@ -145,15 +149,21 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
 }
 
 impl Document {
+    /// Where each field path of this document is.
+    pub fn spans(&self) -> &SpanMap {
+        self.spans
+            .get_or_init(|| SpanMap::build(&self.node, &self.file.text))
+    }
+
     /// A diagnostic pointed at `path` in this document.
     /// An unknown or unsupported field is shown at its key, everything else
     /// at its value.
     pub fn diag(&self, diag: Diagnostic, path: &FieldPath) -> Diagnostic {
         let pos = match diag.code {
-            "unknown-field" | "unsupported-field" => self.spans.locate_key(path),
+            "unknown-field" | "unsupported-field" => self.spans().locate_key(path),
             _ => None,
         };
-        let pos = pos.or_else(|| self.spans.locate(path));
+        let pos = pos.or_else(|| self.spans().locate(path));
         diag.in_file(&self.file, pos).at_path(path.to_string())
     }
 
@@ -206,7 +216,7 @@ impl Document {
                 }
             }
             let message = e.inner().to_string();
-            let (code, path) = classify_serde_error(&message, path, &self.spans);
+            let (code, path) = classify_serde_error(&message, path, self.spans());
             self.diag(Diagnostic::error(code, message), &path)
         })
     }

@@ -33,23 +33,23 @@ fn splits_documents_and_skips_empty_ones() {
 fn locates_engine_field_paths() {
     let d = docs(TWO_DOCS);
     let pos = d[0]
-        .spans
+        .spans()
         .locate(&FieldPath::parse("spec.http[0].match[0].uri.regex"))
         .unwrap();
     assert_eq!((pos.line, pos.column), (7, 24));
     assert_eq!(&TWO_DOCS[pos.offset..pos.offset + pos.len], "\"[\"");
     // a collection is pointed at by its key
-    let http = d[0].spans.locate(&FieldPath::parse("spec.http")).unwrap();
+    let http = d[0].spans().locate(&FieldPath::parse("spec.http")).unwrap();
     assert_eq!((http.line, http.column), (4, 3));
     // a path that does not exist falls back to the nearest enclosing field
     let missing = d[0]
-        .spans
+        .spans()
         .locate(&FieldPath::parse("spec.http[1].route[0].weight"))
         .unwrap();
     assert_eq!(missing.line, 8);
     // positions are file-wide in later documents; quoted keys work
     let label = d[1]
-        .spans
+        .spans()
         .locate(&FieldPath::parse("labels[\"app.kubernetes.io/name\"]"))
         .unwrap();
     assert_eq!((label.line, label.column), (13, 27));
