@@ -53,6 +53,8 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -- -D warnings
 
 # The article end to end: import its Istio YAML, validate, explain three
 # requests (engine trace, checked against the .wasm), run the example tests.
