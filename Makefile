@@ -67,13 +67,13 @@ demo: build
 	$(POLICY_CLI) import $(ISTIO_EXAMPLES) -o target/demo/reviews.imported.yaml
 	@cat target/demo/reviews.imported.yaml
 	@echo "== validate the Istio YAML, the imported policy and the hand-written one"
-	$(POLICY_CLI) validate $(ISTIO_EXAMPLES) target/demo/reviews.imported.yaml examples/reviews.policy.yaml
+	$(POLICY_CLI) validate $(ISTIO_EXAMPLES) target/demo/reviews.imported.yaml manifests/policy/reviews.policy.yaml
 	@echo "== explain three requests (engine trace; --wasm runs each on the filter too)"
 	$(POLICY_CLI) explain target/demo/reviews.imported.yaml --request 'GET /wpcatalog/item?id=1' --wasm
-	$(POLICY_CLI) explain examples/reviews.policy.yaml --request 'GET /reviews/1' -H 'x-user-id: 4' --wasm
-	$(POLICY_CLI) explain examples/reviews.policy.yaml --request 'GET /consumercatalog' -H 'x-meshpolicy-subset: v1' --wasm
+	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /reviews/1' -H 'x-user-id: 4' --wasm
+	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /consumercatalog' -H 'x-meshpolicy-subset: v1' --wasm
 	@echo "== run the example tests on $(WASM)"
-	$(POLICY_CLI) test examples/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
+	$(POLICY_CLI) test manifests/policy/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
 
 bench: build guests
 	mkdir -p target/bench

@@ -116,7 +116,7 @@ fn main() {
         "{} is missing: run `make build` first",
         wasm.display()
     );
-    let policy = root.join("examples/reviews.policy.yaml");
+    let policy = root.join("manifests/policy/reviews.policy.yaml");
     let dir = root.join("target/bench/cli");
     std::fs::create_dir_all(&dir).unwrap();
     let many = dir.join("generated-10000.tests.yaml");
@@ -172,7 +172,7 @@ fn main() {
     );
     let _ = writeln!(
         md,
-        "`policy-cli bench examples/reviews.policy.yaml -n 50000` (full request through the filter: headers, response, log, metrics):\n"
+        "`policy-cli bench manifests/policy/reviews.policy.yaml -n 50000` (full request through the filter: headers, response, log, metrics):\n"
     );
     let _ = writeln!(md, "| path | requests/s | µs/request | ratio to baseline |");
     let _ = writeln!(md, "|---|---:|---:|---:|");

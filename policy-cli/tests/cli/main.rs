@@ -26,7 +26,7 @@ pub fn crate_dir() -> &'static Path {
 
 /// The article's Istio YAML, as the project references it.
 pub const ISTIO: &str = "../../shared/examples/istio";
-pub const POLICY: &str = "../examples/reviews.policy.yaml";
+pub const POLICY: &str = "../manifests/policy/reviews.policy.yaml";
 pub const TESTS: &str = "../examples/reviews.tests.yaml";
 
 /// The built filter; tests that need it fail with how to build it.
