@@ -76,7 +76,7 @@ demo: build
 	$(POLICY_CLI) test manifests/policy/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
 
 bench: build guests
-	mkdir -p target/bench
+	rm -rf target/bench && mkdir -p target/bench
 	scripts/size-report.sh $(WASM_RAW) $(WASM) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
 	$(CARGO) bench -p host-tests --bench telemetry
