@@ -9,6 +9,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
 use crate::encoding::serialize_pairs_bytes;
 
 /// One value in the property tree.
@@ -312,8 +314,10 @@ impl NodeMetadata {
 
 /// Istio's peer metadata as the `peer_metadata` filter exposes it to CEL
 /// (`upstream_peer` / `downstream_peer`, istio/proxy
-/// `extensions/common/metadata_object.h` field names).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `extensions/common/metadata_object.h` field names). Deserializable so a
+/// test file can state it directly (`policy-cli`'s `peer.upstream`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PeerMetadata {
     pub namespace: Option<String>,
     pub cluster: Option<String>,
@@ -326,6 +330,7 @@ pub struct PeerMetadata {
     pub workload_type: Option<String>,
     pub name: Option<String>,
     pub identity: Option<String>,
+    #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
 }
 

@@ -98,22 +98,8 @@ pub struct PeerMeta {
     pub downstream: Option<Peer>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Peer {
-    pub namespace: Option<String>,
-    pub cluster: Option<String>,
-    pub service: Option<String>,
-    pub revision: Option<String>,
-    pub app: Option<String>,
-    pub version: Option<String>,
-    pub workload: Option<String>,
-    pub workload_type: Option<String>,
-    pub name: Option<String>,
-    pub identity: Option<String>,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
+/// One side's peer metadata: the host library's type, deserialized as is.
+pub use host_tests::PeerMetadata as Peer;
 
 /// What should happen; every field is optional and only what is given is
 /// checked.

@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use host_tests::{
-    Host, LoadedModule, NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties,
-};
+use host_tests::{Host, LoadedModule, NodeMetadata, Plugin, PluginOptions, Properties};
 
 use crate::diagnostic::Diagnostic;
 use crate::request::RequestSpec;
@@ -64,10 +62,10 @@ impl Filter {
             properties = properties.with("destination.port", i64::from(port));
         }
         if let Some(up) = &peer.upstream {
-            properties = properties.with_upstream_peer(peer_metadata(up));
+            properties = properties.with_upstream_peer(up.clone());
         }
         if let Some(down) = &peer.downstream {
-            properties = properties.with_downstream_peer(peer_metadata(down));
+            properties = properties.with_downstream_peer(down.clone());
         }
         let plugin = Plugin::start(
             &self.module,
@@ -112,22 +110,6 @@ fn node_metadata(node: &NodeMeta) -> NodeMetadata {
         mesh_id: node.mesh_id.clone(),
         istio_version: node.istio_version.clone(),
         ..NodeMetadata::default()
-    }
-}
-
-fn peer_metadata(peer: &crate::testfile::Peer) -> PeerMetadata {
-    PeerMetadata {
-        namespace: peer.namespace.clone(),
-        cluster: peer.cluster.clone(),
-        service: peer.service.clone(),
-        revision: peer.revision.clone(),
-        app: peer.app.clone(),
-        version: peer.version.clone(),
-        workload: peer.workload.clone(),
-        workload_type: peer.workload_type.clone(),
-        name: peer.name.clone(),
-        identity: peer.identity.clone(),
-        labels: peer.labels.clone(),
     }
 }
 
