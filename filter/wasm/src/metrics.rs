@@ -23,7 +23,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use meshpolicy_engine::telemetry::cel::{Attributes, HeaderMap};
-use meshpolicy_engine::telemetry::{self, CapState, CompiledTelemetry, Metric, NodeInfo};
+use meshpolicy_engine::telemetry::{
+    self, CapState, CompiledTelemetry, Metric, NodeInfo, RequestLabels,
+};
 
 /// The most distinct stat names one VM defines; past it new label sets are
 /// not recorded (and logged once), a last guard against cardinality.
@@ -33,10 +35,24 @@ const MAX_STATS: usize = 10_000;
 #[derive(Debug)]
 pub struct Metrics {
     node: NodeInfo,
-    /// stat name -> metric id (foldhash: SipHash over ~1 KB names per
-    /// metric per request was a measurable part of the cost).
-    ids: HashMap<String, u32, foldhash::fast::FixedState>,
+    registry: Registry,
+    /// Label key ([`CompiledTelemetry::write_label_key`] after the
+    /// telemetry id, mode and plan group) -> the metric ids of the group's
+    /// stat names, by `Metric as usize`. Only complete groups are kept. A
+    /// request hashes one key of its label values instead of four ~1 KB
+    /// stat names (those are built only when a label set is first seen).
+    by_key: HashMap<Vec<u8>, [Option<u32>; 4], foldhash::fast::FixedState>,
     caps: CapState,
+    /// Buffers reused by every request.
+    req: RequestLabels,
+    key: Vec<u8>,
+}
+
+/// Every stat name this VM defined.
+#[derive(Debug, Default)]
+struct Registry {
+    /// stat name -> metric id.
+    ids: HashMap<String, u32, foldhash::fast::FixedState>,
     full_logged: bool,
 }
 
@@ -45,12 +61,16 @@ impl Metrics {
     pub fn new() -> Self {
         Metrics {
             node: NodeInfo::read(&Host),
-            ids: HashMap::default(),
+            registry: Registry::default(),
+            by_key: HashMap::default(),
             caps: CapState::default(),
-            full_logged: false,
+            req: RequestLabels::default(),
+            key: Vec::new(),
         }
     }
+}
 
+impl Registry {
     fn id(&mut self, name: String, histogram: bool) -> Option<u32> {
         if let Some(id) = self.ids.get(&name) {
             return Some(*id);
@@ -107,16 +127,59 @@ impl StreamMetrics {
     ) {
         let attrs = Host;
         let mode = telemetry::reporter_mode(&attrs);
-        if !Metric::ALL.iter().any(|m| telemetry.enabled(mode, *m)) {
+        let groups = telemetry.plan_groups(mode);
+        if groups.is_empty() {
             return;
         }
-        let req = telemetry.evaluate(mode, &metrics.node, &attrs, policy_rule, policy_destination);
-        let names = telemetry.stat_names(mode, &req, &mut metrics.caps);
-        for (metric, name) in Metric::ALL.into_iter().zip(names) {
-            let Some(name) = name else {
+        let Metrics {
+            node,
+            registry,
+            by_key,
+            caps,
+            req,
+            key,
+        } = metrics;
+        telemetry.evaluate_into(mode, node, &attrs, policy_rule, policy_destination, req);
+        let mut ids: [Option<u32>; 4] = [None; 4];
+        for &mask in groups {
+            let in_group = |m: Metric| mask & (1 << m as usize) != 0;
+            let Some(first) = Metric::ALL.into_iter().find(|m| in_group(*m)) else {
                 continue;
             };
-            let Some(id) = metrics.id(name, metric.is_histogram()) else {
+            key.clear();
+            key.extend_from_slice(&telemetry.id().to_le_bytes());
+            key.extend_from_slice(&[mode as u8, mask]);
+            telemetry.write_label_key(mode, first, req, caps, key);
+            let group_ids = match by_key.get(key.as_slice()) {
+                Some(cached) => *cached,
+                None => {
+                    // First time this label set is seen: build the stat names.
+                    let mut fresh: [Option<u32>; 4] = [None; 4];
+                    for (metric, slot) in Metric::ALL.into_iter().zip(fresh.iter_mut()) {
+                        if in_group(metric) {
+                            *slot = telemetry
+                                .stat_name(mode, metric, req, caps)
+                                .and_then(|name| registry.id(name, metric.is_histogram()));
+                        }
+                    }
+                    let complete = Metric::ALL
+                        .into_iter()
+                        .zip(fresh)
+                        .all(|(m, id)| !in_group(m) || id.is_some());
+                    if complete {
+                        by_key.insert(key.clone(), fresh);
+                    }
+                    fresh
+                }
+            };
+            for (metric, (slot, id)) in Metric::ALL.into_iter().zip(ids.iter_mut().zip(group_ids)) {
+                if in_group(metric) {
+                    *slot = id;
+                }
+            }
+        }
+        for (metric, id) in Metric::ALL.into_iter().zip(ids) {
+            let Some(id) = id else {
                 continue;
             };
             match metric {
@@ -183,7 +246,10 @@ impl Attributes for Host {
     }
 
     fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {
-        host::header(map, name).map(|b| Cow::Owned(String::from_utf8_lossy(&b).into_owned()))
+        host::header(map, name).map(|b| match String::from_utf8(b) {
+            Ok(s) => Cow::Owned(s),
+            Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        })
     }
 }
 
@@ -246,7 +312,27 @@ mod host {
 
     /// A property (path segments joined by NUL, as the SDK sends them).
     pub fn property(path: &[&str]) -> Option<Vec<u8>> {
-        let joined = path.join("\0");
+        // Joined on the stack: every label read used to allocate its path.
+        let mut buf = [0u8; 128];
+        let mut len = 0;
+        for (i, seg) in path.iter().enumerate() {
+            if i > 0 {
+                let Some(b) = buf.get_mut(len) else {
+                    return property_joined(path.join("\0").as_bytes());
+                };
+                *b = 0;
+                len += 1;
+            }
+            let Some(dst) = buf.get_mut(len..len + seg.len()) else {
+                return property_joined(path.join("\0").as_bytes());
+            };
+            dst.copy_from_slice(seg.as_bytes());
+            len += seg.len();
+        }
+        property_joined(buf.get(..len).unwrap_or_default())
+    }
+
+    fn property_joined(joined: &[u8]) -> Option<Vec<u8>> {
         let mut data: *mut u8 = std::ptr::null_mut();
         let mut size: usize = 0;
         // SAFETY: the path buffer is live for the call; the out-parameters

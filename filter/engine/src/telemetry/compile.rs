@@ -12,6 +12,7 @@
 //! `x-kubernetes-validations` and `pkg/config/validation`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cel::Program;
 use super::labels::STANDARD_LABELS;
@@ -149,12 +150,35 @@ pub(crate) fn compile(
             }
         }
     }
+    let groups = [Mode::Client, Mode::Server].map(|mode| {
+        let row = plans.get(mode as usize);
+        let plan = |m: usize| row.and_then(|r| r.get(m)).and_then(Option::as_ref);
+        let mut masks: Vec<u8> = Vec::new();
+        let mut grouped = 0u8;
+        for m in 0..Metric::ALL.len() {
+            let Some(p) = plan(m) else { continue };
+            if grouped & (1 << m) != 0 {
+                continue;
+            }
+            let mask = (m..Metric::ALL.len())
+                .filter(|&o| plan(o) == Some(p))
+                .fold(0u8, |acc, o| acc | (1 << o));
+            grouped |= mask;
+            masks.push(mask);
+        }
+        masks
+    });
     CompiledTelemetry {
         prefix: prefix.to_string(),
         plans,
         programs,
+        groups,
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
     }
 }
+
+/// The next [`CompiledTelemetry`] id.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 fn plan(st: &MetricState) -> Plan {
     let mut labels = Vec::new();

@@ -3,8 +3,6 @@
 //! (istio/proxy `source/extensions/filters/http/istio_stats/istio_stats.cc`,
 //! `populatePeerInfo`), with `unknown` for what is absent.
 
-use std::borrow::Cow;
-
 use super::Mode;
 use super::cel::{AttrType, Attributes, HeaderMap, Value, attributes::decode};
 
@@ -112,162 +110,225 @@ pub fn standard(
     policy_rule: &str,
     policy_destination: &str,
 ) -> Vec<String> {
-    let peer_root = if mode == Mode::Server {
+    let mut out = Vec::new();
+    standard_into(mode, node, attrs, policy_rule, policy_destination, &mut out);
+    out
+}
+
+/// Where the peer's and the proxy's own workload labels go: the `source_*`
+/// and the `destination_*` slots of [`STANDARD_LABELS`] (workload,
+/// namespace, principal, app, version, canonical service, canonical
+/// revision, cluster), swapped by the reporter mode.
+const SOURCE_SLOTS: [usize; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+const DESTINATION_SLOTS: [usize; 8] = [9, 10, 11, 12, 13, 17, 18, 19];
+const DESTINATION_WORKLOAD_NAMESPACE: usize = 10;
+const DESTINATION_SERVICE: usize = 14;
+const DESTINATION_SERVICE_NAME: usize = 15;
+const DESTINATION_SERVICE_NAMESPACE: usize = 16;
+
+/// [`standard`] into `out`, reusing its strings (one request's labels are
+/// built without allocating once the buffers have grown).
+pub fn standard_into(
+    mode: Mode,
+    node: &NodeInfo,
+    attrs: &dyn Attributes,
+    policy_rule: &str,
+    policy_destination: &str,
+    out: &mut Vec<String>,
+) {
+    out.resize_with(STANDARD_LABELS.len(), String::new);
+    out.iter_mut().for_each(String::clear);
+    let server = mode == Mode::Server;
+    let peer_root = if server {
         "downstream_peer"
     } else {
         "upstream_peer"
     };
-    let peer = |f: &str| string(attrs, &[peer_root, f]);
-    let (tls_root, _) = if mode == Mode::Server {
-        ("connection", ())
+    let tls_root = if server { "connection" } else { "upstream" };
+    let (peer_slots, local_slots) = if server {
+        (SOURCE_SLOTS, DESTINATION_SLOTS)
     } else {
-        ("upstream", ())
+        (DESTINATION_SLOTS, SOURCE_SLOTS)
     };
-    let peer_san = string(attrs, &[tls_root, "uri_san_peer_certificate"]);
-    let local_san = string(attrs, &[tls_root, "uri_san_local_certificate"]);
-    let peer_ns = peer_san
-        .as_deref()
-        .and_then(san_namespace)
-        .map(str::to_string)
-        .or_else(|| peer("namespace"));
-    let or_unknown = |v: Option<String>| v.unwrap_or_else(|| UNKNOWN.to_string());
+    let [
+        p_workload,
+        p_ns,
+        p_principal,
+        p_app,
+        p_version,
+        p_service,
+        p_revision,
+        p_cluster,
+    ] = peer_slots;
+    let [
+        l_workload,
+        l_ns,
+        l_principal,
+        l_app,
+        l_version,
+        l_service,
+        l_revision,
+        l_cluster,
+    ] = local_slots;
+
+    // The peer's side.
+    let peer =
+        |f: &str, slot: usize, out: &mut Vec<String>| read_str(attrs, &[peer_root, f], slot, out);
+    or_default(peer("workload", p_workload, out), p_workload, UNKNOWN, out);
+    let peer_san = read_str(
+        attrs,
+        &[tls_root, "uri_san_peer_certificate"],
+        p_principal,
+        out,
+    );
+    let san_ns = out
+        .get(p_principal)
+        .filter(|_| peer_san)
+        .and_then(|p| san_namespace(p))
+        .map(str::to_string);
+    let has_ns = match san_ns {
+        Some(ns) => set(out, p_ns, &ns),
+        None => peer("namespace", p_ns, out),
+    };
+    or_default(has_ns, p_ns, UNKNOWN, out);
+    or_default(peer_san, p_principal, UNKNOWN, out);
+    or_default(peer("app", p_app, out), p_app, UNKNOWN, out);
+    or_default(peer("version", p_version, out), p_version, UNKNOWN, out);
+    or_default(peer("service", p_service, out), p_service, UNKNOWN, out);
+    or_default(peer("revision", p_revision, out), p_revision, "latest", out);
+    or_default(peer("cluster", p_cluster, out), p_cluster, UNKNOWN, out);
+
+    // The proxy's own side.
+    set(out, l_workload, &node.workload);
+    set(out, l_ns, &node.namespace);
+    let local_san = read_str(
+        attrs,
+        &[tls_root, "uri_san_local_certificate"],
+        l_principal,
+        out,
+    );
+    or_default(local_san, l_principal, UNKNOWN, out);
+    set(out, l_app, &node.app);
+    set(out, l_version, &node.version);
+    set(out, l_service, &node.canonical_service);
+    set(out, l_revision, &node.canonical_revision);
+    set(out, l_cluster, &node.cluster);
+    let dst_ns = out
+        .get(DESTINATION_WORKLOAD_NAMESPACE)
+        .cloned()
+        .unwrap_or_default();
+    set(out, DESTINATION_SERVICE_NAMESPACE, &dst_ns);
 
     // Destination service: the host of an Istio outbound cluster name
     // (`outbound|9080|v1|reviews.prod.svc.cluster.local`), else the Host
     // header (Istio's host-header fallback).
-    let cluster_host = string(attrs, &["xds", "cluster_name"]).and_then(|c| {
-        let parts: Vec<&str> = c.split('|').collect();
-        match parts.as_slice() {
-            [_, _, _, host] if !host.is_empty() => Some((*host).to_string()),
+    let cluster = attrs.property(&["xds", "cluster_name"]);
+    let cluster = cluster.as_deref().map(String::from_utf8_lossy);
+    let cluster_host = cluster.as_deref().and_then(|c| {
+        let mut parts = c.split('|');
+        match (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
+            (Some(_), Some(_), Some(_), Some(host), None) if !host.is_empty() => Some(host),
             _ => None,
         }
     });
-    let host_header = attrs
-        .header(HeaderMap::Request, ":authority")
-        .map(Cow::into_owned);
-    let (service, service_name) = match (cluster_host, host_header) {
-        (Some(h), _) => {
-            let short = h.split('.').next().unwrap_or(&h).to_string();
-            (h, short)
-        }
-        (None, Some(h)) if !h.is_empty() => (h.clone(), h),
-        _ if mode == Mode::Server => (
-            node.canonical_service.clone(),
-            node.canonical_service.clone(),
-        ),
-        _ => (UNKNOWN.to_string(), UNKNOWN.to_string()),
-    };
+    if let Some(h) = cluster_host {
+        set(out, DESTINATION_SERVICE, h);
+        set(
+            out,
+            DESTINATION_SERVICE_NAME,
+            h.split('.').next().unwrap_or(h),
+        );
+    } else {
+        let host_header = attrs.header(HeaderMap::Request, ":authority");
+        let service = match host_header.as_deref() {
+            Some(h) if !h.is_empty() => h,
+            _ if server => node.canonical_service.as_str(),
+            _ => UNKNOWN,
+        };
+        set(out, DESTINATION_SERVICE, service);
+        set(out, DESTINATION_SERVICE_NAME, service);
+    }
 
     let grpc = attrs
         .header(HeaderMap::Request, "content-type")
         .is_some_and(|c| c.starts_with("application/grpc"));
+    set(out, 0, if server { "destination" } else { "source" });
+    set(out, 20, if grpc { "grpc" } else { "http" });
     // The `:status` the client got, else Envoy's `response.code` (a reset
     // stream has no response headers); `0` when there is neither, as Istio.
-    let response_code = attrs
-        .header(HeaderMap::Response, ":status")
-        .map(Cow::into_owned)
-        .or_else(|| int(attrs, &["response", "code"]).map(|c| c.to_string()))
-        .unwrap_or_else(|| "0".to_string());
-    let grpc_status = if grpc {
-        int(attrs, &["response", "grpc_status"])
-            .map(|c| c.to_string())
-            .or_else(|| {
-                attrs
-                    .header(HeaderMap::ResponseTrailers, "grpc-status")
-                    .map(Cow::into_owned)
-            })
-            .or_else(|| {
-                attrs
-                    .header(HeaderMap::Response, "grpc-status")
-                    .map(Cow::into_owned)
-            })
-            .unwrap_or_default()
+    if let Some(status) = attrs.header(HeaderMap::Response, ":status") {
+        set(out, 21, &status);
     } else {
-        String::new()
-    };
-    let flags = int(attrs, &["response", "flags"]).map_or_else(|| "-".to_string(), response_flags);
+        set_int(out, 21, int(attrs, &["response", "code"]).unwrap_or(0));
+    }
+    if grpc {
+        if let Some(c) = int(attrs, &["response", "grpc_status"]) {
+            set_int(out, 22, c);
+        } else if let Some(s) = attrs
+            .header(HeaderMap::ResponseTrailers, "grpc-status")
+            .or_else(|| attrs.header(HeaderMap::Response, "grpc-status"))
+        {
+            set(out, 22, &s);
+        }
+    }
+    match int(attrs, &["response", "flags"]) {
+        Some(bits) => {
+            if let Some(slot) = out.get_mut(23) {
+                write_response_flags(bits, slot);
+            }
+        }
+        None => {
+            set(out, 23, "-");
+        }
+    }
     let security = match mode {
-        Mode::Server if peer_san.is_some() && local_san.is_some() => "mutual_tls",
+        Mode::Server if peer_san && local_san => "mutual_tls",
         Mode::Server => "none",
         Mode::Client => UNKNOWN,
     };
+    set(out, 24, security);
+    set(out, 25, policy_rule);
+    set(out, 26, policy_destination);
+}
 
-    let (src, dst): ([String; 8], [String; 5]) = match mode {
-        Mode::Server => (
-            [
-                or_unknown(peer("workload")),
-                or_unknown(peer_ns.clone()),
-                or_unknown(peer_san.clone()),
-                or_unknown(peer("app")),
-                or_unknown(peer("version")),
-                or_unknown(peer("service")),
-                peer("revision").unwrap_or_else(|| "latest".to_string()),
-                or_unknown(peer("cluster")),
-            ],
-            [
-                node.workload.clone(),
-                node.namespace.clone(),
-                or_unknown(local_san.clone()),
-                node.app.clone(),
-                node.version.clone(),
-            ],
-        ),
-        Mode::Client => (
-            [
-                node.workload.clone(),
-                node.namespace.clone(),
-                or_unknown(local_san.clone()),
-                node.app.clone(),
-                node.version.clone(),
-                node.canonical_service.clone(),
-                node.canonical_revision.clone(),
-                node.cluster.clone(),
-            ],
-            [
-                or_unknown(peer("workload")),
-                or_unknown(peer_ns.clone()),
-                or_unknown(peer_san.clone()),
-                or_unknown(peer("app")),
-                or_unknown(peer("version")),
-            ],
-        ),
+/// Appends `value` to label `slot`; returns true.
+fn set(out: &mut [String], slot: usize, value: &str) -> bool {
+    if let Some(s) = out.get_mut(slot) {
+        s.push_str(value);
+    }
+    true
+}
+
+fn set_int(out: &mut [String], slot: usize, value: i64) {
+    if let Some(s) = out.get_mut(slot) {
+        use std::fmt::Write;
+        let _ = write!(s, "{value}");
+    }
+}
+
+/// Sets label `slot` to `default` unless `present`.
+fn or_default(present: bool, slot: usize, default: &str, out: &mut [String]) {
+    if !present {
+        set(out, slot, default);
+    }
+}
+
+/// Writes a non-empty string property into label `slot` (which is empty);
+/// false when absent or empty.
+fn read_str(attrs: &dyn Attributes, path: &[&str], slot: usize, out: &mut [String]) -> bool {
+    let Some(bytes) = attrs.property(path) else {
+        return false;
     };
-    let (dst_ns, dst_canon, dst_rev, dst_cluster) = match mode {
-        Mode::Server => (
-            node.namespace.clone(),
-            node.canonical_service.clone(),
-            node.canonical_revision.clone(),
-            node.cluster.clone(),
-        ),
-        Mode::Client => (
-            or_unknown(peer_ns),
-            or_unknown(peer("service")),
-            peer("revision").unwrap_or_else(|| "latest".to_string()),
-            or_unknown(peer("cluster")),
-        ),
-    };
-    let reporter = if mode == Mode::Server {
-        "destination"
-    } else {
-        "source"
-    };
-    let mut out = Vec::with_capacity(STANDARD_LABELS.len());
-    out.push(reporter.to_string());
-    out.extend(src);
-    out.extend(dst);
-    out.extend([
-        service,
-        service_name,
-        dst_ns,
-        dst_canon,
-        dst_rev,
-        dst_cluster,
-    ]);
-    out.push(if grpc { "grpc" } else { "http" }.to_string());
-    out.extend([response_code, grpc_status, flags, security.to_string()]);
-    out.push(policy_rule.to_string());
-    out.push(policy_destination.to_string());
-    out
+    if bytes.is_empty() {
+        return false;
+    }
+    set(out, slot, &String::from_utf8_lossy(&bytes))
 }
 
 /// Envoy's response flags bitmask (`response.flags`) as its short string,
@@ -276,19 +337,27 @@ pub fn standard(
 /// bit values from envoy `envoy/stream_info/stream_info.h`). Bits past
 /// `DnsResolutionFailed` are not printed.
 pub fn response_flags(bits: i64) -> String {
+    let mut out = String::new();
+    write_response_flags(bits, &mut out);
+    out
+}
+
+/// [`response_flags`] appended to `out`.
+fn write_response_flags(bits: i64, out: &mut String) {
     const FLAGS: [&str; 27] = [
         "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE",
         "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF",
     ];
-    let names: Vec<&str> = FLAGS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| bits & (1_i64 << i) != 0)
-        .map(|(_, n)| *n)
-        .collect();
-    if names.is_empty() {
-        "-".to_string()
-    } else {
-        names.join(",")
+    let start = out.len();
+    for (i, name) in FLAGS.iter().enumerate() {
+        if bits & (1_i64 << i) != 0 {
+            if out.len() > start {
+                out.push(',');
+            }
+            out.push_str(name);
+        }
+    }
+    if out.len() == start {
+        out.push('-');
     }
 }
