@@ -91,6 +91,30 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     loaded
 }
 
+/// The documents of `paths`, or, when a file is unreadable or not YAML or
+/// none holds a document, the diagnostics printed (`empty` is the message
+/// for no documents) and the exit code returned.
+pub fn load_documents(
+    paths: &[PathBuf],
+    format: ErrorFormat,
+    empty: String,
+) -> Result<Vec<Document>, ExitCode> {
+    let loaded = load(paths);
+    if !loaded.diags.is_empty() {
+        emit(&loaded.diags, format);
+        return Err(if loaded.unreadable {
+            ExitCode::Usage
+        } else {
+            ExitCode::Failure
+        });
+    }
+    if loaded.docs.is_empty() {
+        emit(&[Diagnostic::error("empty-input", empty)], format);
+        return Err(ExitCode::Failure);
+    }
+    Ok(loaded.docs)
+}
+
 /// One policy ready to use: the file(s) merged, checked and compiled.
 #[derive(Debug)]
 pub struct LoadedPolicy {
@@ -105,26 +129,12 @@ pub struct LoadedPolicy {
 /// imports into one). On failure the diagnostics are printed and the exit
 /// code returned.
 pub fn load_policy(path: &Path, format: ErrorFormat) -> Result<LoadedPolicy, ExitCode> {
-    let loaded = load(&[path.to_path_buf()]);
-    if !loaded.diags.is_empty() {
-        emit(&loaded.diags, format);
-        return Err(if loaded.unreadable {
-            ExitCode::Usage
-        } else {
-            ExitCode::Failure
-        });
-    }
-    if loaded.docs.is_empty() {
-        emit(
-            &[Diagnostic::error(
-                "empty-input",
-                format!("`{}` has no YAML documents", path.display()),
-            )],
-            format,
-        );
-        return Err(ExitCode::Failure);
-    }
-    let merged = merge(loaded.docs, None).map_err(|d| {
+    let docs = load_documents(
+        &[path.to_path_buf()],
+        format,
+        format!("`{}` has no YAML documents", path.display()),
+    )?;
+    let merged = merge(docs, None).map_err(|d| {
         emit(&d, format);
         ExitCode::Failure
     })?;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::ExitCode;
 use crate::diagnostic::Diagnostic;
 use crate::import::merge;
-use crate::input::{DiagArgs, emit, load, policy_yaml, usage_error};
+use crate::input::{DiagArgs, emit, load_documents, policy_yaml, usage_error};
 use crate::lint::lint;
 
 #[derive(Debug, clap::Args)]
@@ -31,26 +31,15 @@ pub struct ImportArgs {
 
 pub fn run(args: ImportArgs) -> ExitCode {
     let format = args.diag.error_format;
-    let loaded = load(&args.files);
-    if !loaded.diags.is_empty() {
-        emit(&loaded.diags, format);
-        return if loaded.unreadable {
-            ExitCode::Usage
-        } else {
-            ExitCode::Failure
-        };
-    }
-    if loaded.docs.is_empty() {
-        emit(
-            &[Diagnostic::error(
-                "empty-input",
-                "the files hold no YAML documents: nothing to import",
-            )],
-            format,
-        );
-        return ExitCode::Failure;
-    }
-    let merged = match merge(loaded.docs, args.name.as_deref()) {
+    let docs = match load_documents(
+        &args.files,
+        format,
+        "the files hold no YAML documents: nothing to import".to_owned(),
+    ) {
+        Ok(docs) => docs,
+        Err(code) => return code,
+    };
+    let merged = match merge(docs, args.name.as_deref()) {
         Ok(merged) => merged,
         Err(errors) => {
             emit(&errors, format);
