@@ -7,39 +7,17 @@
 //! `policy-cli package`: a reproducible image layout of the real filter,
 //! checked with an independent client (skopeo).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use sha2::{Digest as _, Sha256};
 
-/// The built filter: `$MESHPOLICY_WASM` or `target/meshpolicy.wasm`.
-fn filter_wasm() -> PathBuf {
-    let path = std::env::var_os("MESHPOLICY_WASM").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/meshpolicy.wasm"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make build` (it builds target/meshpolicy.wasm) or set MESHPOLICY_WASM",
-        path.display()
-    );
-    path
-}
+#[path = "support/image.rs"]
+mod image;
+use image::{filter_wasm, skopeo};
 
 fn package(wasm: &Path, dir: &Path) -> String {
-    let output = cargo_bin_cmd!("policy-cli")
-        .args(["package", "--tag", "v1", "-o"])
-        .arg(dir)
-        .arg(wasm)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    image::package(wasm, dir, &["--tag", "v1"])
 }
 
 /// Every file under `dir`, relative path and bytes, sorted.
@@ -88,18 +66,13 @@ fn printed_digest_is_the_manifest_digest_skopeo_sees() {
     // The printed value names the manifest blob (what Istio compares for oci://).
     let manifest = std::fs::read(dir.path().join("blobs/sha256").join(&digest)).unwrap();
     assert_eq!(hex::encode(Sha256::digest(&manifest)), digest);
-    let output = Command::new("skopeo")
-        .args(["inspect", "--raw"])
-        .arg(format!("oci:{}:v1", dir.path().display()))
-        .output()
-        .expect("skopeo is missing: run `make setup` (installs the Debian package)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(hex::encode(Sha256::digest(&output.stdout)), digest);
-    let manifest: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        &format!("oci:{}:v1", dir.path().display()),
+    ]);
+    assert_eq!(hex::encode(Sha256::digest(&raw)), digest);
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(
         manifest["layers"][0]["mediaType"],
         "application/vnd.oci.image.layer.v1.tar+gzip"

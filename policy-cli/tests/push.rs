@@ -9,25 +9,15 @@
 //! `MESHPOLICY_REGISTRY`), read back with an independent client (skopeo).
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use sha2::{Digest as _, Sha256};
 
-fn filter_wasm() -> PathBuf {
-    let path = std::env::var_os("MESHPOLICY_WASM").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/meshpolicy.wasm"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make build` (it builds target/meshpolicy.wasm) or set MESHPOLICY_WASM",
-        path.display()
-    );
-    path
-}
+#[path = "support/image.rs"]
+mod image;
+use image::{filter_wasm, skopeo, succeeded};
 
 /// The registry's `host:port`, checked to answer the distribution API.
 fn registry() -> String {
@@ -56,31 +46,7 @@ fn unique_tag(prefix: &str) -> String {
 }
 
 fn package(wasm: &Path, dir: &Path) -> String {
-    let output = cargo_bin_cmd!("policy-cli")
-        .args(["package", "-o"])
-        .arg(dir)
-        .arg(wasm)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn skopeo(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("skopeo is missing: run `make setup` (installs the Debian package)");
-    assert!(
-        output.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    image::package(wasm, dir, &[])
 }
 
 #[test]
@@ -99,12 +65,7 @@ fn pushed_image_reads_back_with_the_same_digest_and_module() {
         .arg(&reference)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(String::from_utf8(output.stdout).unwrap().trim(), digest);
+    assert_eq!(succeeded(&output), digest);
 
     // The registry serves the very manifest bytes whose digest we pin.
     let raw = skopeo(&[
@@ -157,11 +118,7 @@ fn second_push_skips_the_blobs_the_registry_has() {
             .unwrap()
     };
     let first = push(&unique_tag("a"));
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    succeeded(&first);
     let second = push(&unique_tag("b"));
     assert!(second.status.success());
     assert!(
