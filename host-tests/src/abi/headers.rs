@@ -152,13 +152,14 @@ fn read_kv(
     Some((key, value))
 }
 
-fn add(
+/// The prologue and epilogue `add` and `replace` share: check the map type,
+/// read key and value, open the map for writing, let `edit` change it, then
+/// enforce the size limit and clear the route cache.
+fn write_kv(
     caller: &mut Caller<'_, HostState>,
     t: i32,
-    kp: i32,
-    ks: i32,
-    vp: i32,
-    vs: i32,
+    (kp, ks, vp, vs): (i32, i32, i32, i32),
+    edit: impl FnOnce(&mut Map, String, String),
 ) -> wasmtime::Result<WasmResult> {
     let t = t as u32;
     if t > MAP_TYPE_MAX {
@@ -171,10 +172,21 @@ fn add(
     let Some(m) = map(state, t, Access::Write) else {
         return Ok(WasmResult::BadArgument);
     };
-    insert(m, key, value);
+    edit(m, key, value);
     too_big(m)?;
     cleared_route_cache(state, t);
     Ok(WasmResult::Ok)
+}
+
+fn add(
+    caller: &mut Caller<'_, HostState>,
+    t: i32,
+    kp: i32,
+    ks: i32,
+    vp: i32,
+    vs: i32,
+) -> wasmtime::Result<WasmResult> {
+    write_kv(caller, t, (kp, ks, vp, vs), insert)
 }
 
 fn get(
@@ -216,35 +228,23 @@ fn replace(
     vp: i32,
     vs: i32,
 ) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > MAP_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
-    let Some((key, value)) = read_kv(caller, kp, ks, vp, vs) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
-    let state = caller.data_mut();
-    let Some(m) = map(state, t, Access::Write) else {
-        return Ok(WasmResult::BadArgument);
-    };
-    // `setCopy`: the first entry takes the value, the others go.
-    match m.iter().position(|(k, _)| *k == key) {
-        Some(first) => {
-            let mut idx = 0;
-            m.retain(|(k, _)| {
-                let keep = *k != key || idx == first;
-                idx += 1;
-                keep
-            });
-            if let Some(slot) = m.iter_mut().find(|(k, _)| *k == key) {
-                slot.1 = value;
+    write_kv(caller, t, (kp, ks, vp, vs), |m, key, value| {
+        // `setCopy`: the first entry takes the value, the others go.
+        match m.iter().position(|(k, _)| *k == key) {
+            Some(first) => {
+                let mut idx = 0;
+                m.retain(|(k, _)| {
+                    let keep = *k != key || idx == first;
+                    idx += 1;
+                    keep
+                });
+                if let Some(slot) = m.iter_mut().find(|(k, _)| *k == key) {
+                    slot.1 = value;
+                }
             }
+            None => insert(m, key, value),
         }
-        None => insert(m, key, value),
-    }
-    too_big(m)?;
-    cleared_route_cache(state, t);
-    Ok(WasmResult::Ok)
+    })
 }
 
 fn remove(
