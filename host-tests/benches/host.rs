@@ -21,8 +21,11 @@
 use criterion::{BenchmarkId, Criterion};
 use host_tests::{Host, LoadedModule, ModuleSource, Plugin, PluginOptions};
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+#[path = "support/common.rs"]
+mod common;
+use common::{RESPONSE, estimate, filter_bytes, read, request, target_dir};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench host";
 
@@ -60,43 +63,11 @@ const REQUEST: &[(&str, &str)] = &[
     ("x-forwarded-proto", "http"),
     ("x-envoy-attempt-count", "1"),
 ];
-const RESPONSE: &[(&str, &str)] = &[(":status", "200"), ("content-type", "text/plain")];
-
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("target"),
-    }
-}
-
-fn read(path: &Path, make: &str) -> Vec<u8> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("cannot read `{}` ({e}): run `make {make}`", path.display()))
-}
-
-fn filter_bytes() -> Vec<u8> {
-    let path = match std::env::var_os("MESHPOLICY_WASM") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => target_dir().join("meshpolicy.wasm"),
-    };
-    read(&path, "build")
-}
-
 fn floor_bytes() -> Vec<u8> {
     read(
         &target_dir().join("wasm32-wasip1/release/guest_floor.wasm"),
         "guests",
     )
-}
-
-/// One request through the whole lifecycle.
-fn request(plugin: &mut Plugin) {
-    let mut stream = plugin.new_stream();
-    black_box(stream.request_headers(REQUEST, true));
-    black_box(stream.response_headers(RESPONSE, true));
-    stream.complete();
 }
 
 fn start(module: &LoadedModule, config: &str) -> Plugin {
@@ -132,11 +103,11 @@ fn bench_requests(c: &mut Criterion, floor: &LoadedModule, filter: &LoadedModule
     group.measurement_time(Duration::from_secs(4));
     let mut floor_plugin = start(floor, "");
     group.bench_function(BenchmarkId::from_parameter("floor"), |b| {
-        b.iter(|| request(&mut floor_plugin))
+        b.iter(|| request(&mut floor_plugin, REQUEST))
     });
     let mut filter_plugin = start(filter, POLICY);
     group.bench_function(BenchmarkId::from_parameter("meshpolicy"), |b| {
-        b.iter(|| request(&mut filter_plugin))
+        b.iter(|| request(&mut filter_plugin, REQUEST))
     });
     group.finish();
 
@@ -238,18 +209,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Criterion's estimate for one benchmark, in nanoseconds: (median, mean).
-fn estimate(criterion_dir: &Path, group: &str, id: &str) -> (f64, f64) {
-    let path = criterion_dir
-        .join(group)
-        .join(id)
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("criterion wrote no `{}`: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let point = |k: &str| json[k]["point_estimate"].as_f64().unwrap();
-    (point("median"), point("mean"))
-}
-
 fn human(ns: f64) -> String {
     if ns >= 1e6 {
         format!("{:.2} ms", ns / 1e6)

@@ -14,8 +14,6 @@
     clippy::indexing_slicing
 )]
 
-use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
@@ -23,6 +21,10 @@ use host_tests::{
     Host, LoadedModule, NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties,
 };
 use serde_json::{Value, json};
+
+#[path = "support/common.rs"]
+mod common;
+use common::{estimate, filter_bytes, request, target_dir};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench telemetry";
 const BUDGET: usize = 1024 * 1024;
@@ -37,7 +39,6 @@ const REQUEST: &[(&str, &str)] = &[
     ("x-tenant", "acme"),
     ("x-request-id", "5c1f6a2e-8a3b-4c61-9d7e-0b2f8f1e9a10"),
 ];
-const RESPONSE: &[(&str, &str)] = &[(":status", "200"), ("content-type", "text/plain")];
 
 /// The variants, the first is the baseline.
 fn variants() -> Vec<(&'static str, &'static str, Value)> {
@@ -79,24 +80,6 @@ fn policy(telemetry: &Value) -> Vec<u8> {
     .unwrap()
 }
 
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("target"),
-    }
-}
-
-fn filter_bytes() -> Vec<u8> {
-    let path = match std::env::var_os("MESHPOLICY_WASM") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => target_dir().join("meshpolicy.wasm"),
-    };
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("cannot read `{}` ({e}): run `make build`", path.display()))
-}
-
 fn start(module: &LoadedModule, telemetry: &Value) -> Plugin {
     let properties = Properties::new()
         .with_node_metadata(NodeMetadata {
@@ -129,24 +112,6 @@ fn start(module: &LoadedModule, telemetry: &Value) -> Plugin {
     plugin
 }
 
-fn request(plugin: &mut Plugin) {
-    let mut stream = plugin.new_stream();
-    black_box(stream.request_headers(REQUEST, true));
-    black_box(stream.response_headers(RESPONSE, true));
-    stream.complete();
-}
-
-fn median_ns(criterion_dir: &Path, id: &str) -> f64 {
-    let path = criterion_dir
-        .join("telemetry")
-        .join(id)
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("criterion wrote no `{}`: {e}", path.display()));
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["median"]["point_estimate"].as_f64().unwrap()
-}
-
 fn main() {
     let criterion_dir = target_dir().join("criterion");
     let mut c = Criterion::default()
@@ -163,7 +128,7 @@ fn main() {
     group.measurement_time(Duration::from_secs(4));
     for (id, _, telemetry) in &variants {
         let mut plugin = start(&module, telemetry);
-        request(&mut plugin);
+        request(&mut plugin, REQUEST);
         let defined = plugin.metrics().len();
         assert_eq!(
             defined,
@@ -171,13 +136,13 @@ fn main() {
             "{id}: {defined} metrics defined"
         );
         group.bench_function(BenchmarkId::from_parameter(id), |b| {
-            b.iter(|| request(&mut plugin))
+            b.iter(|| request(&mut plugin, REQUEST))
         });
     }
     group.finish();
     c.final_summary();
 
-    let base = median_ns(&criterion_dir, "off");
+    let base = estimate(&criterion_dir, "telemetry", "off").0;
     let mut md = format!(
         "## Telemetry: cost of the request metrics, and size\n\n\
          Command: `{COMMAND}` (criterion medians, one core). A request is request headers \
@@ -187,7 +152,7 @@ fn main() {
          | telemetry | per request | ratio to baseline |\n|---|---|---|\n"
     );
     for (id, what, _) in &variants {
-        let ns = median_ns(&criterion_dir, id);
+        let ns = estimate(&criterion_dir, "telemetry", id).0;
         md.push_str(&format!(
             "| {what} | {:.2} µs | {:.2}x |\n",
             ns / 1e3,
