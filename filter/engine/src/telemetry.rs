@@ -86,6 +86,9 @@ pub struct CompiledTelemetry {
     /// `[mode]`: the enabled metrics grouped by identical label plan, as bit
     /// masks over `Metric as usize`, in the order of their first metric.
     groups: [Vec<u8>; 2],
+    /// `[mode]`: the standard labels some enabled metric carries, bit `i`
+    /// for `STANDARD_LABELS[i]`; the others are neither computed nor read.
+    needed: [u32; 2],
     /// Unique to one compilation (shared by its clones, which have the same
     /// plans): label keys ([`Self::write_label_key`]) of different
     /// compilations must not be confused.
@@ -238,6 +241,7 @@ impl CompiledTelemetry {
             attrs,
             policy_rule,
             policy_destination,
+            self.needed.get(mode as usize).copied().unwrap_or(u32::MAX),
             &mut out.standard,
         );
         out.standard.iter_mut().for_each(sanitize_in_place);

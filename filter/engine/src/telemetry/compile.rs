@@ -168,11 +168,24 @@ pub(crate) fn compile(
         }
         masks
     });
+    let needed = [Mode::Client, Mode::Server].map(|mode| {
+        plans
+            .get(mode as usize)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|p| &p.labels)
+            .fold(0u32, |acc, l| match l.source {
+                LabelSource::Standard(i) if i < 32 => acc | (1 << i),
+                _ => acc,
+            })
+    });
     CompiledTelemetry {
         prefix: prefix.to_string(),
         plans,
         programs,
         groups,
+        needed,
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
     }
 }

@@ -111,7 +111,15 @@ pub fn standard(
     policy_destination: &str,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    standard_into(mode, node, attrs, policy_rule, policy_destination, &mut out);
+    standard_into(
+        mode,
+        node,
+        attrs,
+        policy_rule,
+        policy_destination,
+        u32::MAX,
+        &mut out,
+    );
     out
 }
 
@@ -125,19 +133,35 @@ const DESTINATION_WORKLOAD_NAMESPACE: usize = 10;
 const DESTINATION_SERVICE: usize = 14;
 const DESTINATION_SERVICE_NAME: usize = 15;
 const DESTINATION_SERVICE_NAMESPACE: usize = 16;
+const REQUEST_PROTOCOL: usize = 20;
+const RESPONSE_CODE: usize = 21;
+const GRPC_RESPONSE_STATUS: usize = 22;
+const RESPONSE_FLAGS: usize = 23;
+const CONNECTION_SECURITY_POLICY: usize = 24;
 
 /// [`standard`] into `out`, reusing its strings (one request's labels are
-/// built without allocating once the buffers have grown).
+/// built without allocating once the buffers have grown). Only the labels
+/// whose bit is set in `needed` (bit `i` for `STANDARD_LABELS[i]`) are
+/// computed, and only the attributes they depend on are read; the others
+/// are left empty.
 pub fn standard_into(
     mode: Mode,
     node: &NodeInfo,
     attrs: &dyn Attributes,
     policy_rule: &str,
     policy_destination: &str,
+    needed: u32,
     out: &mut Vec<String>,
 ) {
     out.resize_with(STANDARD_LABELS.len(), String::new);
     out.iter_mut().for_each(String::clear);
+    // `destination_service_namespace` is a copy of `destination_workload_namespace`.
+    let needed = if needed & (1 << DESTINATION_SERVICE_NAMESPACE) != 0 {
+        needed | (1 << DESTINATION_WORKLOAD_NAMESPACE)
+    } else {
+        needed
+    };
+    let need = |slot: usize| slot < 32 && needed & (1 << slot) != 0;
     let server = mode == Mode::Server;
     let peer_root = if server {
         "downstream_peer"
@@ -171,42 +195,50 @@ pub fn standard_into(
         l_cluster,
     ] = local_slots;
 
-    // The peer's side.
-    let peer =
-        |f: &str, slot: usize, out: &mut Vec<String>| read_str(attrs, &[peer_root, f], slot, out);
-    or_default(peer("workload", p_workload, out), p_workload, UNKNOWN, out);
-    let peer_san = read_str(
-        attrs,
-        &[tls_root, "uri_san_peer_certificate"],
-        p_principal,
-        out,
-    );
+    // The peer's side: a field into its slot, or `default` (nothing at all
+    // when no plan needs the slot).
+    let peer = |f: &str, slot: usize, default: &str, out: &mut Vec<String>| {
+        if need(slot) && !read_str(attrs, &[peer_root, f], slot, out) {
+            set(out, slot, default);
+        }
+    };
+    peer("workload", p_workload, UNKNOWN, out);
+    let security_needed = server && need(CONNECTION_SECURITY_POLICY);
+    let peer_san = (need(p_principal) || need(p_ns) || security_needed)
+        && read_str(
+            attrs,
+            &[tls_root, "uri_san_peer_certificate"],
+            p_principal,
+            out,
+        );
     let san_ns = out
         .get(p_principal)
         .filter(|_| peer_san)
         .and_then(|p| san_namespace(p))
         .map(str::to_string);
-    let has_ns = match san_ns {
-        Some(ns) => set(out, p_ns, &ns),
-        None => peer("namespace", p_ns, out),
-    };
-    or_default(has_ns, p_ns, UNKNOWN, out);
+    match san_ns {
+        Some(ns) => {
+            set(out, p_ns, &ns);
+        }
+        None => peer("namespace", p_ns, UNKNOWN, out),
+    }
     or_default(peer_san, p_principal, UNKNOWN, out);
-    or_default(peer("app", p_app, out), p_app, UNKNOWN, out);
-    or_default(peer("version", p_version, out), p_version, UNKNOWN, out);
-    or_default(peer("service", p_service, out), p_service, UNKNOWN, out);
-    or_default(peer("revision", p_revision, out), p_revision, "latest", out);
-    or_default(peer("cluster", p_cluster, out), p_cluster, UNKNOWN, out);
+    peer("app", p_app, UNKNOWN, out);
+    peer("version", p_version, UNKNOWN, out);
+    peer("service", p_service, UNKNOWN, out);
+    peer("revision", p_revision, "latest", out);
+    peer("cluster", p_cluster, UNKNOWN, out);
 
     // The proxy's own side.
     set(out, l_workload, &node.workload);
     set(out, l_ns, &node.namespace);
-    let local_san = read_str(
-        attrs,
-        &[tls_root, "uri_san_local_certificate"],
-        l_principal,
-        out,
-    );
+    let local_san = (need(l_principal) || security_needed)
+        && read_str(
+            attrs,
+            &[tls_root, "uri_san_local_certificate"],
+            l_principal,
+            out,
+        );
     or_default(local_san, l_principal, UNKNOWN, out);
     set(out, l_app, &node.app);
     set(out, l_version, &node.version);
@@ -222,7 +254,10 @@ pub fn standard_into(
     // Destination service: the host of an Istio outbound cluster name
     // (`outbound|9080|v1|reviews.prod.svc.cluster.local`), else the Host
     // header (Istio's host-header fallback).
-    let cluster = attrs.property(&["xds", "cluster_name"]);
+    let service_needed = need(DESTINATION_SERVICE) || need(DESTINATION_SERVICE_NAME);
+    let cluster = service_needed
+        .then(|| attrs.property(&["xds", "cluster_name"]))
+        .flatten();
     let cluster = cluster.as_deref().map(String::from_utf8_lossy);
     let cluster_host = cluster.as_deref().and_then(|c| {
         let mut parts = c.split('|');
@@ -237,7 +272,9 @@ pub fn standard_into(
             _ => None,
         }
     });
-    if let Some(h) = cluster_host {
+
+    if !service_needed {
+    } else if let Some(h) = cluster_host {
         set(out, DESTINATION_SERVICE, h);
         set(
             out,
@@ -255,19 +292,23 @@ pub fn standard_into(
         set(out, DESTINATION_SERVICE_NAME, service);
     }
 
-    let grpc = attrs
-        .header(HeaderMap::Request, "content-type")
-        .is_some_and(|c| c.starts_with("application/grpc"));
+    let grpc = (need(REQUEST_PROTOCOL) || need(GRPC_RESPONSE_STATUS))
+        && attrs
+            .header(HeaderMap::Request, "content-type")
+            .is_some_and(|c| c.starts_with("application/grpc"));
     set(out, 0, if server { "destination" } else { "source" });
-    set(out, 20, if grpc { "grpc" } else { "http" });
+    set(out, REQUEST_PROTOCOL, if grpc { "grpc" } else { "http" });
     // The `:status` the client got, else Envoy's `response.code` (a reset
     // stream has no response headers); `0` when there is neither, as Istio.
-    if let Some(status) = attrs.header(HeaderMap::Response, ":status") {
+
+    if !need(RESPONSE_CODE) {
+    } else if let Some(status) = attrs.header(HeaderMap::Response, ":status") {
         set(out, 21, &status);
     } else {
         set_int(out, 21, int(attrs, &["response", "code"]).unwrap_or(0));
     }
-    if grpc {
+
+    if grpc && need(GRPC_RESPONSE_STATUS) {
         if let Some(c) = int(attrs, &["response", "grpc_status"]) {
             set_int(out, 22, c);
         } else if let Some(s) = attrs
@@ -277,7 +318,11 @@ pub fn standard_into(
             set(out, 22, &s);
         }
     }
-    match int(attrs, &["response", "flags"]) {
+
+    match need(RESPONSE_FLAGS)
+        .then(|| int(attrs, &["response", "flags"]))
+        .flatten()
+    {
         Some(bits) => {
             if let Some(slot) = out.get_mut(23) {
                 write_response_flags(bits, slot);
