@@ -275,7 +275,9 @@ impl CompiledTelemetry {
     /// by `maxValues`, exactly as [`Self::stat_name`] puts them) to `key`,
     /// each followed by `;` (a sanitized value never contains one): with the
     /// mode, the plan group and [`Self::id`], a cheap key for the stat name,
-    /// much shorter than it. Does nothing when `metric` is disabled.
+    /// much shorter than it, for requests evaluated with one [`NodeInfo`]:
+    /// the values that depend only on the mode and the node are left out.
+    /// Does nothing when `metric` is disabled.
     pub fn write_label_key(
         &self,
         mode: Mode,
@@ -287,11 +289,19 @@ impl CompiledTelemetry {
         let Some(plan) = self.plan(mode, metric) else {
             return;
         };
+        let node_only = labels::node_only(mode);
         for i in &plan.name_order {
-            if let Some(l) = plan.labels.get(*i) {
-                key.extend_from_slice(self.value(l, req, caps).as_bytes());
-                key.push(b';');
+            let Some(l) = plan.labels.get(*i) else {
+                continue;
+            };
+            if let LabelSource::Standard(s) = l.source
+                && s < 32
+                && node_only & (1 << s) != 0
+            {
+                continue;
             }
+            key.extend_from_slice(self.value(l, req, caps).as_bytes());
+            key.push(b';');
         }
     }
 

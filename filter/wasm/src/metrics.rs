@@ -41,6 +41,7 @@ pub struct Metrics {
     /// stat names, by `Metric as usize`. Only complete groups are kept. A
     /// request hashes one key of its label values instead of four ~1 KB
     /// stat names (those are built only when a label set is first seen).
+    /// Valid for `node` only: it is replaced together with it.
     by_key: HashMap<Vec<u8>, [Option<u32>; 4], foldhash::fast::FixedState>,
     caps: CapState,
     /// Buffers reused by every request.

@@ -139,6 +139,39 @@ const GRPC_RESPONSE_STATUS: usize = 22;
 const RESPONSE_FLAGS: usize = 23;
 const CONNECTION_SECURITY_POLICY: usize = 24;
 
+/// The standard labels whose value depends only on the mode and the
+/// [`NodeInfo`] (bit `i` for `STANDARD_LABELS[i]`): the reporter and the
+/// proxy's own workload side but its principal.
+pub(crate) fn node_only(mode: Mode) -> u32 {
+    let local = if mode == Mode::Server {
+        DESTINATION_SLOTS
+    } else {
+        SOURCE_SLOTS
+    };
+    let [
+        workload,
+        ns,
+        _principal,
+        app,
+        version,
+        service,
+        revision,
+        cluster,
+    ] = local;
+    let mut mask = (1 << 0)
+        | (1 << workload)
+        | (1 << ns)
+        | (1 << app)
+        | (1 << version)
+        | (1 << service)
+        | (1 << revision)
+        | (1 << cluster);
+    if mode == Mode::Server {
+        mask |= 1 << DESTINATION_SERVICE_NAMESPACE;
+    }
+    mask
+}
+
 /// [`standard`] into `out`, reusing its strings (one request's labels are
 /// built without allocating once the buffers have grown). Only the labels
 /// whose bit is set in `needed` (bit `i` for `STANDARD_LABELS[i]`) are

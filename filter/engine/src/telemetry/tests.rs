@@ -404,3 +404,53 @@ fn stat_names_share_the_label_part_and_match_stat_name() {
     let names = t.stat_names(Mode::Client, &req, &mut caps);
     assert!(names[3].as_ref().unwrap().contains("tenant=.=other;.;"));
 }
+
+#[test]
+fn plan_groups_gather_metrics_with_the_same_labels() {
+    let t = ok("[]");
+    assert_eq!(t.plan_groups(Mode::Client), &[0b1111]);
+    let t = ok(
+        r#"[{"overrides":[{"match":{"metric":"REQUEST_SIZE"},"disabled":true},
+        {"match":{"metric":"RESPONSE_SIZE"},"tagOverrides":{"tenant":{"value":"request.headers['x-tenant']"}}}]}]"#,
+    );
+    assert_eq!(t.plan_groups(Mode::Server), &[0b0011, 0b1000]);
+    let off = ok(r#"[{"overrides":[{"disabled":true}]}]"#);
+    assert!(off.plan_groups(Mode::Client).is_empty());
+    assert_ne!(t.id(), off.id());
+}
+
+#[test]
+fn label_keys_tell_label_sets_apart_and_keep_the_caps() {
+    let t = ok(
+        r#"[{"overrides":[{"tagOverrides":{"tenant":{"value":"request.headers['x-tenant']","maxValues":1}}}]}]"#,
+    );
+    let mut caps = CapState::default();
+    let key = |tenant: &str, caps: &mut CapState| {
+        let req = t.evaluate(Mode::Client, &node(), &request(tenant), "r", "d");
+        let mut key = Vec::new();
+        t.write_label_key(Mode::Client, Metric::RequestCount, &req, caps, &mut key);
+        let name = t
+            .stat_name(Mode::Client, Metric::RequestCount, &req, caps)
+            .unwrap();
+        (String::from_utf8(key).unwrap(), name)
+    };
+    let (acme, acme_name) = key("acme", &mut caps);
+    assert_eq!(key("acme", &mut caps).0, acme);
+    assert!(acme.contains("acme;"), "{acme}");
+    assert!(acme.len() < acme_name.len() / 2, "{acme} vs {acme_name}");
+    // Past maxValues the value is `other`, in the key as in the name.
+    let (other, other_name) = key("other-co", &mut caps);
+    assert_ne!(other, acme);
+    assert!(other.contains("other;") && other_name.contains("tenant=.=other;.;"));
+    // Labels no plan carries are not computed.
+    let removed =
+        ok(r#"[{"overrides":[{"tagOverrides":{"destination_app":{"operation":"REMOVE"}}}]}]"#);
+    let req = removed.evaluate(Mode::Client, &node(), &request("acme"), "r", "d");
+    let all = t.evaluate(Mode::Client, &node(), &request("acme"), "r", "d");
+    let idx = STANDARD_LABELS
+        .iter()
+        .position(|l| *l == "destination_app")
+        .unwrap();
+    assert_eq!(req.standard[idx], "");
+    assert_ne!(all.standard[idx], "");
+}
