@@ -84,9 +84,20 @@ pub(crate) fn lookup(state: &HostState, path: &[u8]) -> Result<Vec<u8>, WasmResu
             _ => Err(WasmResult::NotFound),
         };
     }
-    let value = match derived_lookup(state, stream, first) {
-        Some(v) => v,
-        None => return Err(WasmResult::NotFound),
+    // One attribute of `request` / `response` (`request.path`, ...): only
+    // that attribute is derived, not the whole map (the same answer as
+    // `derived_lookup(..).child(key)`, checked in tests).
+    let (value, rest) = match (*first, rest.split_first()) {
+        (b"request" | b"response", Some((key, deeper))) => {
+            match derived_attribute(state, stream, first, key) {
+                Some(v) => (v, deeper),
+                None => return Err(WasmResult::NotFound),
+            }
+        }
+        _ => match derived_lookup(state, stream, first) {
+            Some(v) => (v, rest),
+            None => return Err(WasmResult::NotFound),
+        },
     };
     let mut current = &value;
     for part in rest {
@@ -160,6 +171,108 @@ pub(crate) fn derived_lookup(
                 .find(|(k, _)| k.as_slice() == top)
                 .map(|(_, v)| PropertyValue::Bytes(v.clone()))
         }
+    }
+}
+
+/// `derived_lookup(state, stream, top)?.child(key)` for `top` `request`
+/// or `response`, deriving only the attribute asked for.
+pub(crate) fn derived_attribute(
+    state: &HostState,
+    stream: Option<&StreamState>,
+    top: &[u8],
+    key: &[u8],
+) -> Option<PropertyValue> {
+    let stream = stream?;
+    let (req, resp) = (&stream.request, &stream.response);
+    let present = if top == b"request" {
+        req.headers_started
+    } else {
+        // the map `derived_lookup` builds is empty otherwise
+        resp.headers_started || resp.trailers_started || stream.local_response.is_some()
+    };
+    if !present {
+        return None;
+    }
+    // `merge`: the last test-set entry with this key wins.
+    if let Some(PropertyValue::Map(entries)) = state.properties.get(&[top])
+        && let Some((_, v)) = entries.iter().rev().find(|(k, _)| k.as_bytes() == key)
+    {
+        return Some(v.clone());
+    }
+    if top == b"request" {
+        request_attribute(state, stream, key)
+    } else {
+        response_attribute(stream, key)
+    }
+}
+
+/// One entry of `request_attributes` + `stream_request_attributes`.
+fn request_attribute(state: &HostState, stream: &StreamState, key: &[u8]) -> Option<PropertyValue> {
+    let headers = &stream.request.headers;
+    let from = |name: &str| header(headers, name).map(PropertyValue::string);
+    let path = || header(headers, ":path");
+    match key {
+        b"path" => from(":path"),
+        b"url_path" => path().map(|p| PropertyValue::string(p.split('?').next().unwrap_or(p))),
+        b"host" => from(":authority"),
+        b"scheme" => from(":scheme"),
+        b"method" => from(":method"),
+        b"referer" => from("referer"),
+        b"useragent" => from("user-agent"),
+        b"id" => from("x-request-id"),
+        b"query" => path().map(|p| PropertyValue::string(p.split_once('?').map_or("", |(_, q)| q))),
+        b"headers" => Some(headers_value(headers)),
+        b"time" => stream
+            .started
+            .map(|(realtime, _)| PropertyValue::Timestamp(realtime)),
+        b"duration" => match stream.started {
+            Some((_, monotonic)) if stream.in_log || stream.completed => Some(
+                PropertyValue::Duration(state.clock.monotonic.saturating_sub(monotonic)),
+            ),
+            _ => None,
+        },
+        b"size" => {
+            let received = i64::try_from(stream.request_bytes).unwrap_or(i64::MAX);
+            let size = header(headers, "content-length")
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(received);
+            Some(PropertyValue::Int(size))
+        }
+        b"total_size" => {
+            let received = i64::try_from(stream.request_bytes).unwrap_or(i64::MAX);
+            Some(PropertyValue::Int(received + byte_size(headers)))
+        }
+        b"protocol" => Some(PropertyValue::string("HTTP/1.1")),
+        _ => None,
+    }
+}
+
+/// One entry of the `response` map `derived_lookup` builds.
+fn response_attribute(stream: &StreamState, key: &[u8]) -> Option<PropertyValue> {
+    let resp = &stream.response;
+    let started = resp.headers_started;
+    match key {
+        b"code" if started => header(&resp.headers, ":status")
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(PropertyValue::Int),
+        b"headers" if started => Some(headers_value(&resp.headers)),
+        b"trailers" if resp.trailers_started => Some(headers_value(&resp.trailers)),
+        b"code_details" => match &stream.local_response {
+            Some(local) => Some(PropertyValue::string(local.details.as_str())),
+            None => started.then(|| PropertyValue::string("via_upstream")),
+        },
+        b"size" | b"total_size" if started => {
+            let sent = resp.seen_body.len() as i64;
+            if key == b"size" {
+                return Some(PropertyValue::Int(sent));
+            }
+            let mut total = sent + byte_size(&resp.headers);
+            if resp.trailers_started {
+                total += byte_size(&resp.trailers);
+            }
+            Some(PropertyValue::Int(total))
+        }
+        _ => None,
     }
 }
 

@@ -140,3 +140,91 @@ fn no_request_attributes_on_the_root_context() {
         Err(WasmResult::NotFound)
     );
 }
+
+/// Every state a test can build: each `request.<key>` / `response.<key>`
+/// read derives the same bytes (or the same `NOT_FOUND`) as walking the
+/// whole map `derived_lookup` builds.
+#[test]
+fn one_attribute_equals_the_child_of_the_whole_map() {
+    use super::{derived_attribute, derived_lookup};
+    use crate::types::LocalResponse;
+    let keys: &[&[u8]] = &[
+        b"path",
+        b"url_path",
+        b"host",
+        b"scheme",
+        b"method",
+        b"referer",
+        b"useragent",
+        b"id",
+        b"query",
+        b"headers",
+        b"time",
+        b"duration",
+        b"size",
+        b"total_size",
+        b"protocol",
+        b"code",
+        b"trailers",
+        b"code_details",
+        b"extra",
+        b"",
+    ];
+    let mut checked = 0;
+    for mask in 0..128_u32 {
+        let mut state = state_with_stream();
+        let bit = |i: u32| mask & (1 << i) != 0;
+        if bit(5) {
+            state.properties = Properties::new()
+                .with("request.path", "/set")
+                .with("request.extra", "x")
+                .with("response.code", 503_i64)
+                .with("response.extra", "y");
+        }
+        let Some(stream) = state.streams.get_mut(&2) else {
+            panic!("the test stream is missing");
+        };
+        stream.request.headers_started = bit(0);
+        stream.response.headers_started = bit(1);
+        stream.response.headers =
+            vec![(":status".into(), "200".into()), ("x-b".into(), "1".into())];
+        stream.response.trailers_started = bit(2);
+        stream.response.trailers = vec![("grpc-status".into(), "0".into())];
+        stream.response.seen_body = b"hello".to_vec();
+        if bit(3) {
+            stream.local_response = Some(LocalResponse {
+                status: 403,
+                details: "denied".into(),
+                headers: Vec::new(),
+                body: Vec::new(),
+                grpc_status: u32::MAX,
+            });
+        }
+        stream.in_log = bit(4);
+        if bit(6) {
+            stream
+                .request
+                .headers
+                .push(("content-length".into(), "12".into()));
+            stream
+                .request
+                .headers
+                .push((":scheme".into(), "https".into()));
+            stream.started = None;
+        }
+        let stream = state.stream();
+        for top in [&b"request"[..], b"response"] {
+            let whole = derived_lookup(&state, stream, top);
+            for key in keys {
+                let expected = whole
+                    .as_ref()
+                    .and_then(|v| v.child(key))
+                    .map(|v| v.encode());
+                let got = derived_attribute(&state, stream, top, key).map(|v| v.encode());
+                assert_eq!(got, expected, "mask {mask} {top:?} {key:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 128 * 2 * keys.len());
+}
