@@ -47,7 +47,7 @@ guests: setup
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
 test: build guests
-	addr=$$(scripts/registry.sh start); MESHPOLICY_REGISTRY=$$addr $(CARGO) test
+	addr=$$(scripts/registry.sh start); MESHPOLICY_REGISTRY=$$addr $(CARGO) test --no-fail-fast
 
 lint: setup
 	$(CARGO) fmt --all -- --check
