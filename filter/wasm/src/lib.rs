@@ -73,7 +73,7 @@ impl RootContext for Root {
                     "meshpolicy: policy active with {} rule(s)",
                     policy.rule_count()
                 );
-                *self.shared.source.borrow_mut() = Rc::new(node::source_info(self));
+                *self.shared.source.borrow_mut() = Rc::new(node::source_info());
                 *self.shared.policy.borrow_mut() = Some(Rc::new(policy));
                 *self.shared.metrics.borrow_mut() = metrics::Metrics::new();
                 true
@@ -141,7 +141,7 @@ impl HttpContext for Stream {
             headers: &headers,
             source: &self.source,
             port: if policy.uses_port() {
-                node::destination_port(self, &headers)
+                node::destination_port(&headers)
             } else {
                 None
             },

@@ -4,22 +4,21 @@
 use std::collections::BTreeMap;
 
 use meshpolicy_engine::SourceInfo;
-use proxy_wasm::traits::Context;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::Bytes;
 
 use crate::pairs;
 
 /// This proxy's workload from node metadata: `LABELS` (a map, serialized as
 /// pairs) and `NAMESPACE` (a string). Istio evaluates `sourceLabels` and
 /// `sourceNamespace` against the same node metadata when it builds config.
-pub fn source_info(ctx: &dyn Context) -> SourceInfo {
-    let labels = ctx
-        .get_property(vec!["node", "metadata", "LABELS"])
+pub fn source_info() -> SourceInfo {
+    let labels = property(vec!["node", "metadata", "LABELS"])
         .map(|bytes| pairs::property_map(&bytes))
         .unwrap_or_default()
         .into_iter()
         .collect::<BTreeMap<_, _>>();
-    let namespace = ctx
-        .get_property(vec!["node", "metadata", "NAMESPACE"])
+    let namespace = property(vec!["node", "metadata", "NAMESPACE"])
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|ns| !ns.is_empty());
     SourceInfo { labels, namespace }
@@ -27,8 +26,8 @@ pub fn source_info(ctx: &dyn Context) -> SourceInfo {
 
 /// The destination port: Envoy's `destination.port` property (an int64,
 /// little-endian), else the port in `:authority`.
-pub fn destination_port(ctx: &dyn Context, headers: &[(String, String)]) -> Option<u32> {
-    if let Some(bytes) = ctx.get_property(vec!["destination", "port"])
+pub fn destination_port(headers: &[(String, String)]) -> Option<u32> {
+    if let Some(bytes) = property(vec!["destination", "port"])
         && let Ok(raw) = <[u8; 8]>::try_from(bytes.as_slice())
         && let Ok(port) = u32::try_from(i64::from_le_bytes(raw))
     {
@@ -39,6 +38,14 @@ pub fn destination_port(ctx: &dyn Context, headers: &[(String, String)]) -> Opti
         .find(|(name, _)| name == ":authority")
         .map(|(_, value)| value.as_str())?;
     authority_port(authority)
+}
+
+/// A property's value; absent when the host has none or cannot serialize it.
+///
+/// Not the SDK's `Context::get_property`: it unwraps the host's answer, so
+/// Envoy's SERIALIZATION_FAILURE (a value it cannot encode) would trap the VM.
+fn property(path: Vec<&str>) -> Option<Bytes> {
+    hostcalls::get_property(path).ok().flatten()
 }
 
 /// The port of an authority (`host:port`, `[v6]:port`), if it names one.

@@ -171,3 +171,36 @@ fn port_match_reads_the_destination_port_else_the_authority() {
     assert!(by_property.configured());
     assert_eq!(request(&mut by_property, "/", &[]).subset(), None);
 }
+
+#[test]
+fn source_labels_and_namespace_come_from_node_metadata() {
+    let config = policy(json!({"http": [
+        {"name": "from-web", "match": [{"sourceLabels": {"app": "web"}, "sourceNamespace": "prod"}],
+         "route": [{"destination": {"host": "reviews", "subset": "v2"}}]},
+        {"name": "rest", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}
+    ]}));
+    let start = |namespace: &str, app: &str| {
+        let mut opts = super::support::options(&config);
+        opts.properties =
+            host_tests::Properties::new().with_node_metadata(host_tests::NodeMetadata {
+                namespace: Some(namespace.into()),
+                labels: [("app".to_string(), app.to_string())].into(),
+                ..Default::default()
+            });
+        let plugin = host_tests::Plugin::start(super::support::module(), opts).unwrap();
+        assert!(plugin.configured());
+        plugin
+    };
+    assert_eq!(
+        request(&mut start("prod", "web"), "/", &[]).subset(),
+        Some("v2")
+    );
+    assert_eq!(
+        request(&mut start("staging", "web"), "/", &[]).subset(),
+        Some("v1")
+    );
+    assert_eq!(
+        request(&mut start("prod", "api"), "/", &[]).subset(),
+        Some("v1")
+    );
+}
