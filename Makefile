@@ -13,7 +13,7 @@ WASM_BUDGET ?= 1048576
 WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
-APT_PACKAGES := binaryen docker-registry skopeo
+APT_PACKAGES := binaryen docker-registry skopeo curl
 
 .PHONY: help setup build guests test lint demo bench fuzz manifests
 
