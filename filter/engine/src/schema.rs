@@ -28,6 +28,9 @@ pub(crate) struct Field {
     kind: Kind,
 }
 
+/// Why router features are refused: Envoy's router enforces them, not a filter.
+const IN_COMPANION: &str = "keep it in the companion VirtualService";
+
 const fn f(name: &'static str, kind: Kind) -> Field {
     Field { name, kind }
 }
@@ -140,34 +143,13 @@ static HTTP_RULE: &[Field] = &[
         "delegate",
         Kind::Unsupported("delegation is resolved by Istio, not in a filter"),
     ),
-    f(
-        "timeout",
-        Kind::Unsupported("keep it in the companion VirtualService"),
-    ),
-    f(
-        "retries",
-        Kind::Unsupported("keep it in the companion VirtualService"),
-    ),
-    f(
-        "mirror",
-        Kind::Unsupported("keep it in the companion VirtualService"),
-    ),
-    f(
-        "mirrors",
-        Kind::Unsupported("keep it in the companion VirtualService"),
-    ),
-    f(
-        "mirrorPercentage",
-        Kind::Unsupported("keep it in the companion VirtualService"),
-    ),
-    f(
-        "mirrorPercent",
-        Kind::Unsupported("keep it in the companion VirtualService"),
-    ),
-    f(
-        "corsPolicy",
-        Kind::Unsupported("keep it in the companion VirtualService"),
-    ),
+    f("timeout", Kind::Unsupported(IN_COMPANION)),
+    f("retries", Kind::Unsupported(IN_COMPANION)),
+    f("mirror", Kind::Unsupported(IN_COMPANION)),
+    f("mirrors", Kind::Unsupported(IN_COMPANION)),
+    f("mirrorPercentage", Kind::Unsupported(IN_COMPANION)),
+    f("mirrorPercent", Kind::Unsupported(IN_COMPANION)),
+    f("corsPolicy", Kind::Unsupported(IN_COMPANION)),
 ];
 
 static SETTINGS: &[Field] = &[f("decisionHeader", Kind::Str), f("metricPrefix", Kind::Str)];
