@@ -7,24 +7,34 @@ mod matching;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::error::{Errors, PolicyErrors, field, item, key};
-use crate::index::RuleIndex;
+use crate::error::{Errors, PolicyError, PolicyErrors, field, item, key};
+use crate::hosts::{HostName, HostTable, parse_host, vs_path};
 use crate::limits::{MAX_HEADER_NAME_BYTES, MAX_RULES};
-use crate::model::{HttpRule, TrafficPolicy};
-use crate::policy::{Action, CompiledRule, Policy, Route};
+use crate::model::{HttpRule, TrafficPolicy, VirtualService};
+use crate::policy::{Action, CompiledRule, CompiledVs, HostGroup, Policy, Route};
 
 /// The `apiVersion` and `kind` of a policy document.
-pub const API_VERSION: &str = "meshpolicy.dev/v1alpha1";
+pub const API_VERSION: &str = "meshpolicy.dev/v1alpha2";
+/// The first version, whose rules applied to every host (refused with help).
+pub const API_VERSION_V1: &str = "meshpolicy.dev/v1alpha1";
 pub const KIND: &str = "TrafficPolicy";
 /// Default `spec.settings.decisionHeader`.
-pub const DEFAULT_DECISION_HEADER: &str = "x-meshpolicy-subset";
+pub const DEFAULT_DECISION_HEADER: &str = "x-meshpolicy-route";
 /// Default `spec.settings.metricPrefix`.
 pub const DEFAULT_METRIC_PREFIX: &str = "meshpolicy_";
 
 pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     let mut errors = Errors::default();
     // An empty apiVersion/kind is accepted (a bare pluginConfig); a wrong one is not.
-    if !doc.api_version.is_empty() && doc.api_version != API_VERSION {
+    if doc.api_version == API_VERSION_V1 {
+        errors.push(
+            "apiVersion",
+            format!(
+                "`{API_VERSION_V1}` is no longer supported: set `apiVersion: {API_VERSION}` and {}",
+                crate::schema::V1_HTTP
+            ),
+        );
+    } else if !doc.api_version.is_empty() && doc.api_version != API_VERSION {
         errors.push(
             "apiVersion",
             format!(
@@ -64,59 +74,208 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     );
     check_subsets(&spec.subsets, &mut errors);
 
-    if spec.http.len() > MAX_RULES {
+    let mut rules = Vec::new();
+    let mut keys = Vec::new();
+    let mut services = Vec::with_capacity(spec.virtual_services.len());
+    let total_rules: usize = spec.virtual_services.iter().map(|vs| vs.http.len()).sum();
+    if total_rules > MAX_RULES {
         errors.push(
-            "spec.http",
-            format!(
-                "too many rules ({}), the limit is {MAX_RULES}",
-                spec.http.len()
-            ),
+            "spec.virtualServices",
+            format!("too many rules ({total_rules}), the limit is {MAX_RULES}"),
         );
     }
-    let mut rules = Vec::with_capacity(spec.http.len());
-    let mut index = RuleIndex::default();
-    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, rule) in spec.http.iter().enumerate() {
-        let path = item("spec.http", i);
-        if let Some(name) = rule.name.as_deref()
-            && let Some(first) = names.insert(name, i)
-        {
-            errors.push(
-                &field(&path, "name"),
-                format!("duplicate route name `{name}`, also used by spec.http[{first}]"),
-            );
-            names.insert(name, first);
+    let default_ns = doc.metadata.namespace.as_deref();
+    let mut vs_names: BTreeMap<&str, usize> = BTreeMap::new();
+    for (v, vs) in spec.virtual_services.iter().enumerate() {
+        let vp = vs_path(v);
+        let namespace = vs.namespace.as_deref().or(default_ns);
+        check_vs_identity(vs, v, &vp, &mut vs_names, &mut errors);
+        let hosts = vs_hosts(vs, namespace, &vp, &mut errors);
+        let first = rules.len();
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, rule) in vs.http.iter().enumerate() {
+            let path = item(&field(&vp, "http"), i);
+            if let Some(name) = rule.name.as_deref()
+                && let Some(first) = names.insert(name, i)
+            {
+                errors.push(
+                    &field(&path, "name"),
+                    format!("duplicate route name `{name}`, also used by {vp}.http[{first}]"),
+                );
+                names.insert(name, first);
+            }
+            let scope = RuleScope {
+                vs: &vs.name,
+                vs_index: v,
+                namespace,
+            };
+            let (compiled, rule_keys) =
+                compile_rule(rule, i, &scope, &path, &decision_header, &mut errors);
+            rules.push(compiled);
+            keys.push(rule_keys);
         }
-        let (compiled, keys) = compile_rule(rule, i, &path, &decision_header, &mut errors);
-        if let Ok(id) = u32::try_from(i) {
-            index.add(id, keys.as_deref());
-        }
-        rules.push(compiled);
+        services.push(CompiledVs {
+            name: Arc::from(vs.name.as_str()),
+            hosts,
+            rules: first..rules.len(),
+            catch_all: vs
+                .http
+                .iter()
+                .any(|r| r.match_.as_ref().is_none_or(Vec::is_empty)),
+        });
     }
     errors.into_result()?;
+    let (groups, hosts, warnings) = group_hosts(&services, &keys);
     let uses_port = rules
         .iter()
         .any(|rule| rule.matches.iter().any(|m| m.port.is_some()));
     Ok(Policy {
         rules,
-        index,
+        services,
+        groups,
+        hosts,
         uses_port,
         decision_header: Arc::from(decision_header),
         telemetry,
         unknown: Arc::from("unknown"),
+        warnings,
     })
+}
+
+/// A virtual service's `name` and `namespace`: Kubernetes names, the name
+/// unique in the policy (it names the rendered VirtualServices).
+fn check_vs_identity<'d>(
+    vs: &'d VirtualService,
+    v: usize,
+    vp: &str,
+    seen: &mut BTreeMap<&'d str, usize>,
+    errors: &mut Errors,
+) {
+    if !is_dns1123_subdomain(&vs.name) {
+        errors.push(
+            &field(vp, "name"),
+            format!(
+                "virtual service name `{}` must be a lower-case DNS-1123 name (it names the rendered VirtualServices)",
+                vs.name
+            ),
+        );
+    } else if let Some(first) = seen.insert(vs.name.as_str(), v) {
+        errors.push(
+            &field(vp, "name"),
+            format!(
+                "duplicate virtual service name `{}`, also used by spec.virtualServices[{first}]",
+                vs.name
+            ),
+        );
+    }
+    if let Some(ns) = &vs.namespace
+        && !is_dns1123_label(ns)
+    {
+        errors.push(
+            &field(vp, "namespace"),
+            format!("namespace `{ns}` must be a DNS-1123 label"),
+        );
+    }
+}
+
+/// Istio's host validation: at least one host, each valid, none twice.
+fn vs_hosts(
+    vs: &VirtualService,
+    namespace: Option<&str>,
+    vp: &str,
+    errors: &mut Errors,
+) -> Vec<HostName> {
+    let hp = field(vp, "hosts");
+    if vs.hosts.is_empty() {
+        errors.push(&hp, "virtual service must have at least one host");
+    }
+    let mut hosts: Vec<HostName> = Vec::with_capacity(vs.hosts.len());
+    for (h, raw) in vs.hosts.iter().enumerate() {
+        let p = item(&hp, h);
+        let Some(host) = parse_host(raw, namespace, &p, errors) else {
+            continue;
+        };
+        if hosts.contains(&host) {
+            errors.push(
+                &p,
+                format!("duplicate host `{raw}` (`{}`)", host.as_istio()),
+            );
+            continue;
+        }
+        hosts.push(host);
+    }
+    hosts
+}
+
+/// Hosts -> groups of virtual services (several naming one host are merged:
+/// in document order, those with a catch-all rule last), each group with its
+/// merged rule list and index; a warning per merged host.
+fn group_hosts(
+    services: &[CompiledVs],
+    keys: &[Option<Vec<crate::index::Key<'_>>>],
+) -> (Vec<HostGroup>, HostTable, Vec<PolicyError>) {
+    let mut by_host: BTreeMap<&HostName, Vec<usize>> = BTreeMap::new();
+    for (v, vs) in services.iter().enumerate() {
+        for host in &vs.hosts {
+            by_host.entry(host).or_default().push(v);
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut groups: Vec<HostGroup> = Vec::new();
+    let mut group_of: BTreeMap<Vec<usize>, u32> = BTreeMap::new();
+    let mut table = HostTable::default();
+    for (host, mut list) in by_host {
+        // stable: document order, catch-alls after the others
+        list.sort_by_key(|&v| services.get(v).is_some_and(|s| s.catch_all));
+        if list.len() > 1 {
+            let names: Vec<String> = list
+                .iter()
+                .filter_map(|&v| services.get(v))
+                .map(|s| format!("`{}`", s.name))
+                .collect();
+            warnings.push(PolicyError::new(
+                vs_path(list.first().copied().unwrap_or(0)),
+                format!(
+                    "host `{}` is named by {} virtual services; their rules are merged in this order: {} (Istio's sidecars would keep only the oldest)",
+                    host.as_istio(),
+                    list.len(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        let id = match group_of.get(&list) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(groups.len()).unwrap_or(u32::MAX);
+                groups.push(HostGroup::new(&list, services, keys));
+                group_of.insert(list.clone(), id);
+                id
+            }
+        };
+        table.insert(host, Arc::from(host.as_istio()), id);
+    }
+    (groups, table, warnings)
+}
+
+/// Where a rule sits: its virtual service and the namespace short hosts
+/// resolve in.
+struct RuleScope<'a> {
+    vs: &'a str,
+    vs_index: usize,
+    namespace: Option<&'a str>,
 }
 
 fn compile_rule<'r>(
     rule: &'r HttpRule,
     i: usize,
+    scope: &RuleScope<'_>,
     path: &str,
     decision_header: &str,
     errors: &mut Errors,
 ) -> (CompiledRule, Option<Vec<crate::index::Key<'r>>>) {
     let name: Arc<str> = match &rule.name {
         Some(n) => Arc::from(n.as_str()),
-        None => Arc::from(format!("http[{i}]")),
+        None => Arc::from(format!("{}.http[{i}]", scope.vs)),
     };
     check_conflicts(rule, path, errors);
 
@@ -150,9 +309,14 @@ fn compile_rule<'r>(
         Action::Direct { status, body }
     } else {
         let list = rule.route.as_deref().unwrap_or(&[]);
+        let route_scope = actions::RouteScope {
+            namespace: scope.namespace,
+            authority: rewrite_authority.as_deref(),
+        };
         Action::Route(actions::route(
             list,
             rule.sticky.as_ref(),
+            &route_scope,
             &field(path, "route"),
             path,
             decision_header,
@@ -166,6 +330,8 @@ fn compile_rule<'r>(
     }
     let compiled = CompiledRule {
         name,
+        vs_index: scope.vs_index,
+        index: i,
         matches,
         rewrite_path,
         rewrite_authority,
@@ -234,6 +400,13 @@ fn check_subsets(
         let hp = key("spec.subsets", host);
         if host.is_empty() {
             errors.push(&hp, "host must not be empty");
+        } else if !host.contains('.') {
+            errors.push(
+                &hp,
+                format!(
+                    "subsets are keyed by the host's FQDN: write `{host}.<namespace>.svc.cluster.local`"
+                ),
+            );
         }
         for name in by_name.keys() {
             if !is_dns1123_label(name) {
@@ -259,6 +432,11 @@ pub(crate) fn check_header_name(name: &str, path: &str, errors: &mut Errors) {
             ),
         );
     }
+}
+
+/// Kubernetes DNS-1123 subdomain: dot-separated labels, at most 253.
+pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns1123_label)
 }
 
 /// Kubernetes DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63.

@@ -10,10 +10,25 @@ use serde::Serialize;
 /// The rule that matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MatchedRule {
-    /// Index in `spec.http`.
+    /// The virtual service the rule belongs to (its `name`).
+    pub virtual_service: Arc<str>,
+    /// Index of that virtual service in `spec.virtualServices`.
+    pub virtual_service_index: usize,
+    /// Index in the virtual service's `http`.
     pub index: usize,
-    /// The rule's `name`, or `http[i]` when it has none.
+    /// The rule's `name`, or `<virtual service>.http[i]` when it has none.
     pub name: Arc<str>,
+}
+
+/// The policy host that covers the request (SPEC §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelectedHost {
+    /// As Istio names it: an FQDN, `*.suffix` or `*`.
+    pub host: Arc<str>,
+    /// The virtual services whose rules apply to it, in merge order.
+    pub virtual_services: Vec<Arc<str>>,
+    /// Why the request's host matched (`exact host`, `short name, …`).
+    pub how: &'static str,
 }
 
 /// The chosen destination of a `route`.
@@ -21,9 +36,13 @@ pub struct MatchedRule {
 pub struct Destination {
     /// Index in the rule's `route`.
     pub index: usize,
+    /// The destination host, resolved to an FQDN as Istio does.
     pub host: Arc<str>,
     pub subset: Option<Arc<str>>,
     pub port: Option<u32>,
+    /// The decision header's value that routes to this destination
+    /// (`<fqdn>[/<subset>][:<port>][@<authority>]`).
+    pub key: Arc<str>,
 }
 
 /// A header edit, applied in the order given.
@@ -51,21 +70,27 @@ pub struct LocalResponse {
 pub struct DecisionLabels {
     /// `policy_rule`: the rule's name, `unknown` when no rule matched.
     pub policy_rule: Arc<str>,
-    /// `policy_destination`: `host/subset` (or `host`), `unknown` without a route.
+    /// `policy_destination`: `fqdn/subset` (or `fqdn`), `unknown` without a route.
     pub policy_destination: Arc<str>,
 }
 
 /// What to do with one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
+    /// The policy host that covers the request; `None`: the policy does not
+    /// govern it and it goes on untouched (but for the decision header).
+    pub host: Option<SelectedHost>,
+    /// `None` with a host: no rule matched, Envoy's router answers 404 (NR).
     pub rule: Option<MatchedRule>,
     /// New `:path` (query string kept) when rewritten.
     pub path: Option<String>,
-    /// New `:authority` when rewritten.
+    /// The Host sent upstream when the rule rewrites it. The filter never
+    /// writes `:authority` (Envoy would select another virtual host): the
+    /// rendered route of the destination's key rewrites it.
     pub authority: Option<Arc<str>>,
     /// Request header edits, in order: remove any client-supplied decision
     /// header first, then the destination's edits, then the rule's, then set
-    /// the decision header to the chosen subset. Envoy's order: with
+    /// the decision header to the chosen destination's key. Envoy's order: with
     /// `most_specific_header_mutations_wins` false (the default) the weighted
     /// cluster's parser runs before the route's, so the rule level wins
     /// (envoy source/common/router/config_impl.cc `getRequestHeaderParsers`);

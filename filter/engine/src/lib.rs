@@ -7,6 +7,7 @@
 mod compile;
 mod decision;
 mod error;
+mod hosts;
 mod index;
 pub mod limits;
 mod matcher;
@@ -20,8 +21,12 @@ mod split;
 pub mod telemetry;
 mod trace;
 
-pub use compile::{API_VERSION, DEFAULT_DECISION_HEADER, DEFAULT_METRIC_PREFIX, KIND};
-pub use decision::{Decision, DecisionLabels, Destination, HeaderOp, LocalResponse, MatchedRule};
+pub use compile::{
+    API_VERSION, API_VERSION_V1, DEFAULT_DECISION_HEADER, DEFAULT_METRIC_PREFIX, KIND,
+};
+pub use decision::{
+    Decision, DecisionLabels, Destination, HeaderOp, LocalResponse, MatchedRule, SelectedHost,
+};
 pub use error::{PolicyError, PolicyErrors};
 pub use model::TrafficPolicy;
 pub use policy::Policy;

@@ -73,7 +73,8 @@ fn unanchor(s: &str) -> &str {
 pub(crate) enum UriMatch {
     /// Path without the query string equals `value`.
     Exact { value: Box<str>, ignore_case: bool },
-    /// Raw `:path` (query included) starts with `value`, no segment boundary.
+    /// The path without the query string starts with `value`, no segment
+    /// boundary (Envoy's `PathMatcher` strips the query for prefix too).
     Prefix { value: Box<str>, ignore_case: bool },
     /// Path without the query string fully matches (case-sensitive always).
     Regex(Regex),
@@ -149,7 +150,8 @@ impl UriMatch {
                 hit.then_some(Matched::Whole)
             }
             UriMatch::Prefix { value, ignore_case } => {
-                starts_with(view.path, value, *ignore_case).then_some(Matched::Prefix(value.len()))
+                starts_with(view.path_only, value, *ignore_case)
+                    .then_some(Matched::Prefix(value.len()))
             }
             UriMatch::Regex(r) => r
                 .is_match(view.path_only.as_bytes())

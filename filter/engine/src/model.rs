@@ -45,10 +45,10 @@ pub struct Metadata {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Spec {
-    /// Ordered rules, first match wins (VirtualService `http`).
+    /// Istio VirtualServices, each scoped to its `hosts` (SPEC §2.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub http: Vec<HttpRule>,
-    /// host -> subset name -> pod labels (from DestinationRules).
+    pub virtual_services: Vec<VirtualService>,
+    /// FQDN -> subset name -> pod labels (from DestinationRules).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub subsets: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,7 +62,7 @@ pub struct Spec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
-    /// Request header that carries the chosen subset (default `x-meshpolicy-subset`).
+    /// Request header that carries the chosen destination's key (default `x-meshpolicy-route`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision_header: Option<String>,
     /// Prefix of the filter's metric names (default `meshpolicy_`).
@@ -70,7 +70,25 @@ pub struct Settings {
     pub metric_prefix: Option<String>,
 }
 
-/// `spec.http[i]`: one rule (Istio `HTTPRoute`).
+/// `spec.virtualServices[v]`: Istio's VirtualService, the rules of its hosts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualService {
+    /// The VirtualService's `metadata.name`.
+    #[serde(default)]
+    pub name: String,
+    /// Resolves short host names (default: the policy's `metadata.namespace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The hosts whose requests these rules govern (Istio `hosts`).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Ordered rules, first match wins (VirtualService `http`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<HttpRule>,
+}
+
+/// `spec.virtualServices[v].http[i]`: one rule (Istio `HTTPRoute`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpRule {
@@ -263,7 +281,7 @@ pub struct Fault {
 pub struct Abort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u32>,
-    /// Absent = every request (Istio's default).
+    /// Absent = never fires: Istio translates an abort without `percentage` to 0%.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percentage: Option<Percent>,
 }

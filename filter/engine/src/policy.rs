@@ -3,9 +3,13 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use std::ops::Range;
+
 use crate::decision::{
-    Decision, DecisionLabels, Destination, HeaderOp, LocalResponse, MatchedRule,
+    Decision, DecisionLabels, Destination, HeaderOp, LocalResponse, MatchedRule, SelectedHost,
 };
+use crate::error::PolicyError;
+use crate::hosts::{Found, HostEntry, HostName, HostTable};
 use crate::index::RuleIndex;
 use crate::matcher::{CompiledMatch, Matched, View, implicit_prefix};
 use crate::request::{Request, cookie, query_param};
@@ -17,8 +21,14 @@ use crate::trace::{RuleTrace, Trace};
 /// A validated, compiled policy: build it once, decide per request.
 #[derive(Debug)]
 pub struct Policy {
+    /// Every rule of every virtual service, in document order.
     pub(crate) rules: Vec<CompiledRule>,
-    pub(crate) index: RuleIndex,
+    pub(crate) services: Vec<CompiledVs>,
+    /// The merged rule lists, one per distinct set of virtual services.
+    pub(crate) groups: Vec<HostGroup>,
+    pub(crate) hosts: HostTable,
+    /// `istioctl analyze`-style findings that do not refuse the policy.
+    pub(crate) warnings: Vec<PolicyError>,
     /// Whether any match entry has a `port` (computed once at compile).
     pub(crate) uses_port: bool,
     pub(crate) decision_header: Arc<str>,
@@ -26,9 +36,63 @@ pub struct Policy {
     pub(crate) unknown: Arc<str>,
 }
 
+/// One virtual service: its hosts and its rules (a range of `Policy::rules`).
+#[derive(Debug)]
+pub(crate) struct CompiledVs {
+    pub(crate) name: Arc<str>,
+    pub(crate) hosts: Vec<HostName>,
+    pub(crate) rules: Range<usize>,
+    /// Some rule matches every request (merged last with others).
+    pub(crate) catch_all: bool,
+}
+
+/// The rules that govern one or more hosts: the rules of its virtual
+/// services in merge order, indexed by path.
+#[derive(Debug)]
+pub(crate) struct HostGroup {
+    pub(crate) services: Vec<usize>,
+    /// Indices into `Policy::rules`, in evaluation order.
+    pub(crate) rules: Vec<u32>,
+    /// Candidates by path; its ids are positions in `rules`.
+    pub(crate) index: RuleIndex,
+}
+
+impl HostGroup {
+    pub(crate) fn new(
+        services: &[usize],
+        all: &[CompiledVs],
+        keys: &[Option<Vec<crate::index::Key<'_>>>],
+    ) -> Self {
+        let mut list = Vec::new();
+        let mut index = RuleIndex::default();
+        for vs in services.iter().filter_map(|&v| all.get(v)) {
+            for r in vs.rules.clone() {
+                let (Ok(id), Ok(pos)) = (u32::try_from(r), u32::try_from(list.len())) else {
+                    continue;
+                };
+                let rule_keys = keys
+                    .get(r)
+                    .and_then(Option::as_deref)
+                    .filter(|k| !k.is_empty());
+                index.add(pos, rule_keys);
+                list.push(id);
+            }
+        }
+        HostGroup {
+            services: services.to_vec(),
+            rules: list,
+            index,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
     pub(crate) name: Arc<str>,
+    /// Its virtual service (index in `spec.virtualServices`) and its index
+    /// in that virtual service's `http`.
+    pub(crate) vs_index: usize,
+    pub(crate) index: usize,
     /// Empty: the rule matches every request.
     pub(crate) matches: Vec<CompiledMatch>,
     pub(crate) rewrite_path: Option<PathRewrite>,
@@ -100,10 +164,10 @@ impl CompiledRule {
 }
 
 impl Policy {
-    /// The request header that carries the chosen subset
-    /// (`spec.settings.decisionHeader`, default `x-meshpolicy-subset`).
+    /// The request header that carries the chosen destination's key
+    /// (`spec.settings.decisionHeader`, default `x-meshpolicy-route`).
     /// `decide` always emits a `Remove` of it first, so a client cannot
-    /// pick its own subset, and a `Set` when a subset is chosen.
+    /// pick its own destination, and a `Set` when a destination is chosen.
     pub fn decision_header(&self) -> &str {
         &self.decision_header
     }
@@ -124,37 +188,135 @@ impl Policy {
         self.uses_port
     }
 
-    /// Number of rules.
+    /// Number of rules, over all virtual services.
     pub fn rule_count(&self) -> usize {
         self.rules.len()
+    }
+
+    /// Number of virtual services.
+    pub fn virtual_service_count(&self) -> usize {
+        self.services.len()
+    }
+
+    /// Findings that do not refuse the policy (several virtual services
+    /// merged for one host, …): the CLI prints them, the filter logs them.
+    pub fn warnings(&self) -> &[PolicyError] {
+        &self.warnings
+    }
+
+    /// Which host of the policy covers the request: by the virtual host
+    /// Envoy selected when the proxy names it, else by `:authority`.
+    fn select(&self, view: &View<'_, '_>) -> Option<(&HostEntry, Found)> {
+        if self.hosts.is_empty() {
+            return None;
+        }
+        let req = view.req;
+        if let Some(vh) = req.virtual_host {
+            return self
+                .hosts
+                .find_virtual_host(vh)
+                .map(|e| (e, Found::VirtualHost));
+        }
+        let authority = req.first_header(":authority").unwrap_or("");
+        self.hosts.find(authority, req.source.namespace.as_deref())
+    }
+
+    fn selected(&self, entry: &HostEntry, how: Found) -> SelectedHost {
+        let services = self
+            .groups
+            .get(entry.group as usize)
+            .map(|g| {
+                g.services
+                    .iter()
+                    .filter_map(|&v| self.services.get(v))
+                    .map(|vs| vs.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        SelectedHost {
+            host: entry.name.clone(),
+            virtual_services: services,
+            how: how.describe(),
+        }
     }
 
     /// Decide what to do with `req` (the fast path: indexed, no trace).
     pub fn decide(&self, req: &Request<'_>) -> Decision {
         let view = View::new(req);
+        let Some((entry, how)) = self.select(&view) else {
+            return self.act(&view, None, None, None);
+        };
+        let Some(group) = self.groups.get(entry.group as usize) else {
+            return self.act(&view, None, None, None);
+        };
         let mut best: Option<(usize, Matched)> = None;
-        self.index
-            .candidates(view.path, view.path_only.len(), |list| {
-                for &r in list {
-                    let r = r as usize;
-                    if best.is_some_and(|(b, _)| r >= b) {
+        group
+            .index
+            .candidates(view.path_only, view.path_only.len(), |list| {
+                for &pos in list {
+                    let pos = pos as usize;
+                    if best.is_some_and(|(b, _)| pos >= b) {
                         break;
                     }
-                    if let Some(m) = self.rules.get(r).and_then(|rule| rule.eval(&view)) {
-                        best = Some((r, m));
+                    let rule = group
+                        .rules
+                        .get(pos)
+                        .and_then(|&r| self.rules.get(r as usize));
+                    if let Some(m) = rule.and_then(|rule| rule.eval(&view)) {
+                        best = Some((pos, m));
                         break;
                     }
                 }
             });
-        self.act(&view, best, None)
+        let found = best.and_then(|(pos, m)| Some((*group.rules.get(pos)? as usize, m)));
+        self.act(&view, Some(self.selected(entry, how)), found, None)
     }
 
-    /// Decide with a trace of every rule tried (linear, in rule order).
+    /// Decide with a trace of the host selection and every rule tried
+    /// (linear, in rule order).
     pub fn explain(&self, req: &Request<'_>) -> (Decision, Trace) {
         let view = View::new(req);
         let mut trace = Trace::default();
+        let authority = req.first_header(":authority").unwrap_or("");
+        let Some((entry, how)) = self.select(&view) else {
+            trace.host = Some(match req.virtual_host {
+                Some(vh) => format!(
+                    "virtual host `{vh}` (xds.virtual_host_name) is not one of the policy's hosts: the request goes on untouched"
+                ),
+                None => format!(
+                    "host `{}` is not covered by any virtual service: the request goes on untouched",
+                    crate::hosts::strip_port(authority)
+                ),
+            });
+            let decision = self.act(&view, None, None, Some(&mut trace.actions));
+            return (decision, trace);
+        };
+        let selected = self.selected(entry, how);
+        trace.host = Some(format!(
+            "host `{}` matched `{}` ({}): virtual service {}",
+            match req.virtual_host {
+                Some(vh) => vh,
+                None => crate::hosts::strip_port(authority),
+            },
+            selected.host,
+            selected.how,
+            selected
+                .virtual_services
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" then "),
+        ));
         let mut found = None;
-        for (i, rule) in self.rules.iter().enumerate() {
+        let order = self
+            .groups
+            .get(entry.group as usize)
+            .map(|g| g.rules.as_slice())
+            .unwrap_or_default();
+        for &r in order {
+            let Some(rule) = self.rules.get(r as usize) else {
+                continue;
+            };
             let mut reasons = Vec::new();
             let mut hit = None;
             if rule.matches.is_empty() {
@@ -175,22 +337,27 @@ impl Policy {
                 }
             }
             trace.rules.push(RuleTrace {
-                index: i,
+                virtual_service: self
+                    .services
+                    .get(rule.vs_index)
+                    .map(|vs| vs.name.to_string())
+                    .unwrap_or_default(),
+                index: rule.index,
                 name: rule.name.to_string(),
                 matched: hit.is_some(),
                 reasons,
             });
             if let Some(kind) = hit {
-                found = Some((i, kind));
+                found = Some((r as usize, kind));
                 break;
             }
         }
         if found.is_none() {
-            trace
-                .actions
-                .push("no rule matched: the request goes on unchanged".to_owned());
+            trace.actions.push(
+                "no rule matched: Envoy's router answers 404 (route not found, NR)".to_owned(),
+            );
         }
-        let decision = self.act(&view, found, Some(&mut trace.actions));
+        let decision = self.act(&view, Some(selected), found, Some(&mut trace.actions));
         (decision, trace)
     }
 
@@ -198,6 +365,7 @@ impl Policy {
     fn act(
         &self,
         view: &View<'_, '_>,
+        host: Option<SelectedHost>,
         found: Option<(usize, Matched)>,
         mut notes: Option<&mut Vec<String>>,
     ) -> Decision {
@@ -207,6 +375,7 @@ impl Policy {
             }
         };
         let mut d = Decision {
+            host,
             rule: None,
             path: None,
             authority: None,
@@ -229,7 +398,13 @@ impl Policy {
             return d;
         };
         d.rule = Some(MatchedRule {
-            index,
+            virtual_service: self
+                .services
+                .get(rule.vs_index)
+                .map(|vs| vs.name.clone())
+                .unwrap_or_else(|| self.unknown.clone()),
+            virtual_service_index: rule.vs_index,
+            index: rule.index,
             name: rule.name.clone(),
         });
         d.labels.policy_rule = rule.name.clone();
@@ -283,18 +458,20 @@ impl Policy {
                     }
                 }
                 if let Some(a) = &rule.rewrite_authority {
-                    note(format!("rewrite authority to `{a}`"));
+                    note(format!(
+                        "authority `{a}` sent upstream (the rendered route of the key rewrites it)"
+                    ));
                     d.authority = Some(a.clone());
                 }
             }
         }
         d.request_headers.extend(rule.request_ops.iter().cloned());
         d.response_headers.extend(rule.response_ops.iter().cloned());
-        if let Some(subset) = d.destination.as_ref().and_then(|x| x.subset.clone()) {
-            note(format!("set `{}: {subset}`", self.decision_header));
+        if let Some(key) = d.destination.as_ref().map(|x| x.key.clone()) {
+            note(format!("set `{}: {key}`", self.decision_header));
             d.request_headers.push(HeaderOp::Set {
                 name: self.decision_header.clone(),
-                value: subset,
+                value: key,
             });
         }
         d

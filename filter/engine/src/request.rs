@@ -25,6 +25,9 @@ pub struct Request<'a> {
     pub port: Option<u32>,
     /// Randomness for the unsticky split and fault percentages.
     pub random: u64,
+    /// The virtual host Envoy selected (`xds.virtual_host_name`), when the
+    /// proxy exposes it: it then decides which policy host applies.
+    pub virtual_host: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {

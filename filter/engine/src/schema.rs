@@ -152,6 +152,18 @@ static HTTP_RULE: &[Field] = &[
     f("corsPolicy", Kind::Unsupported(IN_COMPANION)),
 ];
 
+static VIRTUAL_SERVICE: &[Field] = &[
+    f("name", Kind::Str),
+    f("namespace", Kind::Str),
+    f("hosts", Kind::List(&Kind::Str)),
+    f("http", Kind::List(&Kind::Obj(HTTP_RULE))),
+];
+
+/// A v1alpha1 document's top-level rule list, and how to move it.
+pub(crate) const V1_HTTP: &str = "rules belong to a virtual service since meshpolicy.dev/v1alpha2: \
+     move `spec.http` to `spec.virtualServices[0].http`, name the virtual service \
+     (`name`) and list the hosts its rules serve (`hosts`)";
+
 static SETTINGS: &[Field] = &[f("decisionHeader", Kind::Str), f("metricPrefix", Kind::Str)];
 
 static PROVIDER_REF: &[Field] = &[f("name", Kind::Str)];
@@ -177,7 +189,8 @@ static METRICS: &[Field] = &[
 ];
 
 static SPEC: &[Field] = &[
-    f("http", Kind::List(&Kind::Obj(HTTP_RULE))),
+    f("virtualServices", Kind::List(&Kind::Obj(VIRTUAL_SERVICE))),
+    f("http", Kind::Unsupported(V1_HTTP)),
     f("subsets", Kind::Map(&Kind::Map(&STRING_MAP))),
     f("settings", Kind::Obj(SETTINGS)),
     f("telemetry", Kind::List(&Kind::Obj(METRICS))),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::decision::{Destination, HeaderOp};
 use crate::error::{Errors, field, item, key};
+use crate::hosts::resolve;
 use crate::limits::{MAX_BODY_BYTES, MAX_DESTINATIONS, MAX_HEADER_VALUE_BYTES, MAX_TOTAL_WEIGHT};
 use crate::model::{self, HeaderOperations, Headers, RouteDestination};
 use crate::policy::{FaultAbort, RedirectAction, Route, RouteDest, StickyKey};
@@ -111,9 +112,18 @@ pub(super) fn header_value_ok(value: &str, path: &str, errors: &mut Errors) -> b
 }
 
 /// `route` and `sticky`.
+/// Where a rule's destinations are resolved: the virtual service's
+/// namespace for short hosts, and the rule's `rewrite.authority`, part of
+/// each destination's decision key.
+pub(super) struct RouteScope<'a> {
+    pub(super) namespace: Option<&'a str>,
+    pub(super) authority: Option<&'a str>,
+}
+
 pub(super) fn route(
     list: &[RouteDestination],
     sticky: Option<&model::Sticky>,
+    scope: &RouteScope<'_>,
     path: &str,
     rule_path: &str,
     decision_header: &str,
@@ -165,10 +175,14 @@ pub(super) fn route(
         // A single destination without a weight takes all traffic (Istio's 100).
         let weight = rd.weight.unwrap_or(if list.len() == 1 { 100 } else { 0 });
         total = total.saturating_add(u64::from(weight));
+        // Istio resolves a short destination host in the virtual service's
+        // namespace; without one it stays as written.
+        let fqdn = resolve(&d.host, scope.namespace).unwrap_or_else(|| d.host.clone());
         let label = match &d.subset {
-            Some(s) => format!("{}/{s}", d.host),
-            None => d.host.clone(),
+            Some(s) => format!("{fqdn}/{s}"),
+            None => fqdn.clone(),
         };
+        let key = decision_key(&label, port, scope.authority);
         let ops = header_ops(
             rd.headers.as_ref(),
             &field(&p, "headers"),
@@ -182,9 +196,10 @@ pub(super) fn route(
         dests.push(RouteDest {
             dest: Destination {
                 index: i,
-                host: Arc::from(d.host.as_str()),
+                host: Arc::from(fqdn.as_str()),
                 subset: d.subset.as_deref().map(Arc::from),
                 port,
+                key: Arc::from(key),
             },
             label: Arc::from(label),
             request_ops: ops.request,
@@ -207,6 +222,22 @@ pub(super) fn route(
         total,
         sticky,
     }
+}
+
+/// The decision header's value for a destination (SPEC §2.4): readable,
+/// unique per (host, subset, port, authority rewrite), a pure function of
+/// them so it is stable across renders: `<fqdn>[/<subset>][:<port>][@<authority>]`.
+pub(crate) fn decision_key(label: &str, port: Option<u32>, authority: Option<&str>) -> String {
+    let mut key = label.to_owned();
+    if let Some(port) = port {
+        key.push(':');
+        key.push_str(&port.to_string());
+    }
+    if let Some(authority) = authority {
+        key.push('@');
+        key.push_str(authority);
+    }
+    key
 }
 
 fn sticky_key(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<StickyKey> {
@@ -334,7 +365,9 @@ pub(super) fn fault(f: &model::Fault, path: &str, errors: &mut Errors) -> Option
         return None;
     };
     http_status(status, &field(&ap, "httpStatus"), errors);
-    let percent = abort.percentage.as_ref().map_or(100.0, |p| p.value);
+    // No `percentage`: Istio translates the abort with a 0% fraction, so it
+    // never fires (pilot route.go `translateFault`).
+    let percent = abort.percentage.as_ref().map_or(0.0, |p| p.value);
     if !(0.0..=100.0).contains(&percent) {
         errors.push(
             &field(&field(&ap, "percentage"), "value"),

@@ -42,6 +42,7 @@ fn header_joins_repeated_values_and_ignores_case() {
         source: &source,
         port: None,
         random: 0,
+        virtual_host: None,
     };
     assert_eq!(req.header("x-a").as_deref(), Some("1,2"));
     assert_eq!(req.first_header("x-a"), Some("1"));

@@ -174,12 +174,12 @@ fn header_set_add_remove_at_rule_and_destination_level() {
     assert_eq!(
         d.request_headers,
         vec![
-            remove("x-meshpolicy-subset"),
+            remove("x-meshpolicy-route"),
             set("x-dest", "d"),
             remove("x-secret"),
             set("x-rule", "r"),
             add("x-add", "1"),
-            set("x-meshpolicy-subset", "v2"),
+            set("x-meshpolicy-route", "reviews.prod.svc.cluster.local/v2"),
         ]
     );
     assert_eq!(
@@ -189,43 +189,51 @@ fn header_set_add_remove_at_rule_and_destination_level() {
 }
 
 #[test]
-fn the_client_decision_header_is_always_removed_and_the_subset_set() {
+fn the_client_decision_header_is_always_removed_and_the_destination_key_set() {
     let p = rules(json!([
         {"match": [{"uri": {"prefix": "/v2"}}], "route": [{"destination": {"host": "reviews", "subset": "v2"}}]},
         {"match": [{"uri": {"prefix": "/plain"}}], "route": [{"destination": {"host": "reviews"}}]}
     ]));
-    assert_eq!(p.decision_header(), "x-meshpolicy-subset");
+    assert_eq!(p.decision_header(), "x-meshpolicy-route");
     let d = Req::get("/v2")
-        .header("x-meshpolicy-subset", "v1")
+        .header("x-meshpolicy-route", "v1")
         .decide(&p);
     assert_eq!(
         d.request_headers,
         vec![
-            remove("x-meshpolicy-subset"),
-            set("x-meshpolicy-subset", "v2")
+            remove("x-meshpolicy-route"),
+            set("x-meshpolicy-route", "reviews.prod.svc.cluster.local/v2")
+        ]
+    );
+    // a destination without a subset is named whole too (SPEC §2.4)
+    assert_eq!(
+        Req::get("/plain").decide(&p).request_headers,
+        vec![
+            remove("x-meshpolicy-route"),
+            set("x-meshpolicy-route", "reviews.prod.svc.cluster.local")
         ]
     );
     assert_eq!(
-        Req::get("/plain").decide(&p).request_headers,
-        vec![remove("x-meshpolicy-subset")]
-    );
-    assert_eq!(
         Req::get("/none").decide(&p).request_headers,
-        vec![remove("x-meshpolicy-subset")]
+        vec![remove("x-meshpolicy-route")]
     );
 }
 
 #[test]
 fn the_decision_header_name_comes_from_settings() {
-    let p = crate::support::policy(json!({"spec": {
+    let p = crate::support::policy(json!({"metadata": {"namespace": "prod"}, "spec": {
         "settings": {"decisionHeader": "X-Route-Subset"},
-        "http": [{"route": [{"destination": {"host": "r", "subset": "v1"}}]}]
+        "virtualServices": [{"name": "vs", "hosts": ["*"],
+            "http": [{"route": [{"destination": {"host": "r", "subset": "v1"}}]}]}]
     }}));
     assert_eq!(p.decision_header(), "x-route-subset");
     let d = Req::get("/").decide(&p);
     assert_eq!(
         d.request_headers,
-        vec![remove("x-route-subset"), set("x-route-subset", "v1")]
+        vec![
+            remove("x-route-subset"),
+            set("x-route-subset", "r.prod.svc.cluster.local/v1")
+        ]
     );
 }
 
@@ -305,19 +313,20 @@ fn fault_abort_fires_for_its_percentage_of_requests() {
         (4_600..=5_400).contains(&quarter),
         "25% of 20000 aborted, got {quarter}"
     );
-    // No percentage: every request (Istio's default).
-    let all = rules(
+}
+
+#[test]
+fn abort_without_percentage_never_fires_as_in_istio() {
+    // Istio translates an abort without `percentage` with a 0% fraction.
+    let p = rules(
         json!([{"fault": {"abort": {"httpStatus": 503}}, "route": [{"destination": {"host": "a"}}]}]),
     );
-    assert_eq!(
-        Req::get("/")
-            .random(12345)
-            .decide(&all)
-            .local_response
-            .unwrap()
-            .status,
-        503
-    );
+    let mut rng = crate::support::Rng(7);
+    for _ in 0..10_000 {
+        let d = Req::get("/").random(rng.next_u64()).decide(&p);
+        assert_eq!(d.local_response, None);
+        assert!(d.destination.is_some());
+    }
 }
 
 #[test]
@@ -328,10 +337,13 @@ fn decision_carries_metric_labels() {
     ]));
     let d = Req::get("/r").decide(&p);
     assert_eq!(&*d.labels.policy_rule, "canary");
-    assert_eq!(&*d.labels.policy_destination, "reviews/v2");
+    assert_eq!(
+        &*d.labels.policy_destination,
+        "reviews.prod.svc.cluster.local/v2"
+    );
     let d = Req::get("/x").decide(&p);
     assert_eq!(
-        &*d.labels.policy_rule, "http[1]",
+        &*d.labels.policy_rule, "vs.http[1]",
         "unnamed rules are named by position"
     );
     assert_eq!(&*d.labels.policy_destination, "unknown");

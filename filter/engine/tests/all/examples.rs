@@ -69,7 +69,7 @@ fn the_article_policy_compiles_from_yaml_and_from_json_alike() {
 #[test]
 fn the_canary_example_is_the_same_policy_in_yaml_and_json() {
     let json = meshpolicy_engine::from_json(&testdata("reviews-canary.json")).unwrap();
-    assert_eq!(json.spec.http.len(), 1);
+    assert_eq!(json.spec.virtual_services[0].http.len(), 1);
     let yaml = serde_saphyr::to_string(&json).unwrap();
     let back = meshpolicy_engine::from_value(yaml_value(&yaml)).unwrap();
     assert_eq!(json, back);

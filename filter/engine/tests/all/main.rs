@@ -8,6 +8,7 @@
 
 mod actions;
 mod examples;
+mod hosts;
 mod matching;
 mod properties;
 mod split;

@@ -19,10 +19,16 @@ fn uri_prefix_matches_raw_path_without_segment_boundary() {
 }
 
 #[test]
-fn uri_prefix_includes_the_query_string() {
+fn uri_prefix_ignores_the_query_string_as_envoy() {
+    // Envoy's PathMatcher compares the path without the query for prefix too,
+    // so a prefix containing `?` never matches.
     let p = uri_rule(json!({"uri": {"prefix": "/search?q="}}));
-    assert_eq!(rule_of(&Req::get("/search?q=rust").decide(&p)), Some(0));
+    assert_eq!(rule_of(&Req::get("/search?q=rust").decide(&p)), None);
     assert_eq!(rule_of(&Req::get("/search").decide(&p)), None);
+    let p = uri_rule(json!({"uri": {"prefix": "/search"}}));
+    assert_eq!(rule_of(&Req::get("/search?q=rust").decide(&p)), Some(0));
+    let p = uri_rule(json!({"uri": {"prefix": "/search/"}}));
+    assert_eq!(rule_of(&Req::get("/search?x=/").decide(&p)), None);
 }
 
 #[test]
@@ -281,10 +287,10 @@ fn the_first_matching_rule_wins() {
             .host
             .to_string()
     };
-    assert_eq!(host("/api/v2/x"), "v2");
-    assert_eq!(host("/api/v1"), "regex");
-    assert_eq!(host("/apix"), "api");
-    assert_eq!(host("/other"), "default");
+    assert_eq!(host("/api/v2/x"), "v2.prod.svc.cluster.local");
+    assert_eq!(host("/api/v1"), "regex.prod.svc.cluster.local");
+    assert_eq!(host("/apix"), "api.prod.svc.cluster.local");
+    assert_eq!(host("/other"), "default.prod.svc.cluster.local");
 }
 
 #[test]
@@ -306,7 +312,9 @@ fn explain_says_why_each_rule_did_not_match() {
     );
     assert!(t.rules[1].matched);
     assert!(
-        t.actions.iter().any(|a| a.contains("destination `b`")),
+        t.actions
+            .iter()
+            .any(|a| a.contains("destination `b.prod.svc.cluster.local`")),
         "{:?}",
         t.actions
     );

@@ -84,7 +84,10 @@ fn rule() -> impl Strategy<Value = Value> {
 }
 
 fn policy_doc() -> impl Strategy<Value = Value> {
-    proptest::collection::vec(rule(), 1..24).prop_map(|http| json!({"spec": {"http": http}}))
+    proptest::collection::vec(rule(), 1..24).prop_map(|http| {
+        json!({"metadata": {"namespace": "prod"},
+            "spec": {"virtualServices": [{"name": "vs", "hosts": ["*"], "http": http}]}})
+    })
 }
 
 proptest! {
@@ -140,15 +143,15 @@ fn every_model_field_survives_a_round_trip() {
     // Uses every field the schema knows, so the schema walk and the model
     // cannot drift apart silently.
     let doc = json!({
-        "apiVersion": "meshpolicy.dev/v1alpha1", "kind": "TrafficPolicy",
+        "apiVersion": "meshpolicy.dev/v1alpha2", "kind": "TrafficPolicy",
         "metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}, "annotations": {"c": "d"}},
         "spec": {
             "settings": {"decisionHeader": "x-d", "metricPrefix": "mp_"},
-            "subsets": {"h": {"v1": {"version": "v1"}}},
+            "subsets": {"h.ns.svc.cluster.local": {"v1": {"version": "v1"}}},
             "telemetry": [{"providers": [{"name": "prometheus"}], "reportingInterval": "10s",
                 "overrides": [{"match": {"metric": "REQUEST_COUNT", "mode": "CLIENT"}, "disabled": false,
                     "tagOverrides": {"t": {"operation": "UPSERT", "value": "request.host", "maxValues": 10}}}]}],
-            "http": [
+            "virtualServices": [{"name": "vs", "namespace": "ns", "hosts": ["h", "*.example.com"], "http": [
                 {"name": "r", "match": [{"name": "m", "uri": {"prefix": "/"}, "scheme": {"exact": "http"}, "method": {"exact": "GET"},
                     "authority": {"regex": ".*"}, "headers": {"a": {}}, "withoutHeaders": {"b": {}}, "queryParams": {"c": {"exact": "1"}},
                     "ignoreUriCase": true, "port": 80, "sourceLabels": {"app": "x"}, "sourceNamespace": "ns"}],
@@ -160,7 +163,7 @@ fn every_model_field_survives_a_round_trip() {
                     "headers": {"request": {"set": {"e": "5"}}}}]},
                 {"redirect": {"uri": "/x", "authority": "a", "port": 8080, "scheme": "https", "redirectCode": 302}},
                 {"directResponse": {"status": 200, "body": {"string": "ok"}}}
-            ]
+            ]}]
         }
     });
     let typed = meshpolicy_engine::from_value(doc.clone()).unwrap();

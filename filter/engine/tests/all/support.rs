@@ -4,10 +4,12 @@
 use meshpolicy_engine::{Decision, Policy, PolicyErrors, Request, SourceInfo, Trace};
 use serde_json::{Value, json};
 
-/// A policy from a `spec.http` list.
+/// A policy of one virtual service for every host (`*`), namespace `prod`.
 pub fn rules(http: Value) -> Policy {
     policy(
-        json!({"apiVersion": "meshpolicy.dev/v1alpha1", "kind": "TrafficPolicy", "spec": {"http": http}}),
+        json!({"apiVersion": "meshpolicy.dev/v1alpha2", "kind": "TrafficPolicy",
+        "metadata": {"name": "t", "namespace": "prod"},
+        "spec": {"virtualServices": [{"name": "vs", "hosts": ["*"], "http": http}]}}),
     )
 }
 
@@ -25,7 +27,8 @@ pub fn errors(doc: Value) -> PolicyErrors {
 
 /// The errors of a `spec.http` list that must not compile.
 pub fn rule_errors(http: Value) -> PolicyErrors {
-    errors(json!({"spec": {"http": http}}))
+    errors(json!({"metadata": {"namespace": "prod"},
+        "spec": {"virtualServices": [{"name": "vs", "hosts": ["*"], "http": http}]}}))
 }
 
 pub fn yaml_value(yaml: &str) -> Value {
@@ -55,7 +58,11 @@ impl Req {
                 (":authority".into(), "reviews:9080".into()),
                 (":path".into(), path.into()),
             ],
-            source: SourceInfo::default(),
+            // the client (the productpage sidecar) runs in `prod`
+            source: SourceInfo {
+                namespace: Some("prod".into()),
+                ..SourceInfo::default()
+            },
             port: Some(9080),
             random: 0,
         }
@@ -102,6 +109,7 @@ impl Req {
             source: &self.source,
             port: self.port,
             random: self.random,
+            virtual_host: None,
         }
     }
 
@@ -111,6 +119,10 @@ impl Req {
         let (slow, _) = p.explain(&self.request());
         assert_eq!(fast, slow, "indexed decide and traced explain disagree");
         fast
+    }
+
+    pub fn request_explain(&self, p: &Policy) -> (Decision, Trace) {
+        p.explain(&self.request())
     }
 
     pub fn explain(&self, p: &Policy) -> Trace {

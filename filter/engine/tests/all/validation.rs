@@ -20,11 +20,11 @@ fn a_bad_policy_gives_one_error_per_problem_with_its_field_path() {
     assert_eq!(
         paths,
         vec![
-            "spec.http[0].match[0].foo",
-            "spec.http[1].match[0].uri.regex",
-            "spec.http[2].route",
-            "spec.http[3].rewrite",
-            "spec.http[4].redirect",
+            "spec.virtualServices[0].http[0].match[0].foo",
+            "spec.virtualServices[0].http[1].match[0].uri.regex",
+            "spec.virtualServices[0].http[2].route",
+            "spec.virtualServices[0].http[3].rewrite",
+            "spec.virtualServices[0].http[4].redirect",
         ]
     );
     assert!(
@@ -64,19 +64,19 @@ fn exactly_one_of_route_redirect_direct_response_per_rule() {
         messages(&e),
         vec![
             (
-                "spec.http[0]".into(),
+                "spec.virtualServices[0].http[0]".into(),
                 "HTTP route, redirect or direct_response is required".into()
             ),
             (
-                "spec.http[1].redirect".into(),
+                "spec.virtualServices[0].http[1].redirect".into(),
                 "HTTP route rule cannot contain both direct_response and redirect".into()
             ),
             (
-                "spec.http[2].directResponse".into(),
+                "spec.virtualServices[0].http[2].directResponse".into(),
                 "HTTP route cannot contain both route and direct_response".into()
             ),
             (
-                "spec.http[3]".into(),
+                "spec.virtualServices[0].http[3]".into(),
                 "HTTP route, redirect or direct_response is required".into()
             ),
         ]
@@ -88,7 +88,7 @@ fn a_match_entry_may_not_be_empty() {
     let e = rule_errors(
         json!([{"match": [{"uri": {"prefix": "/"}}, {}], "route": [{"destination": {"host": "a"}}]}]),
     );
-    assert_eq!(e.paths(), vec!["spec.http[0].match[1]"]);
+    assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].match[1]"]);
     assert!(
         e.errors[0]
             .message
@@ -99,7 +99,7 @@ fn a_match_entry_may_not_be_empty() {
 #[test]
 fn rewrite_needs_uri_regex_rewrite_or_authority() {
     let e = rule_errors(json!([{"rewrite": {}, "route": [{"destination": {"host": "a"}}]}]));
-    assert_eq!(e.paths(), vec!["spec.http[0].rewrite"]);
+    assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].rewrite"]);
     assert!(
         e.errors[0]
             .message
@@ -117,9 +117,9 @@ fn uri_regex_rewrite_errors_name_their_field() {
     assert_eq!(
         e.paths(),
         vec![
-            "spec.http[0].rewrite.uriRegexRewrite",
-            "spec.http[1].rewrite.uriRegexRewrite.rewrite",
-            "spec.http[2].rewrite.uriRegexRewrite.rewrite",
+            "spec.virtualServices[0].http[0].rewrite.uriRegexRewrite",
+            "spec.virtualServices[0].http[1].rewrite.uriRegexRewrite.rewrite",
+            "spec.virtualServices[0].http[2].rewrite.uriRegexRewrite.rewrite",
         ]
     );
     assert_eq!(
@@ -146,47 +146,47 @@ fn istio_conflicts_and_ranges_use_istio_wording() {
     let got = messages(&e);
     let want: Vec<(&str, &str)> = vec![
         (
-            "spec.http[0].redirect",
+            "spec.virtualServices[0].http[0].redirect",
             "redirect must specify URI, authority, scheme, or port",
         ),
         (
-            "spec.http[1].redirect",
+            "spec.virtualServices[0].http[1].redirect",
             "HTTP route rule cannot contain both rewrite and redirect",
         ),
         (
-            "spec.http[1].redirect.redirectCode",
+            "spec.virtualServices[0].http[1].redirect.redirectCode",
             "200 is not a valid redirect code, must be one of 301, 302, 303, 307, 308",
         ),
         (
-            "spec.http[1].redirect.scheme",
+            "spec.virtualServices[0].http[1].redirect.scheme",
             "invalid redirect scheme, must be \"http\" or \"https\"",
         ),
         (
-            "spec.http[2].directResponse.status",
+            "spec.virtualServices[0].http[2].directResponse.status",
             "HTTP status 700 is not in range 200-599",
         ),
         (
-            "spec.http[3].fault.abort.percentage.value",
+            "spec.virtualServices[0].http[3].fault.abort.percentage.value",
             "percentage 150 is not in range 0..100",
         ),
         (
-            "spec.http[4].fault",
+            "spec.virtualServices[0].http[4].fault",
             "HTTP fault injection must have an abort and/or a delay",
         ),
         (
-            "spec.http[5].route[0].destination.subset",
+            "spec.virtualServices[0].http[5].route[0].destination.subset",
             "subset name is invalid: `V_1`",
         ),
         (
-            "spec.http[5].route[0].destination.port.number",
+            "spec.virtualServices[0].http[5].route[0].destination.port.number",
             "port number 70000 must be in the range 1..65535",
         ),
         (
-            "spec.http[6].match[0].port",
+            "spec.virtualServices[0].http[6].match[0].port",
             "port number 0 must be in the range 1..65535",
         ),
         (
-            "spec.http[6].match[0].sourceNamespace",
+            "spec.virtualServices[0].http[6].match[0].sourceNamespace",
             "sourceNamespace match `Bad_NS` is invalid",
         ),
     ];
@@ -206,8 +206,8 @@ fn duplicate_rule_names_are_rejected() {
     assert_eq!(
         messages(&e),
         vec![(
-            "spec.http[1].name".into(),
-            "duplicate route name `a`, also used by spec.http[0]".into()
+            "spec.virtualServices[0].http[1].name".into(),
+            "duplicate route name `a`, also used by spec.virtualServices[0].http[0]".into()
         )]
     );
 }
@@ -221,10 +221,10 @@ fn type_errors_and_unsupported_istio_fields_are_reported_with_paths_at_once() {
     assert_eq!(
         messages(&e),
         vec![
-            ("spec.http[0].route[0].destination.host".into(), "invalid type: number `7`, expected a string".into()),
-            ("spec.http[0].route[0].weight".into(), "invalid type: string `ninety`, expected an unsigned 32-bit integer".into()),
-            ("spec.http[0].timeout".into(), "field `timeout` is not supported by meshpolicy: keep it in the companion VirtualService".into()),
-            ("spec.http[1].match[0].headers[\"x.y\"].exact".into(), "invalid type: number `1`, expected a string".into()),
+            ("spec.virtualServices[0].http[0].route[0].destination.host".into(), "invalid type: number `7`, expected a string".into()),
+            ("spec.virtualServices[0].http[0].route[0].weight".into(), "invalid type: string `ninety`, expected an unsigned 32-bit integer".into()),
+            ("spec.virtualServices[0].http[0].timeout".into(), "field `timeout` is not supported by meshpolicy: keep it in the companion VirtualService".into()),
+            ("spec.virtualServices[0].http[1].match[0].headers[\"x.y\"].exact".into(), "invalid type: number `1`, expected a string".into()),
         ]
     );
 }
@@ -232,17 +232,17 @@ fn type_errors_and_unsupported_istio_fields_are_reported_with_paths_at_once() {
 #[test]
 fn header_operations_cannot_touch_pseudo_headers_or_the_decision_header() {
     let e = rule_errors(
-        json!([{"headers": {"request": {"set": {":path": "/x", "x-meshpolicy-subset": "v9", "bad header": "1", "x-ok": "a\nb"}}},
+        json!([{"headers": {"request": {"set": {":path": "/x", "x-meshpolicy-route": "v9", "bad header": "1", "x-ok": "a\nb"}}},
         "route": [{"destination": {"host": "a"}}]}]),
     );
     let paths = e.paths();
     assert_eq!(
         paths,
         vec![
-            "spec.http[0].headers.request.set[\":path\"]",
-            "spec.http[0].headers.request.set[\"bad header\"]",
-            "spec.http[0].headers.request.set.x-meshpolicy-subset",
-            "spec.http[0].headers.request.set.x-ok",
+            "spec.virtualServices[0].http[0].headers.request.set[\":path\"]",
+            "spec.virtualServices[0].http[0].headers.request.set[\"bad header\"]",
+            "spec.virtualServices[0].http[0].headers.request.set.x-meshpolicy-route",
+            "spec.virtualServices[0].http[0].headers.request.set.x-ok",
         ]
     );
 }
@@ -252,7 +252,10 @@ fn regexes_have_a_size_limit() {
     let e = rule_errors(
         json!([{"match": [{"uri": {"regex": "(a{100}){100}"}}], "route": [{"destination": {"host": "a"}}]}]),
     );
-    assert_eq!(e.paths(), vec!["spec.http[0].match[0].uri.regex"]);
+    assert_eq!(
+        e.paths(),
+        vec!["spec.virtualServices[0].http[0].match[0].uri.regex"]
+    );
     assert!(
         e.errors[0].message.contains("too big"),
         "{}",
@@ -296,5 +299,5 @@ fn too_many_rules_is_an_error() {
         .map(|i| json!({"match": [{"uri": {"exact": format!("/{i}")}}], "route": [{"destination": {"host": "a"}}]}))
         .collect();
     let e = rule_errors(json!(many));
-    assert_eq!(e.paths(), vec!["spec.http"]);
+    assert_eq!(e.paths(), vec!["spec.virtualServices"]);
 }

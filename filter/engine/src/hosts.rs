@@ -1,0 +1,270 @@
+//! Which virtual service governs a request (SPEC §2.1): Istio's host names
+//! and the domains a sidecar's outbound virtual hosts answer to.
+//!
+//! Istio resolves a short host (`reviews`) in the VirtualService's namespace
+//! (`pkg/config/host` `ResolveShortnameToFQDN`: a name without a dot gets
+//! `.<namespace>.svc.<domain suffix>`); a name with a dot is taken as written.
+//! For a `<name>.<ns>.svc.cluster.local` host a sidecar's virtual host answers
+//! to the FQDN, `<name>.<ns>.svc`, `<name>.<ns>` and, for a client in `<ns>`
+//! only, the bare `<name>` (pilot `httproute.go` `generateVirtualHostDomains`);
+//! the router compares the `Host` header with its port stripped for these, and
+//! lower-case. Exact domains win over wildcard suffixes (`*.example.com`), the
+//! longest suffix first; `*` alone matches every host last (Envoy's
+//! `RouteMatcher::findVirtualHost`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::{Errors, item};
+
+/// The cluster-local suffix of a Kubernetes service FQDN.
+pub(crate) const CLUSTER_SUFFIX: &str = ".svc.cluster.local";
+
+/// A host of a virtual service, resolved as Istio resolves it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum HostName {
+    /// An exact, lower-case name (an FQDN for a resolved short name).
+    Exact(String),
+    /// `*.suffix`: the suffix with its leading dot (`.example.com`).
+    Suffix(String),
+    /// `*`: every host.
+    Any,
+}
+
+impl HostName {
+    /// The host as Istio names it (`reviews.prod.svc.cluster.local`,
+    /// `*.example.com`, `*`).
+    pub(crate) fn as_istio(&self) -> String {
+        match self {
+            HostName::Exact(h) => h.clone(),
+            HostName::Suffix(s) => format!("*{s}"),
+            HostName::Any => "*".to_owned(),
+        }
+    }
+}
+
+/// Resolves a destination or VirtualService host: a name without a dot is a
+/// short service name in `namespace`. `None` when it is short and there is
+/// no namespace to resolve it in.
+pub(crate) fn resolve(host: &str, namespace: Option<&str>) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    if host.contains('.') || host.contains('*') {
+        return Some(host.trim_end_matches('.').to_owned());
+    }
+    namespace.map(|ns| format!("{host}.{ns}{CLUSTER_SUFFIX}"))
+}
+
+/// Validates one entry of a virtual service's `hosts` (Istio's
+/// `validation.ValidateWildcardDomain`: no empty host, `*` only as the whole
+/// first label) and resolves it.
+pub(crate) fn parse_host(
+    raw: &str,
+    namespace: Option<&str>,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<HostName> {
+    if raw.is_empty() {
+        errors.push(path, "host must not be empty");
+        return None;
+    }
+    if raw == "*" {
+        return Some(HostName::Any);
+    }
+    let (wild, rest) = match raw.strip_prefix("*.") {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    if rest.contains('*') {
+        errors.push(
+            path,
+            format!("invalid host `{raw}`: a wildcard is allowed only as the leading `*.`"),
+        );
+        return None;
+    }
+    let valid = rest.len() <= 255
+        && rest.trim_end_matches('.').split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !valid {
+        errors.push(path, format!("invalid host `{raw}`: not a DNS name"));
+        return None;
+    }
+    if wild {
+        return Some(HostName::Suffix(format!(
+            ".{}",
+            rest.to_ascii_lowercase().trim_end_matches('.')
+        )));
+    }
+    match resolve(rest, namespace) {
+        Some(h) => Some(HostName::Exact(h)),
+        None => {
+            errors.push(
+                path,
+                format!(
+                    "short host `{raw}` needs a namespace to resolve in: set the virtual service's `namespace` or `metadata.namespace`, or write the FQDN"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A policy host and the group of virtual services that govern it.
+#[derive(Debug, Clone)]
+pub(crate) struct HostEntry {
+    /// As Istio names it.
+    pub(crate) name: Arc<str>,
+    pub(crate) group: u32,
+}
+
+/// Host name -> the group of virtual services that govern it.
+#[derive(Debug, Default)]
+pub(crate) struct HostTable {
+    exact: HashMap<String, HostEntry>,
+    suffix: HashMap<String, HostEntry>,
+    any: Option<HostEntry>,
+}
+
+impl HostTable {
+    pub(crate) fn insert(&mut self, host: &HostName, name: Arc<str>, group: u32) {
+        let entry = HostEntry { name, group };
+        match host {
+            HostName::Exact(h) => {
+                self.exact.insert(h.clone(), entry);
+            }
+            HostName::Suffix(s) => {
+                self.suffix.insert(s.clone(), entry);
+            }
+            HostName::Any => self.any = Some(entry),
+        }
+    }
+
+    /// Whether no host is covered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.suffix.is_empty() && self.any.is_none()
+    }
+
+    /// The group for a request's `:authority` (port stripped, lower-cased)
+    /// from a client in `client_ns`.
+    pub(crate) fn find(
+        &self,
+        authority: &str,
+        client_ns: Option<&str>,
+    ) -> Option<(&HostEntry, Found)> {
+        let host = strip_port(authority);
+        let lower;
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = host.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            host
+        };
+        // the FQDN with a trailing dot is the FQDN (and nothing else is)
+        if let Some(fqdn) = host.strip_suffix('.') {
+            return self.exact.get(fqdn).map(|g| (g, Found::Exact));
+        }
+        if host.is_empty() {
+            return self.any.as_ref().map(|g| (g, Found::Any));
+        }
+        if let Some(g) = self.exact.get(host) {
+            return Some((g, Found::Exact));
+        }
+        // `<name>.<ns>`, `<name>.<ns>.svc`, `<name>.<ns>.svc.cluster`: the
+        // service's FQDN, for any client; the bare `<name>` only for a client
+        // in `<ns>` (generateAltVirtualHosts shares the proxy's DNS domain).
+        let dots = host.bytes().filter(|&b| b == b'.').count();
+        let fqdn = match dots {
+            0 => client_ns.map(|ns| format!("{host}.{ns}{CLUSTER_SUFFIX}")),
+            1 => Some(format!("{host}{CLUSTER_SUFFIX}")),
+            2 if host.ends_with(".svc") => Some(format!("{host}.cluster.local")),
+            3 if host.ends_with(".svc.cluster") => Some(format!("{host}.local")),
+            _ => None,
+        };
+        if let Some(g) = fqdn.and_then(|f| self.exact.get(&f)) {
+            let how = if dots == 0 {
+                Found::ShortName
+            } else {
+                Found::Alias
+            };
+            return Some((g, how));
+        }
+        // wildcard suffixes, the longest first: `a.b.c` tries `.b.c`, `.c`.
+        let mut rest = host;
+        while let Some(i) = rest.find('.') {
+            let suffix = rest.get(i..).unwrap_or("");
+            if let Some(g) = self.suffix.get(suffix) {
+                return Some((g, Found::Suffix));
+            }
+            rest = suffix.get(1..).unwrap_or("");
+        }
+        self.any.as_ref().map(|g| (g, Found::Any))
+    }
+
+    /// The group of a virtual host named as Istio names them (`<host>:<port>`),
+    /// from `xds.virtual_host_name`.
+    pub(crate) fn find_virtual_host(&self, name: &str) -> Option<&HostEntry> {
+        let host = match name.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => name,
+        };
+        if host == "*" {
+            return self.any.as_ref();
+        }
+        if let Some(suffix) = host.strip_prefix('*') {
+            return self.suffix.get(suffix);
+        }
+        self.exact.get(host)
+    }
+}
+
+/// How a request's host matched a virtual service's domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// The host itself (or with a trailing dot).
+    Exact,
+    /// `<name>.<ns>`, `<name>.<ns>.svc` or `<name>.<ns>.svc.cluster`.
+    Alias,
+    /// The bare short name, from a client in the service's namespace.
+    ShortName,
+    /// A `*.suffix` host.
+    Suffix,
+    /// The `*` host.
+    Any,
+    /// The virtual host Envoy selected (`xds.virtual_host_name`).
+    VirtualHost,
+}
+
+impl Found {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Found::Exact => "exact host",
+            Found::Alias => "the service's `name.namespace` form",
+            Found::ShortName => "short name, client in the service's namespace",
+            Found::Suffix => "wildcard host",
+            Found::Any => "the `*` host",
+            Found::VirtualHost => "the virtual host Envoy selected (`xds.virtual_host_name`)",
+        }
+    }
+}
+
+/// `host:port` -> `host`; `[::1]:80` -> `[::1]`.
+pub(crate) fn strip_port(authority: &str) -> &str {
+    match authority.rfind(':') {
+        Some(i) if !authority.get(i..).unwrap_or("").contains(']') => {
+            authority.get(..i).unwrap_or(authority)
+        }
+        _ => authority,
+    }
+}
+
+/// `spec.virtualServices[v]`.
+pub(crate) fn vs_path(v: usize) -> String {
+    item("spec.virtualServices", v)
+}
+
+#[cfg(test)]
+mod tests;
