@@ -32,11 +32,11 @@ const COMMAND: &str = "cargo bench -p host-tests --bench host";
 /// The policy of SPEC §2 (the seed article's reviews routes), as the JSON
 /// Istio hands to `proxy_on_configure`.
 const POLICY: &str = r#"{
-  "apiVersion": "meshpolicy.dev/v1alpha1",
+  "apiVersion": "meshpolicy.dev/v1alpha2",
   "kind": "TrafficPolicy",
-  "metadata": {"name": "reviews"},
+  "metadata": {"name": "reviews", "namespace": "prod"},
   "spec": {
-    "http": [
+    "virtualServices": [{"name": "reviews-route", "hosts": ["*"], "http": [
       {"name": "legacy-catalog",
        "match": [{"uri": {"prefix": "/wpcatalog"}}, {"uri": {"prefix": "/consumercatalog"}}],
        "rewrite": {"uri": "/newcatalog"},
@@ -45,8 +45,8 @@ const POLICY: &str = r#"{
        "route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
                  {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}],
        "sticky": {"header": "x-user-id"}}
-    ],
-    "subsets": {"reviews": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
+    ]}],
+    "subsets": {"reviews.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
   }
 }"#;
 

@@ -67,13 +67,14 @@ fn variants() -> Vec<(&'static str, &'static str, Value)> {
 
 fn policy(telemetry: &Value) -> Vec<u8> {
     serde_json::to_vec(&json!({
-        "apiVersion": "meshpolicy.dev/v1alpha1",
+        "apiVersion": "meshpolicy.dev/v1alpha2",
         "kind": "TrafficPolicy",
-        "metadata": {"name": "reviews"},
+        "metadata": {"name": "reviews", "namespace": "prod"},
         "spec": {
-            "http": [{"name": "legacy-catalog", "match": [{"uri": {"prefix": "/wpcatalog"}}],
+            "virtualServices": [{"name": "reviews-route", "hosts": ["*"],
+                "http": [{"name": "legacy-catalog", "match": [{"uri": {"prefix": "/wpcatalog"}}],
                       "rewrite": {"uri": "/newcatalog"},
-                      "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v2"}}]}],
+                      "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v2"}}]}]}],
             "telemetry": telemetry
         }
     }))

@@ -43,11 +43,11 @@ fn module() -> &'static LoadedModule {
 /// The article's routing policy with `telemetry`.
 fn policy(telemetry: Value) -> Value {
     json!({
-        "apiVersion": "meshpolicy.dev/v1alpha1",
+        "apiVersion": "meshpolicy.dev/v1alpha2",
         "kind": "TrafficPolicy",
-        "metadata": {"name": "reviews"},
+        "metadata": {"name": "reviews", "namespace": "prod"},
         "spec": {
-            "http": [
+            "virtualServices": [{"name": "reviews", "hosts": ["*"], "http": [
                 {
                     "name": "legacy-catalog",
                     "match": [{"uri": {"prefix": "/wpcatalog"}}],
@@ -55,8 +55,8 @@ fn policy(telemetry: Value) -> Value {
                     "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v2"}}]
                 },
                 {"name": "reviews-v1", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}
-            ],
-            "subsets": {"reviews": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}},
+            ]}],
+            "subsets": {"reviews.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}},
             "telemetry": telemetry
         }
     })
@@ -210,7 +210,7 @@ fn without_telemetry_policy_every_standard_label_is_there() {
         line.contains("source_app=\"productpage\",")
             && line.contains("destination_app=\"reviews\",")
     );
-    assert!(line.contains("policy_rule=\"reviews-v1\",policy_destination=\"reviews/v1\"} 1"));
+    assert!(line.contains("policy_rule=\"reviews-v1\",policy_destination=\"reviews.prod.svc.cluster.local/v1\"} 1"));
 }
 
 #[test]

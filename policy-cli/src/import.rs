@@ -32,11 +32,17 @@ pub struct Merged {
     pub notes: Vec<Diagnostic>,
 }
 
-/// One source of rules, kept together in its own order.
+/// One virtual service of the merged policy and where it came from.
 struct Unit {
     doc: usize,
-    rules: Vec<istio::ImportedRule>,
-    hosts: Vec<String>,
+    /// The virtual service (name, namespace, hosts, http) as JSON.
+    value: Value,
+    /// Where it is in its document: the document root for a VirtualService
+    /// (`metadata.name`, `spec.hosts`, `spec.http`), or
+    /// `spec.virtualServices[v]` of a TrafficPolicy.
+    at: FieldPath,
+    /// A VirtualService resource: `spec` holds its hosts and rules.
+    istio: bool,
 }
 
 /// Merges documents into one TrafficPolicy. `name` overrides
@@ -51,6 +57,27 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
     let mut telemetry = Vec::new();
     let mut settings: Option<(Value, usize)> = None;
 
+    // Istio resources without a namespace live where they are applied; the
+    // namespace their inputs' FQDN hosts name is the best guess (said in a note).
+    let input_ns = fqdn_namespace(&docs);
+    let namespace_of = |doc: &Document, notes: &mut Vec<Diagnostic>| -> Option<String> {
+        if let Some(ns) = doc_namespace(doc) {
+            return Some(ns);
+        }
+        let ns = input_ns.clone()?;
+        notes.push(doc.diag(
+            Diagnostic::note(
+                "inferred-namespace",
+                format!(
+                    "{} `{}` has no namespace: taken as `{ns}`, the namespace the inputs' FQDN hosts name (set `metadata.namespace` to choose)",
+                    doc.kind().unwrap_or_default(),
+                    doc.name()
+                ),
+            ),
+            &FieldPath::default().key("metadata"),
+        ));
+        Some(ns)
+    };
     for (d, doc) in docs.iter().enumerate() {
         let kind = match resource::classify(doc) {
             Ok(kind) => kind,
@@ -73,14 +100,38 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
             )),
             Kind::VirtualService => {
                 let (hosts, rules) = istio::virtual_service(doc, &mut errors);
+                let mut vs = Map::new();
+                vs.insert("name".to_owned(), Value::String(doc.name()));
+                if let Some(ns) = namespace_of(doc, &mut notes) {
+                    vs.insert("namespace".to_owned(), Value::String(ns));
+                }
+                vs.insert(
+                    "hosts".to_owned(),
+                    Value::Array(hosts.into_iter().map(Value::String).collect()),
+                );
+                vs.insert(
+                    "http".to_owned(),
+                    Value::Array(rules.into_iter().map(|r| r.value).collect()),
+                );
                 units.push(Unit {
                     doc: d,
-                    rules,
-                    hosts,
+                    value: Value::Object(vs),
+                    at: FieldPath::default(),
+                    istio: true,
                 });
             }
             Kind::DestinationRule => {
                 if let Some((host, list)) = istio::destination_rule(doc, &mut errors) {
+                    // subsets are keyed by FQDN: a short host resolves in the
+                    // DestinationRule's namespace, as Istio does
+                    let host = if host.contains('.') {
+                        host
+                    } else {
+                        match namespace_of(doc, &mut notes) {
+                            Some(ns) => meshpolicy_engine::resolve_host(&host, Some(&ns)),
+                            None => host,
+                        }
+                    };
                     let entry = subsets.entry(host.clone()).or_default();
                     origins.push(Origin {
                         policy: FieldPath::default().key("spec").key("subsets").key(&host),
@@ -134,42 +185,37 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         return Err(errors);
     }
 
-    order_units(&mut units, &docs, &mut notes);
-    let mut http = Vec::new();
-    let mut used_names: BTreeMap<String, usize> = BTreeMap::new();
-    for unit in &units {
-        let doc = docs.get(unit.doc);
-        let is_policy = doc.and_then(Document::kind) == Some(POLICY_KIND);
-        let count = unit.rules.len();
-        for (j, rule) in unit.rules.iter().enumerate() {
-            let mut value = rule.value.clone();
-            if let (Some(obj), false, Some(doc)) = (value.as_object_mut(), is_policy, doc)
-                && !obj.contains_key("name")
-            {
-                let base = if count == 1 {
-                    doc.name()
-                } else {
-                    format!("{}-{j}", doc.name())
-                };
-                let n = used_names.entry(base.clone()).or_insert(0);
-                *n += 1;
-                let generated = if *n == 1 { base } else { format!("{base}-{n}") };
-                // keep the generated name first, as a human would write it
-                let mut named = Map::new();
-                named.insert("name".to_owned(), Value::String(generated));
-                named.extend(std::mem::take(obj));
-                *obj = named;
+    let mut virtual_services = Vec::new();
+    for unit in units {
+        let v = virtual_services.len();
+        let policy = FieldPath::default().key("spec").key("virtualServices").index(v);
+        if unit.istio {
+            // a VirtualService: name from metadata, hosts and rules from spec
+            for (field, at) in [
+                ("name", FieldPath::default().key("metadata").key("name")),
+                ("namespace", FieldPath::default().key("metadata").key("namespace")),
+                ("hosts", FieldPath::default().key("spec").key("hosts")),
+                ("http", FieldPath::default().key("spec").key("http")),
+            ] {
+                origins.push(Origin {
+                    policy: policy.key(field),
+                    doc: unit.doc,
+                    at,
+                });
             }
             origins.push(Origin {
-                policy: FieldPath::default()
-                    .key("spec")
-                    .key("http")
-                    .index(http.len()),
+                policy: policy.clone(),
                 doc: unit.doc,
-                at: rule.at.clone(),
+                at: FieldPath::default().key("spec"),
             });
-            http.push(value);
+        } else {
+            origins.push(Origin {
+                policy,
+                doc: unit.doc,
+                at: unit.at,
+            });
         }
+        virtual_services.push(unit.value);
     }
     for (k, (_, d, at)) in telemetry.iter().enumerate() {
         origins.push(Origin {
@@ -190,8 +236,11 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         .or_else(|| first_named(Kind::VirtualService))
         .unwrap_or_else(|| "imported".to_owned());
     let mut spec = Map::new();
-    if !http.is_empty() {
-        spec.insert("http".to_owned(), Value::Array(http));
+    if !virtual_services.is_empty() {
+        spec.insert(
+            "virtualServices".to_owned(),
+            Value::Array(virtual_services),
+        );
     }
     if !subsets.is_empty() {
         spec.insert(
@@ -220,6 +269,11 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         .and_then(|d| d.value.get("metadata").and_then(Value::as_object).cloned())
         .unwrap_or_default();
     metadata.insert("name".to_owned(), Value::String(name));
+    if !metadata.contains_key("namespace")
+        && let Some(ns) = docs.iter().find_map(doc_namespace).or(input_ns)
+    {
+        metadata.insert("namespace".to_owned(), Value::String(ns));
+    }
     let value = json!({
         "apiVersion": POLICY_API_VERSION,
         "kind": POLICY_KIND,
@@ -266,24 +320,29 @@ fn policy_document(
         doc: d,
         at: FieldPath::default(),
     });
-    let rules = spec
-        .and_then(|s| s.get("http"))
+    let policy_ns = doc_namespace(doc);
+    for (v, vs) in spec
+        .and_then(|s| s.get("virtualServices"))
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(j, r)| istio::ImportedRule {
-            value: r.clone(),
-            at: spec_path.key("http").index(j),
-            catch_all: r.get("match").is_none_or(Value::is_null),
-        })
-        .collect();
-    units.push(Unit {
-        doc: d,
-        rules,
-        hosts: Vec::new(),
-    });
+    {
+        let mut value = vs.clone();
+        // keep the namespace its short hosts resolve in once merged
+        if let (Some(obj), Some(ns)) = (value.as_object_mut(), &policy_ns)
+            && !obj.contains_key("namespace")
+        {
+            obj.insert("namespace".to_owned(), Value::String(ns.clone()));
+        }
+        units.push(Unit {
+            doc: d,
+            value,
+            at: spec_path.key("virtualServices").index(v),
+            istio: false,
+        });
+    }
     if let Some(Value::Object(hosts)) = spec.and_then(|s| s.get("subsets")) {
         for (host, by_name) in hosts {
             let entry = subsets.entry(host.clone()).or_default();
@@ -339,44 +398,59 @@ fn policy_document(
     }
 }
 
-/// meshpolicy matches rules in order whatever the request's host, so rules of
-/// VirtualServices for different hosts are merged with catch-alls last: a
-/// VirtualService whose rule matches everything would otherwise hide every
-/// rule after it. The order inside each source stays as written.
-fn order_units(units: &mut [Unit], docs: &[Document], notes: &mut Vec<Diagnostic>) {
-    let has_catch_all = |u: &Unit| u.rules.iter().any(|r| r.catch_all);
-    let before: Vec<usize> = units.iter().map(|u| u.doc).collect();
-    units.sort_by_key(has_catch_all); // stable: input order otherwise
-    let moved = units.iter().map(|u| u.doc).collect::<Vec<_>>() != before;
-    if !moved {
-        return;
+/// The namespace of a document: `metadata.namespace`, else the one its
+/// FQDN hosts name (`reviews.prod.svc.cluster.local` -> `prod`) when they
+/// all name one.
+fn doc_namespace(doc: &Document) -> Option<String> {
+    if let Some(ns) = doc
+        .value
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+    {
+        return Some(ns.to_owned());
     }
-    for unit in units.iter().filter(|u| has_catch_all(u)) {
-        if let Some(doc) = docs.get(unit.doc) {
-            let hosts = if unit.hosts.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (hosts {})",
-                    unit.hosts
-                        .iter()
-                        .map(|h| format!("`{h}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            notes.push(doc.diag(
-                Diagnostic::note(
-                    "reordered-rules",
-                    format!(
-                        "rules of {} `{}`{hosts} placed after the others: they include a catch-all, and a policy's rules apply to every host in order",
-                        doc.kind().unwrap_or_default(),
-                        doc.name()
-                    ),
-                ),
-                &FieldPath::default().key("spec").key("http"),
-            ));
+    fqdn_namespace(std::slice::from_ref(doc))
+}
+
+/// The one namespace the FQDN hosts of `docs` name, if they name exactly one.
+fn fqdn_namespace(docs: &[Document]) -> Option<String> {
+    let mut found: Option<String> = None;
+    let mut all_one = true;
+    for doc in docs {
+    visit_hosts(&doc.value, &mut |host| {
+        if let Some(ns) = host
+            .strip_suffix(".svc.cluster.local")
+            .and_then(|rest| rest.rsplit_once('.'))
+            .map(|(_, ns)| ns)
+        {
+            match &found {
+                None => found = Some(ns.to_owned()),
+                Some(f) if f != ns => all_one = false,
+                Some(_) => {}
+            }
         }
+    });
+    }
+    found.filter(|_| all_one)
+}
+
+/// Every `host`/`hosts` string in a document.
+fn visit_hosts(value: &Value, f: &mut impl FnMut(&str)) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("host", Value::String(h)) => f(h),
+                    ("hosts", Value::Array(list)) => {
+                        list.iter().filter_map(Value::as_str).for_each(&mut *f)
+                    }
+                    _ => visit_hosts(v, f),
+                }
+            }
+        }
+        Value::Array(list) => list.iter().for_each(|v| visit_hosts(v, f)),
+        _ => {}
     }
 }
 
@@ -429,10 +503,18 @@ impl Merged {
         Ok((doc, policy))
     }
 
-    /// Whether a field path of the merged policy is a rule's (`spec.http[i]…`).
-    pub fn rule_index(path: &FieldPath) -> Option<usize> {
+    /// Whether a field path of the merged policy is a rule's
+    /// (`spec.virtualServices[v].http[i]…`): (v, i).
+    pub fn rule_index(path: &FieldPath) -> Option<(usize, usize)> {
         match path.0.as_slice() {
-            [Seg::Key(s), Seg::Key(h), Seg::Index(i), ..] if s == "spec" && h == "http" => Some(*i),
+            [
+                Seg::Key(s),
+                Seg::Key(vs),
+                Seg::Index(v),
+                Seg::Key(h),
+                Seg::Index(i),
+                ..,
+            ] if s == "spec" && vs == "virtualServices" && h == "http" => Some((*v, *i)),
             _ => None,
         }
     }

@@ -13,11 +13,42 @@ const VISIBLE_PSEUDO_HEADERS: [&str; 4] = [":authority", ":method", ":path", ":s
 /// Every warning for `policy`, located through `merged`'s origins.
 pub fn lint(policy: &TrafficPolicy, merged: &Merged) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    unreachable_rules(policy, merged, &mut out);
-    undefined_subsets(policy, merged, &mut out);
-    lone_zero_weights(policy, merged, &mut out);
-    invisible_headers(policy, merged, &mut out);
+    let default_ns = policy.metadata.namespace.as_deref();
+    for (v, vs) in policy.spec.virtual_services.iter().enumerate() {
+        let at = VsAt {
+            base: format!("spec.virtualServices[{v}]"),
+            namespace: vs.namespace.as_deref().or(default_ns),
+        };
+        unreachable_rules(&vs.http, &at, merged, &mut out);
+        undefined_subsets(policy, &vs.http, &at, merged, &mut out);
+        lone_zero_weights(&vs.http, &at, merged, &mut out);
+        invisible_headers(&vs.http, &at, merged, &mut out);
+    }
     out
+}
+
+/// The engine's warnings (several virtual services merged for one host),
+/// located through `merged`'s origins.
+pub fn engine_warnings(policy: &meshpolicy_engine::Policy, merged: &Merged) -> Vec<Diagnostic> {
+    policy
+        .warnings()
+        .iter()
+        .map(|w| {
+            merged.diag_at(
+                Diagnostic::warning("merged-virtual-services", w.message.clone()).with_help(
+                    "Istio's sidecars keep only the oldest VirtualService of a host; `policy-cli render` writes the merged one, so apply only the rendered VirtualServices for these hosts",
+                ),
+                &w.path,
+            )
+        })
+        .collect()
+}
+
+/// Where a virtual service's rules are: its field path and the namespace
+/// its short hosts resolve in.
+struct VsAt<'a> {
+    base: String,
+    namespace: Option<&'a str>,
 }
 
 fn rule_name(rule: &HttpRule, i: usize) -> String {
@@ -58,8 +89,7 @@ fn catches_everything(rule: &HttpRule) -> bool {
 
 /// IST0130/IST0131-like: a rule after a catch-all, or a match entry equal to
 /// an earlier rule's, can never be chosen (first match wins).
-fn unreachable_rules(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diagnostic>) {
-    let rules = &policy.spec.http;
+fn unreachable_rules(rules: &[HttpRule], at: &VsAt<'_>, merged: &Merged, out: &mut Vec<Diagnostic>) {
     let mut catch_all: Option<usize> = None;
     for (i, rule) in rules.iter().enumerate() {
         if let Some(k) = catch_all {
@@ -74,7 +104,7 @@ fn unreachable_rules(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
                         ),
                     )
                     .with_help("move the catch-all rule last, or give it a `match`"),
-                    &format!("spec.http[{i}]"),
+                    &format!("{}.http[{i}]", at.base),
                 ),
             );
             continue;
@@ -95,7 +125,7 @@ fn unreachable_rules(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
                             rule_name(r, k)
                         ),
                     ),
-                    &format!("spec.http[{i}].match[{m}]"),
+                    &format!("{}.http[{i}].match[{m}]", at.base),
                 ));
             }
         }
@@ -105,28 +135,27 @@ fn unreachable_rules(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
     }
 }
 
-/// Whether two host names name the same service: equal, or one is the short
-/// name of the other's `name.namespace.svc.cluster.local` (Istio resolves a
-/// short name in the resource's namespace, which a policy does not know).
-fn same_host(a: &str, b: &str) -> bool {
-    let short = |h: &str| h.split('.').next().unwrap_or(h).to_owned();
-    let is_short = |h: &str| !h.contains('.');
-    a == b || ((is_short(a) || is_short(b)) && short(a) == short(b))
-}
-
 /// IST0101-like: a route to a subset that no DestinationRule (or
 /// `spec.subsets` entry) defines; Envoy would answer 503 (no healthy upstream).
-fn undefined_subsets(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diagnostic>) {
-    for (i, rule) in policy.spec.http.iter().enumerate() {
+fn undefined_subsets(
+    policy: &TrafficPolicy,
+    rules: &[HttpRule],
+    at: &VsAt<'_>,
+    merged: &Merged,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (i, rule) in rules.iter().enumerate() {
         for (d, route) in rule.route.iter().flatten().enumerate() {
             let Some(dest) = &route.destination else {
                 continue;
             };
             let Some(subset) = &dest.subset else { continue };
-            let defined =
-                policy.spec.subsets.iter().any(|(host, subsets)| {
-                    same_host(host, &dest.host) && subsets.contains_key(subset)
-                });
+            let fqdn = meshpolicy_engine::resolve_host(&dest.host, at.namespace);
+            let defined = policy
+                .spec
+                .subsets
+                .get(&fqdn)
+                .is_some_and(|subsets| subsets.contains_key(subset));
             if !defined {
                 out.push(
                     merged.diag_at(
@@ -138,7 +167,7 @@ fn undefined_subsets(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
                             ),
                         )
                         .with_help("add the DestinationRule that defines it to the files you pass, or a `spec.subsets` entry"),
-                        &format!("spec.http[{i}].route[{d}].destination.subset"),
+                        &format!("{}.http[{i}].route[{d}].destination.subset", at.base),
                     ),
                 );
             }
@@ -147,8 +176,8 @@ fn undefined_subsets(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
 }
 
 /// A weight of 0 on the only destination is ignored: it gets every request.
-fn lone_zero_weights(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diagnostic>) {
-    for (i, rule) in policy.spec.http.iter().enumerate() {
+fn lone_zero_weights(rules: &[HttpRule], at: &VsAt<'_>, merged: &Merged, out: &mut Vec<Diagnostic>) {
+    for (i, rule) in rules.iter().enumerate() {
         if let Some([only]) = rule.route.as_deref()
             && only.weight == Some(0)
         {
@@ -158,7 +187,7 @@ fn lone_zero_weights(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
                     "weights sum to 0 but this is the only destination: it still receives every request",
                 )
                 .with_help("remove the weight, or add the destination that should get the traffic"),
-                &format!("spec.http[{i}].route[0].weight"),
+                &format!("{}.http[{i}].route[0].weight", at.base),
             ));
         }
     }
@@ -166,8 +195,8 @@ fn lone_zero_weights(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
 
 /// A header match on a pseudo-header the filter never sees (or on `host`,
 /// which Envoy turns into `:authority`) can never hold.
-fn invisible_headers(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diagnostic>) {
-    for (i, rule) in policy.spec.http.iter().enumerate() {
+fn invisible_headers(rules: &[HttpRule], at: &VsAt<'_>, merged: &Merged, out: &mut Vec<Diagnostic>) {
+    for (i, rule) in rules.iter().enumerate() {
         for (m, entry) in rule.match_.iter().flatten().enumerate() {
             for (field, map) in [
                 ("headers", &entry.headers),
@@ -192,7 +221,8 @@ fn invisible_headers(policy: &TrafficPolicy, merged: &Merged, out: &mut Vec<Diag
                             )
                             .with_help(reason),
                             &format!(
-                                "spec.http[{i}].match[{m}].{field}[{}]",
+                                "{}.http[{i}].match[{m}].{field}[{}]",
+                                at.base,
                                 serde_json::Value::from(name.as_str())
                             ),
                         ),

@@ -5,7 +5,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::{Document, FieldPath};
 
-pub const POLICY_API_VERSION: &str = "meshpolicy.dev/v1alpha1";
+pub const POLICY_API_VERSION: &str = meshpolicy_engine::API_VERSION;
 pub const POLICY_KIND: &str = "TrafficPolicy";
 
 /// The API versions Istio serves for the resources we import.
@@ -49,7 +49,8 @@ pub fn classify(doc: &Document) -> Result<Kind, Diagnostic> {
         ));
     };
     let versions: &[&str] = match kind {
-        POLICY_KIND => &[POLICY_API_VERSION],
+        // v1alpha1 is classified so that the engine explains how to move it
+        POLICY_KIND => &[POLICY_API_VERSION, meshpolicy_engine::API_VERSION_V1],
         "VirtualService" | "DestinationRule" => &NETWORKING_VERSIONS,
         "Telemetry" => &TELEMETRY_VERSIONS,
         k if SECURITY_KINDS.contains(&k) && api.starts_with("security.istio.io/") => {

@@ -34,6 +34,14 @@ pub struct TestFile {
     /// Status the upstream answers forwarded requests with (default 200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_status: Option<u32>,
+    /// `:authority` of every case whose request names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// The mesh's services (the registry): each gets Istio's default route,
+    /// and the policy's hosts their rendered VirtualServices; any other host
+    /// goes to `PassthroughCluster`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<crate::routes::Service>,
     pub cases: Vec<Case>,
 }
 
@@ -109,10 +117,17 @@ pub struct Expect {
     /// `:path` as the upstream sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// `:authority` as the upstream sees it.
+    /// `:authority` as the upstream sees it (after the route's host rewrite).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
-    /// The subset in the decision header; `null` for none; a list for "one of"
+    /// The upstream cluster Envoy's router picks
+    /// (`outbound|9080|v2|reviews.prod.svc.cluster.local`, `PassthroughCluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The destination of that cluster; only the fields given are checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<DestinationExpect>,
+    /// The subset of that cluster; `null` for none; a list for "one of"
     /// (an unsticky weighted split is random per request).
     #[serde(
         default,
@@ -132,6 +147,22 @@ pub struct Expect {
     /// Metrics the request changes (counter increase, histogram samples).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<MetricExpect>,
+}
+
+/// A destination as Istio names it; `subset: null` means none.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DestinationExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub subset: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use host_tests::{MetricValue, Plugin};
 
 use crate::diagnostic::Diagnostic;
+use crate::routes::{Service, route_table};
 use crate::testfile::{Case, Expect, MetricExpect, NodeMeta, PeerMeta, SubsetExpect, TestFile};
 use crate::wasm::{Filter, Outcome, header, send};
 
@@ -28,33 +29,61 @@ struct Check {
     actual: String,
 }
 
-/// Plugins by the node and peer metadata they were started with: one VM per
-/// distinct proxy, reused across cases (as Envoy reuses one per worker).
+/// Plugins by the node and peer metadata they were started with and the
+/// listener port (its route table): one VM per distinct proxy, reused across
+/// cases (as Envoy reuses one per worker).
 pub struct Runner<'a> {
     filter: &'a Filter,
     policy_json: &'a str,
     decision_header: &'a str,
-    plugins: HashMap<(NodeMeta, PeerMeta), Plugin>,
+    /// The rendered VirtualServices of the policy, which Envoy's router
+    /// simulation runs after the filter.
+    virtual_services: &'a [serde_json::Value],
+    plugins: HashMap<(NodeMeta, PeerMeta, u16, Vec<Service>), Plugin>,
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(filter: &'a Filter, policy_json: &'a str, decision_header: &'a str) -> Runner<'a> {
+    pub fn new(
+        filter: &'a Filter,
+        policy_json: &'a str,
+        decision_header: &'a str,
+        virtual_services: &'a [serde_json::Value],
+    ) -> Runner<'a> {
         Runner {
             filter,
             policy_json,
             decision_header,
+            virtual_services,
             plugins: HashMap::new(),
         }
     }
 
-    fn plugin(&mut self, node: &NodeMeta, peer: &PeerMeta) -> Result<&mut Plugin, Diagnostic> {
-        let key = (node.clone(), peer.clone());
+    fn plugin(
+        &mut self,
+        node: &NodeMeta,
+        peer: &PeerMeta,
+        port: u16,
+        services: &[Service],
+    ) -> Result<&mut Plugin, Diagnostic> {
+        let key = (node.clone(), peer.clone(), port, services.to_vec());
         // a VM that trapped fails every later request: start a fresh one
         if self.plugins.get(&key).is_some_and(Plugin::is_failed) {
             self.plugins.remove(&key);
         }
         if !self.plugins.contains_key(&key) {
-            let plugin = self.filter.plugin(self.policy_json, node, peer)?;
+            let table = route_table(
+                self.virtual_services,
+                services,
+                node.namespace.as_deref(),
+                port,
+            )
+            .map_err(|e| {
+                Diagnostic::error(
+                    "routes",
+                    format!("cannot build the route table of port {port}: {e}"),
+                )
+            })?;
+            let plugin = self.filter.plugin(self.policy_json, node, peer, Some(table))?;
             self.plugins.insert(key.clone(), plugin);
         }
         self.plugins
@@ -69,9 +98,22 @@ impl<'a> Runner<'a> {
         let peer = case.peer.as_ref().unwrap_or(&file.peer);
         let status = case.upstream_status.or(file.upstream_status).unwrap_or(200);
         let decision_header = self.decision_header;
-        let plugin = self.plugin(node, peer)?;
+        let mut request = case.request.clone();
+        let has_host = request
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("host"));
+        if request.authority.is_none() && !has_host {
+            request.authority.clone_from(&file.authority);
+        }
+        // the listener: the port in `:authority`, else the node's
+        // destination port, else 80
+        let port = authority_port(&request.authority())
+            .or(node.port.and_then(|p| u16::try_from(p).ok()))
+            .unwrap_or(80);
+        let plugin = self.plugin(node, peer, port, &file.services)?;
         let before = (!case.expect.metrics.is_empty()).then(|| metric_counts(plugin));
-        let outcome = send(plugin, &case.request, status);
+        let outcome = send(plugin, &request, status);
         let after = before.as_ref().map(|_| metric_counts(plugin));
         let mut checks = compare(&case.expect, &outcome, decision_header);
         if let (Some(before), Some(after)) = (&before, &after) {
@@ -114,6 +156,34 @@ fn not_forwarded(outcome: &Outcome) -> String {
     }
 }
 
+/// The port in `host:port`.
+pub fn authority_port(authority: &str) -> Option<u16> {
+    let (host, port) = authority.rsplit_once(':')?;
+    if host.starts_with('[') && !host.ends_with(']') {
+        return None;
+    }
+    port.parse().ok()
+}
+
+/// `outbound|<port>|<subset>|<fqdn>` as (fqdn, subset, port).
+pub fn parse_cluster(cluster: &str) -> Option<(&str, Option<&str>, Option<u16>)> {
+    let mut parts = cluster.split('|');
+    let (Some("outbound"), Some(port), Some(subset), Some(host), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    Some((
+        host,
+        (!subset.is_empty()).then_some(subset),
+        port.parse().ok(),
+    ))
+}
+
 fn compare(expect: &Expect, outcome: &Outcome, decision_header: &str) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut upstream = |field: String, name: &str, expected: String| {
@@ -136,8 +206,62 @@ fn compare(expect: &Expect, outcome: &Outcome, decision_header: &str) -> Vec<Che
     for (name, value) in &expect.headers {
         upstream(format!("headers.{name}"), name, shown(value.as_deref()));
     }
+    let routed = |outcome: &Outcome| match (&outcome.cluster, &outcome.local) {
+        (Some(c), _) => shown(Some(c)),
+        (None, Some((status, _, _))) => match &outcome.response_flag {
+            Some(flag) => format!("(not routed: {status} {flag})"),
+            None => format!("(not forwarded: local response {status})"),
+        },
+        (None, None) => "(no cluster)".to_owned(),
+    };
+    if let Some(cluster) = &expect.cluster {
+        checks.push(Check {
+            field: "cluster".to_owned(),
+            expected: shown(Some(cluster)),
+            actual: routed(outcome),
+        });
+    }
+    let parsed = outcome.cluster.as_deref().and_then(parse_cluster);
+    if let Some(want) = &expect.destination {
+        let mut fields: Vec<(&str, String, String)> = Vec::new();
+        if let Some(host) = &want.host {
+            fields.push((
+                "host",
+                shown(Some(host)),
+                parsed.map_or_else(|| routed(outcome), |(h, _, _)| shown(Some(h))),
+            ));
+        }
+        if let Some(subset) = &want.subset {
+            fields.push((
+                "subset",
+                shown(subset.as_deref()),
+                parsed.map_or_else(|| routed(outcome), |(_, s, _)| shown(s)),
+            ));
+        }
+        if let Some(port) = want.port {
+            fields.push((
+                "port",
+                port.to_string(),
+                parsed.map_or_else(
+                    || routed(outcome),
+                    |(_, _, p)| p.map_or("(none)".to_owned(), |p| p.to_string()),
+                ),
+            ));
+        }
+        for (name, expected, actual) in fields {
+            checks.push(Check {
+                field: format!("destination.{name}"),
+                expected,
+                actual,
+            });
+        }
+    }
     if let Some(subset) = &expect.subset {
-        let got = outcome.upstream_header(decision_header);
+        // the subset of the cluster Envoy's router picked
+        let got = match &outcome.cluster {
+            Some(_) => parsed.and_then(|(_, s, _)| s).map(str::to_owned),
+            None => outcome.upstream_header(decision_header),
+        };
         let expected = match subset {
             SubsetExpect::Null(()) => shown(None),
             SubsetExpect::One(s) => shown(Some(s)),

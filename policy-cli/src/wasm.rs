@@ -56,6 +56,7 @@ impl Filter {
         policy_json: &str,
         node: &NodeMeta,
         peer: &PeerMeta,
+        route_table: Option<host_tests::RouteTable>,
     ) -> Result<Plugin, Diagnostic> {
         let mut properties = Properties::new().with_node_metadata(node_metadata(node));
         if let Some(port) = node.port {
@@ -74,6 +75,7 @@ impl Filter {
                 plugin_name: "meshpolicy".to_owned(),
                 root_id: "meshpolicy".to_owned(),
                 properties,
+                route_table,
                 ..PluginOptions::default()
             },
         )
@@ -127,6 +129,12 @@ pub struct Outcome {
     pub downstream: Option<Vec<(String, String)>>,
     /// The VM failed (a trap) while handling the request.
     pub failure: Option<String>,
+    /// The upstream cluster Envoy's router picked (with a route table).
+    pub cluster: Option<String>,
+    /// The router's response flag (`NR` when no route matched).
+    pub response_flag: Option<String>,
+    /// The route the router used.
+    pub route_name: Option<String>,
 }
 
 impl Outcome {
@@ -167,6 +175,9 @@ pub fn send(plugin: &mut Plugin, req: &RequestSpec, upstream_status: u32) -> Out
         }),
         ..Outcome::default()
     };
+    outcome.cluster = stream.upstream_cluster();
+    outcome.response_flag = stream.response_flag().map(str::to_owned);
+    outcome.route_name = stream.route_name();
     if outcome.local.is_none() && outcome.upstream.is_some() {
         let status = upstream_status.to_string();
         stream.response_headers(&[(":status", status.as_str())], true);

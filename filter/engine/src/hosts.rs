@@ -143,6 +143,15 @@ impl HostTable {
         }
     }
 
+    /// The entry of a host as inserted.
+    pub(crate) fn entry_of(&self, host: &HostName) -> Option<&HostEntry> {
+        match host {
+            HostName::Exact(h) => self.exact.get(h),
+            HostName::Suffix(s) => self.suffix.get(s),
+            HostName::Any => self.any.as_ref(),
+        }
+    }
+
     /// Whether no host is covered.
     pub(crate) fn is_empty(&self) -> bool {
         self.exact.is_empty() && self.suffix.is_empty() && self.any.is_none()

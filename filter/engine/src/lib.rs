@@ -12,6 +12,7 @@ mod index;
 pub mod limits;
 mod matcher;
 pub mod model;
+mod plan;
 mod policy;
 mod regex;
 mod request;
@@ -29,6 +30,7 @@ pub use decision::{
 };
 pub use error::{PolicyError, PolicyErrors};
 pub use model::TrafficPolicy;
+pub use plan::{HostPlan, KeyRoute, resolve_host};
 pub use policy::Policy;
 pub use regex::{Anchoring, compile_regex};
 pub use request::{Request, SourceInfo};

@@ -10,17 +10,15 @@ pub enum Side {
     Response,
 }
 
-/// `:path`, `:authority` and the request header edits of `decision`.
+/// `:path` and the request header edits of `decision`.
 ///
 /// Every edit makes Envoy clear the route cache (ABI 0.2.1), so the router
 /// matches routes again on the edited headers: that is how the decision
-/// header reaches the companion VirtualService.
+/// header reaches the rendered VirtualService. `decision.authority` is not
+/// written: the route of the decision key rewrites the Host upstream.
 pub fn request_edits(ctx: &dyn HttpContext, headers: &[(String, String)], decision: &Decision) {
     if let Some(path) = &decision.path {
         ctx.set_http_request_header(":path", Some(path));
-    }
-    if let Some(authority) = &decision.authority {
-        ctx.set_http_request_header(":authority", Some(authority));
     }
     let mut touched: Vec<&str> = Vec::new();
     for op in &decision.request_headers {

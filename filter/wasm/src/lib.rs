@@ -3,9 +3,10 @@
 //! `on_configure` parses and compiles the plugin configuration once (a bad
 //! one is logged error by error and refused, and the last good policy stays
 //! active); each request reads all its headers with one host call, asks the
-//! engine for a decision and applies it as SPEC §2.3 says: `:path`,
-//! `:authority`, header edits (the first of which removes any client-supplied
-//! decision header), the decision header, or a local response.
+//! engine for a decision and applies it as SPEC §2.4 says: `:path`, header
+//! edits (the first of which removes any client-supplied decision header),
+//! the decision header naming the destination, or a local response. It never
+//! writes `:authority`: Envoy would select another virtual host.
 
 mod apply;
 mod metrics;
@@ -69,9 +70,13 @@ impl RootContext for Root {
         };
         match Policy::from_json(text) {
             Ok(policy) => {
+                for warning in policy.warnings() {
+                    log::warn!("meshpolicy: {warning}");
+                }
                 log::info!(
-                    "meshpolicy: policy active with {} rule(s)",
-                    policy.rule_count()
+                    "meshpolicy: policy active with {} rule(s) in {} virtual service(s)",
+                    policy.rule_count(),
+                    policy.virtual_service_count()
                 );
                 *self.shared.source.borrow_mut() = Rc::new(node::source_info());
                 *self.shared.policy.borrow_mut() = Some(Rc::new(policy));
@@ -137,6 +142,7 @@ impl HttpContext for Stream {
         };
         self.metrics.request_headers();
         let headers = pairs::request_headers();
+        let virtual_host = node::virtual_host_name();
         let request = Request {
             headers: &headers,
             source: &self.source,
@@ -146,6 +152,7 @@ impl HttpContext for Stream {
                 None
             },
             random: self.shared.random.next_u64(),
+            virtual_host: virtual_host.as_deref(),
         };
         let decision = policy.decide(&request);
         self.labels = Some(decision.labels.clone());

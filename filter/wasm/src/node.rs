@@ -40,6 +40,16 @@ pub fn destination_port(headers: &[(String, String)]) -> Option<u32> {
     authority_port(authority)
 }
 
+/// The virtual host Envoy's router selected for the request
+/// (`xds.virtual_host_name`): Istio names a sidecar's outbound virtual hosts
+/// `<host>:<port>`. Absent when the proxy does not expose it (or no route
+/// was selected); the engine then selects by `:authority`.
+pub fn virtual_host_name() -> Option<String> {
+    property(vec!["xds", "virtual_host_name"])
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|name| !name.is_empty())
+}
+
 /// A property's value; absent when the host has none or cannot serialize it.
 ///
 /// Not the SDK's `Context::get_property`: it unwraps the host's answer, so

@@ -30,9 +30,9 @@ fn bad_configuration_is_refused_with_each_error_logged() {
     assert!(!plugin.configured(), "a bad policy must be refused");
     let errors = error_logs(&plugin);
     for path in [
-        "spec.http[0].match[0].uri.regex",
-        "spec.http[1].route",
-        "spec.http[2].bogus",
+        "spec.virtualServices[0].http[0].match[0].uri.regex",
+        "spec.virtualServices[0].http[1].route",
+        "spec.virtualServices[0].http[2].bogus",
     ] {
         assert!(
             errors.iter().any(|e| e.contains(path)),

@@ -46,7 +46,8 @@ enum Outcome {
     Forward {
         path: String,
         authority: String,
-        subset: Option<String>,
+        /// The decision header: the whole destination's key.
+        key: Option<String>,
     },
     Local {
         status: u32,
@@ -98,7 +99,11 @@ fn requests() -> Vec<Vec<(String, String)>> {
 }
 
 fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
-    let source = SourceInfo::default();
+    // the filter's node metadata (support::options): a client in `prod`
+    let source = SourceInfo {
+        namespace: Some("prod".into()),
+        ..SourceInfo::default()
+    };
     let get = |name: &str| {
         headers
             .iter()
@@ -110,6 +115,7 @@ fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
         source: &source,
         port: None,
         random: 0,
+        virtual_host: None,
     };
     let decision = policy.decide(&request);
     if let Some(local) = decision.local_response {
@@ -125,14 +131,9 @@ fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
     }
     Outcome::Forward {
         path: decision.path.unwrap_or_else(|| get(":path").unwrap()),
-        authority: decision
-            .authority
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| get(":authority").unwrap()),
-        subset: decision
-            .destination
-            .and_then(|d| d.subset)
-            .map(|s| s.to_string()),
+        // the filter never writes `:authority` (the key's route rewrites it)
+        authority: get(":authority").unwrap(),
+        key: decision.destination.map(|d| d.key.to_string()),
     }
 }
 
@@ -164,7 +165,7 @@ fn on_host(plugin: &mut host_tests::Plugin, headers: &[(String, String)]) -> Out
         Outcome::Forward {
             path: get(":path").unwrap(),
             authority: get(":authority").unwrap(),
-            subset: get("x-meshpolicy-subset"),
+            key: get("x-meshpolicy-route"),
         }
     };
     stream.complete();
@@ -184,7 +185,7 @@ fn native_engine_and_wasm_filter_decide_alike() {
         let got = on_host(&mut plugin, headers);
         assert_eq!(got, want, "request {headers:?}");
         kinds.insert(match &want {
-            Outcome::Forward { subset, .. } => format!("forward {subset:?}"),
+            Outcome::Forward { key, .. } => format!("forward {key:?}"),
             Outcome::Local { status, .. } => format!("local {status}"),
         });
     }

@@ -57,7 +57,7 @@ fn canary_split_of_10000_requests_is_90_10_within_2_points() {
 #[test]
 fn sticky_split_sends_a_key_to_the_same_subset_in_every_vm() {
     let mut config = article_policy();
-    config["spec"]["http"][1]["sticky"] = json!({"header": "x-user-id"});
+    config["spec"]["virtualServices"][0]["http"][1]["sticky"] = json!({"header": "x-user-id"});
     let mut first = plugin(&config);
     let mut second = plugin(&config);
     let mut seen = std::collections::BTreeSet::new();
@@ -94,15 +94,21 @@ fn client_supplied_decision_header_is_removed() {
         ]
     }));
     let mut plugin = plugin(&config);
-    let forged = [("x-meshpolicy-subset", "v2"), ("x-meshpolicy-subset", "v3")];
+    let forged = [
+        ("x-meshpolicy-route", "reviews.prod.svc.cluster.local/v2"),
+        ("x-meshpolicy-route", "evil.prod.svc.cluster.local"),
+    ];
 
     let out = request(&mut plugin, "/api/x", &forged);
-    assert_eq!(out.values("x-meshpolicy-subset"), vec!["v1"]);
+    assert_eq!(
+        out.values("x-meshpolicy-route"),
+        vec!["reviews.prod.svc.cluster.local/v1"]
+    );
 
     // No rule matches: the request goes on without any decision header.
     let out = request(&mut plugin, "/other", &forged);
     assert!(
-        out.values("x-meshpolicy-subset").is_empty(),
+        out.values("x-meshpolicy-route").is_empty(),
         "{:?}",
         out.upstream
     );

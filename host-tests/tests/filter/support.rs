@@ -29,12 +29,16 @@ pub fn module() -> &'static LoadedModule {
     })
 }
 
-/// A policy document around `spec`.
-pub fn policy(spec: Value) -> Value {
+/// A policy document around `spec`; a top-level `http` list becomes one
+/// virtual service for every host (`*`).
+pub fn policy(mut spec: Value) -> Value {
+    if let Some(http) = spec.as_object_mut().and_then(|s| s.remove("http")) {
+        spec["virtualServices"] = json!([{"name": "test", "hosts": ["*"], "http": http}]);
+    }
     json!({
-        "apiVersion": "meshpolicy.dev/v1alpha1",
+        "apiVersion": "meshpolicy.dev/v1alpha2",
         "kind": "TrafficPolicy",
-        "metadata": {"name": "test"},
+        "metadata": {"name": "test", "namespace": "prod"},
         "spec": spec,
     })
 }
@@ -42,7 +46,7 @@ pub fn policy(spec: Value) -> Value {
 /// The article's policy (shared/examples/istio: reviews-route and reviews-canary).
 pub fn article_policy() -> Value {
     policy(json!({
-        "http": [
+        "virtualServices": [{"name": "reviews-route", "hosts": ["reviews.prod.svc.cluster.local"], "http": [
             {
                 "name": "legacy-catalog",
                 "match": [{"uri": {"prefix": "/wpcatalog"}}, {"uri": {"prefix": "/consumercatalog"}}],
@@ -56,15 +60,20 @@ pub fn article_policy() -> Value {
                     {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}
                 ]
             }
-        ],
-        "subsets": {"reviews": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
+        ]}],
+        "subsets": {"reviews.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
     }))
 }
 
 pub fn options(config: &Value) -> PluginOptions {
     PluginOptions {
         plugin_config: serde_json::to_vec(config).unwrap(),
-        properties: Properties::new(),
+        // the client (the productpage sidecar) runs in `prod`, where the
+        // short name `reviews` resolves
+        properties: Properties::new().with_node_metadata(host_tests::NodeMetadata {
+            namespace: Some("prod".into()),
+            ..Default::default()
+        }),
         ..PluginOptions::default()
     }
 }
@@ -111,8 +120,17 @@ impl Outcome {
         self.header(":path").expect(":path upstream")
     }
 
+    /// The decision header's key (`<fqdn>[/<subset>][:<port>][@<authority>]`).
+    pub fn key(&self) -> Option<&str> {
+        self.header("x-meshpolicy-route")
+    }
+
+    /// The subset named by the decision key.
     pub fn subset(&self) -> Option<&str> {
-        self.header("x-meshpolicy-subset")
+        let key = self.key()?;
+        let key = key.split('@').next().unwrap_or(key);
+        let (_, rest) = key.split_once('/')?;
+        Some(rest.split(':').next().unwrap_or(rest))
     }
 }
 

@@ -53,17 +53,36 @@ struct Figures {
 /// A few requests per rule (a path its matches accept, and one they do
 /// not), each with a sticky key, so every rule and the fall-through are hit.
 fn request_mix(doc: &TrafficPolicy) -> Vec<RequestSpec> {
-    let mut paths = vec!["/".to_owned(), "/no/rule/matches/this".to_owned()];
-    for rule in &doc.spec.http {
-        paths.extend(rule_paths(rule));
+    // (authority, path): each virtual service's rules on its first host
+    let mut paths = vec![
+        ("unknown.example:80".to_owned(), "/".to_owned()),
+        (
+            "unknown.example:80".to_owned(),
+            "/no/rule/matches/this".to_owned(),
+        ),
+    ];
+    for vs in &doc.spec.virtual_services {
+        let namespace = vs
+            .namespace
+            .as_deref()
+            .or(doc.metadata.namespace.as_deref());
+        let host = vs.hosts.first().map_or_else(String::new, |h| {
+            let h = h.strip_prefix("*").map_or(h.clone(), |rest| format!("any{rest}"));
+            meshpolicy_engine::resolve_host(&h, namespace)
+        });
+        let authority = format!("{host}:9080");
+        paths.push((authority.clone(), "/no/rule/matches/this".to_owned()));
+        for rule in &vs.http {
+            paths.extend(rule_paths(rule).into_iter().map(|p| (authority.clone(), p)));
+        }
     }
     let mut mix = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
+    for (i, (authority, path)) in paths.iter().enumerate() {
         for user in 0..8 {
             mix.push(RequestSpec {
                 method: if i % 2 == 0 { "GET" } else { "POST" }.to_owned(),
                 path: path.clone(),
-                authority: Some("reviews.prod.svc.cluster.local:9080".to_owned()),
+                authority: Some(authority.clone()),
                 headers: vec![
                     ("x-user-id".to_owned(), (user * 7919 + i).to_string()),
                     ("user-agent".to_owned(), "policy-cli-bench".to_owned()),
@@ -111,7 +130,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
         ..NodeMeta::default()
     };
     let start = Instant::now();
-    let mut plugin = match filter.plugin(&loaded.json, &node, &PeerMeta::default()) {
+    let mut plugin = match filter.plugin(&loaded.json, &node, &PeerMeta::default(), None) {
         Ok(p) => p,
         Err(d) => return usage_error(d, format),
     };
@@ -159,6 +178,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
                 source: &source,
                 port: Some(9080),
                 random: i as u64,
+                virtual_host: None,
             });
             sink = sink.wrapping_add(d.request_headers.len());
         }

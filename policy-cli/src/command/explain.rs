@@ -13,6 +13,7 @@ use crate::ExitCode;
 use crate::diagnostic::Diagnostic;
 use crate::input::{DiagArgs, LoadedPolicy, load_policy, usage_error};
 use crate::request::RequestSpec;
+use crate::routes::{Service, route_table};
 use crate::testfile::{NodeMeta, PeerMeta};
 use crate::wasm::{Filter, Outcome, send, wasm_path};
 
@@ -80,7 +81,10 @@ struct WasmReport {
     /// `:path` / `:authority` / decision header upstream, or the local status.
     upstream_path: Option<String>,
     upstream_authority: Option<String>,
-    subset: Option<String>,
+    key: Option<String>,
+    /// The cluster Envoy's router picked, and its route (the rendered routes).
+    cluster: Option<String>,
+    route: Option<String>,
     local_status: Option<u32>,
 }
 
@@ -130,12 +134,15 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         source: &source,
         port,
         random: args.random,
+        virtual_host: None,
     };
     let (decision, trace) = loaded.policy.explain(&request);
 
     let wasm = match &filter {
         None => None,
-        Some(filter) => match filter.plugin(&loaded.json, &node, &PeerMeta::default()) {
+        Some(filter) => match explain_routes(&loaded, &node, &req)
+            .and_then(|table| filter.plugin(&loaded.json, &node, &PeerMeta::default(), Some(table)))
+        {
             Ok(mut plugin) => {
                 let outcome = send(&mut plugin, &req, 200);
                 Some(compare(
@@ -181,6 +188,34 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     }
 }
 
+/// The route table Envoy would have after the filter: the policy's rendered
+/// VirtualServices, each exact host of the policy a service on the
+/// request's port (explain has no registry), anything else passthrough.
+fn explain_routes(
+    loaded: &LoadedPolicy,
+    node: &NodeMeta,
+    req: &RequestSpec,
+) -> Result<host_tests::RouteTable, Diagnostic> {
+    let port = crate::testrun::authority_port(&req.authority())
+        .or(node.port.and_then(|p| u16::try_from(p).ok()))
+        .unwrap_or(80);
+    let rendered = crate::gitops::render::rendered_virtual_services(&loaded.doc, &loaded.policy)
+        .map_err(|e| Diagnostic::error("render", format!("cannot render the policy's routes: {e}")))?;
+    let services: Vec<Service> = loaded
+        .policy
+        .host_plans()
+        .into_iter()
+        .filter(|p| !p.host.contains('*'))
+        .map(|p| Service::new(&p.host, [port]))
+        .collect();
+    route_table(&rendered, &services, node.namespace.as_deref(), port).map_err(|e| {
+        Diagnostic::error(
+            "routes",
+            format!("cannot build the route table of port {port}: {e}"),
+        )
+    })
+}
+
 /// The port in `host:port`, as the filter falls back to it.
 fn authority_port(authority: &str) -> Option<u32> {
     let (_, port) = authority.rsplit_once(':')?;
@@ -196,7 +231,7 @@ fn compare(
 ) -> WasmReport {
     let header = loaded.policy.decision_header();
     let mut differences = Vec::new();
-    let subset = outcome.upstream_header(header);
+    let key = outcome.upstream_header(header);
     let local_status = outcome.local.as_ref().map(|(s, _, _)| *s);
     let want_local = decision.local_response.as_ref().map(|l| l.status);
     if want_local != local_status {
@@ -216,30 +251,24 @@ fn compare(
                 opt(got_path)
             ));
         }
-        let want_auth = decision.authority.as_deref().map(str::to_owned);
-        let got_auth = outcome.upstream_header(":authority");
-        if want_auth.is_some() && want_auth != got_auth {
-            differences.push(format!(
-                "authority: engine {}, filter {}",
-                opt(want_auth),
-                opt(got_auth)
-            ));
-        }
-        let want_subset = decision
-            .destination
-            .as_ref()
-            .and_then(|d| d.subset.as_deref().map(str::to_owned));
+        let want_key = decision.destination.as_ref().map(|d| d.key.to_string());
         // an unsticky split draws its own randomness in the filter
         let random_split = decision.rule.as_ref().is_some_and(|r| {
-            loaded.doc.spec.http.get(r.index).is_some_and(|rule| {
-                rule.sticky.is_none() && rule.route.as_ref().is_some_and(|d| d.len() > 1)
-            })
+            loaded
+                .doc
+                .spec
+                .virtual_services
+                .get(r.virtual_service_index)
+                .and_then(|vs| vs.http.get(r.index))
+                .is_some_and(|rule| {
+                    rule.sticky.is_none() && rule.route.as_ref().is_some_and(|d| d.len() > 1)
+                })
         });
-        if want_subset != subset && !random_split {
+        if want_key != key && !random_split {
             differences.push(format!(
-                "subset: engine {}, filter {}",
-                opt(want_subset),
-                opt(subset.clone())
+                "{header}: engine {}, filter {}",
+                opt(want_key),
+                opt(key.clone())
             ));
         }
     }
@@ -252,7 +281,9 @@ fn compare(
         differences,
         upstream_path: outcome.upstream_header(":path"),
         upstream_authority: outcome.upstream_header(":authority"),
-        subset,
+        key,
+        cluster: outcome.cluster.clone(),
+        route: outcome.route_name.clone(),
         local_status,
     }
 }
@@ -286,10 +317,17 @@ fn human(
     for (k, v) in &req.headers {
         out.push_str(&format!("         {k}: {v}\n"));
     }
+    out.push_str("\nhost\n");
+    if let Some(h) = &trace.host {
+        out.push_str(&format!("  {h}\n"));
+    }
     out.push_str("\nrules\n");
     for r in &trace.rules {
         let mark = if r.matched { "✓" } else { "✗" };
-        out.push_str(&format!("  {mark} {} (http[{}])\n", r.name, r.index));
+        out.push_str(&format!(
+            "  {mark} {} ({}.http[{}])\n",
+            r.name, r.virtual_service, r.index
+        ));
         for reason in &r.reasons {
             out.push_str(&format!("      {reason}\n"));
         }
@@ -306,10 +344,32 @@ fn human(
     out.push_str("\ndecision\n");
     let row = |k: &str, v: String| format!("  {k:<17}{v}\n");
     out.push_str(&row(
+        "virtual service",
+        d.host.as_ref().map_or(
+            "(none: the policy does not cover this host)".to_owned(),
+            |h| {
+                format!(
+                    "{} for host {}",
+                    h.virtual_services
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" then "),
+                    h.host
+                )
+            },
+        ),
+    ));
+    out.push_str(&row(
         "rule",
-        d.rule
-            .as_ref()
-            .map_or("(none: passed through)".to_owned(), |r| r.name.to_string()),
+        d.rule.as_ref().map_or(
+            if d.host.is_some() {
+                "(none: Envoy answers 404 NR)".to_owned()
+            } else {
+                "(none: passed through)".to_owned()
+            },
+            |r| r.name.to_string(),
+        ),
     ));
     out.push_str(&row(
         "path",
@@ -317,20 +377,23 @@ fn human(
     ));
     out.push_str(&row(
         "authority",
-        d.authority
-            .as_deref()
-            .map_or("(unchanged)".to_owned(), str::to_owned),
+        d.authority.as_deref().map_or("(unchanged)".to_owned(), |a| {
+            format!("{a} (sent upstream by the key's route)")
+        }),
     ));
     out.push_str(&row(
         "destination",
         d.destination
             .as_ref()
-            .map_or("(none)".to_owned(), |dest| match &dest.subset {
-                Some(s) => format!(
-                    "{} subset {s} (route[{}]; {header}: {s})",
-                    dest.host, dest.index
-                ),
-                None => format!("{} (route[{}])", dest.host, dest.index),
+            .map_or("(none)".to_owned(), |dest| {
+                let subset = dest
+                    .subset
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(" subset {s}"));
+                format!(
+                    "{}{subset} (route[{}]; {header}: {})",
+                    dest.host, dest.index, dest.key
+                )
             }),
     ));
     let ops = |ops: &[HeaderOp]| {
@@ -365,8 +428,13 @@ fn human(
             let shown = match (&w.local_status, &w.upstream_path) {
                 (Some(s), _) => format!(": local response {s}"),
                 (None, Some(p)) => format!(
-                    ": upstream {p}, subset {}",
-                    w.subset.as_deref().unwrap_or("(none)")
+                    ": upstream {p}, {header}: {}\n  router: cluster {}{}, Host sent upstream {}",
+                    w.key.as_deref().unwrap_or("(none)"),
+                    w.cluster.as_deref().unwrap_or("(none)"),
+                    w.route
+                        .as_deref()
+                        .map_or(String::new(), |r| format!(" (route `{r}`)")),
+                    w.upstream_authority.as_deref().unwrap_or("(none)")
                 ),
                 (None, None) => String::new(),
             };

@@ -11,7 +11,7 @@ use crate::ExitCode;
 use crate::diagnostic::Diagnostic;
 use crate::import::merge;
 use crate::input::{DiagArgs, emit, load_documents, policy_yaml, usage_error};
-use crate::lint::lint;
+use crate::lint::{engine_warnings, lint};
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
@@ -46,7 +46,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
             return ExitCode::Failure;
         }
     };
-    let (policy, _) = match merged.check() {
+    let (policy, compiled) = match merged.check() {
         Ok(checked) => checked,
         Err(errors) => {
             emit(&merged.notes, format);
@@ -55,6 +55,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
         }
     };
     let mut notes = merged.notes.clone();
+    notes.extend(engine_warnings(&compiled, &merged));
     notes.extend(lint(&policy, &merged));
     emit(&notes, format);
     let yaml = match policy_yaml(&policy) {

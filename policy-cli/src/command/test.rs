@@ -67,7 +67,22 @@ pub fn run(args: TestArgs) -> ExitCode {
         Ok(f) => f,
         Err(d) => return usage_error(d, format),
     };
-    let mut runner = Runner::new(&filter, &policy.json, policy.policy.decision_header());
+    let virtual_services =
+        match crate::gitops::render::rendered_virtual_services(&policy.doc, &policy.policy) {
+            Ok(v) => v,
+            Err(e) => {
+                return usage_error(
+                    Diagnostic::error("render", format!("cannot render the policy's routes: {e}")),
+                    format,
+                );
+            }
+        };
+    let mut runner = Runner::new(
+        &filter,
+        &policy.json,
+        policy.policy.decision_header(),
+        &virtual_services,
+    );
 
     let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

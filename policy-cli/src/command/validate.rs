@@ -12,7 +12,7 @@ use crate::ExitCode;
 use crate::diagnostic::{self, Diagnostic, ErrorFormat, Severity};
 use crate::import::merge;
 use crate::input::{DiagArgs, load};
-use crate::lint::lint;
+use crate::lint::{engine_warnings, lint};
 use crate::resource::{Kind, classify};
 use crate::source::Document;
 
@@ -47,6 +47,15 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     if !istio.is_empty() {
         groups.push(istio);
     }
+    // the hosts each TrafficPolicy owns (it renders their VirtualServices)
+    let mut owned: Vec<(String, String)> = Vec::new();
+    let istio_vs: Vec<Document> = groups
+        .last()
+        .into_iter()
+        .flatten()
+        .filter(|d| classify(d).ok() == Some(Kind::VirtualService))
+        .cloned()
+        .collect();
     for group in groups {
         match merge(group, None) {
             Err(errors) => diags.extend(errors),
@@ -54,11 +63,23 @@ pub fn run(args: ValidateArgs) -> ExitCode {
                 diags.extend(merged.notes.iter().cloned());
                 match merged.check() {
                     Err(errors) => diags.extend(errors),
-                    Ok((policy, _)) => diags.extend(lint(&policy, &merged)),
+                    Ok((policy, compiled)) => {
+                        diags.extend(engine_warnings(&compiled, &merged));
+                        diags.extend(lint(&policy, &merged));
+                        if merged.docs.iter().any(|d| classify(d).ok() == Some(Kind::TrafficPolicy)) {
+                            owned.extend(
+                                compiled
+                                    .host_plans()
+                                    .into_iter()
+                                    .map(|p| (p.host, policy.metadata.name.clone())),
+                            );
+                        }
+                    }
                 }
             }
         }
     }
+    diags.extend(conflicting_virtual_services(&istio_vs, &owned));
 
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags
@@ -104,4 +125,42 @@ fn report(diags: &[Diagnostic], format: ErrorFormat, files: usize, documents: us
         });
     }
     let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// A user VirtualService for a host a policy owns: Istio's sidecars keep
+/// only the oldest VirtualService of a host, so one of the two is ignored.
+fn conflicting_virtual_services(docs: &[Document], owned: &[(String, String)]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for doc in docs {
+        let namespace = doc
+            .value
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(serde_json::Value::as_str);
+        let hosts = doc
+            .value
+            .get("spec")
+            .and_then(|s| s.get("hosts"))
+            .and_then(serde_json::Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (h, host) in hosts.iter().enumerate() {
+            let Some(host) = host.as_str() else { continue };
+            let fqdn = meshpolicy_engine::resolve_host(host, namespace);
+            if let Some((_, policy)) = owned.iter().find(|(o, _)| *o == fqdn) {
+                out.push(doc.diag(
+                    Diagnostic::warning(
+                        "conflicting-virtual-service",
+                        format!(
+                            "VirtualService `{}` names host `{fqdn}`, which policy `{policy}` owns: Istio's sidecars use only the oldest VirtualService of a host, so one of them is ignored",
+                            doc.name()
+                        ),
+                    )
+                    .with_help("move its rules into the policy's virtual services (`policy-cli import`) and apply only the rendered VirtualService"),
+                    &crate::source::FieldPath::default().key("spec").key("hosts").index(h),
+                ));
+            }
+        }
+    }
+    out
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use meshpolicy_engine::{Policy, TrafficPolicy};
+use meshpolicy_engine::{HostPlan, KeyRoute, Policy, TrafficPolicy, resolve_host};
 
 use super::oci::is_sha256_hex;
 use super::yaml::{Document, Node, emit};
@@ -116,7 +116,8 @@ pub const DESTINATION_RULE_FILE: &str = "destinationrules.yaml";
 
 /// Renders the three files (WasmPlugin, VirtualServices, DestinationRules).
 pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError> {
-    let routes = subset_routes(input.doc)?;
+    let plans = input.policy.host_plans();
+    check_subsets(input.doc, &plans)?;
     let header = |what: &str| {
         vec![
             format!(
@@ -130,11 +131,23 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError>
         comment: header("The meshpolicy filter and its policy"),
         root: wasm_plugin(input),
     };
-    let services = routes
+    let services = plans
         .iter()
-        .map(|(host, subsets)| Document {
-            comment: header(&format!("Companion routes for `{host}`")),
-            root: virtual_service(input, host, subsets),
+        .map(|plan| {
+            let sources: Vec<String> = plan
+                .virtual_services
+                .iter()
+                .filter_map(|&v| input.doc.spec.virtual_services.get(v))
+                .map(|vs| format!("`{}`", vs.name))
+                .collect();
+            Document {
+                comment: header(&format!(
+                    "The one VirtualService of `{}` (Istio's sidecars use one per host), from virtual service {}",
+                    plan.host,
+                    sources.join(" then ")
+                )),
+                root: virtual_service(input, plan),
+            }
         })
         .collect::<Vec<_>>();
     let rules = input
@@ -163,62 +176,75 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError>
     ])
 }
 
-/// Per service (`spec.subsets` key), the subsets some rule routes to, each
-/// with the port when every route to it names the same one.
-type SubsetRoutes = BTreeMap<String, BTreeMap<String, Option<u32>>>;
-
-fn subset_routes(doc: &TrafficPolicy) -> Result<SubsetRoutes, RenderError> {
-    let mut ports: BTreeMap<(String, String), BTreeSet<Option<u32>>> = BTreeMap::new();
-    for (i, rule) in doc.spec.http.iter().enumerate() {
-        for (j, route) in rule.route.iter().flatten().enumerate() {
-            let Some(destination) = &route.destination else {
-                continue;
-            };
-            let Some(subset) = &destination.subset else {
-                continue;
-            };
-            let Some(key) = subsets_key(doc, &destination.host).filter(|key| {
-                doc.spec
-                    .subsets
-                    .get(*key)
-                    .is_some_and(|s| s.contains_key(subset))
-            }) else {
-                return Err(RenderError::UndefinedSubset {
-                    path: format!("spec.http[{i}].route[{j}].destination.subset"),
-                    host: destination.host.clone(),
-                    subset: subset.clone(),
-                });
-            };
-            ports
-                .entry((key.to_owned(), subset.clone()))
-                .or_default()
-                .insert(destination.port.as_ref().map(|p| p.number));
-        }
-    }
-    let mut routes = SubsetRoutes::new();
-    for ((host, subset), ports) in ports {
-        let port = match ports.iter().collect::<Vec<_>>().as_slice() {
-            [one] => **one,
-            _ => None,
-        };
-        routes.entry(host).or_default().insert(subset, port);
-    }
-    Ok(routes)
+/// The VirtualServices `render` writes for `policy`, as JSON values: the
+/// emitted YAML read back, so the router simulation runs exactly what is
+/// committed.
+pub fn rendered_virtual_services(
+    doc: &TrafficPolicy,
+    policy: &Policy,
+) -> Result<Vec<serde_json::Value>, String> {
+    let image = Image {
+        url: "oci://meshpolicy.invalid/filter".to_owned(),
+        sha256: "0".repeat(64),
+    };
+    let input = RenderInput {
+        doc,
+        policy,
+        image: &image,
+        selector: BTreeMap::new(),
+        source: "policy",
+    };
+    let plans = policy.host_plans();
+    check_subsets(doc, &plans).map_err(|e| e.to_string())?;
+    plans
+        .iter()
+        .map(|plan| {
+            let text = emit(&[Document {
+                comment: Vec::new(),
+                root: virtual_service(&input, plan),
+            }]);
+            serde_saphyr::from_str(&text).map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
-type SubsetLabels = BTreeMap<String, BTreeMap<String, String>>;
-
-/// The `spec.subsets` key that defines `host`'s subsets: the host itself,
-/// else its short name (`reviews` for `reviews.prod.svc.cluster.local`), the
-/// way Istio resolves a short host in the resource's namespace. Routes are
-/// grouped by this key, so one service gets one VirtualService and one
-/// DestinationRule (Istio uses a single VirtualService per host in sidecars).
-fn subsets_key<'a>(doc: &'a TrafficPolicy, host: &str) -> Option<&'a str> {
-    let short = host.split('.').next().unwrap_or(host);
-    [host, short]
-        .into_iter()
-        .find_map(|key| doc.spec.subsets.get_key_value(key))
-        .map(|(key, _)| key.as_str())
+/// Every subset a decision key routes to is defined in `spec.subsets`
+/// (keyed by FQDN), so a DestinationRule defines it.
+fn check_subsets(doc: &TrafficPolicy, plans: &[HostPlan]) -> Result<(), RenderError> {
+    for plan in plans {
+        for key in &plan.keys {
+            let Some(subset) = &key.subset else { continue };
+            let defined = doc
+                .spec
+                .subsets
+                .get(&key.host)
+                .is_some_and(|s| s.contains_key(subset));
+            if !defined {
+                let (v, r) = key.rule;
+                let j = doc
+                    .spec
+                    .virtual_services
+                    .get(v)
+                    .and_then(|vs| vs.http.get(r))
+                    .and_then(|rule| {
+                        rule.route.iter().flatten().position(|rd| {
+                            rd.destination
+                                .as_ref()
+                                .is_some_and(|d| d.subset.as_deref() == Some(subset.as_str()))
+                        })
+                    })
+                    .unwrap_or(0);
+                return Err(RenderError::UndefinedSubset {
+                    path: format!(
+                        "spec.virtualServices[{v}].http[{r}].route[{j}].destination.subset"
+                    ),
+                    host: key.host.clone(),
+                    subset: subset.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn metadata(input: &RenderInput<'_>, name: String, wave: &str) -> Node {
@@ -343,81 +369,107 @@ fn wasm_plugin(input: &RenderInput<'_>) -> Node {
         .with("spec", spec)
 }
 
-fn virtual_service(
-    input: &RenderInput<'_>,
-    host: &str,
-    subsets: &BTreeMap<String, Option<u32>>,
-) -> Node {
+fn virtual_service(input: &RenderInput<'_>, plan: &HostPlan) -> Node {
     let header = input.policy.decision_header();
-    let mut routes: Vec<Node> = subsets
-        .iter()
-        .map(|(subset, port)| {
-            let mut destination = Node::map()
-                .with("host", Node::str(host))
-                .with("subset", Node::str(subset.clone()));
-            if let Some(port) = port {
-                destination = destination.with(
-                    "port",
-                    Node::map().with("number", Node::Number(port.to_string())),
-                );
-            }
-            Node::map()
-                .with("name", Node::str(format!("subset-{subset}")))
-                .with(
-                    "match",
-                    Node::Seq(vec![
-                        Node::map().with(
-                            "headers",
-                            Node::map()
-                                .with(header, Node::map().with("exact", Node::str(subset.clone()))),
-                        ),
-                    ]),
-                )
-                .with(
-                    "route",
-                    Node::Seq(vec![Node::map().with("destination", destination)]),
-                )
-        })
-        .collect();
-    routes.push(
-        Node::map()
-            .with_comment(
-                &["No decision for this host: Istio's default load balancing."],
-                "name",
-                Node::str("default"),
-            )
-            .with(
-                "route",
-                Node::Seq(vec![
-                    Node::map().with("destination", Node::map().with("host", Node::str(host))),
-                ]),
-            ),
-    );
+    let mut routes: Vec<Node> = plan.keys.iter().map(|k| key_route(header, k)).collect();
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for &(v, r) in &plan.rules {
+        let Some(vs) = input.doc.spec.virtual_services.get(v) else {
+            continue;
+        };
+        let Some(rule) = vs.http.get(r) else { continue };
+        let namespace = vs
+            .namespace
+            .as_deref()
+            .or(input.doc.metadata.namespace.as_deref());
+        routes.push(native_rule(rule, namespace, &mut names));
+    }
     let spec = Node::map()
-        .with("hosts", Node::Seq(vec![Node::str(host)]))
+        .with("hosts", Node::Seq(vec![Node::str(plan.host.clone())]))
         .with_comment(
             &[
-                &format!("The filter sets `{header}` to the subset it chose (and removes"),
-                "one sent by the client); changing a request header makes Envoy clear",
-                "its route cache, so these routes see the decision. Istio uses one",
-                "VirtualService per host for sidecars: merge any other routes here.",
+                &format!("First the route of every `{header}` value the filter can set (it"),
+                "removes one sent by the client; changing a request header makes Envoy",
+                "clear its route cache, so these routes see the decision), then the",
+                "policy's own rules, for a proxy where the filter is not running.",
             ],
             "http",
             Node::Seq(routes),
         );
+    let metadata = metadata(
+        input,
+        resource_name(&input.doc.metadata.name, Some(&plan.host)),
+        "2",
+    );
     Node::map()
         .with("apiVersion", Node::str("networking.istio.io/v1"))
         .with("kind", Node::str("VirtualService"))
-        .with(
-            "metadata",
-            metadata(
-                input,
-                resource_name(&input.doc.metadata.name, Some(host)),
-                "2",
-            ),
-        )
+        .with("metadata", metadata)
         .with("spec", spec)
 }
+
+/// The route of one decision key: the header's exact value to its destination.
+fn key_route(header: &str, k: &KeyRoute) -> Node {
+    let mut destination = Node::map().with("host", Node::str(k.host.clone()));
+    if let Some(subset) = &k.subset {
+        destination = destination.with("subset", Node::str(subset.clone()));
+    }
+    if let Some(port) = k.port {
+        destination = destination.with(
+            "port",
+            Node::map().with("number", Node::Number(port.to_string())),
+        );
+    }
+    let mut route = Node::map()
+        .with("name", Node::str(format!("decision {}", k.key)))
+        .with(
+            "match",
+            Node::Seq(vec![Node::map().with(
+                "headers",
+                Node::map().with(header, Node::map().with("exact", Node::str(k.key.clone()))),
+            )]),
+        );
+    if let Some(authority) = &k.authority {
+        route = route.with(
+            "rewrite",
+            Node::map().with("authority", Node::str(authority.clone())),
+        );
+    }
+    route.with(
+        "route",
+        Node::Seq(vec![Node::map().with("destination", destination)]),
+    )
+}
+
+/// A policy rule as Istio's own VirtualService rule: without meshpolicy's
+/// fields (`sticky`), destination hosts as FQDNs (the rendered resource may
+/// live in another namespace than the virtual service), a name used once.
+fn native_rule(
+    rule: &meshpolicy_engine::model::HttpRule,
+    namespace: Option<&str>,
+    names: &mut BTreeSet<String>,
+) -> Node {
+    let mut rule = rule.clone();
+    rule.sticky = None;
+    for rd in rule.route.iter_mut().flatten() {
+        if let Some(d) = rd.destination.as_mut() {
+            d.host = resolve_host(&d.host, namespace);
+        }
+    }
+    if let Some(name) = rule.name.take() {
+        let mut unique = name.clone();
+        let mut n = 1;
+        while !names.insert(unique.clone()) {
+            n += 1;
+            unique = format!("{name}-{n}");
+        }
+        rule.name = Some(unique);
+    }
+    let value = serde_json::to_value(&rule).unwrap_or(serde_json::Value::Null);
+    Node::from(&value)
+}
+
+type SubsetLabels = BTreeMap<String, BTreeMap<String, String>>;
 
 fn destination_rule(input: &RenderInput<'_>, host: &str, subsets: &SubsetLabels) -> Node {
     let subsets = subsets

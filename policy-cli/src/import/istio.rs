@@ -195,14 +195,10 @@ fn list<'a>(
     }
 }
 
-/// One `http` rule of a VirtualService and where it came from.
+/// One `http` rule of a VirtualService, as it goes into the policy.
 #[derive(Debug, Clone)]
 pub struct ImportedRule {
     pub value: Value,
-    /// `spec.http[j]` in the source document.
-    pub at: FieldPath,
-    /// The rule has no `match`: it catches every request.
-    pub catch_all: bool,
 }
 
 /// A VirtualService's `hosts` and its `http` rules.
@@ -256,7 +252,6 @@ pub fn virtual_service(
             reject(doc, entry, &mp, HTTP_MATCH, errors);
             reject_gateways(doc, entry, &mp, errors);
         }
-        let catch_all = rule.get("match").is_none_or(Value::is_null);
         let mut value = rule.clone();
         if let Some(obj) = value.as_object_mut() {
             // gateways: [mesh] is what a sidecar policy means anyway
@@ -271,11 +266,7 @@ pub fn virtual_service(
                 }
             }
         }
-        rules.push(ImportedRule {
-            value,
-            at,
-            catch_all,
-        });
+        rules.push(ImportedRule { value });
     }
     (hosts, rules)
 }

@@ -44,31 +44,62 @@ fn docs(files: &[(&str, &str)]) -> Vec<Document> {
 }
 
 #[test]
-fn merges_rules_subsets_and_puts_catch_alls_last() {
+fn keeps_each_virtual_service_with_its_hosts_and_resolves_short_names() {
     let merged = merge(
         docs(&[("canary.yaml", CANARY), ("route.yaml", ROUTE)]),
         None,
     )
     .unwrap();
     let spec = &merged.value["spec"];
-    assert_eq!(spec["http"][0]["name"], "reviews-route");
-    assert_eq!(spec["http"][1]["name"], "reviews");
-    assert_eq!(spec["subsets"]["reviews"]["v2"]["version"], "v2");
+    let vs = &spec["virtualServices"];
+    assert_eq!(vs[0]["name"], "reviews");
+    assert_eq!(vs[0]["hosts"][0], "reviews");
+    assert_eq!(vs[1]["name"], "reviews-route");
+    assert_eq!(vs[1]["hosts"][0], "reviews.prod.svc.cluster.local");
+    // no namespace in the files: taken from the FQDN hosts, said in notes
+    assert_eq!(vs[0]["namespace"], "prod");
+    assert_eq!(merged.value["metadata"]["namespace"], "prod");
+    assert!(
+        merged.notes.iter().any(|n| n.code == "inferred-namespace"),
+        "{:?}",
+        merged.notes
+    );
+    // subsets keyed by FQDN
+    assert_eq!(
+        spec["subsets"]["reviews.prod.svc.cluster.local"]["v2"]["version"],
+        "v2"
+    );
     assert_eq!(merged.value["metadata"]["name"], "reviews");
-    assert_eq!(merged.notes.len(), 1);
-    assert_eq!(merged.notes[0].code, "reordered-rules");
     // a policy path maps back to the file the rule came from
     let (doc, at) = merged
-        .origin_of(&FieldPath::parse("spec.http[1].route[1].weight"))
+        .origin_of(&FieldPath::parse(
+            "spec.virtualServices[0].http[0].route[1].weight",
+        ))
         .unwrap();
     assert_eq!(doc.file.name, "canary.yaml");
     assert_eq!(at.to_string(), "spec.http[0].route[1].weight");
     let (doc, at) = merged
-        .origin_of(&FieldPath::parse("spec.subsets.reviews.v1.version"))
+        .origin_of(&FieldPath::parse("spec.virtualServices[1].hosts[0]"))
+        .unwrap();
+    assert_eq!(doc.file.name, "route.yaml");
+    assert_eq!(at.to_string(), "spec.hosts[0]");
+    let (doc, at) = merged
+        .origin_of(&FieldPath::parse(
+            "spec.subsets[\"reviews.prod.svc.cluster.local\"].v1.version",
+        ))
         .unwrap();
     assert_eq!(doc.kind(), Some("DestinationRule"));
     assert_eq!(at.to_string(), "spec.subsets[0].labels.version");
-    merged.check().unwrap();
+    // both name reviews.prod.svc.cluster.local: merged, catch-all last
+    let (_, policy) = merged.check().unwrap();
+    assert_eq!(policy.warnings().len(), 1);
+    assert!(
+        policy.warnings()[0]
+            .message
+            .contains("`reviews-route`, `reviews`"),
+        "{}",
+        policy.warnings()[0].message
+    );
 }
 
 #[test]
@@ -121,7 +152,7 @@ fn engine_errors_point_into_the_istio_file() {
     let errors = merged.check().unwrap_err();
     assert_eq!(
         errors[0].path.as_deref(),
-        Some("spec.http[0].match[0].uri.regex")
+        Some("spec.virtualServices[0].http[0].match[0].uri.regex")
     );
     assert_eq!(errors[0].pos.unwrap().line, 8);
     assert_eq!(errors[0].file.as_ref().unwrap().name, "route.yaml");

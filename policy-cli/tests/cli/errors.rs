@@ -121,7 +121,7 @@ fn a_typo_at_the_top_of_a_policy_is_not_dropped() {
     let path = dir.path().join("typo.yaml");
     std::fs::write(
         &path,
-        "apiVersion: meshpolicy.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: x}\nspec:\n  htp: []\n",
+        "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: x}\nspec:\n  htp: []\n",
     )
     .unwrap();
     for cmd in ["validate", "import"] {

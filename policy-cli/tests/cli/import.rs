@@ -79,7 +79,7 @@ fn a_policys_metadata_survives_import() {
     let path = dir.path().join("p.yaml");
     std::fs::write(
         &path,
-        "apiVersion: meshpolicy.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: x, namespace: prod, labels: {team: a}}\nspec: {}\n",
+        "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: x, namespace: prod, labels: {team: a}}\nspec: {}\n",
     )
     .unwrap();
     let r = run(&["import", path.to_str().unwrap()]);

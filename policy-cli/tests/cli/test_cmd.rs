@@ -200,6 +200,7 @@ fn the_wasm_decides_like_the_engine_on_generated_requests() {
                 source: &source,
                 port: None,
                 random: 0,
+                virtual_host: None,
             });
             let want_path = d.path.clone().unwrap_or_else(|| (*path).to_owned());
             let subset = d

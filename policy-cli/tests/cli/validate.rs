@@ -73,7 +73,7 @@ fn every_error_of_a_file_is_reported_at_once() {
     let path = dir.path().join("two.yaml");
     std::fs::write(
         &path,
-        "apiVersion: meshpolicy.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: t}\nspec:\n  http:\n    - match: [{uri: {regex: \"(\"}}]\n      route: [{destination: {host: a}}]\n    - match: [{uri: {regex: \"[\"}}]\n      route: [{destination: {host: b}}]\n",
+        "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: t, namespace: prod}\nspec:\n  virtualServices:\n  - name: t\n    hosts: [a]\n    http:\n    - match: [{uri: {regex: \"(\"}}]\n      route: [{destination: {host: a}}]\n    - match: [{uri: {regex: \"[\"}}]\n      route: [{destination: {host: b}}]\n",
     )
     .unwrap();
     let r = run(&[

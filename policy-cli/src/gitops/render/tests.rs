@@ -1,21 +1,29 @@
 use super::*;
 
 const POLICY: &str = r#"
-apiVersion: meshpolicy.dev/v1alpha1
+apiVersion: meshpolicy.dev/v1alpha2
 kind: TrafficPolicy
 metadata: {name: reviews, namespace: prod}
 spec:
-  http:
-    - name: legacy
-      match: [{uri: {prefix: /wpcatalog}}]
-      rewrite: {uri: /newcatalog}
-      route: [{destination: {host: reviews.prod.svc.cluster.local, subset: v2, port: {number: 9080}}}]
-    - name: canary
-      route:
-        - {destination: {host: reviews, subset: v1}, weight: 90}
-        - {destination: {host: reviews, subset: v2}, weight: 10}
+  virtualServices:
+    - name: reviews
+      hosts: [reviews]
+      http:
+        - name: legacy
+          match: [{uri: {prefix: /wpcatalog}}]
+          rewrite: {uri: /newcatalog, authority: reviews.internal}
+          route: [{destination: {host: reviews.prod.svc.cluster.local, subset: v2, port: {number: 9080}}}]
+        - name: canary
+          route:
+            - {destination: {host: reviews, subset: v1}, weight: 90}
+            - {destination: {host: reviews, subset: v2}, weight: 10}
+          sticky: {header: x-user-id}
+    - name: status
+      hosts: [status, "*.example.com"]
+      http:
+        - route: [{destination: {host: status}}]
   subsets:
-    reviews: {v1: {version: v1}, v2: {version: v2}}
+    reviews.prod.svc.cluster.local: {v1: {version: v1}, v2: {version: v2}}
   settings: {decisionHeader: x-subset}
 "#;
 
@@ -73,30 +81,57 @@ fn wasm_plugin_carries_the_policy_and_the_pin() {
 }
 
 #[test]
-fn one_virtual_service_per_service_routes_on_the_decision_header() {
+fn one_virtual_service_per_host_with_key_routes_then_the_native_rules() {
     let files = render_text(POLICY).unwrap();
     let services = parse(&files[1].text);
-    // `reviews.prod.svc.cluster.local` takes its subsets from `reviews`: one service.
-    assert_eq!(services.len(), 1, "{}", files[1].text);
-    let spec = &services[0]["spec"];
-    assert_eq!(spec["hosts"][0], "reviews");
+    // one per host: `*.example.com`, reviews, status (sorted)
+    let hosts: Vec<&str> = services
+        .iter()
+        .map(|s| s["spec"]["hosts"][0].as_str().unwrap())
+        .collect();
     assert_eq!(
-        spec["http"][0]["match"][0]["headers"]["x-subset"]["exact"],
-        "v1"
+        hosts,
+        [
+            "*.example.com",
+            "reviews.prod.svc.cluster.local",
+            "status.prod.svc.cluster.local"
+        ],
+        "{}",
+        files[1].text
     );
-    assert_eq!(spec["http"][0]["route"][0]["destination"]["subset"], "v1");
+    let spec = &services[1]["spec"];
+    let http = spec["http"].as_array().unwrap();
+    // first every key the rules can set, matching the decision header exactly
+    let key = |i: usize| http[i]["match"][0]["headers"]["x-subset"]["exact"].as_str();
+    assert_eq!(key(0), Some("reviews.prod.svc.cluster.local/v2:9080@reviews.internal"));
+    assert_eq!(http[0]["route"][0]["destination"]["port"]["number"], 9080);
+    assert_eq!(http[0]["rewrite"]["authority"], "reviews.internal");
+    assert_eq!(key(1), Some("reviews.prod.svc.cluster.local/v1"));
+    assert_eq!(key(2), Some("reviews.prod.svc.cluster.local/v2"));
+    assert!(http[2].get("rewrite").is_none());
+    assert_eq!(http[2]["route"][0]["destination"]["subset"], "v2");
+    // then the policy's own rules, natively: no `sticky`, FQDN destinations
+    assert_eq!(http[3]["name"], "legacy");
+    assert_eq!(http[3]["rewrite"]["uri"], "/newcatalog");
+    assert_eq!(http[4]["name"], "canary");
+    assert!(http[4].get("sticky").is_none());
     assert_eq!(
-        spec["http"][1]["match"][0]["headers"]["x-subset"]["exact"],
-        "v2"
+        http[4]["route"][1]["destination"]["host"],
+        "reviews.prod.svc.cluster.local"
     );
-    // v2 is routed with and without a port: no port is pinned.
-    assert!(
-        spec["http"][1]["route"][0]["destination"]
-            .get("port")
-            .is_none()
+    assert_eq!(http[4]["route"][1]["weight"], 10);
+    assert_eq!(http.len(), 5);
+    // a destination without subset is keyed by its host alone
+    let status = &services[2]["spec"]["http"];
+    assert_eq!(
+        status[0]["match"][0]["headers"]["x-subset"]["exact"],
+        "status.prod.svc.cluster.local"
     );
-    assert_eq!(spec["http"][2]["name"], "default");
-    assert!(spec["http"][2].get("match").is_none());
+    // the rendered VirtualServices validate as Istio's, and are named per host
+    assert_eq!(
+        services[0]["metadata"]["name"],
+        "meshpolicy-reviews---example-com"
+    );
 }
 
 #[test]
@@ -104,7 +139,7 @@ fn destination_rules_define_the_subsets() {
     let files = render_text(POLICY).unwrap();
     let rules = parse(&files[2].text);
     assert_eq!(rules.len(), 1);
-    assert_eq!(rules[0]["spec"]["host"], "reviews");
+    assert_eq!(rules[0]["spec"]["host"], "reviews.prod.svc.cluster.local");
     assert_eq!(rules[0]["spec"]["subsets"][1]["name"], "v2");
     assert_eq!(rules[0]["spec"]["subsets"][1]["labels"]["version"], "v2");
 }
@@ -115,7 +150,7 @@ fn a_route_to_an_undefined_subset_is_an_error() {
     let err = render_text(&text).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "spec.http[1].route[0].destination.subset: subset `v3` of host `reviews` is not defined in `spec.subsets`, so no DestinationRule can define it"
+        "spec.virtualServices[0].http[1].route[0].destination.subset: subset `v3` of host `reviews.prod.svc.cluster.local` is not defined in `spec.subsets`, so no DestinationRule can define it"
     );
 }
 
