@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::module::AbiVersion;
 use crate::state::{HostState, Restriction};
 
+pub(crate) use headers::insert as insert_header;
 pub(crate) use logs::realtime_nanos;
 
 /// Host calls allowed while `_initialize` / `main` run

@@ -40,6 +40,8 @@ pub enum Error {
     Instantiate(String),
     #[error("the vm failed while starting: {0}")]
     StartFailed(String),
+    #[error("invalid route table: {0}")]
+    RouteTable(String),
     #[error("the compiled-module cache at `{path}` failed: {source}")]
     Cache {
         path: PathBuf,

@@ -225,6 +225,9 @@ impl Plugin {
                 }
             }
         }
+        if action == Action::Continue && dir == Dir::Request && kind == Held::Headers {
+            self.run_router(id);
+        }
         self.run_after();
         action
     }
@@ -264,6 +267,9 @@ impl Plugin {
         stream.dir_mut(dir).resumed += 1;
         let eos = stream.dir(dir).held_eos;
         forward(stream, dir, kind, eos);
+        if dir == Dir::Request && kind == Held::Headers {
+            self.run_router(id);
+        }
         while let Some(next) = self
             .stream_state(id)
             .filter(|s| !s.ended() && s.dir(dir).held.is_none())

@@ -130,6 +130,28 @@
 //! * gRPC calls are not supported (they return `INTERNAL_FAILURE`, as Envoy
 //!   does when it cannot start a call); no foreign functions exist
 //!   (`NOT_FOUND`).
+//! * With [`PluginOptions::route_table`] the host simulates Envoy's router
+//!   (module `router`, following envoy `config_impl.cc`, `router.cc`,
+//!   `conn_manager_impl.cc`): virtual hosts by the lower-cased `:authority`
+//!   (its port ignored only with `ignore_port_in_host_matching`, which
+//!   Istio sets on sidecar outbound routes), exact domains, then `*.suffix`
+//!   and `prefix*` longest first, then `*`; the first matching route wins;
+//!   path matchers see the path without query and fragment; several values
+//!   of a header are joined with `,`; a query parameter's first value is
+//!   matched undecoded. The route is resolved before the filter runs; an
+//!   edit of the request headers clears the cache but not the stream info,
+//!   so `xds.*` keep the old answer until the router resolves the route
+//!   again (envoyproxy/envoy#20157); a missing `:authority` finds no
+//!   virtual host unless `*` is the only one. The router answers 404
+//!   `route_not_found` (flag `NR`, via the filter's response callbacks),
+//!   direct responses and redirects (`direct_response`), else applies the
+//!   route's request header edits, host rewrite and path rewrite to the
+//!   headers sent upstream. Weighted clusters pick `random % total` with
+//!   the stream's random value ([`HttpStream::set_route_random`], else drawn
+//!   from the seeded generator). Not simulated: cluster existence (every
+//!   named cluster exists), the router's own `x-envoy-*` headers, response
+//!   header edits, retries, timeouts, mirrors and per-filter configs (they
+//!   are carried for the test to read, [`HttpStream::selected_route`]).
 //! * Host-side bounds no Envoy has, so a hostile guest cannot exhaust the
 //!   host: a header map over 16 MiB traps, histograms keep 1M samples, a
 //!   plugin keeps its last 256 completed streams for read-back.
@@ -142,6 +164,7 @@ mod memory;
 mod module;
 mod plugin;
 mod properties;
+mod router;
 mod state;
 mod status;
 mod stream;
@@ -155,6 +178,11 @@ pub use error::Error;
 pub use module::{AbiVersion, Host, LoadedModule, ModuleSource};
 pub use plugin::{Plugin, PluginOptions};
 pub use properties::{NodeMetadata, PeerMetadata, Properties, PropertyValue};
+pub use router::{
+    ClusterWeight, DirectResponseAction, HeaderMatcher, HeaderValueOption, QueryParameterMatcher,
+    RedirectAction, RegexRewrite, Route, RouteAction, RouteMatch, RouteTable, VirtualHost,
+    WeightedClusters,
+};
 pub use state::SharedStore;
 pub use status::WasmResult;
 pub use stream::HttpStream;

@@ -48,6 +48,10 @@ pub struct PluginOptions {
     pub shared: SharedStore,
     /// Clusters an http call may target; `None` accepts any.
     pub clusters: Option<Vec<String>>,
+    /// Envoy's route table for the stream's listener: with one, the host
+    /// simulates Envoy's router (route selection, `xds.*` properties, 404
+    /// `NR`, rewrites); without one, requests pass as before.
+    pub route_table: Option<crate::router::RouteTable>,
 }
 
 impl Default for PluginOptions {
@@ -67,6 +71,7 @@ impl Default for PluginOptions {
             random_seed: 0x9E37_79B9_7F4A_7C15,
             shared: SharedStore::new(),
             clusters: None,
+            route_table: None,
         }
     }
 }
@@ -144,6 +149,11 @@ impl Plugin {
     /// [`Plugin::is_failed`].
     pub fn start(module: &LoadedModule, options: PluginOptions) -> Result<Plugin, Error> {
         let inner = &module.inner;
+        let router = options
+            .route_table
+            .as_ref()
+            .map(crate::router::compile)
+            .transpose()?;
         let limits = StoreLimitsBuilder::new()
             .memory_size(options.limits.max_memory_bytes)
             .table_elements(1 << 20)
@@ -186,6 +196,7 @@ impl Plugin {
             rng: options.random_seed.max(1),
             clusters: options.clusters,
             root_done_pending: false,
+            router,
         };
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limits);

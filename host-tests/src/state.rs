@@ -122,6 +122,8 @@ pub(crate) struct StreamState {
     pub in_local_reply: bool,
     /// The clocks when the request headers arrived (`request.time`).
     pub started: Option<(SystemTime, Duration)>,
+    /// Envoy's route resolution for this stream (with a route table).
+    pub route: crate::router::RouteState,
     /// Body bytes received from the downstream / the upstream.
     pub request_bytes: u64,
     pub response_bytes: u64,
@@ -319,6 +321,8 @@ pub(crate) struct HostState {
     pub clusters: Option<Vec<String>>,
     /// The root context returned false from `on_done` and owes `proxy_done`.
     pub root_done_pending: bool,
+    /// The route table Envoy's router simulation uses, if any.
+    pub router: Option<std::sync::Arc<crate::router::CompiledTable>>,
 }
 
 impl HostState {
@@ -412,6 +416,7 @@ impl HostState {
             rng: 1,
             clusters: None,
             root_done_pending: false,
+            router: None,
         }
     }
 }

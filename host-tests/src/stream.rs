@@ -75,6 +75,10 @@ impl<'p> HttpStream<'p> {
         d.headers = lowered(headers);
         d.headers_started = true;
         d.headers_avail = true;
+        if dir == Dir::Request {
+            // The connection manager resolves the route before the filters run.
+            self.plugin.resolve_route(self.id);
+        }
         self.plugin.deliver_headers(self.id, dir, eos)
     }
 
@@ -280,6 +284,64 @@ impl<'p> HttpStream<'p> {
     /// The filter reset the stream (`proxy_close_stream`).
     pub fn was_reset(&self) -> bool {
         self.state().is_some_and(|s| s.reset)
+    }
+
+    /// Sets the stream's random value (Envoy's stream id), which picks
+    /// among weighted clusters as `value % total_weight`. Call it before
+    /// the request headers; otherwise the host draws one from the
+    /// plugin's seeded generator.
+    pub fn set_route_random(&mut self, value: u64) {
+        if let Some(s) = self.state_mut() {
+            s.route.random = Some(value);
+        }
+    }
+
+    /// The stream's random value used for weighted clusters, once drawn.
+    pub fn route_random(&self) -> Option<u64> {
+        self.state()?.route.random
+    }
+
+    /// The cluster Envoy's router sent the request to; `None` without a
+    /// route table, before the router ran, or when it answered locally.
+    pub fn upstream_cluster(&self) -> Option<String> {
+        crate::router::upstream_cluster(self.state()?)
+    }
+
+    /// The Host (`:authority`) sent upstream, after the route's host rewrite.
+    pub fn upstream_host(&self) -> Option<String> {
+        let seen = self.state()?.request.seen_headers.as_ref()?;
+        seen.iter()
+            .find(|(k, _)| k == ":authority")
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The name of the route in the stream info (what `xds.route_name`
+    /// answers now).
+    pub fn route_name(&self) -> Option<String> {
+        let st = self.plugin.store.data();
+        let info = self.state()?.route.info.as_ref()?;
+        Some(st.router.as_ref()?.route(info)?.name.clone())
+    }
+
+    /// The name of the virtual host in the stream info.
+    pub fn virtual_host_name(&self) -> Option<String> {
+        let st = self.plugin.store.data();
+        let info = self.state()?.route.info.as_ref()?;
+        Some(st.router.as_ref()?.vhosts.get(info.vhost)?.name.clone())
+    }
+
+    /// The selected route as given in the table, with the options Envoy's
+    /// router and filters enforce (timeout, retry policy, mirrors,
+    /// per-filter configuration).
+    pub fn selected_route(&self) -> Option<crate::router::Route> {
+        let st = self.plugin.store.data();
+        let info = self.state()?.route.info.as_ref()?;
+        st.router.as_ref()?.source_route(info).cloned()
+    }
+
+    /// The response flag the router set (`NR` when no route matched).
+    pub fn response_flag(&self) -> Option<&'static str> {
+        self.state()?.route.flag
     }
 
     /// A value the filter stored with `proxy_set_property`.

@@ -16,6 +16,8 @@ mod hostile;
 mod lifecycle;
 #[path = "guests/loading.rs"]
 mod loading;
+#[path = "guests/router.rs"]
+mod router;
 #[path = "guests/streams.rs"]
 mod streams;
 #[path = "guests/support.rs"]

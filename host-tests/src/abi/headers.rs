@@ -136,6 +136,7 @@ fn cleared_route_cache(state: &mut HostState, t: u32) {
         && let Some(stream) = state.stream_mut()
     {
         stream.route_cache_clears += 1;
+        stream.route.cached = false;
     }
 }
 

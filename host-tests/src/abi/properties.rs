@@ -45,6 +45,9 @@ pub(crate) fn lookup(state: &HostState, path: &[u8]) -> Result<Vec<u8>, WasmResu
     }
     let trimmed = path.strip_suffix(&[0]).unwrap_or(path);
     let parts: Vec<&[u8]> = trimmed.split(|b| *b == 0).collect();
+    if let Some(answer) = crate::router::xds_property(state, &parts) {
+        return answer;
+    }
     if let Some(value) = state.properties.get(&parts) {
         return Ok(value.encode());
     }

@@ -10,6 +10,9 @@
 //! * `pause-local`: request headers pause; the next tick sends a local reply;
 //! * `local`: request headers send a local reply and return Continue;
 //! * `close`: request headers close the stream (`proxy_close_stream`);
+//! * `route`: request headers read `xds.*` route properties, replace the
+//!   header `x-probe-route`, read them again; response headers read them
+//!   once more;
 //! * `http-call`: request headers dispatch an http call and pause; the
 //!   response continues the stream;
 //! * `trap`, `loop`, `grow`, `oob`, `huge-alloc`: hostile behaviour in
@@ -19,6 +22,7 @@ mod abi;
 mod calls;
 mod hostile;
 mod probes;
+mod route;
 mod wasi;
 
 use calls::record;
@@ -150,6 +154,7 @@ pub extern "C" fn proxy_on_request_headers(
             PAUSED.with(|p| p.set(context_id));
             1
         }
+        "route" => route::request_headers(),
         "close" => {
             // SAFETY: plain value argument.
             let status = unsafe { abi::proxy_close_stream(abi::STREAM_RESPONSE) };
@@ -195,6 +200,9 @@ pub extern "C" fn proxy_on_response_headers(
     );
     if mode_is("abi") || mode_is("") {
         return probes::response_headers();
+    }
+    if mode_is("route") {
+        route::properties("route_response");
     }
     0
 }
