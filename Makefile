@@ -56,8 +56,9 @@ lint: setup
 	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -- -D warnings
 
-# The article end to end: import its Istio YAML, validate, explain three
-# requests (engine trace, checked against the .wasm), run the example tests.
+# The article end to end: import its Istio YAML, validate, explain requests
+# for the policy's host and for another service (engine trace, checked
+# against the .wasm and Envoy's router), run the example tests.
 ISTIO_EXAMPLES ?= ../shared/examples/istio
 POLICY_CLI := target/debug/policy-cli
 demo: build
@@ -68,10 +69,11 @@ demo: build
 	@cat target/demo/reviews.imported.yaml
 	@echo "== validate the Istio YAML, the imported policy and the hand-written one"
 	$(POLICY_CLI) validate $(ISTIO_EXAMPLES) target/demo/reviews.imported.yaml manifests/policy/reviews.policy.yaml
-	@echo "== explain three requests (engine trace; --wasm runs each on the filter too)"
-	$(POLICY_CLI) explain target/demo/reviews.imported.yaml --request 'GET /wpcatalog/item?id=1' --wasm
-	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /reviews/1' -H 'x-user-id: 4' --wasm
-	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /consumercatalog' -H 'x-meshpolicy-subset: v1' --wasm
+	@echo "== explain: a request for reviews (the policy's host) and the same for ratings (not the policy's), side by side"
+	$(POLICY_CLI) explain target/demo/reviews.imported.yaml --request 'GET /wpcatalog/books?id=1' --authority reviews:9080 --source-namespace prod --wasm
+	$(POLICY_CLI) explain target/demo/reviews.imported.yaml --request 'GET /wpcatalog/books?id=1' --authority ratings:9080 --source-namespace prod --wasm
+	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /reviews/1' --authority reviews:9080 --source-namespace prod -H 'x-user-id: 8' --wasm
+	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /consumercatalog' --authority reviews.prod:9080 -H 'x-meshpolicy-route: reviews.prod.svc.cluster.local/v1' --wasm
 	@echo "== run the example tests on $(WASM)"
 	$(POLICY_CLI) test manifests/policy/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
 

@@ -39,7 +39,8 @@ pub struct Runner<'a> {
     /// The rendered VirtualServices of the policy, which Envoy's router
     /// simulation runs after the filter.
     virtual_services: &'a [serde_json::Value],
-    plugins: HashMap<(NodeMeta, PeerMeta, u16, Vec<Service>), Plugin>,
+    /// Keyed by node, peer, port and the registry (as JSON).
+    plugins: HashMap<(NodeMeta, PeerMeta, u16, String), Plugin>,
 }
 
 impl<'a> Runner<'a> {
@@ -65,7 +66,8 @@ impl<'a> Runner<'a> {
         port: u16,
         services: &[Service],
     ) -> Result<&mut Plugin, Diagnostic> {
-        let key = (node.clone(), peer.clone(), port, services.to_vec());
+        let registry = serde_json::to_string(services).unwrap_or_default();
+        let key = (node.clone(), peer.clone(), port, registry);
         // a VM that trapped fails every later request: start a fresh one
         if self.plugins.get(&key).is_some_and(Plugin::is_failed) {
             self.plugins.remove(&key);
