@@ -210,7 +210,9 @@ fn without_telemetry_policy_every_standard_label_is_there() {
         line.contains("source_app=\"productpage\",")
             && line.contains("destination_app=\"reviews\",")
     );
-    assert!(line.contains("policy_rule=\"reviews-v1\",policy_destination=\"reviews.prod.svc.cluster.local/v1\"} 1"));
+    assert!(line.contains(
+        "policy_rule=\"reviews-v1\",policy_destination=\"reviews.prod.svc.cluster.local/v1\"} 1"
+    ));
 }
 
 #[test]

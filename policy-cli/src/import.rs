@@ -64,12 +64,19 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         if let Some(ns) = doc_namespace(doc) {
             return Some(ns);
         }
-        let ns = input_ns.clone()?;
+        // else what kubectl does without `-n`: the `default` namespace
+        let (ns, why) = match &input_ns {
+            Some(ns) => (ns.clone(), "the namespace the inputs' FQDN hosts name"),
+            None => (
+                "default".to_owned(),
+                "where kubectl applies it without `-n`",
+            ),
+        };
         notes.push(doc.diag(
             Diagnostic::note(
                 "inferred-namespace",
                 format!(
-                    "{} `{}` has no namespace: taken as `{ns}`, the namespace the inputs' FQDN hosts name (set `metadata.namespace` to choose)",
+                    "{} `{}` has no namespace: taken as `{ns}`, {why} (set `metadata.namespace` to choose)",
                     doc.kind().unwrap_or_default(),
                     doc.name()
                 ),
@@ -188,12 +195,18 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
     let mut virtual_services = Vec::new();
     for unit in units {
         let v = virtual_services.len();
-        let policy = FieldPath::default().key("spec").key("virtualServices").index(v);
+        let policy = FieldPath::default()
+            .key("spec")
+            .key("virtualServices")
+            .index(v);
         if unit.istio {
             // a VirtualService: name from metadata, hosts and rules from spec
             for (field, at) in [
                 ("name", FieldPath::default().key("metadata").key("name")),
-                ("namespace", FieldPath::default().key("metadata").key("namespace")),
+                (
+                    "namespace",
+                    FieldPath::default().key("metadata").key("namespace"),
+                ),
                 ("hosts", FieldPath::default().key("spec").key("hosts")),
                 ("http", FieldPath::default().key("spec").key("http")),
             ] {
@@ -237,10 +250,7 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         .unwrap_or_else(|| "imported".to_owned());
     let mut spec = Map::new();
     if !virtual_services.is_empty() {
-        spec.insert(
-            "virtualServices".to_owned(),
-            Value::Array(virtual_services),
-        );
+        spec.insert("virtualServices".to_owned(), Value::Array(virtual_services));
     }
     if !subsets.is_empty() {
         spec.insert(
@@ -269,8 +279,17 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         .and_then(|d| d.value.get("metadata").and_then(Value::as_object).cloned())
         .unwrap_or_default();
     metadata.insert("name".to_owned(), Value::String(name));
+    // the namespace of the first virtual service, where its rules live
+    let vs_namespace = spec
+        .get("virtualServices")
+        .and_then(|v| v.get(0))
+        .and_then(|v| v.get("namespace"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if !metadata.contains_key("namespace")
-        && let Some(ns) = docs.iter().find_map(doc_namespace).or(input_ns)
+        && let Some(ns) = vs_namespace
+            .or(input_ns)
+            .or_else(|| docs.iter().find_map(doc_namespace))
     {
         metadata.insert("namespace".to_owned(), Value::String(ns));
     }
@@ -418,19 +437,19 @@ fn fqdn_namespace(docs: &[Document]) -> Option<String> {
     let mut found: Option<String> = None;
     let mut all_one = true;
     for doc in docs {
-    visit_hosts(&doc.value, &mut |host| {
-        if let Some(ns) = host
-            .strip_suffix(".svc.cluster.local")
-            .and_then(|rest| rest.rsplit_once('.'))
-            .map(|(_, ns)| ns)
-        {
-            match &found {
-                None => found = Some(ns.to_owned()),
-                Some(f) if f != ns => all_one = false,
-                Some(_) => {}
+        visit_hosts(&doc.value, &mut |host| {
+            if let Some(ns) = host
+                .strip_suffix(".svc.cluster.local")
+                .and_then(|rest| rest.rsplit_once('.'))
+                .map(|(_, ns)| ns)
+            {
+                match &found {
+                    None => found = Some(ns.to_owned()),
+                    Some(f) if f != ns => all_one = false,
+                    Some(_) => {}
+                }
             }
-        }
-    });
+        });
     }
     found.filter(|_| all_one)
 }

@@ -89,7 +89,12 @@ fn catches_everything(rule: &HttpRule) -> bool {
 
 /// IST0130/IST0131-like: a rule after a catch-all, or a match entry equal to
 /// an earlier rule's, can never be chosen (first match wins).
-fn unreachable_rules(rules: &[HttpRule], at: &VsAt<'_>, merged: &Merged, out: &mut Vec<Diagnostic>) {
+fn unreachable_rules(
+    rules: &[HttpRule],
+    at: &VsAt<'_>,
+    merged: &Merged,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut catch_all: Option<usize> = None;
     for (i, rule) in rules.iter().enumerate() {
         if let Some(k) = catch_all {
@@ -176,7 +181,12 @@ fn undefined_subsets(
 }
 
 /// A weight of 0 on the only destination is ignored: it gets every request.
-fn lone_zero_weights(rules: &[HttpRule], at: &VsAt<'_>, merged: &Merged, out: &mut Vec<Diagnostic>) {
+fn lone_zero_weights(
+    rules: &[HttpRule],
+    at: &VsAt<'_>,
+    merged: &Merged,
+    out: &mut Vec<Diagnostic>,
+) {
     for (i, rule) in rules.iter().enumerate() {
         if let Some([only]) = rule.route.as_deref()
             && only.weight == Some(0)
@@ -195,7 +205,12 @@ fn lone_zero_weights(rules: &[HttpRule], at: &VsAt<'_>, merged: &Merged, out: &m
 
 /// A header match on a pseudo-header the filter never sees (or on `host`,
 /// which Envoy turns into `:authority`) can never hold.
-fn invisible_headers(rules: &[HttpRule], at: &VsAt<'_>, merged: &Merged, out: &mut Vec<Diagnostic>) {
+fn invisible_headers(
+    rules: &[HttpRule],
+    at: &VsAt<'_>,
+    merged: &Merged,
+    out: &mut Vec<Diagnostic>,
+) {
     for (i, rule) in rules.iter().enumerate() {
         for (m, entry) in rule.match_.iter().flatten().enumerate() {
             for (field, map) in [

@@ -85,7 +85,9 @@ impl<'a> Runner<'a> {
                     format!("cannot build the route table of port {port}: {e}"),
                 )
             })?;
-            let plugin = self.filter.plugin(self.policy_json, node, peer, Some(table))?;
+            let plugin = self
+                .filter
+                .plugin(self.policy_json, node, peer, Some(table))?;
             self.plugins.insert(key.clone(), plugin);
         }
         self.plugins

@@ -183,7 +183,9 @@ fn main() {
         group.bench_function(&id, |b| b.iter(|| black_box(&p).decide(black_box(&req))));
         cases.push(Case {
             id,
-            label: format!("{n} hosts (a virtual service each), the last host requested by `name.namespace`"),
+            label: format!(
+                "{n} hosts (a virtual service each), the last host requested by `name.namespace`"
+            ),
         });
     }
     group.finish();

@@ -4,6 +4,7 @@
 //! `Policy::explain`). No proxy-wasm, files or clocks; builds for the host
 //! and for wasm32. See docs/ARCHITECTURE.md.
 
+mod apply;
 mod compile;
 mod decision;
 mod error;
@@ -22,6 +23,7 @@ mod split;
 pub mod telemetry;
 mod trace;
 
+pub use apply::{HeaderList, HeaderSink};
 pub use compile::{
     API_VERSION, API_VERSION_V1, DEFAULT_DECISION_HEADER, DEFAULT_METRIC_PREFIX, KIND,
 };

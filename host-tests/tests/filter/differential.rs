@@ -1,19 +1,24 @@
 //! The strongest check we have: the native engine and the filter `.wasm` on
-//! the host must take the same decision for the same policy and request.
+//! the host must take the same decision for the same policy and request,
+//! compared on everything the filter changes: the whole request header list
+//! the upstream sees, the whole response header list the client sees, or
+//! the local response (the engine's `Decision::apply_*` gives the native
+//! side with Envoy's header-map semantics). Requests span three hosts: an
+//! exact one, a wildcard one and one no virtual service covers.
 //!
 //! The policy uses every deterministic feature (no unsticky split, whose
 //! randomness differs by construction); requests are every combination of a
 //! set of paths, methods, authorities and headers chosen to hit each rule,
 //! its near misses and the fall-through.
 
-use meshpolicy_engine::{Policy, Request, SourceInfo};
+use meshpolicy_engine::{HeaderList, Policy, Request, SourceInfo};
 use serde_json::json;
 
 use super::support::{plugin, policy};
 
 fn rich_policy() -> serde_json::Value {
     policy(json!({
-        "http": [
+        "virtualServices": [{"name": "shop", "hosts": ["shop.example"], "http": [
             {"name": "exact-ci", "match": [{"uri": {"exact": "/Login"}, "ignoreUriCase": true}],
              "redirect": {"uri": "/signin", "redirectCode": 302}},
             {"name": "regex", "match": [{"uri": {"regex": "/items/[0-9]+"}}],
@@ -36,18 +41,24 @@ fn rich_policy() -> serde_json::Value {
             {"name": "authority", "match": [{"authority": {"prefix": "legacy."}}],
              "rewrite": {"uri": "/legacy"},
              "route": [{"destination": {"host": "legacy", "subset": "old"}}]}
-        ]
+        ]}, {"name": "legacy", "hosts": ["*.shop.example"], "http": [
+            {"name": "legacy-api", "match": [{"uri": {"prefix": "/api"}}],
+             "headers": {"request": {"set": {"x-legacy": "1"}, "remove": ["x-canary"]},
+                         "response": {"add": {"x-served-by": "legacy"}}},
+             "route": [{"destination": {"host": "legacy", "subset": "old"},
+                        "headers": {"request": {"add": {"x-dest": "old"}}, "response": {"set": {"server": "legacy"}}}}]},
+            {"name": "legacy-rest", "route": [{"destination": {"host": "legacy.other.svc.cluster.local"}}]}
+        ]}]
     }))
 }
 
-/// What Envoy would do, reduced to what both sides can report.
+/// What Envoy would do: every request header the upstream sees and every
+/// response header the client sees, or the local response.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
     Forward {
-        path: String,
-        authority: String,
-        /// The decision header: the whole destination's key.
-        key: Option<String>,
+        request: Vec<(String, String)>,
+        response: Vec<(String, String)>,
     },
     Local {
         status: u32,
@@ -71,7 +82,7 @@ fn requests() -> Vec<Vec<(String, String)>> {
         "/",
     ];
     let methods = ["GET", "POST"];
-    let authorities = ["shop.example", "legacy.shop.example:8080"];
+    let authorities = ["shop.example", "legacy.shop.example:8080", "other.example"];
     let extras: [&[(&str, &str)]; 4] = [
         &[],
         &[("x-canary", "yes")],
@@ -98,17 +109,19 @@ fn requests() -> Vec<Vec<(String, String)>> {
     out
 }
 
+/// What the upstream answers every forwarded request with.
+fn upstream_response() -> Vec<(String, String)> {
+    vec![
+        (":status".to_owned(), "200".to_owned()),
+        ("server".to_owned(), "upstream".to_owned()),
+    ]
+}
+
 fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
     // the filter's node metadata (support::options): a client in `prod`
     let source = SourceInfo {
         namespace: Some("prod".into()),
         ..SourceInfo::default()
-    };
-    let get = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
     };
     let request = Request {
         headers,
@@ -129,11 +142,13 @@ fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
             location,
         };
     }
+    let mut request = HeaderList(headers.to_vec());
+    decision.apply_request(&mut request);
+    let mut response = HeaderList(upstream_response());
+    decision.apply_response(&mut response);
     Outcome::Forward {
-        path: decision.path.unwrap_or_else(|| get(":path").unwrap()),
-        // the filter never writes `:authority` (the key's route rewrites it)
-        authority: get(":authority").unwrap(),
-        key: decision.destination.map(|d| d.key.to_string()),
+        request: request.0,
+        response: response.0,
     }
 }
 
@@ -155,17 +170,16 @@ fn on_host(plugin: &mut host_tests::Plugin, headers: &[(String, String)]) -> Out
             location,
         }
     } else {
-        let upstream = stream.request_headers_seen_upstream().expect("forwarded");
-        let get = |name: &str| {
-            upstream
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
+        let request = stream.request_headers_seen_upstream().expect("forwarded");
+        let response: Vec<(String, String)> = upstream_response();
+        let pairs: Vec<(&str, &str)> = response
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        stream.response_headers(&pairs, true);
         Outcome::Forward {
-            path: get(":path").unwrap(),
-            authority: get(":authority").unwrap(),
-            key: get("x-meshpolicy-route"),
+            request,
+            response: stream.response_headers_seen_downstream().expect("answered"),
         }
     };
     stream.complete();
@@ -185,7 +199,10 @@ fn native_engine_and_wasm_filter_decide_alike() {
         let got = on_host(&mut plugin, headers);
         assert_eq!(got, want, "request {headers:?}");
         kinds.insert(match &want {
-            Outcome::Forward { key, .. } => format!("forward {key:?}"),
+            Outcome::Forward { request, .. } => format!(
+                "forward {:?}",
+                request.iter().find(|(k, _)| k == "x-meshpolicy-route")
+            ),
             Outcome::Local { status, .. } => format!("local {status}"),
         });
     }

@@ -67,7 +67,9 @@ fn request_mix(doc: &TrafficPolicy) -> Vec<RequestSpec> {
             .as_deref()
             .or(doc.metadata.namespace.as_deref());
         let host = vs.hosts.first().map_or_else(String::new, |h| {
-            let h = h.strip_prefix("*").map_or(h.clone(), |rest| format!("any{rest}"));
+            let h = h
+                .strip_prefix("*")
+                .map_or(h.clone(), |rest| format!("any{rest}"));
             meshpolicy_engine::resolve_host(&h, namespace)
         });
         let authority = format!("{host}:9080");

@@ -200,7 +200,9 @@ fn explain_routes(
         .or(node.port.and_then(|p| u16::try_from(p).ok()))
         .unwrap_or(80);
     let rendered = crate::gitops::render::rendered_virtual_services(&loaded.doc, &loaded.policy)
-        .map_err(|e| Diagnostic::error("render", format!("cannot render the policy's routes: {e}")))?;
+        .map_err(|e| {
+            Diagnostic::error("render", format!("cannot render the policy's routes: {e}"))
+        })?;
     let services: Vec<Service> = loaded
         .policy
         .host_plans()
@@ -377,24 +379,24 @@ fn human(
     ));
     out.push_str(&row(
         "authority",
-        d.authority.as_deref().map_or("(unchanged)".to_owned(), |a| {
-            format!("{a} (sent upstream by the key's route)")
-        }),
+        d.authority
+            .as_deref()
+            .map_or("(unchanged)".to_owned(), |a| {
+                format!("{a} (sent upstream by the key's route)")
+            }),
     ));
     out.push_str(&row(
         "destination",
-        d.destination
-            .as_ref()
-            .map_or("(none)".to_owned(), |dest| {
-                let subset = dest
-                    .subset
-                    .as_deref()
-                    .map_or(String::new(), |s| format!(" subset {s}"));
-                format!(
-                    "{}{subset} (route[{}]; {header}: {})",
-                    dest.host, dest.index, dest.key
-                )
-            }),
+        d.destination.as_ref().map_or("(none)".to_owned(), |dest| {
+            let subset = dest
+                .subset
+                .as_deref()
+                .map_or(String::new(), |s| format!(" subset {s}"));
+            format!(
+                "{}{subset} (route[{}]; {header}: {})",
+                dest.host, dest.index, dest.key
+            )
+        }),
     ));
     let ops = |ops: &[HeaderOp]| {
         if ops.is_empty() {

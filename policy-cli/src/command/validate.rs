@@ -66,7 +66,11 @@ pub fn run(args: ValidateArgs) -> ExitCode {
                     Ok((policy, compiled)) => {
                         diags.extend(engine_warnings(&compiled, &merged));
                         diags.extend(lint(&policy, &merged));
-                        if merged.docs.iter().any(|d| classify(d).ok() == Some(Kind::TrafficPolicy)) {
+                        if merged
+                            .docs
+                            .iter()
+                            .any(|d| classify(d).ok() == Some(Kind::TrafficPolicy))
+                        {
                             owned.extend(
                                 compiled
                                     .host_plans()

@@ -152,7 +152,7 @@ fn engine_errors_point_into_the_istio_file() {
     let errors = merged.check().unwrap_err();
     assert_eq!(
         errors[0].path.as_deref(),
-        Some("spec.virtualServices[0].http[0].match[0].uri.regex")
+        Some("spec.http[0].match[0].uri.regex")
     );
     assert_eq!(errors[0].pos.unwrap().line, 8);
     assert_eq!(errors[0].file.as_ref().unwrap().name, "route.yaml");

@@ -14,8 +14,7 @@ fn warnings(yaml: &str) -> Vec<Diagnostic> {
     lint(&policy, &merged)
 }
 
-const HEAD: &str =
-    "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: t, namespace: prod}\nspec:\n";
+const HEAD: &str = "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: t, namespace: prod}\nspec:\n";
 
 #[test]
 fn rule_after_a_catch_all_is_unreachable() {
@@ -24,7 +23,10 @@ fn rule_after_a_catch_all_is_unreachable() {
     ));
     assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(w[0].code, "unreachable-rule");
-    assert_eq!(w[0].path.as_deref(), Some("spec.virtualServices[0].http[1]"));
+    assert_eq!(
+        w[0].path.as_deref(),
+        Some("spec.virtualServices[0].http[1]")
+    );
     assert_eq!(w[0].pos.unwrap().line, 11);
 }
 
@@ -40,8 +42,14 @@ fn prefix_slash_is_a_catch_all_and_duplicate_matches_are_ineffective() {
     assert_eq!(
         codes,
         [
-            ("ineffective-match", "spec.virtualServices[0].http[1].match[0]".to_owned()),
-            ("unreachable-rule", "spec.virtualServices[0].http[2]".to_owned()),
+            (
+                "ineffective-match",
+                "spec.virtualServices[0].http[1].match[0]".to_owned()
+            ),
+            (
+                "unreachable-rule",
+                "spec.virtualServices[0].http[2]".to_owned()
+            ),
         ]
     );
 }
@@ -72,7 +80,10 @@ fn lone_zero_weight_and_invisible_headers_warn() {
     assert_eq!(
         codes,
         [
-            ("zero-weight", "spec.virtualServices[0].http[0].route[0].weight".to_owned()),
+            (
+                "zero-weight",
+                "spec.virtualServices[0].http[0].route[0].weight".to_owned()
+            ),
             (
                 "invisible-header",
                 "spec.virtualServices[0].http[0].match[0].headers[\":status\"]".to_owned()

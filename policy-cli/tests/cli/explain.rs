@@ -9,6 +9,10 @@ fn explains_the_legacy_catalog_rewrite() {
         POLICY,
         "--request",
         "GET /wpcatalog/x?y=1",
+        "--authority",
+        "reviews:9080",
+        "--source-namespace",
+        "prod",
         "-H",
         "x-user-id: 7",
     ]);
@@ -23,18 +27,71 @@ fn explains_a_miss_then_the_canary_split_as_json() {
         POLICY,
         "--request",
         "GET /reviews/1",
+        "--authority",
+        "reviews.prod.svc.cluster.local:9080",
         "-H",
-        "x-user-id: 4",
+        "x-user-id: 8",
         "--output",
         "json",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["decision"]["host"]["host"],
+        "reviews.prod.svc.cluster.local"
+    );
+    assert_eq!(
+        v["decision"]["host"]["virtual_services"][0],
+        "reviews-route"
+    );
     assert_eq!(v["decision"]["rule"]["name"], "reviews-canary");
     assert_eq!(v["decision"]["destination"]["subset"], "v2");
+    assert_eq!(
+        v["decision"]["destination"]["key"],
+        "reviews.prod.svc.cluster.local/v2"
+    );
     assert_eq!(v["trace"]["rules"][0]["matched"], false);
     assert_eq!(v["trace"]["rules"][1]["matched"], true);
-    assert_eq!(v["decision"]["labels"]["policy_destination"], "reviews/v2");
+    assert_eq!(
+        v["decision"]["labels"]["policy_destination"],
+        "reviews.prod.svc.cluster.local/v2"
+    );
+}
+
+#[test]
+fn explains_that_another_host_is_not_the_policys_and_lands_on_its_own_cluster() {
+    let r = run_with(
+        {
+            let mut c = cli();
+            c.env("MESHPOLICY_WASM", wasm());
+            c
+        },
+        &[
+            "explain",
+            POLICY,
+            "--request",
+            "GET /wpcatalog/books?id=1",
+            "--authority",
+            "ratings.prod.svc.cluster.local:9080",
+            "--wasm",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["decision"]["host"].is_null(), "{}", r.stdout);
+    assert!(v["decision"]["path"].is_null());
+    assert!(
+        v["trace"]["host"]
+            .as_str()
+            .unwrap()
+            .contains("not covered by any virtual service"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(v["wasm"]["upstream_path"], "/wpcatalog/books?id=1");
+    assert_eq!(v["wasm"]["cluster"], "PassthroughCluster");
 }
 
 #[test]
@@ -57,6 +114,10 @@ fn wasm_flag_shows_the_filter_agrees() {
                 POLICY,
                 "--request",
                 request,
+                "--authority",
+                "reviews:9080",
+                "--source-namespace",
+                "prod",
                 "-H",
                 "x-user-id: 9",
                 "--wasm",
@@ -67,11 +128,32 @@ fn wasm_flag_shows_the_filter_agrees() {
         assert_eq!(r.code, 0, "{request}: {}", r.stdout);
         let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         assert_eq!(v["wasm"]["agrees"], true, "{request}: {}", r.stdout);
+        // the router simulation lands it on the decided destination's cluster
+        let dest = &v["decision"]["destination"];
+        let cluster = format!(
+            "outbound|9080|{}|{}",
+            dest["subset"].as_str().unwrap_or(""),
+            dest["host"].as_str().unwrap()
+        );
+        assert_eq!(
+            v["wasm"]["cluster"],
+            cluster.as_str(),
+            "{request}: {}",
+            r.stdout
+        );
     }
     // Istio YAML explains as the policy it imports into
     let r = run_with(
         cmd,
-        &["explain", ISTIO, "--request", "GET /wpcatalog", "--wasm"],
+        &[
+            "explain",
+            ISTIO,
+            "--request",
+            "GET /wpcatalog",
+            "--authority",
+            "reviews.prod.svc.cluster.local",
+            "--wasm",
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(

@@ -31,7 +31,7 @@ fn the_article_tests_pass_on_the_wasm() {
     let r = run_with(with_wasm(), &["test", POLICY, TESTS]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("test result: ok. 8 passed; 0 failed"),
+        r.stdout.contains("test result: ok. 10 passed; 0 failed"),
         "{}",
         r.stdout
     );
@@ -44,7 +44,7 @@ fn a_failing_case_shows_a_diff_and_exits_1() {
     let tests = dir.path().join("failing.tests.yaml");
     std::fs::write(
         &tests,
-        "cases:\n  - name: wrong expectation\n    request: {path: /wpcatalog/x}\n    expect: {path: /wpcatalog/x, subset: v1}\n  - name: right one\n    request: {path: /wpcatalog/x}\n    expect: {path: /newcatalog/x}\n",
+        "authority: reviews.prod.svc.cluster.local\ncases:\n  - name: wrong expectation\n    request: {path: /wpcatalog/x}\n    expect: {path: /wpcatalog/x, subset: v1, cluster: outbound|80|v1|reviews.prod.svc.cluster.local}\n  - name: right one\n    request: {path: /wpcatalog/x}\n    expect: {path: /newcatalog/x, cluster: outbound|80|v2|reviews.prod.svc.cluster.local}\n",
     )
     .unwrap();
     let r = run_with(with_wasm(), &["test", POLICY, tests.to_str().unwrap()]);
@@ -60,7 +60,7 @@ fn junit_output_parses_as_xml_with_the_counts() {
     let tests = dir.path().join("mixed.tests.yaml");
     std::fs::write(
         &tests,
-        "cases:\n  - name: passes <ok> & fine\n    request: {path: /wpcatalog/x}\n    expect: {subset: v2}\n  - name: fails\n    request: {path: /wpcatalog/x}\n    expect: {subset: v1}\n",
+        "authority: reviews.prod.svc.cluster.local\ncases:\n  - name: passes <ok> & fine\n    request: {path: /wpcatalog/x}\n    expect: {subset: v2}\n  - name: fails\n    request: {path: /wpcatalog/x}\n    expect: {subset: v1}\n",
     )
     .unwrap();
     let r = run_with(
@@ -106,8 +106,8 @@ fn junit_output_parses_as_xml_with_the_counts() {
             _ => {}
         }
     }
-    assert_eq!((suites, cases, failures), (2, 10, 1));
-    assert_eq!(root_counts, Some(("10".to_owned(), "1".to_owned())));
+    assert_eq!((suites, cases, failures), (2, 12, 1));
+    assert_eq!(root_counts, Some(("12".to_owned(), "1".to_owned())));
     assert!(names.contains(&"passes <ok> & fine".to_owned()));
 }
 
@@ -163,8 +163,11 @@ fn a_bad_test_file_points_at_the_field() {
     );
 }
 
-/// The filter on the host against the native engine: cases whose
-/// expectations are the engine's decisions must all pass on the `.wasm`.
+/// The filter on the host, then Envoy's router with the rendered routes,
+/// against the native engine: cases whose expectations (path and the
+/// cluster Istio names for the decided destination) are the engine's
+/// decisions must all pass on the `.wasm`, for the policy's host and for
+/// another service.
 #[test]
 fn the_wasm_decides_like_the_engine_on_generated_requests() {
     use meshpolicy_engine::Request;
@@ -173,7 +176,10 @@ fn the_wasm_decides_like_the_engine_on_generated_requests() {
 
     let policy = crate::crate_dir().join(POLICY);
     let loaded = policy_cli::input::load_policy(&policy, ErrorFormat::Plain).unwrap();
-    let source = meshpolicy_engine::SourceInfo::default();
+    let source = meshpolicy_engine::SourceInfo {
+        namespace: Some("prod".into()),
+        ..meshpolicy_engine::SourceInfo::default()
+    };
     let paths = [
         "/wpcatalog",
         "/wpcatalog/a?b=c",
@@ -186,11 +192,16 @@ fn the_wasm_decides_like_the_engine_on_generated_requests() {
         "/consumer",
         "/wpcatalog?x=/consumercatalog",
     ];
-    let mut yaml = String::from("cases:\n");
+    let mut yaml = String::from(
+        "node: {namespace: prod}\nservices:\n  - {fqdn: reviews.prod.svc.cluster.local, ports: [9080]}\n  - {fqdn: ratings.prod.svc.cluster.local, ports: [9080]}\ncases:\n",
+    );
+    let authorities = ["reviews:9080", "ratings.prod:9080"];
     for (i, path) in paths.iter().enumerate() {
         for user in 0..30 {
+            let authority = authorities[user % 2];
             let req = RequestSpec {
                 path: (*path).to_owned(),
+                authority: Some(authority.to_owned()),
                 headers: vec![("x-user-id".into(), format!("u{user}"))],
                 ..RequestSpec::parse_line("/").unwrap()
             };
@@ -203,13 +214,19 @@ fn the_wasm_decides_like_the_engine_on_generated_requests() {
                 virtual_host: None,
             });
             let want_path = d.path.clone().unwrap_or_else(|| (*path).to_owned());
-            let subset = d
-                .destination
-                .as_ref()
-                .and_then(|d| d.subset.as_deref())
-                .unwrap_or("~");
+            // the cluster Istio names for the destination (or the service's
+            // default route when the policy does not cover the host)
+            let cluster = match &d.destination {
+                Some(dest) => format!(
+                    "outbound|{}|{}|{}",
+                    dest.port.unwrap_or(9080),
+                    dest.subset.as_deref().unwrap_or(""),
+                    dest.host
+                ),
+                None => "outbound|9080||ratings.prod.svc.cluster.local".to_owned(),
+            };
             yaml.push_str(&format!(
-                "  - name: \"{i}-{user} {path}\"\n    request: {{path: \"{path}\", headers: {{x-user-id: u{user}}}}}\n    expect: {{path: \"{want_path}\", subset: {subset}}}\n"
+                "  - name: \"{i}-{user} {authority} {path}\"\n    request: {{path: \"{path}\", authority: \"{authority}\", headers: {{x-user-id: u{user}}}}}\n    expect: {{path: \"{want_path}\", cluster: \"{cluster}\"}}\n"
             ));
         }
     }

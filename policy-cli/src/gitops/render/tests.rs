@@ -103,7 +103,10 @@ fn one_virtual_service_per_host_with_key_routes_then_the_native_rules() {
     let http = spec["http"].as_array().unwrap();
     // first every key the rules can set, matching the decision header exactly
     let key = |i: usize| http[i]["match"][0]["headers"]["x-subset"]["exact"].as_str();
-    assert_eq!(key(0), Some("reviews.prod.svc.cluster.local/v2:9080@reviews.internal"));
+    assert_eq!(
+        key(0),
+        Some("reviews.prod.svc.cluster.local/v2:9080@reviews.internal")
+    );
     assert_eq!(http[0]["route"][0]["destination"]["port"]["number"], 9080);
     assert_eq!(http[0]["rewrite"]["authority"], "reviews.internal");
     assert_eq!(key(1), Some("reviews.prod.svc.cluster.local/v1"));
