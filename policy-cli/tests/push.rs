@@ -158,8 +158,9 @@ fn an_unreachable_registry_is_a_failure_naming_the_url() {
         .arg("127.0.0.1:9/meshpolicy/filter:x")
         .assert()
         .code(1)
+        // The first request asks `/v2/` which authentication it wants.
         .stderr(predicates::str::contains(
-            "cannot reach `http://127.0.0.1:9/v2/meshpolicy/filter/blobs/",
+            "cannot reach `http://127.0.0.1:9/v2/`",
         ));
 }
 
