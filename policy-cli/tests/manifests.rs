@@ -23,7 +23,7 @@ use serde_json::Value;
 
 #[path = "support/tree.rs"]
 mod tree;
-use tree::{kustomize, root};
+use tree::{filter_wasm, kustomize, root};
 
 fn schemas() -> PathBuf {
     let dir = root().join("../shared/schemas/json");
@@ -254,18 +254,6 @@ fn release_of(overlay: &str) -> (PathBuf, Release) {
         .join("release.env");
     let release = Release::read(&path).unwrap_or_else(|e| panic!("{e}"));
     (path, release)
-}
-
-/// The built filter: `$MESHPOLICY_WASM` or `target/meshpolicy.wasm`.
-fn filter_wasm() -> PathBuf {
-    let path = std::env::var_os("MESHPOLICY_WASM")
-        .map_or_else(|| root().join("target/meshpolicy.wasm"), PathBuf::from);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make build` (it builds target/meshpolicy.wasm) or set MESHPOLICY_WASM",
-        path.display()
-    );
-    path
 }
 
 #[test]

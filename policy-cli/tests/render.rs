@@ -14,9 +14,9 @@ use policy_cli::gitops::check::wasm_plugin_problems;
 use policy_cli::gitops::release::built_digest;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "support/tree.rs"]
+mod tree;
+use tree::{filter_wasm, kustomize, root};
 
 const POLICY: &str = "manifests/policy/reviews.policy.yaml";
 const IMAGE: &str = "ghcr.io/meshpolicy/meshpolicy-filter:0.1.0";
@@ -25,18 +25,6 @@ const SHA: &str = "1234567890123456789012345678901234567890123456789012345678901
 
 /// Staging's pin, what `make manifests` renders the base with.
 const STAGING: &str = "manifests/overlays/staging/release.env";
-
-/// The built filter: `$MESHPOLICY_WASM` or `target/meshpolicy.wasm`.
-fn filter_wasm() -> PathBuf {
-    let path = std::env::var_os("MESHPOLICY_WASM")
-        .map_or_else(|| root().join("target/meshpolicy.wasm"), PathBuf::from);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make build` (it builds target/meshpolicy.wasm) or set MESHPOLICY_WASM",
-        path.display()
-    );
-    path
-}
 
 fn render(extra: &[&str]) -> assert_cmd::assert::Assert {
     cargo_bin_cmd!("policy-cli")
@@ -261,17 +249,8 @@ fn kustomize_round_trip_keeps_a_number_like_sha256_a_string() {
          - {op: replace, path: /spec/failStrategy, value: FAIL_OPEN}\n",
     )
     .unwrap();
-    let output = std::process::Command::new("kubectl")
-        .arg("kustomize")
-        .arg(dir.path())
-        .output()
-        .expect("kubectl is missing (it provides `kubectl kustomize`)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let plugin: Value = serde_saphyr::from_str(&String::from_utf8(output.stdout).unwrap()).unwrap();
+    let docs = kustomize(dir.path());
+    let plugin = &docs[0];
     assert_eq!(plugin["metadata"]["namespace"], "roundtrip");
     assert_eq!(plugin["spec"]["failStrategy"], "FAIL_OPEN");
     assert_eq!(

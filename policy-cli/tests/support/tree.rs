@@ -37,3 +37,16 @@ pub fn kustomize(dir: &Path) -> Vec<Value> {
     let text = String::from_utf8(output.stdout).unwrap();
     serde_saphyr::from_multiple::<Value>(&text).unwrap()
 }
+
+/// The built filter: `$MESHPOLICY_WASM` or `target/meshpolicy.wasm`.
+#[allow(dead_code)] // not every test crate that includes this file needs it
+pub fn filter_wasm() -> PathBuf {
+    let path = std::env::var_os("MESHPOLICY_WASM")
+        .map_or_else(|| root().join("target/meshpolicy.wasm"), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make build` (it builds target/meshpolicy.wasm) or set MESHPOLICY_WASM",
+        path.display()
+    );
+    path
+}
