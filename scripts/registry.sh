@@ -2,32 +2,64 @@
 # A throwaway OCI registry on loopback for the push tests (Debian's
 # `docker-registry`, the CNCF distribution registry).
 #
-#   scripts/registry.sh start   install if missing, start on 127.0.0.1:$REGISTRY_PORT
-#                               with a fresh storage dir, wait until /v2/ answers,
-#                               print the address (host:port) on stdout
-#   scripts/registry.sh stop    stop the registry this script started
-#   scripts/registry.sh addr    print the address if the registry answers, else fail
+#   scripts/registry.sh start        install if missing, start on 127.0.0.1:$REGISTRY_PORT
+#                                    with a fresh storage dir, wait until /v2/ answers,
+#                                    print the address (host:port) on stdout
+#   scripts/registry.sh start-auth   the same with htpasswd (Basic) auth on
+#                                    127.0.0.1:$REGISTRY_AUTH_PORT; a fresh user and
+#                                    random password are written as `user:password`
+#                                    to target/registry-auth/credentials
+#   scripts/registry.sh stop|stop-auth   stop the registry this script started
+#   scripts/registry.sh addr|addr-auth   print the address if it answers, else fail
 #
-# `make test` runs `start` and passes the address to the tests as MESHPOLICY_REGISTRY.
-# A registry already started by this script and still answering is reused.
+# `make test` starts both and passes the addresses to the tests as
+# MESHPOLICY_REGISTRY and MESHPOLICY_REGISTRY_AUTH. A registry already started
+# by this script and still answering is reused.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PORT="${REGISTRY_PORT:-5055}"
+case "${1:-}" in
+  *-auth)
+    AUTH=1
+    PORT="${REGISTRY_AUTH_PORT:-5056}"
+    STATE="${REGISTRY_AUTH_STATE:-target/registry-auth}"
+    ;;
+  *)
+    AUTH=
+    PORT="${REGISTRY_PORT:-5055}"
+    STATE="${REGISTRY_STATE:-target/registry}"
+    ;;
+esac
 ADDR="127.0.0.1:$PORT"
-STATE="${REGISTRY_STATE:-target/registry}"
 PIDFILE="$STATE/registry.pid"
 
 log() { echo "registry.sh: $*" >&2; }
 
-answers() { curl -fsS -o /dev/null --max-time 2 "http://$ADDR/v2/" 2>/dev/null; }
+# Any answer from /v2/ the registry gives when it is up (401 with auth).
+answers() {
+  local code
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "http://$ADDR/v2/" 2>/dev/null) || return 1
+  [ "$code" = 200 ] || { [ -n "$AUTH" ] && [ "$code" = 401 ]; }
+}
 
 install() {
-  command -v docker-registry >/dev/null && command -v skopeo >/dev/null && command -v curl >/dev/null && return
-  log "installing docker-registry and skopeo (Debian packages)"
+  command -v docker-registry >/dev/null && command -v skopeo >/dev/null && command -v curl >/dev/null \
+    && command -v htpasswd >/dev/null && return
+  log "installing docker-registry, skopeo, curl and htpasswd (Debian packages)"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-registry skopeo curl >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-registry skopeo curl apache2-utils >/dev/null
+}
+
+# The config's auth section: htpasswd with a fresh bcrypt entry and password.
+auth_config() {
+  [ -n "$AUTH" ] || return 0
+  local password
+  password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  htpasswd -Bbn meshpolicy "$password" > "$STATE/htpasswd"
+  printf 'meshpolicy:%s\n' "$password" > "$STATE/credentials"
+  chmod 600 "$STATE/credentials"
+  printf 'auth:\n  htpasswd:\n    realm: meshpolicy-test\n    path: %s\n' "$(cd "$STATE" && pwd)/htpasswd"
 }
 
 start() {
@@ -42,7 +74,8 @@ start() {
     exit 1
   fi
   mkdir -p "$STATE"
-  local storage
+  local auth storage
+  auth="$(auth_config)"
   storage="$(mktemp -d "${TMPDIR:-/tmp}/meshpolicy-registry.XXXXXX")"
   cat > "$STATE/config.yml" <<EOF
 version: 0.1
@@ -55,9 +88,14 @@ storage:
     enabled: true
 http:
   addr: $ADDR
+$auth
 EOF
-  # setsid: the registry outlives this script and make's shell.
-  setsid docker-registry serve "$STATE/config.yml" > "$STATE/registry.log" 2>&1 < /dev/null &
+  # setsid: the registry outlives this script and make's shell. The registry
+  # reads every REGISTRY_* variable as a config override (REGISTRY_AUTH_PORT
+  # would become `auth.port`): it starts without this script's ones.
+  local unset=()
+  for name in $(compgen -e | grep '^REGISTRY_' || true); do unset+=(-u "$name"); done
+  setsid env "${unset[@]}" docker-registry serve "$STATE/config.yml" > "$STATE/registry.log" 2>&1 < /dev/null &
   echo $! > "$PIDFILE"
   for _ in $(seq 1 100); do
     if answers; then
@@ -84,8 +122,8 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  addr) answers && echo "$ADDR" ;;
-  *) echo "usage: $0 start|stop|addr" >&2; exit 2 ;;
+  start|start-auth) start ;;
+  stop|stop-auth) stop ;;
+  addr|addr-auth) answers && echo "$ADDR" ;;
+  *) echo "usage: $0 start|stop|addr|start-auth|stop-auth|addr-auth" >&2; exit 2 ;;
 esac

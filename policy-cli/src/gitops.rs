@@ -2,8 +2,10 @@
 //! filter as an OCI image Istio accepts, and push it to a registry.
 
 pub mod check;
+pub mod credentials;
 pub mod oci;
 pub mod reference;
 pub mod registry;
+pub mod release;
 pub mod render;
 pub mod yaml;

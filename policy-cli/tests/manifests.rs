@@ -5,21 +5,25 @@
     clippy::indexing_slicing
 )]
 //! The GitOps tree in `manifests/`: every document `kubectl kustomize`
-//! renders from each overlay (and the ArgoCD applications) validates against
-//! the CRD schemas in `../shared/schemas/json` (relative to the project
-//! root), WasmPlugins obey the rules a schema cannot express, kinds without a
-//! schema get structural checks, and the ordering and sync settings hold.
+//! renders from each overlay, the monitoring and the ArgoCD applications
+//! validates against the CRD schemas in `../shared/schemas/json` (relative
+//! to the project root), WasmPlugins and TrafficExtensions obey the rules a
+//! schema cannot express, kinds without a schema get structural checks, the
+//! ordering and sync settings hold, Istio's charts are pinned consistently,
+//! each overlay pins its own digest (staging's is the build's), and the
+//! promotion command moves staging's digest to production.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use policy_cli::gitops::check::wasm_plugin_problems;
+use policy_cli::gitops::check::{traffic_extension_problems, wasm_plugin_problems};
+use policy_cli::gitops::release::Release;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "support/tree.rs"]
+mod tree;
+use tree::{filter_wasm, kustomize, root};
 
 fn schemas() -> PathBuf {
     let dir = root().join("../shared/schemas/json");
@@ -29,22 +33,6 @@ fn schemas() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-fn kustomize(dir: &Path) -> Vec<Value> {
-    let output = Command::new("kubectl")
-        .arg("kustomize")
-        .arg(dir)
-        .output()
-        .expect("kubectl is missing (it provides `kubectl kustomize`)");
-    assert!(
-        output.status.success(),
-        "kubectl kustomize {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
-    serde_saphyr::from_multiple::<Value>(&text).unwrap()
 }
 
 fn overlays() -> Vec<(String, Vec<Value>)> {
@@ -130,6 +118,13 @@ fn validate_all(label: &str, docs: &[Value]) -> usize {
         if doc["kind"] == "WasmPlugin" {
             assert_eq!(wasm_plugin_problems(doc), Vec::<String>::new(), "{name}");
         }
+        if doc["kind"] == "TrafficExtension" {
+            assert_eq!(
+                traffic_extension_problems(doc),
+                Vec::<String>::new(),
+                "{name}"
+            );
+        }
     }
     validated
 }
@@ -195,8 +190,9 @@ fn structural_checks(name: &str, doc: &Value) {
             let exprs = rules.iter().map(|r| str_at(r, "/expr")).collect::<String>();
             for stat in [
                 "istio_agent_wasm_remote_fetch_count",
+                "istio_agent_wasm_config_conversion_count",
                 "config_fail",
-                "envoy_wasm_envoy_wasm_runtime_",
+                "meshpolicy_requests_total",
             ] {
                 assert!(exprs.contains(stat), "{name}: no alert reads `{stat}`");
             }
@@ -210,10 +206,13 @@ fn structural_checks(name: &str, doc: &Value) {
 #[test]
 fn every_overlay_document_validates() {
     for (overlay, docs) in overlays() {
+        // WasmPlugin, VirtualServices, DestinationRules, PeerAuthentication,
+        // Telemetry: every one has a schema.
         let validated = validate_all(&overlay, &docs);
-        // WasmPlugin, VirtualService, DestinationRule, PeerAuthentication, Telemetry.
-        assert_eq!(validated, 5, "{overlay}");
-        assert_eq!(docs.len(), 8, "{overlay}");
+        assert_eq!(validated, docs.len(), "{overlay}");
+        for kind in ["WasmPlugin", "VirtualService", "DestinationRule"] {
+            assert!(!find(&docs, kind).is_empty(), "{overlay} has no {kind}");
+        }
         for doc in &docs {
             assert_eq!(
                 doc["metadata"]["namespace"],
@@ -237,7 +236,7 @@ fn kustomize_keeps_sha256_a_64_character_string() {
 }
 
 #[test]
-fn overlays_differ_in_selector_fail_strategy_and_tag() {
+fn overlays_differ_in_selector_and_fail_strategy() {
     let overlays = overlays();
     let plugin = |i: usize| find(&overlays[i].1, "WasmPlugin")[0].clone();
     let (production, staging) = (plugin(0), plugin(1));
@@ -246,14 +245,181 @@ fn overlays_differ_in_selector_fail_strategy_and_tag() {
     assert_ne!(production["spec"]["selector"], staging["spec"]["selector"]);
     assert!(production["spec"]["selector"]["matchLabels"].is_object());
     assert!(staging["spec"]["selector"]["matchLabels"].is_object());
-    let tag = |p: &Value| {
-        str_at(p, "/spec/url")
-            .rsplit_once(':')
-            .unwrap()
-            .1
-            .to_owned()
+}
+
+fn release_of(overlay: &str) -> (PathBuf, Release) {
+    let path = root()
+        .join("manifests/overlays")
+        .join(overlay)
+        .join("release.env");
+    let release = Release::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    (path, release)
+}
+
+#[test]
+fn each_overlay_pins_the_digest_of_its_release_env() {
+    for (overlay, docs) in overlays() {
+        let (_, release) = release_of(&overlay);
+        let plugin = find(&docs, "WasmPlugin")[0];
+        assert_eq!(str_at(plugin, "/spec/url"), release.url(), "{overlay}");
+        assert_eq!(str_at(plugin, "/spec/sha256"), release.sha256, "{overlay}");
+        // The ConfigMap that carried the pin is kustomize's only.
+        assert!(find(&docs, "ConfigMap").is_empty(), "{overlay}");
+    }
+}
+
+#[test]
+fn staging_pins_the_build_and_production_a_published_release() {
+    let wasm = filter_wasm();
+    let (path, staging) = release_of("staging");
+    assert!(!staging.published, "staging must run this commit's build");
+    staging
+        .check_build(&path.display().to_string(), &wasm)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (path, production) = release_of("production");
+    assert!(
+        production.published,
+        "{}: production pins what was promoted, declared PUBLISHED=true",
+        path.display()
+    );
+    production
+        .check_build(&path.display().to_string(), &wasm)
+        .unwrap();
+}
+
+/// A copy of the kustomize tree (base and overlays) to change in a test.
+fn copy_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(root().join("manifests"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+fn set_sha(path: &Path, sha: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("SHA256=") {
+                format!("SHA256={sha}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(path, text + "\n").unwrap();
+}
+
+#[test]
+fn staging_runs_a_candidate_until_it_is_promoted() {
+    let tree = copy_tree();
+    let overlays = tree.path().join("manifests/overlays");
+    let sha_of = |overlay: &str| {
+        let docs = kustomize(&overlays.join(overlay));
+        str_at(find(&docs, "WasmPlugin")[0], "/spec/sha256").to_owned()
     };
-    assert_ne!(tag(&production), tag(&staging));
+    let candidate = "c".repeat(64);
+    let promoted = "a".repeat(64);
+    set_sha(&overlays.join("production/release.env"), &promoted);
+    set_sha(&overlays.join("staging/release.env"), &candidate);
+    // Staging runs the candidate, production stays on what was promoted.
+    assert_eq!(sha_of("staging"), candidate);
+    assert_eq!(sha_of("production"), promoted);
+    // The promotion command writes production's pin from staging's.
+    let output = Command::new(root().join("scripts/promote.sh"))
+        .env("MESHPOLICY_OVERLAYS", &overlays)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(sha_of("production"), candidate);
+    assert_eq!(sha_of("staging"), candidate);
+    let production = Release::read(&overlays.join("production/release.env")).unwrap();
+    assert!(production.published);
+    // Promoting again changes nothing and says so.
+    let again = Command::new(root().join("scripts/promote.sh"))
+        .env("MESHPOLICY_OVERLAYS", &overlays)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn a_traffic_extension_tree_validates_and_takes_the_overlay_pins() {
+    let tree = copy_tree();
+    let manifests = tree.path().join("manifests");
+    let rendered = manifests.join("base/rendered");
+    let staging = root().join("manifests/overlays/staging/release.env");
+    let output = assert_cmd::cargo::cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args([
+            "render",
+            "manifests/policy/reviews.policy.yaml",
+            "--release",
+        ])
+        .arg(&staging)
+        .args([
+            "--kind",
+            "TrafficExtension",
+            "--image-pull-secret",
+            "ghcr-pull",
+            "-o",
+        ])
+        .arg(&rendered)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::remove_file(rendered.join("wasmplugin.yaml")).unwrap();
+    let kustomization = manifests.join("base/kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomization)
+        .unwrap()
+        .replace("rendered/wasmplugin.yaml", "rendered/trafficextension.yaml");
+    std::fs::write(&kustomization, text).unwrap();
+    for overlay in ["staging", "production"] {
+        let dir = manifests.join("overlays").join(overlay);
+        // The overlays patch the WasmPlugin's fail strategy and selector by
+        // name; for a TrafficExtension those patches are dropped here.
+        let text = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+        let text = text.split("patches:").next().unwrap().to_owned();
+        std::fs::write(dir.join("kustomization.yaml"), text).unwrap();
+        let docs = kustomize(&dir);
+        validate_all(overlay, &docs);
+        let (_, release) = release_of(overlay);
+        let extension = find(&docs, "TrafficExtension")[0];
+        assert_eq!(str_at(extension, "/spec/wasm/url"), release.url());
+        assert_eq!(str_at(extension, "/spec/wasm/sha256"), release.sha256);
+        assert_eq!(str_at(extension, "/spec/wasm/imagePullSecret"), "ghcr-pull");
+        assert!(find(&docs, "WasmPlugin").is_empty());
+    }
+}
+
+#[test]
+fn namespace_wide_mesh_policies_are_not_named_default() {
+    for (overlay, docs) in overlays() {
+        for kind in ["PeerAuthentication", "Telemetry"] {
+            for doc in find(&docs, kind) {
+                assert_ne!(doc["metadata"]["name"], "default", "{overlay}: {kind}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -299,6 +465,8 @@ fn argocd_applications_validate_and_order_istio_first() {
     for env in ["staging", "production"] {
         let name = format!("meshpolicy-{env}");
         assert!(wave("istio-system") < wave(&name));
+        // Monitoring comes last: a missing Prometheus Operator never blocks the policy.
+        assert!(wave(&name) < wave("meshpolicy-monitoring"));
         let app = docs
             .iter()
             .find(|d| d["metadata"]["name"] == name.as_str())
@@ -314,6 +482,12 @@ fn argocd_applications_validate_and_order_istio_first() {
             options.contains("SkipDryRunOnMissingResource=true"),
             "{name}"
         );
+        assert!(options.contains("CreateNamespace=true"), "{name}");
+        assert_eq!(
+            app["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"]["istio-injection"],
+            "enabled",
+            "{name}: the namespace ArgoCD creates needs sidecars"
+        );
         // The path the application syncs exists and renders.
         assert!(!kustomize(&root().join(str_at(app, "/spec/source/path"))).is_empty());
     }
@@ -324,17 +498,79 @@ fn argocd_applications_validate_and_order_istio_first() {
     validate_all("argocd root", &[root_app]);
 }
 
+/// The Istio release the CRD schemas come from: `../shared/schemas/istio/<version>`.
+fn schema_istio_version() -> String {
+    let dir = root().join("../shared/schemas/istio");
+    let versions: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    versions[0].clone()
+}
+
+#[test]
+fn istio_comes_from_its_released_charts_at_one_pinned_version() {
+    let docs = kustomize(&root().join("manifests/argocd"));
+    let app = |name: &str| docs.iter().find(|d| d["metadata"]["name"] == name).unwrap();
+    let version = schema_istio_version();
+    for (name, chart) in [("istio-base", "base"), ("istio-system", "istiod")] {
+        let source = &app(name)["spec"]["source"];
+        assert_eq!(
+            source["repoURL"], "https://istio-release.storage.googleapis.com/charts",
+            "{name}: Istio's released Helm charts, not its git tree"
+        );
+        assert_eq!(source["chart"], chart, "{name}");
+        assert!(source.get("path").is_none(), "{name}");
+        assert_eq!(str_at(source, "/targetRevision"), version, "{name}");
+        let values = &source["helm"]["valuesObject"];
+        assert_eq!(
+            values["base"]["validationFailurePolicy"], "Fail",
+            "{name}: istiod flips `Ignore` to `Fail`, self-heal would fight it"
+        );
+        let spec = &app(name)["spec"];
+        let options = serde_json::to_string(&spec["syncPolicy"]["syncOptions"]).unwrap();
+        assert!(options.contains("RespectIgnoreDifferences=true"), "{name}");
+        let ignored = serde_json::to_string(&spec["ignoreDifferences"]).unwrap();
+        assert!(ignored.contains("ValidatingWebhookConfiguration"), "{name}");
+        assert!(
+            ignored.contains(".webhooks[]?.clientConfig.caBundle"),
+            "{name}"
+        );
+    }
+    let values = &app("istio-system")["spec"]["source"]["helm"]["valuesObject"]["global"];
+    assert_eq!(values["hub"], "docker.io/istio");
+    // The images are the chart's release: tag == chart version.
+    assert_eq!(str_at(values, "/tag"), version);
+    let ignored = serde_json::to_string(&app("istio-system")["spec"]["ignoreDifferences"]).unwrap();
+    assert!(ignored.contains("MutatingWebhookConfiguration"));
+}
+
+#[test]
+fn monitoring_documents_validate() {
+    let docs = kustomize(&root().join("manifests/monitoring"));
+    assert_eq!(validate_all("monitoring", &docs), 0);
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+}
+
+/// The health checks themselves run under Lua 5.1 in tests/health.rs; here
+/// the ConfigMap is the one ArgoCD reads, with exactly those two checks.
 #[test]
 fn argocd_cm_has_the_health_checks() {
     let text = std::fs::read_to_string(root().join("manifests/argocd/argocd-cm.yaml")).unwrap();
     let cm: Value = serde_saphyr::from_str(&text).unwrap();
     structural_checks("argocd-cm", &cm);
     assert_eq!(cm["metadata"]["name"], "argocd-cm");
-    for kind in ["extensions.istio.io_WasmPlugin", "argoproj.io_Application"] {
-        let lua = str_at(&cm, &format!("/data/resource.customizations.health.{kind}"));
-        assert!(lua.contains("return hs"), "{kind}: {lua}");
-        assert!(lua.contains("obj.status"), "{kind}");
-    }
+    assert_eq!(cm["metadata"]["namespace"], "argocd");
+    let keys: Vec<&String> = cm["data"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "resource.customizations.health.argoproj.io_Application",
+            "resource.customizations.health.extensions.istio.io_WasmPlugin",
+        ]
+    );
 }
 
 #[test]

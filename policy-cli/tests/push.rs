@@ -158,7 +158,143 @@ fn an_unreachable_registry_is_a_failure_naming_the_url() {
         .arg("127.0.0.1:9/meshpolicy/filter:x")
         .assert()
         .code(1)
+        // The first request asks `/v2/` which authentication it wants.
         .stderr(predicates::str::contains(
-            "cannot reach `http://127.0.0.1:9/v2/meshpolicy/filter/blobs/",
+            "cannot reach `http://127.0.0.1:9/v2/`",
         ));
+}
+
+// === a registry with htpasswd auth (`scripts/registry.sh start-auth`) ===
+
+/// The address of the registry with auth (`MESHPOLICY_REGISTRY_AUTH`) and
+/// its `user:password` (`target/registry-auth/credentials`).
+fn registry_with_auth() -> (String, String, String) {
+    let addr = std::env::var("MESHPOLICY_REGISTRY_AUTH").unwrap_or_else(|_| {
+        panic!(
+            "MESHPOLICY_REGISTRY_AUTH is unset: start the registry with auth with \
+             `scripts/registry.sh start-auth` and export the address it prints (`make test` does both)"
+        )
+    });
+    let path = std::env::var_os("MESHPOLICY_REGISTRY_AUTH_CREDENTIALS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/registry-auth/credentials"),
+        std::path::PathBuf::from,
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: `scripts/registry.sh start-auth` writes the credentials there",
+            path.display()
+        )
+    });
+    let (user, password) = text.trim().split_once(':').unwrap();
+    (addr, user.to_owned(), password.to_owned())
+}
+
+fn push_cmd(layout: &Path, reference: &str) -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("policy-cli");
+    cmd.arg("push").arg(layout).arg(reference);
+    // No credentials from the machine's own docker config.
+    cmd.env("DOCKER_CONFIG", "/nonexistent").env_remove("HOME");
+    cmd
+}
+
+#[test]
+fn a_registry_with_auth_refuses_an_anonymous_push() {
+    let (registry, _, _) = registry_with_auth();
+    let layout = tempfile::tempdir().unwrap();
+    package(&filter_wasm(), layout.path());
+    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("anon"));
+    push_cmd(layout.path(), &reference)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("requires credentials"))
+        .stderr(predicates::str::contains("--password-stdin"));
+}
+
+#[test]
+fn push_with_username_and_password_stdin() {
+    let (registry, user, password) = registry_with_auth();
+    let layout = tempfile::tempdir().unwrap();
+    let digest = package(&filter_wasm(), layout.path());
+    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("stdin"));
+    let output = push_cmd(layout.path(), &reference)
+        .args(["--username", &user, "--password-stdin"])
+        .write_stdin(format!("{password}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(succeeded(&output), digest);
+    // skopeo reads it back with the same credentials, and not without them.
+    let creds = format!("{user}:{password}");
+    let raw = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        "--creds",
+        &creds,
+        &format!("docker://{reference}"),
+    ]);
+    assert_eq!(hex::encode(Sha256::digest(&raw)), digest);
+    let anonymous = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw", "--no-creds"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo is missing: run `make setup` (installs the Debian package)");
+    assert!(
+        !anonymous.status.success(),
+        "the registry served the image without credentials"
+    );
+}
+
+#[test]
+fn push_with_a_docker_config_json() {
+    use base64::Engine as _;
+    let (registry, user, password) = registry_with_auth();
+    let layout = tempfile::tempdir().unwrap();
+    let digest = package(&filter_wasm(), layout.path());
+    let config = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        config.path().join("config.json"),
+        serde_json::json!({"auths": {registry.clone(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    // `--registry-config FILE`.
+    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("config"));
+    let output = push_cmd(layout.path(), &reference)
+        .arg("--registry-config")
+        .arg(config.path().join("config.json"))
+        .output()
+        .unwrap();
+    assert_eq!(succeeded(&output), digest);
+    // `$DOCKER_CONFIG/config.json`, as docker and skopeo read it.
+    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("env"));
+    let output = push_cmd(layout.path(), &reference)
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .unwrap();
+    assert_eq!(succeeded(&output), digest);
+    let raw = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        "--authfile",
+        &config.path().join("config.json").display().to_string(),
+        &format!("docker://{reference}"),
+    ]);
+    assert_eq!(hex::encode(Sha256::digest(&raw)), digest);
+}
+
+#[test]
+fn a_wrong_password_is_rejected_naming_the_user() {
+    let (registry, user, _) = registry_with_auth();
+    let layout = tempfile::tempdir().unwrap();
+    package(&filter_wasm(), layout.path());
+    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("wrong"));
+    push_cmd(layout.path(), &reference)
+        .args(["--username", &user, "--password-stdin"])
+        .write_stdin("not-the-password\n")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!(
+            "rejected the credentials of `{user}`"
+        )));
 }

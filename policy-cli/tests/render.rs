@@ -11,28 +11,20 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use policy_cli::gitops::check::wasm_plugin_problems;
+use policy_cli::gitops::release::built_digest;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "support/tree.rs"]
+mod tree;
+use tree::{filter_wasm, kustomize, root};
 
 const POLICY: &str = "manifests/policy/reviews.policy.yaml";
 const IMAGE: &str = "ghcr.io/meshpolicy/meshpolicy-filter:0.1.0";
 // Digits and one `e`: unquoted, YAML would read this as a float.
 const SHA: &str = "1234567890123456789012345678901234567890123456789012345678901e10";
 
-/// IMAGE and SHA256 from manifests/release.env, what `make manifests` uses.
-fn release() -> (String, String) {
-    let text = std::fs::read_to_string(root().join("manifests/release.env")).unwrap();
-    let get = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")))
-            .unwrap_or_else(|| panic!("manifests/release.env has no {key}="))
-            .to_owned()
-    };
-    (get("IMAGE"), get("SHA256"))
-}
+/// Staging's pin, what `make manifests` renders the base with.
+const STAGING: &str = "manifests/overlays/staging/release.env";
 
 fn render(extra: &[&str]) -> assert_cmd::assert::Assert {
     cargo_bin_cmd!("policy-cli")
@@ -83,19 +75,87 @@ fn rendered_documents_parse_and_pin_the_module() {
 
 #[test]
 fn check_passes_on_the_committed_tree() {
-    let (image, sha) = release();
     cargo_bin_cmd!("policy-cli")
         .current_dir(root())
-        .args(["render", POLICY, "--image", &image, "--sha256", &sha])
+        .args(["render", POLICY, "--release", STAGING, "--wasm"])
+        .arg(filter_wasm())
         .args(["--check", "manifests/base/rendered"])
         .assert()
         .code(0)
         .stderr(predicates::str::contains("matches a fresh render"));
 }
 
+fn release_env(dir: &Path, sha: &str, published: bool) -> PathBuf {
+    let path = dir.join("release.env");
+    std::fs::write(
+        &path,
+        format!("REPOSITORY=oci://r.io/meshpolicy/f\nSHA256={sha}\nPUBLISHED={published}\n"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_pin_that_is_not_the_build_fails_unless_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = filter_wasm();
+    let built = built_digest(&wasm).unwrap();
+    let stale = "0".repeat(64);
+    assert_ne!(built, stale);
+    let run = |env: &Path| {
+        cargo_bin_cmd!("policy-cli")
+            .current_dir(root())
+            .args(["render", POLICY, "--release"])
+            .arg(env)
+            .arg("--wasm")
+            .arg(&wasm)
+            .assert()
+    };
+    run(&release_env(dir.path(), &stale, false))
+        .code(1)
+        .stderr(predicates::str::contains(format!("gives `{built}`")))
+        .stderr(predicates::str::contains("run `make manifests`"));
+    let out = run(&release_env(dir.path(), &stale, true)).success();
+    assert!(stdout(&out).contains(&format!("url: \"oci://r.io/meshpolicy/f@sha256:{stale}\"")));
+    run(&release_env(dir.path(), &built, false)).success();
+    // A bad release file is a usage error naming the key.
+    std::fs::write(
+        dir.path().join("release.env"),
+        "REPOSITORY=r.io/f\nSHA256=xyz\nPUBLISHED=false\n",
+    )
+    .unwrap();
+    run(&dir.path().join("release.env"))
+        .code(2)
+        .stderr(predicates::str::contains("`SHA256=xyz`"));
+}
+
+#[test]
+fn kind_and_pull_secret_flags() {
+    let out = render(&[
+        "--kind",
+        "TrafficExtension",
+        "--image-pull-secret",
+        "ghcr-pull",
+    ])
+    .success();
+    let text = stdout(&out);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    assert_eq!(docs[0]["kind"], "TrafficExtension");
+    assert_eq!(docs[0]["spec"]["wasm"]["sha256"], SHA);
+    assert_eq!(docs[0]["spec"]["wasm"]["imagePullSecret"], "ghcr-pull");
+    assert!(text.contains(&format!("sha256: \"{SHA}\"")));
+    cargo_bin_cmd!("policy-cli")
+        .current_dir(root())
+        .args([
+            "render", POLICY, "--image", IMAGE, "--sha256", SHA, "--kind", "Lua",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("WasmPlugin"));
+}
+
 #[test]
 fn check_shows_drift_and_fails() {
-    let (image, sha) = release();
     let dir = tempfile::tempdir().unwrap();
     for name in [
         "wasmplugin.yaml",
@@ -114,9 +174,7 @@ fn check_shows_drift_and_fails() {
     std::fs::remove_file(dir.path().join("destinationrules.yaml")).unwrap();
     let out = cargo_bin_cmd!("policy-cli")
         .current_dir(root())
-        .args([
-            "render", POLICY, "--image", &image, "--sha256", &sha, "--check",
-        ])
+        .args(["render", POLICY, "--release", STAGING, "--check"])
         .arg(dir.path())
         .assert()
         .code(1)
@@ -191,17 +249,8 @@ fn kustomize_round_trip_keeps_a_number_like_sha256_a_string() {
          - {op: replace, path: /spec/failStrategy, value: FAIL_OPEN}\n",
     )
     .unwrap();
-    let output = std::process::Command::new("kubectl")
-        .arg("kustomize")
-        .arg(dir.path())
-        .output()
-        .expect("kubectl is missing (it provides `kubectl kustomize`)");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let plugin: Value = serde_saphyr::from_str(&String::from_utf8(output.stdout).unwrap()).unwrap();
+    let docs = kustomize(dir.path());
+    let plugin = &docs[0];
     assert_eq!(plugin["metadata"]["namespace"], "roundtrip");
     assert_eq!(plugin["spec"]["failStrategy"], "FAIL_OPEN");
     assert_eq!(

@@ -1,14 +1,20 @@
 //! `policy-cli render POLICY --image REF [--sha256 DIGEST]`: the WasmPlugin,
 //! companion VirtualServices and DestinationRules of a policy, byte-for-byte
 //! deterministic. `-o DIR` writes them; `--check DIR` compares them with the
-//! committed files and shows the difference.
+//! committed files and shows the difference. `--release ENV` takes the image
+//! and pin from an overlay's release.env; `--wasm FILE` then fails when that
+//! pin is not the digest of `policy-cli package FILE` (unless the release is
+//! published).
 
 use std::path::{Path, PathBuf};
 
 use meshpolicy_engine::Policy;
 
 use crate::ExitCode;
-use crate::gitops::render::{Image, RenderInput, RenderedFile, parse_selector, render};
+use crate::gitops::release::Release;
+use crate::gitops::render::{
+    Image, PluginKind, PluginOptions, RenderInput, RenderedFile, parse_selector, render,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -16,12 +22,28 @@ pub struct RenderArgs {
     pub policy: PathBuf,
     /// The filter image: `registry/repo:tag` or an `oci://`, `https://`,
     /// `http://` or `file://` url.
-    #[arg(long)]
-    pub image: String,
+    #[arg(long, required_unless_present = "release", conflicts_with = "release")]
+    pub image: Option<String>,
     /// The pin (64 hex): for `oci://` the manifest digest `policy-cli package`
     /// prints. Optional when the image names `@sha256:<hex>`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "release")]
     pub sha256: Option<String>,
+    /// Take image and pin from an overlay's release.env (`REPOSITORY`,
+    /// `SHA256`, `PUBLISHED`): the url is `REPOSITORY@sha256:SHA256`.
+    #[arg(long, value_name = "ENV")]
+    pub release: Option<PathBuf>,
+    /// The built filter (`target/meshpolicy.wasm`): fail unless the pin is the
+    /// digest `policy-cli package` gives for it (a release with
+    /// `PUBLISHED=true` is not checked).
+    #[arg(long, requires = "release", value_name = "FILE")]
+    pub wasm: Option<PathBuf>,
+    /// The Istio kind that runs the filter: `TrafficExtension` needs Istio 1.30+.
+    #[arg(long, value_enum, default_value_t = PluginKind::WasmPlugin)]
+    pub kind: PluginKind,
+    /// A docker config Secret in the policy's namespace with the registry's
+    /// credentials, for a private image.
+    #[arg(long, value_name = "SECRET")]
+    pub image_pull_secret: Option<String>,
     /// `key=value` label the WasmPlugin's workloads carry (repeatable); none
     /// selects every workload in the namespace.
     #[arg(long)]
@@ -82,8 +104,7 @@ fn render_files(args: &RenderArgs) -> Result<Vec<RenderedFile>, (ExitCode, Strin
     };
     let doc = meshpolicy_engine::from_value(value).map_err(invalid)?;
     let policy = Policy::compile(&doc).map_err(invalid)?;
-    let image =
-        Image::new(&args.image, args.sha256.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let image = image(args)?;
     let selector = parse_selector(&args.selector).map_err(|e| usage(e.to_string()))?;
     // The file name, not the path as typed: the header comment must not
     // depend on the directory `render` runs from.
@@ -97,8 +118,29 @@ fn render_files(args: &RenderArgs) -> Result<Vec<RenderedFile>, (ExitCode, Strin
         image: &image,
         selector,
         source: &source,
+        plugin: PluginOptions {
+            kind: args.kind,
+            image_pull_secret: args.image_pull_secret.clone(),
+        },
     })
     .map_err(|e| (ExitCode::Failure, format!("error: {e}")))
+}
+
+/// The image and pin from `--image`/`--sha256` or `--release`, checked
+/// against `--wasm` when given.
+fn image(args: &RenderArgs) -> Result<Image, (ExitCode, String)> {
+    let usage = |message: String| (ExitCode::Usage, format!("error: {message}"));
+    let Some(path) = &args.release else {
+        let url = args.image.as_deref().unwrap_or_default();
+        return Image::new(url, args.sha256.as_deref()).map_err(|e| usage(e.to_string()));
+    };
+    let release = Release::read(path).map_err(|e| usage(e.to_string()))?;
+    if let Some(wasm) = &args.wasm {
+        release
+            .check_build(&path.display().to_string(), wasm)
+            .map_err(|e| (ExitCode::Failure, format!("error: {e}")))?;
+    }
+    Image::new(&release.url(), Some(&release.sha256)).map_err(|e| usage(e.to_string()))
 }
 
 fn write(dir: &Path, files: &[RenderedFile]) -> ExitCode {

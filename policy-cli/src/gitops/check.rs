@@ -90,5 +90,35 @@ pub fn wasm_plugin_problems(doc: &Value) -> Vec<String> {
     problems
 }
 
+/// Every problem of one TrafficExtension document: the same module rules as
+/// a WasmPlugin's, on `spec.wasm`, plus the CRD's `wasm` xor `lua`.
+pub fn traffic_extension_problems(doc: &Value) -> Vec<String> {
+    let spec = doc.get("spec").unwrap_or(&Value::Null);
+    let Some(wasm) = spec.get("wasm").and_then(Value::as_object) else {
+        return vec!["spec.wasm: missing, the filter needs a Wasm module".to_owned()];
+    };
+    let mut problems = Vec::new();
+    if spec.get("lua").is_some() {
+        problems.push("spec: exactly one of wasm or lua may be set".to_owned());
+    }
+    // The module's settings as a WasmPlugin carries them, beside the workload selection.
+    let mut view = wasm.clone();
+    for key in ["selector", "targetRef", "targetRefs"] {
+        if let Some(value) = spec.get(key) {
+            view.insert(key.to_owned(), value.clone());
+        }
+    }
+    let view = serde_json::json!({ "spec": view });
+    problems.extend(wasm_plugin_problems(&view).into_iter().map(|problem| {
+        match problem.strip_prefix("spec.") {
+            Some(rest) if !rest.starts_with("selector") && !rest.starts_with("targetRef") => {
+                format!("spec.wasm.{rest}")
+            }
+            _ => problem,
+        }
+    }));
+    problems
+}
+
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,9 @@ use meshpolicy_engine::{HostPlan, KeyRoute, Policy, TrafficPolicy, resolve_host}
 use super::oci::is_sha256_hex;
 use super::yaml::{Document, Node, emit};
 
+mod plugin;
+pub use plugin::{PluginKind, PluginOptions, TRAFFIC_EXTENSION_FILE, WASM_PLUGIN_FILE};
+
 /// Where the filter comes from and how it is pinned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
@@ -101,6 +104,8 @@ pub struct RenderInput<'a> {
     pub selector: BTreeMap<String, String>,
     /// Shown in the header comment (the policy file as given).
     pub source: &'a str,
+    /// WasmPlugin or TrafficExtension, and its pull secret.
+    pub plugin: PluginOptions,
 }
 
 /// One rendered file.
@@ -110,11 +115,11 @@ pub struct RenderedFile {
     pub text: String,
 }
 
-pub const WASM_PLUGIN_FILE: &str = "wasmplugin.yaml";
 pub const VIRTUAL_SERVICE_FILE: &str = "virtualservices.yaml";
 pub const DESTINATION_RULE_FILE: &str = "destinationrules.yaml";
 
-/// Renders the three files (WasmPlugin, VirtualServices, DestinationRules).
+/// Renders the three files (WasmPlugin or TrafficExtension, VirtualServices,
+/// DestinationRules).
 pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError> {
     let plans = input.policy.host_plans();
     check_subsets(input.doc, &plans)?;
@@ -129,7 +134,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError>
     };
     let plugin = Document {
         comment: header("The meshpolicy filter and its policy"),
-        root: wasm_plugin(input),
+        root: plugin::resource(input),
     };
     let services = plans
         .iter()
@@ -162,7 +167,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError>
         .collect::<Vec<_>>();
     Ok(vec![
         RenderedFile {
-            name: WASM_PLUGIN_FILE,
+            name: input.plugin.kind.file_name(),
             text: emit(&[plugin]),
         },
         RenderedFile {
@@ -193,6 +198,7 @@ pub fn rendered_virtual_services(
         image: &image,
         selector: BTreeMap::new(),
         source: "policy",
+        plugin: PluginOptions::default(),
     };
     let plans = policy.host_plans();
     check_subsets(doc, &plans).map_err(|e| e.to_string())?;
@@ -298,75 +304,6 @@ fn resource_name(policy: &str, host: Option<&str>) -> String {
     }
     name.truncate(253);
     name
-}
-
-fn wasm_plugin(input: &RenderInput<'_>) -> Node {
-    let name = resource_name(&input.doc.metadata.name, None);
-    let mut spec = Node::map();
-    if !input.selector.is_empty() {
-        spec = spec.with_comment(
-            &["The client workloads whose outbound requests the policy decides."],
-            "selector",
-            Node::map().with("matchLabels", string_map(&input.selector)),
-        );
-    }
-    let plugin_config = serde_json::to_value(input.doc).unwrap_or(serde_json::Value::Null);
-    let spec = spec
-        .with_comment(
-            &[
-                "Pinned: Istio refuses a module whose digest differs (for oci:// the",
-                "manifest digest that `policy-cli package` prints). Always quoted.",
-            ],
-            "url",
-            Node::Quoted(input.image.url.clone()),
-        )
-        .with("sha256", Node::Quoted(input.image.sha256.clone()))
-        .with_comment(
-            &["The digest pins the bytes, so a cached module is always the right one."],
-            "imagePullPolicy",
-            Node::str("IfNotPresent"),
-        )
-        .with_comment(
-            &[
-                "AUTHN runs the filter first in the chain, so every later filter and",
-                "Istio's own stats see the rewritten path and the routed destination.",
-            ],
-            "phase",
-            Node::str("AUTHN"),
-        )
-        .with_comment(
-            &["Higher runs first within the phase; room is left on both sides."],
-            "priority",
-            Node::Number("10".to_owned()),
-        )
-        .with("type", Node::str("HTTP"))
-        .with_comment(
-            &[
-                "CLIENT: the caller's sidecar picks the route, so the filter must edit",
-                "the request on its way out, before Envoy re-matches routes.",
-            ],
-            "match",
-            Node::Seq(vec![Node::map().with("mode", Node::str("CLIENT"))]),
-        )
-        .with_comment(
-            &[
-                "FAIL_CLOSE: if the module cannot load, requests fail (503) rather than",
-                "bypass the filter, which would also let a client pick its own subset",
-                "through the decision header. Overlays may choose FAIL_OPEN.",
-            ],
-            "failStrategy",
-            Node::str("FAIL_CLOSE"),
-        )
-        .with_comment(
-            &["The policy itself, as the filter reads it in proxy_on_configure."],
-            "pluginConfig",
-            Node::from(&plugin_config),
-        );
-    Node::map()
-        .with("apiVersion", Node::str("extensions.istio.io/v1alpha1"))
-        .with("kind", Node::str("WasmPlugin"))
-        .with("metadata", metadata(input, name, "3"))
-        .with("spec", spec)
 }
 
 fn virtual_service(input: &RenderInput<'_>, plan: &HostPlan) -> Node {

@@ -76,3 +76,40 @@ fn uppercase_or_short_sha_is_rejected() {
         vec!["spec.sha256: missing, the module is not pinned"]
     );
 }
+
+#[test]
+fn traffic_extension_rules_apply_to_spec_wasm() {
+    let good = serde_json::json!({
+        "spec": {
+            "selector": {"matchLabels": {"app": "productpage"}},
+            "wasm": {
+                "url": format!("oci://r.io/f@sha256:{}", "ab".repeat(32)),
+                "sha256": "ab".repeat(32),
+                "failStrategy": "FAIL_CLOSE",
+                "pluginConfig": {"kind": "TrafficPolicy"}
+            }
+        }
+    });
+    assert_eq!(traffic_extension_problems(&good), Vec::<String>::new());
+    let mut bad = good.clone();
+    bad["spec"]["wasm"]["sha256"] = serde_json::json!("cd".repeat(32));
+    bad["spec"]["lua"] = serde_json::json!({"inlineCode": "x"});
+    bad["spec"]["targetRefs"] = serde_json::json!([]);
+    let problems = traffic_extension_problems(&bad);
+    assert!(
+        problems.iter().any(|p| p.starts_with("spec.wasm.sha256:")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("wasm or lua")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("only one of selector")),
+        "{problems:?}"
+    );
+    assert_eq!(
+        traffic_extension_problems(&serde_json::json!({"spec": {}})),
+        vec!["spec.wasm: missing, the filter needs a Wasm module".to_owned()]
+    );
+}

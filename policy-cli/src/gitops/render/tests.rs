@@ -33,6 +33,10 @@ fn doc(text: &str) -> TrafficPolicy {
 }
 
 fn render_text(text: &str) -> Result<Vec<RenderedFile>, RenderError> {
+    render_with(text, PluginOptions::default())
+}
+
+fn render_with(text: &str, plugin: PluginOptions) -> Result<Vec<RenderedFile>, RenderError> {
     let doc = doc(text);
     let policy = Policy::compile(&doc).unwrap();
     let image = Image::new("ghcr.io/meshpolicy/filter:1", Some(&"ab".repeat(32))).unwrap();
@@ -42,6 +46,7 @@ fn render_text(text: &str) -> Result<Vec<RenderedFile>, RenderError> {
         image: &image,
         selector: BTreeMap::from([("app".to_owned(), "productpage".to_owned())]),
         source: "policy.yaml",
+        plugin,
     })
 }
 
@@ -197,4 +202,45 @@ fn selector_flags() {
     );
     assert!(parse_selector(&["=x".into()]).is_err());
     assert!(parse_selector(&["novalue".into()]).is_err());
+}
+
+#[test]
+fn traffic_extension_keeps_the_module_under_wasm() {
+    let plugin = PluginOptions {
+        kind: PluginKind::TrafficExtension,
+        image_pull_secret: Some("ghcr-pull".to_owned()),
+    };
+    let files = render_with(POLICY, plugin).unwrap();
+    assert_eq!(files[0].name, TRAFFIC_EXTENSION_FILE);
+    let extension = &parse(&files[0].text)[0];
+    assert_eq!(extension["kind"], "TrafficExtension");
+    assert_eq!(extension["apiVersion"], "extensions.istio.io/v1alpha1");
+    let wasm = &extension["spec"]["wasm"];
+    assert_eq!(wasm["url"], "oci://ghcr.io/meshpolicy/filter:1");
+    assert_eq!(wasm["sha256"], "ab".repeat(32));
+    assert_eq!(wasm["imagePullSecret"], "ghcr-pull");
+    assert_eq!(wasm["failStrategy"], "FAIL_CLOSE");
+    assert_eq!(wasm["type"], "HTTP");
+    assert_eq!(extension["spec"]["match"][0]["mode"], "CLIENT");
+    assert_eq!(extension["spec"]["phase"], "AUTHN");
+    assert!(extension["spec"].get("url").is_none());
+    let config = serde_json::to_string(&wasm["pluginConfig"]).unwrap();
+    assert_eq!(meshpolicy_engine::from_json(&config).unwrap(), doc(POLICY));
+}
+
+#[test]
+fn image_pull_secret_on_a_wasm_plugin() {
+    let plugin = PluginOptions {
+        kind: PluginKind::WasmPlugin,
+        image_pull_secret: Some("ghcr-pull".to_owned()),
+    };
+    let files = render_with(POLICY, plugin).unwrap();
+    let wasm_plugin = &parse(&files[0].text)[0];
+    assert_eq!(wasm_plugin["spec"]["imagePullSecret"], "ghcr-pull");
+    assert_eq!(wasm_plugin["spec"]["type"], "HTTP");
+    assert!(
+        parse(&render_text(POLICY).unwrap()[0].text)[0]["spec"]
+            .get("imagePullSecret")
+            .is_none()
+    );
 }
