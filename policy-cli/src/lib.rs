@@ -15,6 +15,7 @@ pub mod junit;
 pub mod lint;
 pub mod request;
 pub mod resource;
+pub mod routes;
 pub mod source;
 pub mod testfile;
 pub mod testrun;
