@@ -202,7 +202,6 @@ fn a_header_edit_by_an_abi_0_2_1_module_reselects_the_route() {
     assert_eq!(stream.upstream_cluster().as_deref(), Some(REVIEWS_V1));
     assert_eq!(stream.route_name().as_deref(), Some("edited"));
     stream.response_headers(&[(":status", "200")], true);
-    drop(stream);
     let p = probes(&plugin);
     p.expect("route_before_route_name", Ok, "legacy");
     p.expect("route_before_cluster_name", Ok, REVIEWS_V2);
@@ -227,7 +226,6 @@ fn xds_properties_are_not_found_when_no_virtual_host_matches() {
     let mut stream = plugin.new_stream();
     stream.request_headers(&[(":path", "/"), (":authority", "unknown.org")], true);
     assert_eq!(stream.local_response().map(|l| l.status), Some(404));
-    drop(stream);
     let p = probes(&plugin);
     p.expect("route_before_virtual_host_name", NotFound, "<none>");
     p.expect("route_before_route_name", NotFound, "<none>");
