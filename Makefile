@@ -114,7 +114,7 @@ fuzz:
 # pins (production's is a published release) and that each overlay renders.
 STAGING_RELEASE := manifests/overlays/staging/release.env
 manifests: build
-	$(CARGO) build -q -p policy-cli
+	$(CARGO) build -q
 	sha=$$($(POLICY_CLI) package $(WASM) -o target/package); \
 	sed -i "s/^SHA256=.*/SHA256=$$sha/" $(STAGING_RELEASE)
 	$(POLICY_CLI) render manifests/policy/reviews.policy.yaml --release $(STAGING_RELEASE) \

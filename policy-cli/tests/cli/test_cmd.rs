@@ -240,3 +240,51 @@ fn the_wasm_decides_like_the_engine_on_generated_requests() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("300 passed; 0 failed"), "{}", r.stdout);
 }
+
+/// Issue 9's rules end to end: the filter, then Envoy's router with the
+/// rendered routes, on a policy with two hosts.
+#[test]
+fn requests_land_where_istio_would_send_them() {
+    let r = run_with(
+        with_wasm(),
+        &[
+            "test",
+            "testdata/routing/hosts.policy.yaml",
+            "testdata/routing/hosts.tests.yaml",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("test result: ok. 7 passed; 0 failed"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// The same cases fail when the expectation is wrong: the cluster is
+/// checked, not assumed.
+#[test]
+fn a_wrong_cluster_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("wrong.tests.yaml");
+    std::fs::write(
+        &tests,
+        "node: {namespace: prod}\nservices: [{fqdn: status.prod.svc.cluster.local, ports: [8080]}]\ncases:\n  - name: wrong\n    request: {path: /status/x, authority: mixed}\n    expect: {cluster: outbound|80||mixed.prod.svc.cluster.local}\n",
+    )
+    .unwrap();
+    let r = run_with(
+        with_wasm(),
+        &[
+            "test",
+            "testdata/routing/hosts.policy.yaml",
+            tests.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("+cluster: \"outbound|8080||status.prod.svc.cluster.local\""),
+        "{}",
+        r.stdout
+    );
+}
