@@ -14,6 +14,14 @@
 //!   `http1.invalid_characters`; a NUL, CR or LF in the request line
 //!   (method, path) is a parse error of the request line, answered `400`
 //!   with `http1.codec_error`.
+//! * Request headers over Envoy's default limits of the
+//!   `HttpConnectionManager` (`max_request_headers_kb: 60`, the map's byte
+//!   size, keys plus values; `common_http_protocol_options.max_headers_count:
+//!   100`): "requests that exceed this limit will receive a 431 response",
+//!   details `http1.headers_too_large` / `http1.too_many_headers`. So no
+//!   filter in a default Envoy sees more than 60 KiB of request headers or
+//!   more than 100 of them; [`crate::Limits`] carries both (Istio can
+//!   change them).
 //! * A pseudo-header sent twice (`:path`, `:method`, `:authority`,
 //!   `:scheme`): HTTP/1 cannot express it; the HTTP/2 codec refuses the
 //!   header block (RFC 9113 section 8.3: pseudo-headers appear once) and,
@@ -50,11 +58,32 @@ fn bad_request(details: &str) -> Refusal {
     })
 }
 
+fn too_large(details: &str) -> Refusal {
+    Refusal::Reply(LocalResponse {
+        status: 431,
+        details: details.to_string(),
+        headers: Vec::new(),
+        body: b"Request Header Fields Too Large".to_vec(),
+        grpc_status: u32::MAX,
+    })
+}
+
 /// What Envoy's codec does with these request headers (names already
 /// lower-cased); `None` when it passes them to the filter chain.
 pub(crate) fn refuse_request<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     headers: &[(K, V)],
+    limits: &crate::types::Limits,
 ) -> Option<Refusal> {
+    let bytes = headers.iter().fold(0usize, |sum, (k, v)| {
+        sum.saturating_add(k.as_ref().len())
+            .saturating_add(v.as_ref().len())
+    });
+    if bytes > limits.max_request_headers_bytes {
+        return Some(too_large("http1.headers_too_large"));
+    }
+    if headers.len() > limits.max_request_headers {
+        return Some(too_large("http1.too_many_headers"));
+    }
     for (i, (name, _)) in headers.iter().enumerate() {
         let name = name.as_ref();
         if name.starts_with(b":")
@@ -113,7 +142,7 @@ mod tests {
     use super::*;
 
     fn details(headers: &[(&str, &str)]) -> Option<String> {
-        refuse_request(headers).map(|r| match r {
+        refuse_request(headers, &crate::types::Limits::default()).map(|r| match r {
             Refusal::Reply(reply) => format!("{} {}", reply.status, reply.details),
             Refusal::Reset(details) => format!("reset {details}"),
         })
@@ -131,6 +160,26 @@ mod tests {
         for good in ["a\tb", "a b", "~!\"", "caf\u{e9}"] {
             assert_eq!(details(&[(":path", "/"), ("x", good)]), None, "{good:?}");
         }
+    }
+
+    #[test]
+    fn envoys_default_header_limits_answer_431() {
+        let long = "a".repeat(60 * 1024 - 7);
+        let at_limit = [(":path", "/"), ("x", long.as_str())];
+        assert_eq!(details(&at_limit), None);
+        let longer = format!("{long}a");
+        let past = [(":path", "/"), ("x", longer.as_str())];
+        assert_eq!(
+            details(&past).as_deref(),
+            Some("431 http1.headers_too_large")
+        );
+        let names: Vec<String> = (0..101).map(|i| format!("h{i}")).collect();
+        let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+        assert_eq!(details(&many[..100]), None);
+        assert_eq!(
+            details(&many).as_deref(),
+            Some("431 http1.too_many_headers")
+        );
     }
 
     #[test]

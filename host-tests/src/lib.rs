@@ -131,8 +131,10 @@
 //!   does when it cannot start a call); no foreign functions exist
 //!   (`NOT_FOUND`).
 //! * Request headers Envoy's codec refuses never reach the filter: a
-//!   control character, CR, LF or NUL in a value gets Envoy's `400`, a
-//!   pseudo-header sent twice a reset (`codec.rs`,
+//!   control character, CR, LF or NUL in a value gets Envoy's `400`, more
+//!   than 60 KiB or 100 request headers (Envoy's defaults,
+//!   [`Limits::max_request_headers_bytes`]) its `431`, a pseudo-header
+//!   sent twice a reset (`codec.rs`,
 //!   [`HttpStream::refused_by_codec`]).
 //! * Host-side bounds no Envoy has, so a hostile guest cannot exhaust the
 //!   host (`budget.rs` has the table): one host call copies at most

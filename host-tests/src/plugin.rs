@@ -113,6 +113,8 @@ pub struct Plugin {
     /// The host is running what the guest chained from an event
     /// ([`Plugin::run_after`]): guest calls spend the event's fuel.
     chained: bool,
+    /// Fuel the last event spent so far (its call plus what it chained).
+    fuel_spent: u64,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -246,6 +248,7 @@ impl Plugin {
             limits: options.limits,
             root_deleted: false,
             chained: false,
+            fuel_spent: 0,
         };
         // WASI reactor (`_initialize`, then `main` if any) or command
         // (`_start`), with host calls restricted (cpp-host `startVm`).
@@ -322,6 +325,8 @@ impl Plugin {
             return None;
         }
         let result = f.call(&mut self.store, args);
+        let left = self.store.get_fuel().unwrap_or(0);
+        self.fuel_spent = self.limits.fuel_per_call.saturating_sub(left);
         let st = self.store.data_mut();
         st.current_context = saved.0;
         st.effective_context = saved.1;
@@ -351,6 +356,13 @@ impl Plugin {
         self.store.data_mut().plugin_config = plugin_config.into();
         self.configured = self.configure();
         self.configured
+    }
+
+    /// Fuel (wasm instructions, roughly) the last event spent: the last
+    /// callback the host delivered plus what it chained (continues, local
+    /// replies, queue notifications). At most [`Limits::fuel_per_call`].
+    pub fn fuel_spent(&self) -> u64 {
+        self.fuel_spent
     }
 
     /// A trap failed the VM.

@@ -51,7 +51,8 @@ impl<'p> HttpStream<'p> {
     fn headers(&mut self, dir: Dir, headers: &[(&str, &str)], eos: bool) -> Action {
         if dir == Dir::Request
             && self.state().is_some_and(|s| !s.request.headers_started)
-            && let Some(refusal) = crate::codec::refuse_request(&lowered(headers))
+            && let Some(refusal) =
+                crate::codec::refuse_request(&lowered(headers), &self.plugin.limits)
         {
             return self.plugin.refuse(self.id, lowered(headers), refusal);
         }

@@ -179,6 +179,13 @@ pub struct Limits {
     /// Most bytes of shared data and queued items (plus 64 bytes per entry)
     /// a [`crate::SharedStore`] holds; a set or enqueue past it traps.
     pub max_shared_bytes: usize,
+    /// Envoy's `max_request_headers_kb` (default 60) in bytes: request
+    /// headers larger than this (keys plus values) get Envoy's 431 and never
+    /// reach the filter.
+    pub max_request_headers_bytes: usize,
+    /// Envoy's `max_headers_count` (default 100): more request headers get
+    /// Envoy's 431 and never reach the filter.
+    pub max_request_headers: usize,
 }
 
 impl Default for Limits {
@@ -190,6 +197,8 @@ impl Default for Limits {
             max_copy_bytes: crate::budget::DEFAULT_MAX_COPY_BYTES,
             max_log_bytes: crate::budget::DEFAULT_MAX_LOG_BYTES,
             max_shared_bytes: crate::budget::DEFAULT_MAX_SHARED_BYTES,
+            max_request_headers_bytes: 60 * 1024,
+            max_request_headers: 100,
         }
     }
 }

@@ -178,6 +178,7 @@ fn re_queueing_from_on_queue_ready_cannot_multiply_the_fuel() {
     plugin.new_stream().request_headers(REQUEST, true);
     let failure = plugin.failure().expect("the chain ran out of fuel");
     assert!(failure.contains("fuel"), "{failure}");
+    assert_eq!(plugin.fuel_spent(), 20_000_000, "the event spent all its fuel");
     let rounds = plugin.logs().len();
     assert!(
         (1..=20).contains(&rounds),
@@ -334,4 +335,39 @@ fn a_valid_request_still_reaches_the_filter() {
     let action = plugin.new_stream().request_headers(&headers, true);
     assert_eq!(action, Action::Continue);
     assert_eq!(plugin.logs().len(), 1);
+}
+
+#[test]
+fn request_headers_over_envoys_default_limits_get_431() {
+    let big = "a".repeat(61 * 1024);
+    let mut headers = REQUEST.to_vec();
+    headers.push(("authorization", big.as_str()));
+    assert_refused_with(
+        &headers,
+        "http1.headers_too_large",
+        431,
+        b"Request Header Fields Too Large",
+    );
+    let names: Vec<String> = (0..100).map(|i| format!("x-h{i}")).collect();
+    let mut many = REQUEST.to_vec();
+    many.extend(names.iter().map(|n| (n.as_str(), "v")));
+    assert_refused_with(
+        &many,
+        "http1.too_many_headers",
+        431,
+        b"Request Header Fields Too Large",
+    );
+}
+
+#[track_caller]
+fn assert_refused_with(headers: &[(&str, &str)], details: &str, status: u32, body: &[u8]) {
+    let mut plugin = start(&observer(), Limits::default());
+    {
+        let mut stream = plugin.new_stream();
+        assert_eq!(stream.request_headers(headers, true), Action::NotDelivered);
+        assert_eq!(stream.refused_by_codec().as_deref(), Some(details));
+        assert_eq!(stream.local_response().map(|r| r.status), Some(status));
+        assert_eq!(stream.response_body_seen_downstream(), body);
+    }
+    assert!(plugin.logs().is_empty(), "the filter never saw the request");
 }
