@@ -178,7 +178,11 @@ fn re_queueing_from_on_queue_ready_cannot_multiply_the_fuel() {
     plugin.new_stream().request_headers(REQUEST, true);
     let failure = plugin.failure().expect("the chain ran out of fuel");
     assert!(failure.contains("fuel"), "{failure}");
-    assert_eq!(plugin.fuel_spent(), 20_000_000, "the event spent all its fuel");
+    assert_eq!(
+        plugin.fuel_spent(),
+        20_000_000,
+        "the event spent all its fuel"
+    );
     let rounds = plugin.logs().len();
     assert!(
         (1..=20).contains(&rounds),
