@@ -73,6 +73,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
             ),
         );
     }
+    crate::cost::check_regexes(&spec.http, "spec.http", &mut errors);
     let mut rules = Vec::with_capacity(spec.http.len());
     let mut index = RuleIndex::default();
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();

@@ -5,6 +5,7 @@
 //! and for wasm32. See docs/ARCHITECTURE.md.
 
 mod compile;
+mod cost;
 mod decision;
 mod error;
 mod index;

@@ -102,12 +102,34 @@ fn a_16_kb_authorization_header_through_100_regex_rules_stays_within_budget() {
 }
 
 #[test]
-fn the_largest_request_envoy_passes_through_100_regex_rules_stays_within_budget() {
-    // 60 KiB of request headers in all (Envoy's default limit).
+fn the_largest_request_envoy_passes_through_the_most_regexes_stays_within_budget() {
+    // 60 KiB of request headers in all (Envoy's default limit), through
+    // as many regexes as a policy may have.
     let len = 60 * 1024 - 200;
-    let (_, worst) = measure(100, len);
+    let (_, worst) = measure(meshpolicy_engine::limits::MAX_REGEXES, len);
     assert!(
         worst <= WORST_CASE_FUEL,
         "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
     );
+}
+
+#[test]
+fn one_regex_past_the_limit_is_refused_at_configure() {
+    let limit = meshpolicy_engine::limits::MAX_REGEXES;
+    let plugin = Plugin::start(module(), options(&regex_rules(limit + 1))).expect("starts");
+    assert!(
+        !plugin.configured(),
+        "a policy past the regex limit is refused"
+    );
+    assert!(!plugin.is_failed(), "refusing is not a trap");
+    assert!(
+        plugin
+            .logs()
+            .iter()
+            .any(|l| l.message.contains(&format!("the limit is {limit}"))),
+        "{:?}",
+        plugin.logs()
+    );
+    let at_limit = Plugin::start(module(), options(&regex_rules(limit))).expect("starts");
+    assert!(at_limit.configured(), "{:?}", at_limit.logs());
 }
