@@ -95,6 +95,7 @@ bench: build guests
 	scripts/size-report.sh $(WASM_RAW) $(WASM) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
 	$(CARGO) bench -p host-tests --bench telemetry
+	$(CARGO) bench -p host-tests --bench worst_case
 	$(CARGO) bench -p meshpolicy-engine --bench decide
 	$(CARGO) bench -p policy-cli --bench cli
 	{ echo "# meshpolicy benchmarks"; echo; \

@@ -152,11 +152,27 @@
 //!   named cluster exists), the router's own `x-envoy-*` headers, response
 //!   header edits, retries, timeouts, mirrors and per-filter configs (they
 //!   are carried for the test to read, [`HttpStream::selected_route`]).
+//! * Request headers Envoy's codec refuses never reach the filter: a
+//!   control character, CR, LF or NUL in a value gets Envoy's `400`, more
+//!   than 60 KiB or 100 request headers (Envoy's defaults,
+//!   [`Limits::max_request_headers_bytes`]) its `431`, a pseudo-header
+//!   sent twice a reset (`codec.rs`,
+//!   [`HttpStream::refused_by_codec`]).
 //! * Host-side bounds no Envoy has, so a hostile guest cannot exhaust the
-//!   host: a header map over 16 MiB traps, histograms keep 1M samples, a
-//!   plugin keeps its last 256 completed streams for read-back.
+//!   host (`budget.rs` has the table): one host call copies at most
+//!   [`Limits::max_copy_bytes`] out of guest memory and a header map or
+//!   body holds at most that (past it the call traps), logs keep
+//!   [`Limits::max_log_bytes`] (later lines are dropped and counted),
+//!   shared data and queues hold [`Limits::max_shared_bytes`], histograms
+//!   keep 1M samples, a plugin keeps its last 256 completed streams for
+//!   read-back. Fuel is given per event the host delivers, and what the
+//!   guest chains from it (continues, local replies, queue notifications)
+//!   spends the rest, so re-queueing from `on_queue_ready` cannot
+//!   multiply it.
 
 mod abi;
+mod budget;
+mod codec;
 mod encoding;
 mod error;
 mod flow;

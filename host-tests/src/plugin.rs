@@ -115,6 +115,11 @@ pub struct Plugin {
     next_tick: Option<Duration>,
     pub(crate) limits: Limits,
     root_deleted: bool,
+    /// The host is running what the guest chained from an event
+    /// ([`Plugin::run_after`]): guest calls spend the event's fuel.
+    chained: bool,
+    /// Fuel the last event spent so far (its call plus what it chained).
+    fuel_spent: u64,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -172,7 +177,9 @@ impl Plugin {
             root_id: options.root_id,
             vm_id: options.vm_id,
             logs: Vec::new(),
+            log_bytes: 0,
             dropped_logs: 0,
+            budget: options.limits,
             log_level: options.log_level,
             metrics: Metrics::default(),
             properties: options.properties,
@@ -251,6 +258,8 @@ impl Plugin {
             next_tick: None,
             limits: options.limits,
             root_deleted: false,
+            chained: false,
+            fuel_spent: 0,
         };
         // WASI reactor (`_initialize`, then `main` if any) or command
         // (`_start`), with host calls restricted (cpp-host `startVm`).
@@ -300,8 +309,9 @@ impl Plugin {
         result.is_some_and(|r| r != 0)
     }
 
-    /// Calls the guest with fuel refilled, as context `ctx`. `None` when the
-    /// VM has failed (now or before).
+    /// Calls the guest as context `ctx`, with fuel refilled unless the call
+    /// is chained from an event (then it spends what the event left).
+    /// `None` when the VM has failed (now or before).
     pub(crate) fn call<P: WasmParams, R: WasmResults>(
         &mut self,
         ctx: u32,
@@ -319,11 +329,15 @@ impl Plugin {
             st.stop_next_iteration = false;
             saved
         };
-        if let Err(e) = self.store.set_fuel(self.limits.fuel_per_call) {
+        if !self.chained
+            && let Err(e) = self.store.set_fuel(self.limits.fuel_per_call)
+        {
             self.failure = Some(format!("cannot set fuel: {e}"));
             return None;
         }
         let result = f.call(&mut self.store, args);
+        let left = self.store.get_fuel().unwrap_or(0);
+        self.fuel_spent = self.limits.fuel_per_call.saturating_sub(left);
         let st = self.store.data_mut();
         st.current_context = saved.0;
         st.effective_context = saved.1;
@@ -355,6 +369,13 @@ impl Plugin {
         self.configured
     }
 
+    /// Fuel (wasm instructions, roughly) the last event spent: the last
+    /// callback the host delivered plus what it chained (continues, local
+    /// replies, queue notifications). At most [`Limits::fuel_per_call`].
+    pub fn fuel_spent(&self) -> u64 {
+        self.fuel_spent
+    }
+
     /// A trap failed the VM.
     pub fn is_failed(&self) -> bool {
         self.failure.is_some()
@@ -370,14 +391,21 @@ impl Plugin {
         &self.store.data().logs
     }
 
-    /// Log lines dropped because the plugin already kept a million.
+    /// Log lines dropped because the plugin already kept a million lines
+    /// or [`Limits::max_log_bytes`].
     pub fn dropped_logs(&self) -> u64 {
         self.store.data().dropped_logs
     }
 
     /// Takes the log lines written so far.
     pub fn take_logs(&mut self) -> Vec<LogEntry> {
+        self.store.data_mut().log_bytes = 0;
         std::mem::take(&mut self.store.data_mut().logs)
+    }
+
+    /// Bytes of the log lines kept now (at most [`Limits::max_log_bytes`]).
+    pub fn log_bytes(&self) -> usize {
+        self.store.data().log_bytes
     }
 
     /// Every metric the guest defined, in definition order.
@@ -424,16 +452,20 @@ impl Plugin {
     /// Runs what the guest asked for during the last VM call: continues,
     /// local replies, queue notifications.
     pub(crate) fn run_after(&mut self) {
-        // Each action can call the guest again, which can queue more; the
-        // bound keeps a guest that continues forever from hanging the host.
+        // Each action can call the guest again, which can queue more: those
+        // calls spend the fuel the event left (so a guest re-queueing from
+        // `on_queue_ready` runs out of it), and the bound on rounds keeps a
+        // guest that chains without spending fuel from hanging the host.
+        let outer = std::mem::replace(&mut self.chained, true);
         for _ in 0..10_000 {
             let actions = std::mem::take(&mut self.store.data_mut().after);
             if actions.is_empty() {
-                return;
+                break;
             }
             for action in actions {
                 self.apply(action);
             }
         }
+        self.chained = outer;
     }
 }

@@ -9,8 +9,8 @@ use wasmtime::{Memory, StoreLimits, TypedFunc};
 
 use crate::properties::Properties;
 use crate::types::{
-    Action, Callback, HttpCallRequest, HttpCallResponse, Level, LocalResponse, LogEntry, Metric,
-    MetricKind, MetricValue,
+    Action, Callback, HttpCallRequest, HttpCallResponse, Level, Limits, LocalResponse, LogEntry,
+    Metric, MetricKind, MetricValue,
 };
 
 /// The root context's id: Envoy allocates context ids from 1, the root
@@ -116,8 +116,11 @@ pub(crate) struct StreamState {
     pub stream_failed: bool,
     /// `on_done`/`on_delete` ran.
     pub completed: bool,
-    /// `proxy_close_stream` reset it.
+    /// `proxy_close_stream` reset it (or Envoy's codec did).
     pub reset: bool,
+    /// Envoy's codec refused the request before any filter: the response
+    /// code details of its answer (`crate::codec`).
+    pub refused: Option<String>,
     /// The filter is seeing its own local reply.
     pub in_local_reply: bool,
     /// The clocks when the request headers arrived (`request.time`).
@@ -224,6 +227,9 @@ pub struct SharedStoreInner {
     /// token -> queue
     pub(crate) queues: HashMap<u32, SharedQueue>,
     pub(crate) next_token: u32,
+    /// Bytes held by `data` and the queues' items, as `crate::budget`
+    /// counts them.
+    pub(crate) bytes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -252,10 +258,22 @@ impl SharedStore {
         if let Ok(mut inner) = self.0.lock() {
             let cas = inner.next_cas.max(1);
             inner.next_cas = cas.wrapping_add(1).max(1);
-            inner
+            let bytes = crate::budget::entry_bytes(&[key.len(), value.len()]);
+            let old = inner
                 .data
-                .insert((vm_id.to_string(), key.to_vec()), (value.to_vec(), cas));
+                .insert((vm_id.to_string(), key.to_vec()), (value.to_vec(), cas))
+                .map_or(0, |(old, _)| {
+                    crate::budget::entry_bytes(&[key.len(), old.len()])
+                });
+            inner.bytes = inner.bytes.saturating_sub(old).saturating_add(bytes);
         }
+    }
+
+    /// Bytes of shared data and queued items held now, as
+    /// [`crate::Limits::max_shared_bytes`] counts them (64 bytes per entry
+    /// on top of its keys and values).
+    pub fn bytes(&self) -> usize {
+        self.0.lock().map_or(0, |inner| inner.bytes)
     }
 
     /// The items waiting in a queue of a VM.
@@ -294,7 +312,11 @@ pub(crate) struct HostState {
     pub root_id: String,
     pub vm_id: String,
     pub logs: Vec<LogEntry>,
+    /// Bytes of the kept log lines (bounded by `budget.max_log_bytes`).
+    pub log_bytes: usize,
     pub dropped_logs: u64,
+    /// The host-side bounds of this plugin (`crate::budget`).
+    pub budget: Limits,
     pub log_level: Level,
     pub metrics: Metrics,
     pub properties: Properties,
@@ -349,12 +371,14 @@ impl HostState {
 
     pub fn log(&mut self, level: Level, message: String) {
         let context_id = self.context();
-        if self.logs.len() >= MAX_LOG_ENTRIES {
+        let bytes = self.log_bytes.saturating_add(message.len());
+        if self.logs.len() >= MAX_LOG_ENTRIES || bytes > self.budget.max_log_bytes {
             // Host-side bound: a guest logging in a loop keeps the host's
             // memory flat; the count of dropped lines is kept.
             self.dropped_logs += 1;
             return;
         }
+        self.log_bytes = bytes;
         self.logs.push(LogEntry {
             level,
             message,
@@ -392,7 +416,9 @@ impl HostState {
             root_id: "r".into(),
             vm_id: "v".into(),
             logs: Vec::new(),
+            log_bytes: 0,
             dropped_logs: 0,
+            budget: Limits::default(),
             log_level: Level::Info,
             metrics: Metrics::default(),
             properties: Properties::new(),

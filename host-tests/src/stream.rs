@@ -49,6 +49,13 @@ impl<'p> HttpStream<'p> {
     }
 
     fn headers(&mut self, dir: Dir, headers: &[(&str, &str)], eos: bool) -> Action {
+        if dir == Dir::Request
+            && self.state().is_some_and(|s| !s.request.headers_started)
+            && let Some(refusal) =
+                crate::codec::refuse_request(&lowered(headers), &self.plugin.limits)
+        {
+            return self.plugin.refuse(self.id, lowered(headers), refusal);
+        }
         if dir == Dir::Request {
             self.plugin.ensure_created(self.id);
         }
@@ -281,7 +288,8 @@ impl<'p> HttpStream<'p> {
             .map_or((0, 0), |s| (s.request.resumed, s.response.resumed))
     }
 
-    /// The filter reset the stream (`proxy_close_stream`).
+    /// The filter reset the stream (`proxy_close_stream`), or Envoy's
+    /// codec did ([`HttpStream::refused_by_codec`]).
     pub fn was_reset(&self) -> bool {
         self.state().is_some_and(|s| s.reset)
     }
@@ -342,6 +350,14 @@ impl<'p> HttpStream<'p> {
     /// The response flag the router set (`NR` when no route matched).
     pub fn response_flag(&self) -> Option<&'static str> {
         self.state()?.route.flag
+    }
+
+    /// Envoy's codec refused the request before any filter saw it (a
+    /// control character, CR, LF or NUL in a header value; a pseudo-header
+    /// sent twice): the response code details of its answer, a `400` local
+    /// response ([`HttpStream::local_response`]) or a reset.
+    pub fn refused_by_codec(&self) -> Option<String> {
+        self.state()?.refused.clone()
     }
 
     /// A value the filter stored with `proxy_set_property`.

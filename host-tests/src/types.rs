@@ -160,11 +160,32 @@ impl HttpCallResponse {
 pub struct Limits {
     /// Largest linear memory, in bytes (Envoy: 1 GiB).
     pub max_memory_bytes: usize,
-    /// Wasm fuel (roughly instructions) per top-level call into the guest;
-    /// running out traps like any other trap and fails the VM.
+    /// Wasm fuel (roughly instructions) per event the host delivers (a
+    /// stream callback, a tick, an http call answer, a configure); what the
+    /// guest chains from it (a `continue_stream`, a local reply through its
+    /// own response callbacks, `on_queue_ready` after its own enqueue) spends
+    /// what is left, so re-queueing cannot multiply it. Running out traps
+    /// like any other trap and fails the VM.
     pub fuel_per_call: u64,
     /// Most ticks fired by one `advance_clock`.
     pub max_ticks_per_advance: u32,
+    /// Most bytes one host call copies out of guest memory, and most bytes
+    /// one header map or body may hold; past it the call traps with
+    /// `host limit: ...` (see the table in `budget.rs`).
+    pub max_copy_bytes: usize,
+    /// Most bytes of log lines a plugin keeps; later lines are dropped and
+    /// counted ([`crate::Plugin::dropped_logs`]).
+    pub max_log_bytes: usize,
+    /// Most bytes of shared data and queued items (plus 64 bytes per entry)
+    /// a [`crate::SharedStore`] holds; a set or enqueue past it traps.
+    pub max_shared_bytes: usize,
+    /// Envoy's `max_request_headers_kb` (default 60) in bytes: request
+    /// headers larger than this (keys plus values) get Envoy's 431 and never
+    /// reach the filter.
+    pub max_request_headers_bytes: usize,
+    /// Envoy's `max_headers_count` (default 100): more request headers get
+    /// Envoy's 431 and never reach the filter.
+    pub max_request_headers: usize,
 }
 
 impl Default for Limits {
@@ -173,6 +194,11 @@ impl Default for Limits {
             max_memory_bytes: 1 << 30,
             fuel_per_call: 2_000_000_000,
             max_ticks_per_advance: 100_000,
+            max_copy_bytes: crate::budget::DEFAULT_MAX_COPY_BYTES,
+            max_log_bytes: crate::budget::DEFAULT_MAX_LOG_BYTES,
+            max_shared_bytes: crate::budget::DEFAULT_MAX_SHARED_BYTES,
+            max_request_headers_bytes: 60 * 1024,
+            max_request_headers: 100,
         }
     }
 }

@@ -53,34 +53,56 @@ fn set_word(c: C<'_, '_>, ptr: i32, value: u32) -> bool {
     write_u32(mem, ptr, value)
 }
 
+/// The `(address, length)` pairs of `iovs_len` iovecs at `iovs`, each
+/// checked against guest memory; `None` when one is out of bounds.
+fn iovecs(mem: &[u8], iovs: i32, iovs_len: i32) -> Option<Vec<(i32, i32)>> {
+    let mut out = Vec::new();
+    for i in 0..(iovs_len as u32) {
+        let at = (i as i32)
+            .checked_mul(8)
+            .and_then(|o| iovs.checked_add(o))?;
+        let iov = slice(mem, at, 8)?;
+        let mut word = [0u8; 4];
+        word.copy_from_slice(iov.get(0..4)?);
+        let buf = u32::from_le_bytes(word) as i32;
+        word.copy_from_slice(iov.get(4..8)?);
+        let len = u32::from_le_bytes(word) as i32;
+        if len != 0 {
+            slice(mem, buf, len)?;
+            out.push((buf, len));
+        }
+    }
+    Some(out)
+}
+
 /// `writevImpl`: gathers the iovecs and logs them, one trailing newline
-/// stripped; stdout is info, stderr is error.
-fn fd_write(c: C<'_, '_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> i32 {
+/// stripped; stdout is info, stderr is error. The iovecs are checked and
+/// their total measured before anything is copied: one `fd_write` copies
+/// at most `Limits::max_copy_bytes` (however often the iovecs repeat one
+/// region), else it traps.
+fn fd_write(
+    c: C<'_, '_>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nwritten: i32,
+) -> wasmtime::Result<i32> {
     let level = match fd {
         1 => Level::Info,
         2 => Level::Error,
-        _ => return BADF,
+        _ => return Ok(BADF),
     };
     let (mem, state) = parts(c);
-    let mut text = Vec::new();
-    for i in 0..(iovs_len as u32) {
-        let Some(at) = (i as i32).checked_mul(8).and_then(|o| iovs.checked_add(o)) else {
-            return FAULT;
-        };
-        let Some(iov) = slice(mem, at, 8) else {
-            return FAULT;
-        };
-        let mut word = [0u8; 4];
-        word.copy_from_slice(iov.get(0..4).unwrap_or(&[0; 4]));
-        let buf = u32::from_le_bytes(word) as i32;
-        word.copy_from_slice(iov.get(4..8).unwrap_or(&[0; 4]));
-        let len = u32::from_le_bytes(word) as i32;
-        if len != 0 {
-            let Some(data) = slice(mem, buf, len) else {
-                return FAULT;
-            };
-            text.extend_from_slice(data);
-        }
+    let Some(iovecs) = iovecs(mem, iovs, iovs_len) else {
+        return Ok(FAULT);
+    };
+    let total = iovecs.iter().fold(0usize, |sum, (_, len)| {
+        sum.saturating_add(*len as u32 as usize)
+    });
+    crate::budget::copy(state, "fd_write", total)?;
+    let mut text = Vec::with_capacity(total);
+    for (buf, len) in iovecs {
+        text.extend_from_slice(slice(mem, buf, len).unwrap_or_default());
     }
     let written = text.len();
     if written != 0 {
@@ -90,9 +112,9 @@ fn fd_write(c: C<'_, '_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> i
         state.log(level, String::from_utf8_lossy(&text).into_owned());
     }
     if !write_u32(mem, nwritten, u32::try_from(written).unwrap_or(u32::MAX)) {
-        return FAULT;
+        return Ok(FAULT);
     }
-    SUCCESS
+    Ok(SUCCESS)
 }
 
 fn environ_sizes(c: C<'_, '_>, count_ptr: i32, size_ptr: i32) -> i32 {
@@ -182,7 +204,7 @@ pub(crate) fn register(reg: &mut Registry, m: &'static str) -> wasmtime::Result<
         reg,
         m,
         "fd_write",
-        |c, fd: i32, iovs: i32, n: i32, out: i32| fd_write(c, fd, iovs, n, out)
+        |c, fd: i32, iovs: i32, n: i32, out: i32| fd_write(c, fd, iovs, n, out)?
     );
     wasi!(
         reg,
@@ -190,7 +212,7 @@ pub(crate) fn register(reg: &mut Registry, m: &'static str) -> wasmtime::Result<
         "fd_pwrite",
         |c, fd: i32, iovs: i32, n: i32, _off: i64, out: i32| {
             if std_fd(fd) {
-                fd_write(c, fd, iovs, n, out)
+                fd_write(c, fd, iovs, n, out)?
             } else {
                 BADF
             }

@@ -14,4 +14,5 @@ mod filter {
     pub mod local_responses;
     pub mod routing;
     pub mod support;
+    pub mod worst_case;
 }

@@ -12,6 +12,8 @@
 mod abi_status;
 #[path = "guests/hostile.rs"]
 mod hostile;
+#[path = "guests/hostile_wat.rs"]
+mod hostile_wat;
 #[path = "guests/lifecycle.rs"]
 mod lifecycle;
 #[path = "guests/loading.rs"]

@@ -133,8 +133,56 @@ impl Diagnostic {
             out.push_str(": ");
         }
         out.push_str(&self.message);
-        out
+        terminal_safe(&out).into_owned()
     }
+}
+
+/// Longest source line shown in a snippet: past it (minified JSON, a line
+/// of 65,536 columns and more) the human format gives `at file:line:col`
+/// without the snippet.
+const MAX_SNIPPET_LINE_BYTES: usize = 1_000;
+
+/// Escapes control characters (an ESC sequence in a rule name must not
+/// reach the terminal raw); newlines and tabs stay.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The snippet around `offset` (its line and one either side) is short
+/// enough and free of control characters to be shown.
+fn snippet_fits(text: &str, offset: usize) -> bool {
+    let (Some(before), Some(after)) = (text.get(..offset), text.get(offset..)) else {
+        return false;
+    };
+    let start = before.rmatch_indices('\n').nth(1).map_or(0, |(i, _)| i + 1);
+    let end = after
+        .match_indices('\n')
+        .nth(1)
+        .map_or(text.len(), |(i, _)| offset + i);
+    text.get(start..end).is_some_and(|around| {
+        around
+            .split('\n')
+            .all(|line| line.len() <= MAX_SNIPPET_LINE_BYTES)
+            && !around
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    })
 }
 
 #[derive(Serialize)]
@@ -205,7 +253,7 @@ fn render_human(diag: &Diagnostic, color: bool) -> String {
             .location()
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
-        return format!("note: {}{at}\n", diag.message);
+        return terminal_safe(&format!("note: {}{at}\n", diag.message)).into_owned();
     }
     let theme = if color {
         GraphicalTheme::unicode()
@@ -226,7 +274,7 @@ fn render_human(diag: &Diagnostic, color: bool) -> String {
     if view.source.is_none()
         && let Some(loc) = diag.location()
     {
-        out.push_str(&format!("  at {loc}\n"));
+        out.push_str(&format!("  at {}\n", terminal_safe(&loc)));
     }
     out
 }
@@ -244,9 +292,10 @@ struct MietteView<'a> {
 impl<'a> MietteView<'a> {
     fn new(diag: &'a Diagnostic) -> MietteView<'a> {
         let source = match (&diag.file, diag.pos) {
-            (Some(file), Some(_)) => {
-                Some(NamedSource::new(file.name.clone(), file.text.clone()).with_language("yaml"))
-            }
+            (Some(file), Some(pos)) if snippet_fits(&file.text, pos.offset) => Some(
+                NamedSource::new(terminal_safe(&file.name), file.text.clone())
+                    .with_language("yaml"),
+            ),
             _ => None,
         };
         MietteView { diag, source }
@@ -255,7 +304,7 @@ impl<'a> MietteView<'a> {
 
 impl fmt::Display for MietteView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
+        f.write_str(&terminal_safe(&self.diag.message))
     }
 }
 
@@ -278,7 +327,7 @@ impl miette::Diagnostic for MietteView<'_> {
         self.diag
             .help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(terminal_safe(h).into_owned()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -288,9 +337,80 @@ impl miette::Diagnostic for MietteView<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.source.as_ref()?;
         let pos = self.diag.pos?;
-        let label = self.diag.path.clone().unwrap_or_else(|| "here".to_owned());
+        let label = self
+            .diag
+            .path
+            .as_deref()
+            .map_or_else(|| "here".to_owned(), |p| terminal_safe(p).into_owned());
         Some(Box::new(std::iter::once(
             LabeledSpan::new_primary_with_span(Some(label), (pos.offset, pos.len)),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str, offset: usize, message: &str) -> Diagnostic {
+        let line = text
+            .get(..offset)
+            .map_or(1, |b| b.matches('\n').count() + 1);
+        let column = offset
+            - text
+                .get(..offset)
+                .and_then(|b| b.rfind('\n'))
+                .map_or(0, |i| i + 1)
+            + 1;
+        Diagnostic {
+            file: Some(SourceFile::new("p.json", text)),
+            pos: Some(Pos {
+                line,
+                column,
+                offset,
+                len: 1,
+            }),
+            path: Some("spec.http[0]".to_owned()),
+            ..Diagnostic::error("schema", message)
+        }
+    }
+
+    #[test]
+    fn an_error_past_column_65535_renders_without_a_panic() {
+        // Minified JSON: one line of 100,000 bytes, the error at 70,000.
+        let text = format!("{{\"a\": \"{}\"}}", "x".repeat(100_000));
+        let diag = at(&text, 70_000, "bad value");
+        let out = render(&[diag], ErrorFormat::Human, false);
+        assert!(out.contains("bad value"), "{out}");
+        assert!(out.contains("at p.json:1:70001"), "{out}");
+        assert!(out.len() < 2_000, "no 100 KB snippet: {} bytes", out.len());
+    }
+
+    #[test]
+    fn short_lines_keep_their_snippet() {
+        let text = "a: 1\nb: 2\nc: 3\n";
+        let out = render(&[at(text, 5, "bad b")], ErrorFormat::Human, false);
+        assert!(out.contains("b: 2"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal_raw() {
+        let diag = at("a: 1\n", 0, "rule `\u{1b}[31mred\u{7}` is bad");
+        for format in [ErrorFormat::Human, ErrorFormat::Plain] {
+            let out = render(std::slice::from_ref(&diag), format, false);
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+            assert!(out.contains("\\u{1b}[31mred"), "{out}");
+        }
+    }
+
+    #[test]
+    fn snippets_are_checked_at_any_offset() {
+        // Offsets inside a multi-byte character or past the end never panic.
+        let text = "a: \u{e9}\u{e9}\u{e9}\n";
+        for offset in 0..text.len() + 3 {
+            let _ = snippet_fits(text, offset);
+        }
+        assert!(!snippet_fits(text, 4));
+        assert!(snippet_fits(text, 3));
     }
 }

@@ -38,14 +38,13 @@ impl SourceFile {
     pub fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
         let name = path.display().to_string();
         if name == "-" {
-            let mut text = String::new();
-            return match std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-                Ok(_) => Ok(SourceFile::new("<stdin>", text)),
-                Err(e) => Err(Diagnostic::error(
+            let bytes = read_limited(std::io::stdin().lock()).map_err(|e| {
+                Diagnostic::error(
                     "unreadable-file",
                     format!("cannot read stdin: {}", lower_io(&e)),
-                )),
-            };
+                )
+            })?;
+            return text_of("<stdin>".to_owned(), bytes);
         }
         let unreadable = |e: std::io::Error| {
             Diagnostic::error(
@@ -62,26 +61,46 @@ impl SourceFile {
             .with_help("pass the YAML files inside it, e.g. `dir/*.yaml`"));
         }
         if meta.len() > MAX_FILE_BYTES {
-            return Err(Diagnostic::error(
-                "file-too-large",
-                format!(
-                    "`{name}` is {} bytes, more than the limit of {MAX_FILE_BYTES}",
-                    meta.len()
-                ),
-            ));
+            return Err(too_large(&name, Some(meta.len())));
         }
-        let bytes = std::fs::read(path).map_err(unreadable)?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            Diagnostic::error(
-                "unreadable-file",
-                format!(
-                    "`{name}` is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )
-        })?;
-        Ok(SourceFile::new(name, text))
+        // Devices and pipes report no size (`/dev/zero` is "0 bytes"): the
+        // limit holds on what is read, never more than one byte past it.
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let bytes = read_limited(file).map_err(unreadable)?;
+        text_of(name, bytes)
     }
+}
+
+/// Reads at most [`MAX_FILE_BYTES`] + 1 bytes.
+fn read_limited(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader.take(MAX_FILE_BYTES + 1), &mut bytes)?;
+    Ok(bytes)
+}
+
+fn too_large(name: &str, size: Option<u64>) -> Diagnostic {
+    let message = match size {
+        Some(size) => format!("`{name}` is {size} bytes, more than the limit of {MAX_FILE_BYTES}"),
+        None => format!("`{name}` is larger than the limit of {MAX_FILE_BYTES} bytes"),
+    };
+    Diagnostic::error("file-too-large", message)
+}
+
+/// The text of what was read, refused past the size limit or when not UTF-8.
+fn text_of(name: String, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diagnostic> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(&name, None));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error(
+            "unreadable-file",
+            format!(
+                "`{name}` is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    Ok(SourceFile::new(name, text))
 }
 
 /// An I/O error in our style: lowercase, without the OS error number.

@@ -91,6 +91,9 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         let namespace = vs.namespace.as_deref().or(default_ns);
         check_vs_identity(vs, v, &vp, &mut vs_names, &mut errors);
         let hosts = vs_hosts(vs, namespace, &vp, &mut errors);
+        // only the selected host's rules run on a request: the regex bound
+        // holds per virtual service
+        crate::cost::check_regexes(&vs.http, &field(&vp, "http"), &mut errors);
         let first = rules.len();
         let mut names: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, rule) in vs.http.iter().enumerate() {

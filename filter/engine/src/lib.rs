@@ -6,6 +6,7 @@
 
 mod apply;
 mod compile;
+mod cost;
 mod decision;
 mod error;
 mod hosts;

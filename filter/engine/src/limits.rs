@@ -19,6 +19,11 @@ pub const MAX_HEADER_VALUE_BYTES: usize = 8192;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Compiled size limit of one regex (bytes), also the lazy DFA's cache limit.
 pub const REGEX_SIZE_LIMIT: usize = 100 * 1024;
+/// Most regexes in a policy's rules (`match` regexes and `uriRegexRewrite`):
+/// the worst request (60 KiB of headers, Envoy's default limit) makes each
+/// scan one 60 KiB value, so this bounds the work of one request (see
+/// `cost.rs`).
+pub const MAX_REGEXES: usize = 100;
 /// Deepest nesting of groups and repetitions in one regex.
 pub const REGEX_NEST_LIMIT: u32 = 64;
 /// Largest sum of weights in one rule's `route` (keeps `random % Σw` unbiased enough).

@@ -129,6 +129,9 @@ fn set_bytes(
         return Ok(WasmResult::BadArgument);
     }
     let (mem, state) = parts(caller);
+    let call = "proxy_set_buffer_bytes";
+    let limit = state.budget.max_copy_bytes;
+    crate::budget::copy(state, call, ds as u32 as usize)?;
     let body = match buffer(state, t) {
         Buf::Missing => return Ok(WasmResult::NotFound),
         Buf::ReadOnly(_) => {
@@ -144,6 +147,8 @@ fn set_bytes(
     let Some(data) = slice(mem, dp, ds) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    // Host-side bound on a body the guest grows (`crate::budget`).
+    crate::budget::held(limit, call, "a body", body.len().saturating_add(data.len()))?;
     Ok(splice(
         body,
         start as u32 as usize,

@@ -89,6 +89,10 @@ fn send_local_response(
     else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    let bytes = [details.len(), body.len(), headers.len()]
+        .iter()
+        .fold(0usize, |sum, n| sum.saturating_add(*n));
+    crate::budget::copy(state, "proxy_send_local_response", bytes)?;
     let headers = deserialize_pairs(headers)
         .into_iter()
         .map(|(k, v)| {

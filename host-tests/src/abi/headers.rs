@@ -103,21 +103,6 @@ fn text(value: &[u8]) -> String {
     String::from_utf8_lossy(value).into_owned()
 }
 
-/// Host-side bound on one header map (keys plus values): Envoy has no such
-/// limit on a filter's own edits, but a guest adding headers in a loop
-/// must not exhaust the host's memory. Past it the call traps.
-const MAX_MAP_BYTES: usize = 16 << 20;
-
-fn too_big(map: &Map) -> wasmtime::Result<()> {
-    let size: usize = map.iter().map(|(k, v)| k.len() + v.len()).sum();
-    if size > MAX_MAP_BYTES {
-        return Err(wasmtime::Error::msg(format!(
-            "host limit: a header map grew past {MAX_MAP_BYTES} bytes"
-        )));
-    }
-    Ok(())
-}
-
 /// Envoy keeps pseudo-headers ahead of the others (`HeaderMapImpl`).
 pub(crate) fn insert(map: &mut Map, key: String, value: String) {
     if key.starts_with(':') {
@@ -158,6 +143,7 @@ fn read_kv(
 /// enforce the size limit and clear the route cache.
 fn write_kv(
     caller: &mut Caller<'_, HostState>,
+    call: &str,
     t: i32,
     (kp, ks, vp, vs): (i32, i32, i32, i32),
     edit: impl FnOnce(&mut Map, String, String),
@@ -166,15 +152,22 @@ fn write_kv(
     if t > MAP_TYPE_MAX {
         return Ok(WasmResult::BadArgument);
     }
+    let bytes = (ks as u32 as usize).saturating_add(vs as u32 as usize);
+    crate::budget::copy(caller.data(), call, bytes)?;
     let Some((key, value)) = read_kv(caller, kp, ks, vp, vs) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
     let state = caller.data_mut();
+    let limit = state.budget.max_copy_bytes;
     let Some(m) = map(state, t, Access::Write) else {
         return Ok(WasmResult::BadArgument);
     };
     edit(m, key, value);
-    too_big(m)?;
+    // Host-side bound on one header map (keys plus values): Envoy has no
+    // such limit on a filter's own edits, but a guest adding headers in a
+    // loop must not exhaust the host's memory (`crate::budget`).
+    let size: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
+    crate::budget::held(limit, call, "a header map", size)?;
     cleared_route_cache(state, t);
     Ok(WasmResult::Ok)
 }
@@ -187,7 +180,13 @@ fn add(
     vp: i32,
     vs: i32,
 ) -> wasmtime::Result<WasmResult> {
-    write_kv(caller, t, (kp, ks, vp, vs), insert)
+    write_kv(
+        caller,
+        "proxy_add_header_map_value",
+        t,
+        (kp, ks, vp, vs),
+        insert,
+    )
 }
 
 fn get(
@@ -229,7 +228,8 @@ fn replace(
     vp: i32,
     vs: i32,
 ) -> wasmtime::Result<WasmResult> {
-    write_kv(caller, t, (kp, ks, vp, vs), |m, key, value| {
+    let call = "proxy_replace_header_map_value";
+    write_kv(caller, call, t, (kp, ks, vp, vs), |m, key, value| {
         // `setCopy`: the first entry takes the value, the others go.
         match m.iter().position(|(k, _)| *k == key) {
             Some(first) => {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use wasmtime::Caller;
 
 use super::{Registry, register};
+use crate::budget::MAX_PENDING_CALLS;
 use crate::encoding::deserialize_pairs;
 use crate::memory::{parts, slice, write_u32};
 use crate::state::{HostState, ROOT_CONTEXT_ID};
@@ -63,6 +64,13 @@ fn http_call(
     ) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    let call = "proxy_http_call";
+    let bytes = [upstream.len(), headers.len(), body.len(), trailers.len()]
+        .iter()
+        .fold(0usize, |sum, n| sum.saturating_add(*n));
+    crate::budget::copy(state, call, bytes)?;
+    let pending = state.pending_calls.len();
+    crate::budget::count(call, "pending http calls", pending, MAX_PENDING_CALLS)?;
     let upstream = String::from_utf8_lossy(upstream).into_owned();
     let headers = to_strings(deserialize_pairs(headers));
     let trailers = to_strings(deserialize_pairs(trailers));

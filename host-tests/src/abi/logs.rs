@@ -36,6 +36,7 @@ fn log(
     let Some(message) = slice(mem, p, s) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    crate::budget::copy(state, "proxy_log", message.len())?;
     let message = String::from_utf8_lossy(message).into_owned();
     state.log(level, message);
     Ok(WasmResult::Ok)

@@ -41,6 +41,10 @@ fn define(
     let Some(name) = slice(mem, np, ns) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    let call = "proxy_define_metric";
+    crate::budget::copy(state, call, name.len())?;
+    let defined = state.metrics.by_id.len();
+    crate::budget::count(call, "metric ids", defined, crate::budget::MAX_METRICS)?;
     let kind = match kind {
         0 => MetricKind::Counter,
         1 => MetricKind::Gauge,

@@ -398,9 +398,15 @@ fn set(
     let (Some(key), Some(value)) = (slice(mem, kp, ks), slice(mem, vp, vs)) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    let call = "proxy_set_property";
+    crate::budget::copy(state, call, key.len().saturating_add(value.len()))?;
     let Some(stream) = state.stream_mut() else {
         return Ok(WasmResult::NotFound);
     };
+    let kept = stream.filter_state.len();
+    if !stream.filter_state.iter().any(|(k, _)| k.as_slice() == key) {
+        crate::budget::count(call, "values", kept, crate::budget::MAX_FILTER_STATE)?;
+    }
     match stream
         .filter_state
         .iter_mut()

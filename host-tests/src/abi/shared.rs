@@ -6,6 +6,7 @@
 use wasmtime::Caller;
 
 use super::{Registry, register};
+use crate::budget;
 use crate::memory::{copy_out, parts, slice, write_u32};
 use crate::state::{After, HostState, SharedQueue};
 use crate::status::WasmResult;
@@ -65,17 +66,24 @@ fn set_data(
     let (Some(key), Some(value)) = (slice(mem, kp, ks), slice(mem, vp, vs)) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    let call = "proxy_set_shared_data";
+    budget::copy(state, call, key.len().saturating_add(value.len()))?;
     let cas = cas as u32;
     let Ok(mut inner) = state.shared.0.lock() else {
         return Ok(WasmResult::InternalFailure);
     };
     let map_key = (state.vm_id.clone(), key.to_vec());
-    if let Some((_, current)) = inner.data.get(&map_key)
-        && cas != 0
-        && cas != *current
-    {
-        return Ok(WasmResult::CasMismatch);
-    }
+    let old = match inner.data.get(&map_key) {
+        Some((_, current)) if cas != 0 && cas != *current => {
+            return Ok(WasmResult::CasMismatch);
+        }
+        Some((old, _)) => budget::entry_bytes(&[key.len(), old.len()]),
+        None => 0,
+    };
+    let new = budget::entry_bytes(&[key.len(), value.len()]);
+    let kept = inner.bytes.saturating_sub(old);
+    budget::shared(&state.budget, call, kept, new)?;
+    inner.bytes = kept.saturating_add(new);
     let next = inner.next_cas.max(1);
     inner.next_cas = next.wrapping_add(1).max(1);
     inner.data.insert(map_key, (value.to_vec(), next));
@@ -171,10 +179,18 @@ fn dequeue(
 ) -> wasmtime::Result<WasmResult> {
     let state = caller.data_mut();
     let item = match state.shared.0.lock() {
-        Ok(mut inner) => match inner.queues.get_mut(&(token as u32)) {
-            None => return Ok(WasmResult::NotFound),
-            Some(q) => q.items.pop_front(),
-        },
+        Ok(mut guard) => {
+            let inner = &mut *guard;
+            let Some(q) = inner.queues.get_mut(&(token as u32)) else {
+                return Ok(WasmResult::NotFound);
+            };
+            let item = q.items.pop_front();
+            if let Some(item) = &item {
+                let bytes = budget::entry_bytes(&[item.len()]);
+                inner.bytes = inner.bytes.saturating_sub(bytes);
+            }
+            item
+        }
         Err(_) => return Ok(WasmResult::InternalFailure),
     };
     let Some(item) = item else {
@@ -193,17 +209,22 @@ fn enqueue(
     let Some(data) = slice(mem, dp, ds) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    let call = "proxy_enqueue_shared_queue";
+    budget::copy(state, call, data.len())?;
     let token = token as u32;
-    let context_id = match state.shared.0.lock() {
-        Ok(mut inner) => match inner.queues.get_mut(&token) {
-            None => return Ok(WasmResult::NotFound),
-            Some(q) => {
-                q.items.push_back(data.to_vec());
-                (q.vm_id == state.vm_id).then_some(q.context_id)
-            }
-        },
-        Err(_) => return Ok(WasmResult::InternalFailure),
+    let Ok(mut guard) = state.shared.0.lock() else {
+        return Ok(WasmResult::InternalFailure);
     };
+    let inner = &mut *guard;
+    let Some(q) = inner.queues.get_mut(&token) else {
+        return Ok(WasmResult::NotFound);
+    };
+    let bytes = budget::entry_bytes(&[data.len()]);
+    budget::shared(&state.budget, call, inner.bytes, bytes)?;
+    inner.bytes = inner.bytes.saturating_add(bytes);
+    q.items.push_back(data.to_vec());
+    let context_id = (q.vm_id == state.vm_id).then_some(q.context_id);
+    drop(guard);
     if let Some(context_id) = context_id {
         state.after.push(After::QueueReady(context_id, token));
     }

@@ -125,3 +125,20 @@ fn unreadable_files_are_input_errors() {
         "cannot read `/nonexistent/policy.yaml`: no such file or directory"
     );
 }
+
+#[test]
+fn an_endless_device_is_refused_at_the_size_limit() {
+    // `/dev/zero` reports 0 bytes: the limit must hold on what is read.
+    let err = SourceFile::read(Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(err.code, "file-too-large");
+    assert_eq!(
+        err.message,
+        format!("`/dev/zero` is larger than the limit of {MAX_FILE_BYTES} bytes")
+    );
+}
+
+#[test]
+fn reading_stops_one_byte_past_the_limit() {
+    let bytes = read_limited(std::io::repeat(b'a')).unwrap();
+    assert_eq!(bytes.len() as u64, MAX_FILE_BYTES + 1);
+}

@@ -1,0 +1,135 @@
+//! Bounded per-request work (issue 15, item 1): the worst request a default
+//! Envoy lets reach the filter (60 KiB of request headers, at most 100 of
+//! them: larger ones get Envoy's 431 first, see the host's `codec.rs`)
+//! through regex rules that scan it completes on the `.wasm` within a
+//! stated instruction budget, a small fraction of the fuel a callback has.
+
+use host_tests::{Limits, Plugin};
+use serde_json::{Value, json};
+
+use super::support::{module, options, policy};
+
+/// The stated budget of the worst request: 10% of the host's default fuel
+/// per event (2e9), so a worker thread spends at most this on one request.
+pub const WORST_CASE_FUEL: u64 = 200_000_000;
+
+/// `rules` rules each matching `authorization` with the issue's regex,
+/// none of which the test's token matches; the last rule catches all.
+fn regex_rules(rules: usize) -> Value {
+    let mut http: Vec<Value> = (0..rules)
+        .map(|i| {
+            json!({
+                "name": format!("bearer-{i}"),
+                "match": [{"headers": {"authorization": {"regex": format!("Bearer [A-Za-z0-9._-]+\\.t{i}")}}}],
+                "route": [{"destination": {"host": "a", "subset": "v1"}}]
+            })
+        })
+        .collect();
+    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
+    policy(
+        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
+    )
+}
+
+/// Sends the request and returns the fuel its request headers cost.
+fn fuel_of(plugin: &mut Plugin, headers: &[(&str, &str)]) -> u64 {
+    let mut stream = plugin.new_stream();
+    stream.request_headers(headers, true);
+    let upstream = stream.request_headers_seen_upstream();
+    let spent = stream.plugin().fuel_spent();
+    assert!(
+        !stream.plugin().is_failed(),
+        "the filter failed: {:?}",
+        stream.plugin().failure()
+    );
+    let upstream = upstream.expect("forwarded");
+    assert!(
+        upstream
+            .iter()
+            .any(|(k, v)| k == "x-meshpolicy-subset" && v == "v2"),
+        "no bearer rule matched, the catch-all did: {:?}",
+        upstream
+            .iter()
+            .filter(|(k, _)| k.starts_with("x-"))
+            .collect::<Vec<_>>()
+    );
+    spent
+}
+
+/// A token of `len` bytes that every rule's regex scans to its end.
+fn token(len: usize) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+    let mut t = String::from("Bearer ");
+    t.extend((0..len).map(|i| char::from(alphabet[i * 7 % alphabet.len()])));
+    t.push_str(".x");
+    t
+}
+
+fn base() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "reviews:9080"),
+        (":path", "/"),
+    ]
+}
+
+fn measure(rules: usize, token_len: usize) -> (u64, u64) {
+    let mut opts = options(&regex_rules(rules));
+    opts.limits = Limits::default();
+    let mut plugin = Plugin::start(module(), opts).expect("plugin starts");
+    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
+    let ordinary = fuel_of(&mut plugin, &base());
+    let long = token(token_len);
+    let mut worst = base();
+    worst.push(("authorization", long.as_str()));
+    let worst = fuel_of(&mut plugin, &worst);
+    eprintln!(
+        "{rules} regex rules, {token_len}-byte token: ordinary {ordinary} fuel, worst {worst} fuel ({}x)",
+        worst / ordinary.max(1)
+    );
+    (ordinary, worst)
+}
+
+#[test]
+fn a_16_kb_authorization_header_through_100_regex_rules_stays_within_budget() {
+    // The issue's probe: it ran on_request_headers out of fuel (2e9).
+    let (_, worst) = measure(100, 16 * 1024);
+    assert!(
+        worst <= WORST_CASE_FUEL,
+        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
+    );
+}
+
+#[test]
+fn the_largest_request_envoy_passes_through_the_most_regexes_stays_within_budget() {
+    // 60 KiB of request headers in all (Envoy's default limit), through
+    // as many regexes as a policy may have.
+    let len = 60 * 1024 - 200;
+    let (_, worst) = measure(meshpolicy_engine::limits::MAX_REGEXES, len);
+    assert!(
+        worst <= WORST_CASE_FUEL,
+        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
+    );
+}
+
+#[test]
+fn one_regex_past_the_limit_is_refused_at_configure() {
+    let limit = meshpolicy_engine::limits::MAX_REGEXES;
+    let plugin = Plugin::start(module(), options(&regex_rules(limit + 1))).expect("starts");
+    assert!(
+        !plugin.configured(),
+        "a policy past the regex limit is refused"
+    );
+    assert!(!plugin.is_failed(), "refusing is not a trap");
+    assert!(
+        plugin
+            .logs()
+            .iter()
+            .any(|l| l.message.contains(&format!("the limit is {limit}"))),
+        "{:?}",
+        plugin.logs()
+    );
+    let at_limit = Plugin::start(module(), options(&regex_rules(limit))).expect("starts");
+    assert!(at_limit.configured(), "{:?}", at_limit.logs());
+}
