@@ -203,8 +203,10 @@ fn an_invalid_policy_renders_nothing() {
         .stderr(predicates::str::contains(
             "is not a valid policy, nothing rendered",
         ))
-        .stderr(predicates::str::contains("spec.http[0].match[0].uri.regex"))
-        .stderr(predicates::str::contains("spec.http[1]"));
+        .stderr(predicates::str::contains(
+            "spec.virtualServices[0].http[0].match[0].uri.regex",
+        ))
+        .stderr(predicates::str::contains("spec.virtualServices[0].http[1]"));
     assert!(out.get_output().stdout.is_empty());
 }
 

@@ -46,8 +46,8 @@ fn fuel_of(plugin: &mut Plugin, headers: &[(&str, &str)]) -> u64 {
     assert!(
         upstream
             .iter()
-            .any(|(k, v)| k == "x-meshpolicy-subset" && v == "v2"),
-        "no bearer rule matched, the catch-all did: {:?}",
+            .any(|(k, v)| k == "x-meshpolicy-route" && v == "a.prod.svc.cluster.local/v2"),
+        "every bearer rule must be scanned and miss, so the catch-all decides: {:?}",
         upstream
             .iter()
             .filter(|(k, _)| k.starts_with("x-"))

@@ -403,7 +403,18 @@ fn native_rule(
         rule.name = Some(unique);
     }
     let value = serde_json::to_value(&rule).unwrap_or(serde_json::Value::Null);
-    Node::from(&value)
+    // `name` first, as people write a VirtualService rule
+    let Some(mut fields) = value.as_object().cloned() else {
+        return Node::from(&value);
+    };
+    let mut node = Node::map();
+    if let Some(name) = fields.remove("name") {
+        node = node.with("name", Node::from(&name));
+    }
+    for (key, value) in &fields {
+        node = node.with(key, Node::from(value));
+    }
+    node
 }
 
 type SubsetLabels = BTreeMap<String, BTreeMap<String, String>>;

@@ -269,7 +269,7 @@ fn a_wrong_cluster_fails() {
     let tests = dir.path().join("wrong.tests.yaml");
     std::fs::write(
         &tests,
-        "node: {namespace: prod}\nservices: [{fqdn: status.prod.svc.cluster.local, ports: [8080]}]\ncases:\n  - name: wrong\n    request: {path: /status/x, authority: mixed}\n    expect: {cluster: outbound|80||mixed.prod.svc.cluster.local}\n",
+        "node: {namespace: prod}\nservices: [{fqdn: mixed.prod.svc.cluster.local, ports: [80]}, {fqdn: status.prod.svc.cluster.local, ports: [8080]}]\ncases:\n  - name: wrong\n    request: {path: /status/x, authority: mixed}\n    expect: {cluster: outbound|80||mixed.prod.svc.cluster.local}\n",
     )
     .unwrap();
     let r = run_with(
