@@ -51,12 +51,13 @@ fn generate(policy: &Path, n: usize) -> String {
         "/ratings/",
     ];
     let mut out =
-        String::from("node: {namespace: prod, labels: {app: productpage}, port: 9080}\ncases:\n");
+        String::from("node: {namespace: prod, labels: {app: productpage}, port: 9080}\nauthority: reviews:9080\ncases:\n");
     for i in 0..n {
         let path = format!("{}{i}", paths[i % paths.len()]);
         let user = (i * 7919 % 1000).to_string();
         let req = RequestSpec {
             path: path.clone(),
+            authority: Some("reviews:9080".into()),
             headers: vec![("x-user-id".into(), user.clone())],
             ..RequestSpec::parse_line("/").unwrap()
         };
@@ -66,6 +67,7 @@ fn generate(policy: &Path, n: usize) -> String {
             source: &source,
             port: Some(9080),
             random: 0,
+            virtual_host: None,
         });
         let want_path = d.path.clone().unwrap_or(path.clone());
         let subset = d
