@@ -13,9 +13,9 @@ WASM_BUDGET ?= 1048576
 WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
-APT_PACKAGES := binaryen docker-registry skopeo curl
+APT_PACKAGES := binaryen docker-registry skopeo curl chromium chromium-driver
 
-.PHONY: help setup build guests test lint demo bench fuzz manifests
+.PHONY: help setup build guests test lint demo bench fuzz manifests playground
 
 help:
 	@echo "make setup      install what a fresh machine lacks (wasm targets, Debian packages)"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint       cargo fmt --check and clippy, for the host and for wasm"
 	@echo "make bench      run the benchmarks and regenerate BENCHMARKS.md"
 	@echo "make manifests  regenerate the GitOps tree in manifests/"
+	@echo "make playground build the browser playground into $(PLAYGROUND_DIR) (serve it: policy-cli playground)"
 	@echo "make fuzz       fuzz the engine (nightly cargo-fuzz)"
 
 setup:
@@ -34,6 +35,11 @@ setup:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (the version Cargo.toml pins for wasm-bindgen)"; \
+	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked \
+	    || $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
 
 build: setup
 	$(CARGO) build --profile wasm --target $(WASM_TARGET) -p meshpolicy-filter
@@ -42,11 +48,33 @@ build: setup
 	echo "$(WASM): $$size bytes (before wasm-opt: $$raw; budget $(WASM_BUDGET))"; \
 	if [ $$size -gt $(WASM_BUDGET) ]; then echo "error: $(WASM) is $$size bytes, over the budget of $(WASM_BUDGET)"; exit 1; fi
 
+# The playground (issue 13): the engine for the browser with wasm-bindgen,
+# the static page, and the article's policy as the page's example.
+PLAYGROUND_DIR := target/playground
+PLAYGROUND_RAW := target/wasm32-unknown-unknown/playground/playground.wasm
+# wasm-opt runs before wasm-bindgen: Debian 12's binaryen (108) run on
+# wasm-bindgen's output breaks its externref table (the page fails with
+# `WebAssembly.Table.set(): Argument 1 is invalid`).
+PLAYGROUND_OPT := target/wasm32-unknown-unknown/playground/opt
+# The .wasm + JS the page loads, before compression: 1.5 MiB.
+PLAYGROUND_BUDGET ?= 1572864
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+playground: setup
+	$(CARGO) build --profile playground --target wasm32-unknown-unknown -p playground
+	rm -rf $(PLAYGROUND_DIR) $(PLAYGROUND_OPT) && mkdir -p $(PLAYGROUND_DIR)/pkg $(PLAYGROUND_OPT)
+	wasm-opt $(WASM_OPT_FLAGS) $(PLAYGROUND_RAW) -o $(PLAYGROUND_OPT)/playground.wasm
+	wasm-bindgen --target web --no-typescript --out-dir $(PLAYGROUND_DIR)/pkg $(PLAYGROUND_OPT)/playground.wasm
+	cp playground/web/index.html playground/web/style.css playground/web/app.js $(PLAYGROUND_DIR)/
+	cp manifests/policy/reviews.policy.yaml $(PLAYGROUND_DIR)/example.policy.yaml
+	@size=$$(cat $(PLAYGROUND_DIR)/pkg/playground_bg.wasm $(PLAYGROUND_DIR)/pkg/playground.js $(PLAYGROUND_DIR)/app.js | wc -c); \
+	echo "$(PLAYGROUND_DIR): .wasm + JS $$size bytes (budget $(PLAYGROUND_BUDGET))"; \
+	if [ $$size -gt $(PLAYGROUND_BUDGET) ]; then echo "error: the playground's .wasm + JS is $$size bytes, over the budget of $(PLAYGROUND_BUDGET)"; exit 1; fi
+
 guests: setup
 	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
-test: build guests
+test: build guests playground
 	addr=$$(scripts/registry.sh start); MESHPOLICY_REGISTRY=$$addr $(CARGO) test --no-fail-fast
 
 lint: setup
@@ -54,7 +82,7 @@ lint: setup
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import -- -D warnings
-	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -p playground -- -D warnings
 
 # The article end to end: import its Istio YAML, validate, explain three
 # requests (engine trace, checked against the .wasm), run the example tests.
@@ -75,13 +103,14 @@ demo: build
 	@echo "== run the example tests on $(WASM)"
 	$(POLICY_CLI) test manifests/policy/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
 
-bench: build guests
+bench: build guests playground
 	rm -rf target/bench && mkdir -p target/bench
 	scripts/size-report.sh $(WASM_RAW) $(WASM) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
 	$(CARGO) bench -p host-tests --bench telemetry
 	$(CARGO) bench -p meshpolicy-engine --bench decide
 	$(CARGO) bench -p policy-cli --bench cli
+	$(CARGO) bench -p policy-cli --bench playground
 	{ echo "# meshpolicy benchmarks"; echo; \
 	  echo "Regenerated by \`make bench\`. Machines are noisy: every figure stands beside a baseline measured in the same run."; echo; \
 	  for f in target/bench/*.md; do cat "$$f"; echo; done; } > BENCHMARKS.md
