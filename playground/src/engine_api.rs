@@ -358,10 +358,10 @@ pub fn sticky_assignments(
     let route: Vec<Value> = dests
         .iter()
         .map(|d| {
-            let mut destination = json!({ "host": d.host });
-            if let Some(subset) = d.subset.as_deref().filter(|s| !s.is_empty()) {
-                destination["subset"] = json!(subset);
-            }
+            let destination = match d.subset.as_deref().filter(|s| !s.is_empty()) {
+                Some(subset) => json!({ "host": d.host, "subset": subset }),
+                None => json!({ "host": d.host }),
+            };
             json!({ "destination": destination, "weight": d.weight })
         })
         .collect();
