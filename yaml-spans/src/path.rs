@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_saphyr::{Location, Spanned};
 
-use super::node::Node;
+use crate::node::Node;
 
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,0 +1,402 @@
+//! Every call from the playground into the engine (`meshpolicy-engine`), in
+//! one module: when the engine's API changes (SPEC v2: virtual services,
+//! host selection, Istio import in the engine), this is the file to adapt.
+//! The rest of the crate sees only the types defined here and serialises
+//! the engine's decision and trace as they are, so the page shows whatever
+//! fields a decision carries.
+
+use std::collections::BTreeMap;
+
+use meshpolicy_engine::telemetry::{Metric, Mode};
+use meshpolicy_engine::{API_VERSION, KIND, Policy, PolicyErrors, Request, SourceInfo};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::diagnostic::Diagnostic;
+use crate::yaml::{self, Document};
+
+/// The engine this page runs: its crate version and the policy apiVersion
+/// it reads. A share link carries it; opening a link made by another
+/// version shows a notice.
+pub fn engine_version() -> String {
+    // The playground is versioned with the workspace, like the engine.
+    format!("{} {API_VERSION}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The Istio kinds `policy-cli import` maps into a TrafficPolicy.
+const ISTIO_KINDS: [&str; 3] = ["VirtualService", "DestinationRule", "Telemetry"];
+
+/// A validated, compiled policy.
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    policy: Policy,
+}
+
+/// Parse, check and compile the policy text (one TrafficPolicy document, or
+/// Istio YAML once the engine can import it). Every problem at once, each
+/// placed at its line:column.
+pub fn compile(text: &str) -> Result<CompiledPolicy, Vec<Diagnostic>> {
+    let limit = meshpolicy_engine::limits::MAX_POLICY_BYTES;
+    if text.len() > limit {
+        return Err(vec![Diagnostic::error(
+            "policy-too-large",
+            format!("the policy is {} bytes, the limit is {limit}", text.len()),
+        )]);
+    }
+    let docs = yaml::parse(text).map_err(|d| vec![d])?;
+    let (policies, istio, mut errors) = classify(&docs);
+    if !istio.is_empty() {
+        match import_istio(&istio) {
+            Ok(_) => {}
+            Err(more) => errors.extend(more),
+        }
+    }
+    let policy_doc = match policies.as_slice() {
+        [] if istio.is_empty() && errors.is_empty() => {
+            errors.push(Diagnostic::error(
+                "no-policy",
+                "the text holds no YAML document: paste a TrafficPolicy",
+            ));
+            None
+        }
+        [one] => Some(*one),
+        [_, extra @ ..] => {
+            for doc in extra {
+                errors.push(doc.diag(
+                    Diagnostic::error(
+                        "several-policies",
+                        "a second TrafficPolicy: the playground takes one policy document",
+                    ),
+                    "kind",
+                ));
+            }
+            None
+        }
+        [] => None,
+    };
+    if let Some(doc) = policy_doc {
+        match Policy::from_value(doc.value.clone()) {
+            Ok(policy) if errors.is_empty() => return Ok(CompiledPolicy { policy }),
+            Ok(_) => {}
+            Err(e) => errors.extend(policy_errors(doc, e)),
+        }
+    }
+    Err(errors)
+}
+
+/// Splits documents into TrafficPolicies and Istio resources; anything else
+/// is an error at its `kind`.
+fn classify(docs: &[Document]) -> (Vec<&Document>, Vec<&Document>, Vec<Diagnostic>) {
+    let (mut policies, mut istio, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for doc in docs {
+        match doc.str_field("kind") {
+            // An empty kind is a bare pluginConfig, as the filter accepts it.
+            None | Some(KIND) => policies.push(doc),
+            Some(kind) if ISTIO_KINDS.contains(&kind) => istio.push(doc),
+            Some(kind) => errors.push(doc.diag(
+                Diagnostic::error(
+                    "unsupported-kind",
+                    format!(
+                        "unsupported kind `{kind}`, expected `{KIND}` or one of {}",
+                        ISTIO_KINDS.map(|k| format!("`{k}`")).join(", ")
+                    ),
+                ),
+                "kind",
+            )),
+        }
+    }
+    (policies, istio, errors)
+}
+
+/// Istio YAML (VirtualService, DestinationRule, Telemetry) into the
+/// TrafficPolicy it imports to. The mapping lives in policy-cli today, which
+/// cannot build for the browser (it pulls wasmtime); it moves into the
+/// engine with SPEC v2, and this function will call it. Until then every
+/// Istio document is an error at its `kind`.
+pub fn import_istio(docs: &[&Document]) -> Result<Value, Vec<Diagnostic>> {
+    Err(docs
+        .iter()
+        .map(|doc| {
+            doc.diag(
+                Diagnostic::error(
+                    "istio-import-unavailable",
+                    "Istio YAML import is not available in this build: \
+                     run `policy-cli import` on it and paste the TrafficPolicy it prints",
+                ),
+                "kind",
+            )
+        })
+        .collect())
+}
+
+/// The engine's errors, each placed at its field path in `doc`.
+fn policy_errors(doc: &Document, errors: PolicyErrors) -> Vec<Diagnostic> {
+    errors
+        .errors
+        .into_iter()
+        .map(|e| doc.diag(Diagnostic::error("invalid-policy", e.message), &e.path))
+        .collect()
+}
+
+/// A request as the page's form describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestInput {
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// `:authority` (default `localhost`).
+    #[serde(default)]
+    pub authority: Option<String>,
+    pub path: String,
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    /// Headers in order, names in any case; a name may repeat.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The proxy's own workload labels (node metadata `LABELS`).
+    #[serde(default)]
+    pub source_labels: BTreeMap<String, String>,
+    /// The proxy's namespace (node metadata `NAMESPACE`).
+    #[serde(default)]
+    pub source_namespace: Option<String>,
+    /// The destination port (default: the port in `:authority`).
+    #[serde(default)]
+    pub port: Option<u32>,
+    /// The randomness the filter draws for an unsticky split or a fault.
+    #[serde(default)]
+    pub random: u64,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+
+fn default_scheme() -> String {
+    "http".to_owned()
+}
+
+impl RequestInput {
+    /// Every problem of the request, each naming its field.
+    pub fn check(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let mut bad = |path: &str, message: String| {
+            let mut d = Diagnostic::error("bad-request", message);
+            d.path = Some(path.to_owned());
+            out.push(d);
+        };
+        if self.method.is_empty() || !self.method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            bad(
+                "request.method",
+                format!("method `{}` is not a word", self.method),
+            );
+        }
+        if !self.path.starts_with('/') {
+            bad(
+                "request.path",
+                format!("path `{}` must start with `/`", self.path),
+            );
+        }
+        for (i, (name, _)) in self.headers.iter().enumerate() {
+            if name.trim().is_empty() || (name.contains(':') && !name.starts_with(':')) {
+                bad(
+                    &format!("request.headers[{i}]"),
+                    format!("header name `{name}` is not a header name"),
+                );
+            }
+        }
+        out
+    }
+
+    fn authority(&self) -> String {
+        self.authority
+            .clone()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned())
+    }
+
+    /// The header map Envoy hands the filter: pseudo-headers first, names
+    /// lower-cased, a `host` header folded into `:authority`.
+    pub fn wire_headers(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            (":authority".to_owned(), self.authority()),
+            (":path".to_owned(), self.path.clone()),
+            (":method".to_owned(), self.method.to_ascii_uppercase()),
+            (":scheme".to_owned(), self.scheme.clone()),
+        ];
+        out.extend(
+            self.headers
+                .iter()
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.clone()))
+                .filter(|(k, _)| k != "host"),
+        );
+        out
+    }
+
+    /// The destination port: explicit, else the one in `:authority`.
+    fn port(&self) -> Option<u32> {
+        self.port.or_else(|| {
+            let authority = self.authority();
+            let (_, port) = authority.rsplit_once(':')?;
+            port.parse().ok()
+        })
+    }
+
+    fn source(&self) -> SourceInfo {
+        SourceInfo {
+            labels: self.source_labels.clone(),
+            namespace: self.source_namespace.clone().filter(|n| !n.is_empty()),
+        }
+    }
+}
+
+/// One of meshpolicy's request metrics as this policy's telemetry shapes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MetricLabels {
+    /// The full name (`meshpolicy_requests_total`).
+    pub name: String,
+    /// The label names, in order (Istio's standard ones after overrides,
+    /// then `policy_rule`, `policy_destination`); empty when disabled.
+    pub labels: Vec<String>,
+    pub enabled: bool,
+}
+
+/// What the engine says about one request: the decision, the rule-by-rule
+/// trace, and the metrics with their labels (sidecar outbound, CLIENT mode).
+/// Decision and trace are JSON text in the engine's own field order.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub decision: String,
+    pub trace: String,
+    pub metrics: Vec<MetricLabels>,
+}
+
+impl CompiledPolicy {
+    /// The engine's decision with its trace (`Policy::explain`).
+    pub fn explain(&self, input: &RequestInput) -> Outcome {
+        let (decision, trace) = with_request(input, |request| self.policy.explain(request));
+        Outcome {
+            decision: to_json(&decision),
+            trace: to_json(&trace),
+            metrics: self.metrics(),
+        }
+    }
+
+    /// The engine's fast-path decision (`Policy::decide`), as JSON.
+    pub fn decide(&self, input: &RequestInput) -> String {
+        to_json(&with_request(input, |request| self.policy.decide(request)))
+    }
+
+    /// The fast path `n` times on one request (the benchmark's inner loop,
+    /// the same in the browser and natively); returns how many routed.
+    pub fn decide_repeatedly(&self, input: &RequestInput, n: u32) -> u32 {
+        with_request(input, |request| {
+            (0..n)
+                .filter(|_| self.policy.decide(request).destination.is_some())
+                .fold(0u32, |routed, _| routed.saturating_add(1))
+        })
+    }
+
+    fn metrics(&self) -> Vec<MetricLabels> {
+        let telemetry = self.policy.telemetry();
+        Metric::ALL
+            .iter()
+            .map(|&metric| {
+                let labels = telemetry.label_names(Mode::Client, metric);
+                MetricLabels {
+                    name: format!("{}{}", self.policy.metric_prefix(), metric.name()),
+                    enabled: labels.is_some(),
+                    labels: labels
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Runs `f` on the engine's view of `input`.
+fn with_request<R>(input: &RequestInput, f: impl FnOnce(&Request<'_>) -> R) -> R {
+    let headers = input.wire_headers();
+    let source = input.source();
+    f(&Request {
+        headers: &headers,
+        source: &source,
+        port: input.port(),
+        random: input.random,
+    })
+}
+
+/// The engine's types serialise without failing (plain structs of strings
+/// and numbers); `null` stands for the impossible.
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// One destination of the sticky-split simulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SplitDestination {
+    pub host: String,
+    #[serde(default)]
+    pub subset: Option<String>,
+    pub weight: u32,
+}
+
+/// The sticky header the simulator's policy keys on.
+const SIM_HEADER: &str = "x-split-key";
+
+/// Where the engine's sticky split sends each key, as the index of the
+/// destination: the filter's own code path (a one-rule policy with these
+/// destinations and `sticky.header`, decided once per key), not a copy of
+/// the hash. Errors name the simulator's fields (`destinations[1].weight`).
+pub fn sticky_assignments(
+    dests: &[SplitDestination],
+    keys: &[String],
+) -> Result<Vec<Option<usize>>, Vec<Diagnostic>> {
+    let route: Vec<Value> = dests
+        .iter()
+        .map(|d| {
+            let destination = match d.subset.as_deref().filter(|s| !s.is_empty()) {
+                Some(subset) => json!({ "host": d.host, "subset": subset }),
+                None => json!({ "host": d.host }),
+            };
+            json!({ "destination": destination, "weight": d.weight })
+        })
+        .collect();
+    let doc = json!({
+        "spec": { "http": [{ "name": "split", "route": route, "sticky": { "header": SIM_HEADER } }] }
+    });
+    let policy = Policy::from_value(doc).map_err(|e| {
+        e.errors
+            .into_iter()
+            .map(|e| {
+                let path = e.path.replacen("spec.http[0].route", "destinations", 1);
+                let mut d = Diagnostic::error("bad-split", e.message);
+                d.path = Some(path);
+                d
+            })
+            .collect::<Vec<_>>()
+    })?;
+    let source = SourceInfo::default();
+    let mut headers = vec![
+        (":path".to_owned(), "/".to_owned()),
+        (SIM_HEADER.to_owned(), String::new()),
+    ];
+    Ok(keys
+        .iter()
+        .map(|key| {
+            if let Some(slot) = headers.get_mut(1) {
+                slot.1.clone_from(key);
+            }
+            let decision = policy.decide(&Request {
+                headers: &headers,
+                source: &source,
+                port: None,
+                random: 0,
+            });
+            decision.destination.map(|d| d.index)
+        })
+        .collect())
+}

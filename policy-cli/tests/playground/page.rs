@@ -1,0 +1,196 @@
+//! What a person does on the page: paste the article's policy and send its
+//! request, type a bad regex, share a link, run the split simulator.
+
+use serde_json::json;
+
+use crate::{POLICY, open};
+
+/// Reads a decision field (`path`, `destination host`, ...) once it shows.
+const FIELD: &str = "const e = document.querySelector(arguments[0]); return e && e.textContent;";
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_articles_request_is_rewritten_and_routed() {
+    let (_server, b) = open().await;
+    // An empty editor: no policy, no decision.
+    b.type_into("#policy", " ").await;
+    b.wait_for(
+        "the empty policy to be refused",
+        "return document.querySelector('#diagnostics li[data-code=no-policy]')",
+    )
+    .await;
+    b.type_into("#policy", POLICY).await;
+    assert_eq!(
+        b.value("#policy").await,
+        POLICY,
+        "the editor holds the pasted policy"
+    );
+    b.type_into("#authority", "reviews:9080").await;
+    b.type_into("#path", "/wpcatalog/books?id=1").await;
+    b.click("#send").await;
+    let path = b
+        .wait_for_with(
+            "the rewritten path",
+            FIELD,
+            vec![json!("#decision [data-field=path]")],
+        )
+        .await;
+    assert_eq!(path, "/newcatalog/books?id=1");
+    let host = b
+        .text("#decision [data-field=destination] [data-field=host]")
+        .await;
+    let subset = b
+        .text("#decision [data-field=destination] [data-field=subset]")
+        .await;
+    assert_eq!(host.as_deref(), Some("reviews.prod.svc.cluster.local"));
+    assert_eq!(subset.as_deref(), Some("v2"));
+    assert_eq!(b.text("#status").await.as_deref(), Some("valid policy"));
+    let trace = b.text("#trace li[data-rule=legacy-catalog]").await.unwrap();
+    assert!(trace.contains("match[0] matched"), "{trace}");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_invalid_regex_shows_its_line_and_column() {
+    let (_server, b) = open().await;
+    let policy = "\
+apiVersion: meshpolicy.dev/v1alpha1
+kind: TrafficPolicy
+spec:
+  http:
+    - name: bad
+      match:
+        - uri: {regex: \"/a[\"}
+      route:
+        - destination: {host: reviews}
+";
+    b.type_into("#policy", policy).await;
+    let line = b
+        .wait_for(
+            "the regex error",
+            "const e = document.querySelector('#diagnostics li'); return e && e.dataset.line",
+        )
+        .await;
+    assert_eq!(line, "7");
+    let text = b.text("#diagnostics li").await.unwrap();
+    assert!(text.starts_with("7:24"), "{text}");
+    assert!(text.contains("regex"), "{text}");
+    assert!(text.contains("spec.http[0].match[0].uri.regex"), "{text}");
+    assert_eq!(b.text("#gutter .err").await.as_deref(), Some("7"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_share_link_brings_the_same_state_back() {
+    let (server, b) = open().await;
+    let policy = POLICY.replace("legacy-catalog", "shared-rule");
+    b.type_into("#policy", &policy).await;
+    b.type_into("#path", "/consumercatalog/shared?x=1").await;
+    b.type_into("#headers", "x-user-id: 42\nx-team: blue").await;
+    b.click("#share").await;
+    let link = b
+        .wait_for(
+            "the share link",
+            "return document.querySelector('#share-url').value",
+        )
+        .await;
+    let link = link.as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("{}#s=", server.url)), "{link}");
+    assert!(link.len() < 2000, "compressed: {} bytes", link.len());
+    // A fresh page load from the link.
+    b.client.goto("about:blank").await.unwrap();
+    b.open(&link).await;
+    assert_eq!(b.value("#policy").await, policy);
+    assert_eq!(b.value("#path").await, "/consumercatalog/shared?x=1");
+    assert_eq!(b.value("#headers").await, "x-user-id: 42\nx-team: blue");
+    let rule = b
+        .wait_for_with(
+            "the decision",
+            FIELD,
+            vec![json!("#decision [data-field=rule] [data-field=name]")],
+        )
+        .await;
+    assert_eq!(rule, "shared-rule");
+    assert!(
+        b.text("#notice").await.unwrap_or_default().is_empty(),
+        "no notice for a link of this engine version"
+    );
+    b.close().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_link_from_another_engine_version_says_so() {
+    let (server, b) = open().await;
+    // Made outside the page (deflate-raw + base64url, as documented), so the
+    // format is checked, not only the page's round trip.
+    let state = json!({
+        "v": "0.0.1 meshpolicy.dev/v0",
+        "policy": POLICY,
+        "request": { "method": "GET", "authority": "reviews", "path": "/from-the-past" }
+    });
+    let link = format!("{}#s={}", server.url, encode_state(&state.to_string()));
+    b.open(&link).await;
+    let notice = b.text("#notice").await.unwrap();
+    assert!(notice.contains("0.0.1 meshpolicy.dev/v0"), "{notice}");
+    assert!(notice.contains("this page runs engine"), "{notice}");
+    assert_eq!(b.value("#path").await, "/from-the-past");
+    b.close().await;
+}
+
+fn encode_state(json: &str) -> String {
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(json.as_bytes()).unwrap();
+    base64url(&z.finish().unwrap())
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn raising_the_canary_moves_keys_only_toward_it() {
+    let (_server, b) = open().await;
+    // The page's defaults are the article's canary, 90/10; raise v2 to 30.
+    b.type_into("#sim-destinations tbody tr:nth-child(1) .sim-new", "70")
+        .await;
+    b.type_into("#sim-destinations tbody tr:nth-child(2) .sim-new", "30")
+        .await;
+    b.type_into("#sim-keys", "5000").await;
+    b.click("#sim-run").await;
+    let left = b
+        .wait_for(
+            "the simulation",
+            "const e = document.querySelector('#sim-check'); return e && e.dataset.leftRaised",
+        )
+        .await;
+    assert_eq!(left, "0");
+    let moves = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#sim-result .move')].map(e => [e.dataset.from, e.dataset.to, Number(e.dataset.keys)])",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let moves = moves.as_array().unwrap();
+    assert_eq!(moves.len(), 1, "{moves:?}");
+    assert_eq!(moves[0][0], "reviews/v1");
+    assert_eq!(moves[0][1], "reviews/v2");
+    // about 20% of the keys move (30% - 10%)
+    let moved = moves[0][2].as_u64().unwrap();
+    assert!((800..=1200).contains(&moved), "{moved}");
+    let check = b.text("#sim-check").await.unwrap();
+    assert!(check.contains("keys only move toward it"), "{check}");
+    b.close().await;
+}
