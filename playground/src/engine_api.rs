@@ -325,6 +325,7 @@ fn with_request<R>(input: &RequestInput, f: impl FnOnce(&Request<'_>) -> R) -> R
         source: &source,
         port: input.port(),
         random: input.random,
+        virtual_host: None,
     })
 }
 
@@ -365,14 +366,20 @@ pub fn sticky_assignments(
             json!({ "destination": destination, "weight": d.weight })
         })
         .collect();
+    // one virtual service for every host, in a namespace where short
+    // destination hosts resolve
     let doc = json!({
-        "spec": { "http": [{ "name": "split", "route": route, "sticky": { "header": SIM_HEADER } }] }
+        "metadata": { "namespace": "default" },
+        "spec": { "virtualServices": [{ "name": "split", "hosts": ["*"],
+            "http": [{ "name": "split", "route": route, "sticky": { "header": SIM_HEADER } }] }] }
     });
     let policy = Policy::from_value(doc).map_err(|e| {
         e.errors
             .into_iter()
             .map(|e| {
-                let path = e.path.replacen("spec.http[0].route", "destinations", 1);
+                let path =
+                    e.path
+                        .replacen("spec.virtualServices[0].http[0].route", "destinations", 1);
                 let mut d = Diagnostic::error("bad-split", e.message);
                 d.path = Some(path);
                 d
@@ -395,6 +402,7 @@ pub fn sticky_assignments(
                 source: &source,
                 port: None,
                 random: 0,
+                virtual_host: None,
             });
             decision.destination.map(|d| d.index)
         })

@@ -10,8 +10,9 @@ fn parse(text: &str) -> Value {
 }
 
 fn article_request() -> String {
-    json!({ "method": "GET", "authority": "reviews:9080", "path": "/wpcatalog/books?id=1" })
-        .to_string()
+    json!({ "method": "GET", "authority": "reviews:9080", "path": "/wpcatalog/books?id=1",
+            "sourceNamespace": "prod" })
+    .to_string()
 }
 
 #[test]
@@ -51,16 +52,20 @@ fn explain_gives_the_native_engines_decision_and_trace() {
             (":scheme".to_owned(), "http".to_owned()),
             ("x-user-id".to_owned(), user.to_owned()),
         ];
-        let source = meshpolicy_engine::SourceInfo::default();
+        let source = meshpolicy_engine::SourceInfo {
+            namespace: Some("prod".to_owned()),
+            ..meshpolicy_engine::SourceInfo::default()
+        };
         let req = meshpolicy_engine::Request {
             headers: &headers,
             source: &source,
             port: None,
             random: 0,
+            virtual_host: None,
         };
         let (decision, trace) = policy.explain(&req);
-        let input =
-            json!({ "authority": "reviews", "path": path, "headers": [["X-User-Id", user]] });
+        let input = json!({ "authority": "reviews", "path": path, "headers": [["X-User-Id", user]],
+                    "sourceNamespace": "prod" });
         let out = parse(&explain(ARTICLE, &input.to_string()));
         assert_eq!(out["decision"], serde_json::to_value(&decision).unwrap());
         assert_eq!(out["trace"], serde_json::to_value(&trace).unwrap());
@@ -70,10 +75,14 @@ fn explain_gives_the_native_engines_decision_and_trace() {
 #[test]
 fn an_invalid_regex_is_reported_at_its_line_and_column() {
     let text = "\
-apiVersion: meshpolicy.dev/v1alpha1
+apiVersion: meshpolicy.dev/v1alpha2
 kind: TrafficPolicy
+metadata: {name: t, namespace: prod}
 spec:
-  http:
+  virtualServices:
+  - name: t
+    hosts: [reviews]
+    http:
     - name: bad
       match:
         - uri: {regex: \"/a[\"}
@@ -83,10 +92,13 @@ spec:
     let out = parse(&validate(text));
     assert_eq!(out["ok"], false);
     let d = &out["diagnostics"][0];
-    assert_eq!(d["path"], "spec.http[0].match[0].uri.regex", "{d}");
+    assert_eq!(
+        d["path"], "spec.virtualServices[0].http[0].match[0].uri.regex",
+        "{d}"
+    );
     assert_eq!(
         (d["line"].as_u64(), d["column"].as_u64()),
-        (Some(7), Some(24))
+        (Some(11), Some(24))
     );
     assert!(d["message"].as_str().unwrap().contains("regex"), "{d}");
 }
@@ -104,8 +116,11 @@ fn every_problem_comes_at_once_with_its_place() {
     let text = "\
 kind: TrafficPolicy
 spec:
-  http:
-    - route: [{destination: {host: a}, weight: 0}, {destination: {host: b}, weight: 0}]
+  virtualServices:
+  - name: t
+    hosts: [a.example.com]
+    http:
+    - route: [{destination: {host: a.example.com}, weight: 0}, {destination: {host: b.example.com}, weight: 0}]
       bogus: 1
 ";
     let out = parse(&validate(text));
@@ -115,14 +130,17 @@ spec:
         .iter()
         .map(|d| d["path"].as_str().unwrap())
         .collect();
-    assert!(paths.contains(&"spec.http[0].bogus"), "{paths:?}");
+    assert!(
+        paths.contains(&"spec.virtualServices[0].http[0].bogus"),
+        "{paths:?}"
+    );
     let bogus = out["diagnostics"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d["path"] == "spec.http[0].bogus")
+        .find(|d| d["path"] == "spec.virtualServices[0].http[0].bogus")
         .unwrap();
-    assert_eq!(bogus["line"], 5);
+    assert_eq!(bogus["line"], 8);
 }
 
 #[test]
@@ -177,7 +195,7 @@ fn canary(v1: u32, v2: u32) -> Vec<engine_api::SplitDestination> {
         .iter()
         .zip([v1, v2])
         .map(|(subset, weight)| engine_api::SplitDestination {
-            host: "reviews".to_owned(),
+            host: "reviews.prod.svc.cluster.local".to_owned(),
             subset: Some((*subset).to_owned()),
             weight,
         })
@@ -222,7 +240,8 @@ fn the_simulator_places_keys_as_the_policy_does() {
     let on_v2 = report.before[1].keys;
     let mut routed_v2 = 0;
     for user in 1..=50 {
-        let input = json!({ "path": "/reviews/1", "headers": [["x-user-id", user.to_string()]] });
+        let input = json!({ "path": "/reviews/1", "authority": "reviews.prod.svc.cluster.local",
+            "headers": [["x-user-id", user.to_string()]] });
         let out = parse(&explain(ARTICLE, &input.to_string()));
         if out["decision"]["destination"]["subset"] == "v2" {
             routed_v2 += 1;

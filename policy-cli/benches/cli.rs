@@ -50,8 +50,9 @@ fn generate(policy: &Path, n: usize) -> String {
         "/",
         "/ratings/",
     ];
-    let mut out =
-        String::from("node: {namespace: prod, labels: {app: productpage}, port: 9080}\nauthority: reviews:9080\ncases:\n");
+    let mut out = String::from(
+        "node: {namespace: prod, labels: {app: productpage}, port: 9080}\nauthority: reviews:9080\ncases:\n",
+    );
     for i in 0..n {
         let path = format!("{}{i}", paths[i % paths.len()]);
         let user = (i * 7919 % 1000).to_string();

@@ -46,6 +46,10 @@ fn cases() -> Vec<Case> {
     let sources = [
         SourceInfo::default(),
         SourceInfo {
+            labels: BTreeMap::new(),
+            namespace: Some("prod".to_owned()),
+        },
+        SourceInfo {
             labels: BTreeMap::from([("app".to_owned(), "ops".to_owned())]),
             namespace: None,
         },
@@ -57,7 +61,7 @@ fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     for path in paths {
         for method in ["GET", "POST"] {
-            for authority in ["reviews:9080", "shop"] {
+            for authority in ["reviews:9080", "shop", "reviews.prod.svc.cluster.local"] {
                 for headers in header_sets {
                     for source in &sources {
                         for random in [0, 123_456_789, u64::MAX / 3] {
@@ -114,6 +118,7 @@ fn native(policy_text: &str, cases: &[Case]) -> Vec<Value> {
                 source: &c.source,
                 port,
                 random: c.random,
+                virtual_host: None,
             });
             serde_json::to_value(decision).unwrap()
         })

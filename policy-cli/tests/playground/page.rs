@@ -53,10 +53,14 @@ async fn the_articles_request_is_rewritten_and_routed() {
 async fn an_invalid_regex_shows_its_line_and_column() {
     let (_server, b) = open().await;
     let policy = "\
-apiVersion: meshpolicy.dev/v1alpha1
+apiVersion: meshpolicy.dev/v1alpha2
 kind: TrafficPolicy
+metadata: {name: t, namespace: prod}
 spec:
-  http:
+  virtualServices:
+  - name: t
+    hosts: [reviews]
+    http:
     - name: bad
       match:
         - uri: {regex: \"/a[\"}
@@ -70,12 +74,15 @@ spec:
             "const e = document.querySelector('#diagnostics li'); return e && e.dataset.line",
         )
         .await;
-    assert_eq!(line, "7");
+    assert_eq!(line, "11");
     let text = b.text("#diagnostics li").await.unwrap();
-    assert!(text.starts_with("7:24"), "{text}");
+    assert!(text.starts_with("11:24"), "{text}");
     assert!(text.contains("regex"), "{text}");
-    assert!(text.contains("spec.http[0].match[0].uri.regex"), "{text}");
-    assert_eq!(b.text("#gutter .err").await.as_deref(), Some("7"));
+    assert!(
+        text.contains("spec.virtualServices[0].http[0].match[0].uri.regex"),
+        "{text}"
+    );
+    assert_eq!(b.text("#gutter .err").await.as_deref(), Some("11"));
     b.close().await;
 }
 
