@@ -216,7 +216,8 @@ fn raising_the_canary_only_moves_keys_toward_it() {
         report
             .moves
             .iter()
-            .all(|m| m.from == "reviews/v1" && m.to == "reviews/v2"),
+            .all(|m| m.from == "reviews.prod.svc.cluster.local/v1"
+                && m.to == "reviews.prod.svc.cluster.local/v2"),
         "{:?}",
         report.moves
     );
