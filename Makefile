@@ -115,7 +115,7 @@ demo: build
 	$(POLICY_CLI) explain target/demo/reviews.imported.yaml --request 'GET /wpcatalog/books?id=1' --authority reviews:9080 --source-namespace prod --wasm
 	$(POLICY_CLI) explain target/demo/reviews.imported.yaml --request 'GET /wpcatalog/books?id=1' --authority ratings:9080 --source-namespace prod --wasm
 	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /reviews/1' --authority reviews:9080 --source-namespace prod -H 'x-user-id: 8' --wasm
-	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /consumercatalog' --authority reviews.prod:9080 -H 'x-meshpolicy-route: reviews.prod.svc.cluster.local/v1' --wasm
+	$(POLICY_CLI) explain manifests/policy/reviews.policy.yaml --request 'GET /consumercatalog' --authority reviews.prod:9080 --source-namespace default -H 'x-meshpolicy-route: reviews.prod.svc.cluster.local/v1' --wasm
 	@echo "== run the example tests on $(WASM)"
 	$(POLICY_CLI) test manifests/policy/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
 

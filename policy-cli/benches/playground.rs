@@ -10,6 +10,8 @@
     clippy::indexing_slicing
 )]
 
+// the bench uses part of the test support: the rest is dead code here
+#[allow(dead_code)]
 #[path = "../tests/support/browser.rs"]
 mod browser;
 

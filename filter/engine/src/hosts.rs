@@ -183,14 +183,18 @@ impl HostTable {
             return Some((g, Found::Exact));
         }
         // `<name>.<ns>`, `<name>.<ns>.svc`, `<name>.<ns>.svc.cluster`: the
-        // service's FQDN, for any client; the bare `<name>` only for a client
-        // in `<ns>` (generateAltVirtualHosts shares the proxy's DNS domain).
+        // service's FQDN, for a client in any namespace; the bare `<name>`
+        // only for a client in `<ns>` (generateAltVirtualHosts shares the
+        // proxy's DNS domain `<client ns>.svc.cluster.local`).
+        // A proxy without a namespace has no DNS domain to share, and Istio
+        // generates none of these forms for it.
         let dots = host.bytes().filter(|&b| b == b'.').count();
-        let fqdn = match dots {
-            0 => client_ns.map(|ns| format!("{host}.{ns}{CLUSTER_SUFFIX}")),
-            1 => Some(format!("{host}{CLUSTER_SUFFIX}")),
-            2 if host.ends_with(".svc") => Some(format!("{host}.cluster.local")),
-            3 if host.ends_with(".svc.cluster") => Some(format!("{host}.local")),
+        let fqdn = match (dots, client_ns) {
+            (_, None) => None,
+            (0, Some(ns)) => Some(format!("{host}.{ns}{CLUSTER_SUFFIX}")),
+            (1, Some(_)) => Some(format!("{host}{CLUSTER_SUFFIX}")),
+            (2, Some(_)) if host.ends_with(".svc") => Some(format!("{host}.cluster.local")),
+            (3, Some(_)) if host.ends_with(".svc.cluster") => Some(format!("{host}.local")),
             _ => None,
         };
         if let Some(g) = fqdn.and_then(|f| self.exact.get(&f)) {

@@ -49,6 +49,9 @@ fn namespace_and_trailing_dot_forms_match() {
         assert!(find(&t, h, Some("default")).is_some(), "{h}");
     }
     assert_eq!(find(&t, "reviews.prod.", Some("prod")), None);
+    // a proxy without a namespace shares no DNS domain: only the FQDN
+    assert_eq!(find(&t, "reviews.prod", None), None);
+    assert!(find(&t, "reviews.prod.svc.cluster.local", None).is_some());
     assert_eq!(find(&t, "ratings.prod", Some("prod")), None);
 }
 
