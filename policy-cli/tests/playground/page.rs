@@ -44,8 +44,19 @@ async fn the_articles_request_is_rewritten_and_routed() {
     assert_eq!(host.as_deref(), Some("reviews.prod.svc.cluster.local"));
     assert_eq!(subset.as_deref(), Some("v2"));
     assert_eq!(b.text("#status").await.as_deref(), Some("valid policy"));
-    let trace = b.text("#trace li[data-rule=legacy-catalog]").await.unwrap();
-    assert!(trace.contains("match[0] matched"), "{trace}");
+    // the trace is rendered after the decision: wait for it
+    let trace = b
+        .wait_for(
+            "the trace of legacy-catalog",
+            "const e = document.querySelector('#trace li[data-rule=legacy-catalog]'); return e && e.textContent",
+        )
+        .await;
+    assert!(
+        trace
+            .as_str()
+            .is_some_and(|t| t.contains("match[0] matched")),
+        "{trace}"
+    );
     b.close().await;
 }
 
