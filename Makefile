@@ -104,7 +104,7 @@ lint: setup
 ISTIO_EXAMPLES ?= ../shared/examples/istio
 POLICY_CLI := target/debug/policy-cli
 demo: build
-	$(CARGO) build -p policy-cli
+	$(CARGO) build
 	@mkdir -p target/demo
 	@echo "== import the article's Istio YAML into one TrafficPolicy"
 	$(POLICY_CLI) import $(ISTIO_EXAMPLES) -o target/demo/reviews.imported.yaml
