@@ -1,6 +1,7 @@
 //! One module per verb.
 
 pub mod bench;
+pub mod diff;
 pub mod explain;
 pub mod import;
 pub mod package;

@@ -134,6 +134,34 @@ pub fn load_policy(path: &Path, format: ErrorFormat) -> Result<LoadedPolicy, Exi
         format,
         format!("`{}` has no YAML documents", path.display()),
     )?;
+    policy_of_documents(docs, format)
+}
+
+/// Loads a policy from text that is not a file (`diff --git`'s old side);
+/// `name` is how diagnostics name it.
+pub fn load_policy_text(
+    name: &str,
+    text: String,
+    format: ErrorFormat,
+) -> Result<LoadedPolicy, ExitCode> {
+    let docs = parse_documents(&SourceFile::new(name, text)).map_err(|d| {
+        emit(&[d], format);
+        ExitCode::Failure
+    })?;
+    if docs.is_empty() {
+        emit(
+            &[Diagnostic::error(
+                "empty-input",
+                format!("`{name}` has no YAML documents"),
+            )],
+            format,
+        );
+        return Err(ExitCode::Failure);
+    }
+    policy_of_documents(docs, format)
+}
+
+fn policy_of_documents(docs: Vec<Document>, format: ErrorFormat) -> Result<LoadedPolicy, ExitCode> {
     let merged = merge(docs, None).map_err(|d| {
         emit(&d, format);
         ExitCode::Failure

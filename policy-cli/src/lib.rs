@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod diagnostic;
+pub mod diff;
 pub mod gitops;
 pub mod import;
 pub mod input;
@@ -55,6 +56,8 @@ pub enum Command {
     Test(command::test::TestArgs),
     /// Trace how the policy decides one request.
     Explain(command::explain::ExplainArgs),
+    /// What a policy change does to traffic: changed request classes, moved sticky keys, replay.
+    Diff(command::diff::DiffArgs),
     /// Render the WasmPlugin, companion VirtualService and DestinationRule.
     Render(command::render::RenderArgs),
     /// Package the filter `.wasm` as an OCI image layout.
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import(args) => command::import::run(args),
         Command::Test(args) => command::test::run(args),
         Command::Explain(args) => command::explain::run(args),
+        Command::Diff(args) => command::diff::run(args),
         Command::Render(args) => command::render::run(args),
         Command::Package(args) => command::package::run(args),
         Command::Push(args) => command::push::run(args),

@@ -9,6 +9,7 @@
 )]
 
 mod bench;
+mod diff;
 mod errors;
 mod explain;
 mod import;
