@@ -25,6 +25,11 @@ pub struct DiffArgs {
     /// Replay recorded requests (Envoy's JSON access log, or JSON lines).
     #[arg(long, value_name = "FILE")]
     pub requests: Option<PathBuf>,
+    /// The namespace of the proxy that recorded `--requests` (where a bare
+    /// short name like `reviews:9080` resolves), for lines without
+    /// `sourceNamespace`.
+    #[arg(long, value_name = "NS")]
+    pub source_namespace: Option<String>,
     /// Keys per sticky split to check for moves.
     #[arg(long, default_value_t = 10_000)]
     pub keys: usize,
@@ -93,7 +98,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
     let (classes, changes) = diff::classes(&old, &new);
     let replay = match &args.requests {
         None => None,
-        Some(path) => match replay_file(&old, &new, path) {
+        Some(path) => match replay_file(&old, &new, path, args.source_namespace.as_deref()) {
             Ok(r) => Some(r),
             Err(d) => return usage_error(d, format),
         },
@@ -162,7 +167,12 @@ fn git_show(rev: &str, file: &Path) -> Result<String, Diagnostic> {
     })
 }
 
-fn replay_file(old: &Side, new: &Side, path: &Path) -> Result<diff::Replay, Diagnostic> {
+fn replay_file(
+    old: &Side,
+    new: &Side,
+    path: &Path,
+    namespace: Option<&str>,
+) -> Result<diff::Replay, Diagnostic> {
     let unreadable = |e: std::io::Error| {
         Diagnostic::error(
             "unreadable-file",
@@ -178,7 +188,7 @@ fn replay_file(old: &Side, new: &Side, path: &Path) -> Result<diff::Replay, Diag
     {
         bar.set_style(style);
     }
-    let result = diff::replay(old, new, BufReader::new(file), |n| bar.inc(n));
+    let result = diff::replay(old, new, BufReader::new(file), namespace, |n| bar.inc(n));
     bar.finish_and_clear();
     result.map_err(unreadable)
 }

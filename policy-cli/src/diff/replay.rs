@@ -117,11 +117,13 @@ pub fn random_of(n: usize) -> u64 {
         .rotate_left(17)
 }
 
-/// Replays every line of `reader`; `progress` is told each line's bytes.
+/// Replays every line of `reader`; `namespace` is the recording proxy's,
+/// for lines that do not say; `progress` is told each line's bytes.
 pub fn replay(
     old: &Side,
     new: &Side,
     reader: impl BufRead,
+    namespace: Option<&str>,
     mut progress: impl FnMut(u64),
 ) -> std::io::Result<Replay> {
     let mut out = Replay::default();
@@ -137,7 +139,12 @@ pub fn replay(
         };
         out.lines += 1;
         let probe = match parsed {
-            Ok(p) => p,
+            Ok(mut p) => {
+                if p.source_namespace.is_none() {
+                    p.source_namespace = namespace.map(str::to_owned);
+                }
+                p
+            }
             Err(e) => {
                 out.skipped += 1;
                 if out.skipped_examples.len() < EXAMPLES {

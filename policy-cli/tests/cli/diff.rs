@@ -286,6 +286,8 @@ fn a_replayed_access_log_counts_what_the_engine_decides_line_by_line() {
         s(&new),
         "--requests",
         s(&log),
+        "--source-namespace",
+        "prod",
         "--output",
         "json",
     ]);
@@ -300,7 +302,11 @@ fn a_replayed_access_log_counts_what_the_engine_decides_line_by_line() {
         Policy::from_json(&loaded.json).unwrap()
     };
     let (old_p, new_p) = (compile(&crate_dir().join(POLICY)), compile(&new));
-    let source = SourceInfo::default();
+    // The recording proxy runs in `prod`: `reviews:9080` is its short name.
+    let source = SourceInfo {
+        namespace: Some("prod".to_owned()),
+        ..SourceInfo::default()
+    };
     let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut unchanged = 0;
     for (i, (method, authority, path, headers)) in lines.iter().enumerate() {
