@@ -49,6 +49,14 @@ fn secs(d: std::time::Duration) -> String {
 
 /// The JUnit document for every suite.
 pub fn render(suites: &[Suite]) -> Result<Vec<u8>, std::io::Error> {
+    render_with(suites, &[])
+}
+
+/// The JUnit document, with `<properties>` on the root (coverage figures).
+pub fn render_with(
+    suites: &[Suite],
+    properties: &[(String, String)],
+) -> Result<Vec<u8>, std::io::Error> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
@@ -69,6 +77,16 @@ pub fn render(suites: &[Suite]) -> Result<Vec<u8>, std::io::Error> {
     root.push_attribute(("errors", "0"));
     root.push_attribute(("time", secs(time).as_str()));
     w.write_event(Event::Start(root))?;
+    if !properties.is_empty() {
+        w.write_event(Event::Start(BytesStart::new("properties")))?;
+        for (name, value) in properties {
+            let mut p = BytesStart::new("property");
+            p.push_attribute(("name", xml_safe(name).as_ref()));
+            p.push_attribute(("value", xml_safe(value).as_ref()));
+            w.write_event(Event::Empty(p))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("properties")))?;
+    }
     for suite in suites {
         let failures = suite.cases.iter().filter(|c| !c.passed).count();
         let time: std::time::Duration = suite.cases.iter().map(|c| c.duration).sum();

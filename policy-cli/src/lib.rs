@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod command;
+pub mod coverage;
 pub mod diagnostic;
 pub mod diff;
 pub mod gitops;

@@ -22,6 +22,20 @@ pub struct CaseResult {
     pub duration: Duration,
 }
 
+/// What the last case sent, for coverage: the request as the filter saw it
+/// and the decision key that reached the upstream.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub headers: Vec<(String, String)>,
+    pub source: meshpolicy_engine::SourceInfo,
+    pub port: u16,
+    /// The decision header's value upstream (`None`: answered locally or
+    /// nothing decided).
+    pub key: Option<String>,
+    /// The virtual host Envoy's router selected, which the filter decides by.
+    pub virtual_host: Option<String>,
+}
+
 /// One checked field: its expected and actual value as text.
 struct Check {
     field: String,
@@ -41,6 +55,7 @@ pub struct Runner<'a> {
     virtual_services: &'a [serde_json::Value],
     /// Keyed by node, peer, port and the registry (as JSON).
     plugins: HashMap<(NodeMeta, PeerMeta, u16, String), Plugin>,
+    last: Option<Sent>,
 }
 
 impl<'a> Runner<'a> {
@@ -56,6 +71,7 @@ impl<'a> Runner<'a> {
             decision_header,
             virtual_services,
             plugins: HashMap::new(),
+            last: None,
         }
     }
 
@@ -93,6 +109,11 @@ impl<'a> Runner<'a> {
         self.plugins
             .get_mut(&key)
             .ok_or_else(|| Diagnostic::error("internal", "plugin vanished"))
+    }
+
+    /// What the last case run sent.
+    pub fn last_sent(&self) -> Option<&Sent> {
+        self.last.as_ref()
     }
 
     /// Runs one case of `file`. An error is a failure to start the filter.
@@ -136,6 +157,13 @@ impl<'a> Runner<'a> {
             });
         }
         let passed = checks.iter().all(|c| c.expected == c.actual);
+        self.last = Some(Sent {
+            headers: request.wire_headers(),
+            source: node.source_info(),
+            port,
+            key: outcome.upstream_header(decision_header),
+            virtual_host: outcome.virtual_host.clone(),
+        });
         Ok(CaseResult {
             name: case.name.clone(),
             passed,

@@ -135,6 +135,9 @@ pub struct Outcome {
     pub response_flag: Option<String>,
     /// The route the router used.
     pub route_name: Option<String>,
+    /// The virtual host the router selected (what `xds.virtual_host_name`
+    /// told the filter).
+    pub virtual_host: Option<String>,
 }
 
 impl Outcome {
@@ -178,6 +181,7 @@ pub fn send(plugin: &mut Plugin, req: &RequestSpec, upstream_status: u32) -> Out
     outcome.cluster = stream.upstream_cluster();
     outcome.response_flag = stream.response_flag().map(str::to_owned);
     outcome.route_name = stream.route_name();
+    outcome.virtual_host = stream.virtual_host_name();
     if outcome.local.is_none() && outcome.upstream.is_some() {
         let status = upstream_status.to_string();
         stream.response_headers(&[(":status", status.as_str())], true);

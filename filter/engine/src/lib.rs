@@ -7,6 +7,7 @@
 mod apply;
 mod compile;
 mod cost;
+mod coverage;
 mod decision;
 mod error;
 mod hosts;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::ExitCode;
+use crate::coverage::Coverage;
 use crate::diagnostic::Diagnostic;
 use crate::input::{DiagArgs, emit, load, load_policy, usage_error};
 use crate::junit::{self, Suite};
@@ -28,6 +29,15 @@ pub struct TestArgs {
     /// Also write the results as JUnit XML.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Report the rules, match entries and destinations no case reached.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Also write the coverage as JSON (implies `--coverage`).
+    #[arg(long, value_name = "FILE")]
+    pub coverage_json: Option<PathBuf>,
+    /// Exit 1 when coverage is below PERCENT (implies `--coverage`).
+    #[arg(long, value_name = "PERCENT")]
+    pub fail_under: Option<f64>,
     /// Print only failures and the summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -37,6 +47,18 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> ExitCode {
     let format = args.diag.error_format;
+    if let Some(p) = args.fail_under
+        && !(0.0..=100.0).contains(&p)
+    {
+        return usage_error(
+            Diagnostic::error(
+                "bad-flag",
+                format!("--fail-under {p} is not a percentage from 0 to 100"),
+            ),
+            format,
+        );
+    }
+    let coverage_on = args.coverage || args.coverage_json.is_some() || args.fail_under.is_some();
     let started = Instant::now();
     let wasm = match wasm_path(args.wasm.as_deref()) {
         Ok(p) => p,
@@ -94,6 +116,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         if files.len() == 1 { "" } else { "s" },
         wasm.display()
     );
+    let mut coverage = coverage_on.then(|| Coverage::new(&policy.doc, &policy.policy));
     let mut suites = Vec::new();
     for (name, file) in &files {
         let mut suite = Suite {
@@ -108,6 +131,9 @@ pub fn run(args: TestArgs) -> ExitCode {
                     return usage_error(d, format);
                 }
             };
+            if let (Some(cov), Some(sent)) = (&mut coverage, runner.last_sent()) {
+                cov.record(&policy.policy, sent);
+            }
             if !result.passed {
                 let _ = writeln!(out, "FAILED  {name}: {}", result.name);
                 for line in result.diff.lines() {
@@ -132,11 +158,28 @@ pub fn run(args: TestArgs) -> ExitCode {
         total - failed,
         started.elapsed().as_secs_f64()
     );
+    let mut below = false;
+    if let Some(cov) = &coverage {
+        let _ = write!(out, "{}", cov.text());
+        if let Some(min) = args.fail_under {
+            let got = cov.totals().percent();
+            below = got < min;
+            if below {
+                let _ = writeln!(out, "coverage {got:.1}% is below --fail-under {min}%");
+            }
+        }
+    }
     let _ = out.flush();
     drop(out);
 
-    if let Some(path) = &args.junit {
-        let written = junit::render(&suites).and_then(|xml| std::fs::write(path, xml));
+    if let (Some(cov), Some(path)) = (&coverage, &args.coverage_json) {
+        let written = serde_json::to_string_pretty(&serde_json::json!({
+            "totals": cov.totals(),
+            "percent": cov.totals().percent(),
+            "virtualServices": cov.virtual_services,
+        }))
+        .map_err(std::io::Error::other)
+        .and_then(|json| std::fs::write(path, json + "\n"));
         if let Err(e) = written {
             return usage_error(
                 Diagnostic::error(
@@ -147,7 +190,24 @@ pub fn run(args: TestArgs) -> ExitCode {
             );
         }
     }
-    if failed == 0 {
+    if let Some(path) = &args.junit {
+        let properties = coverage
+            .as_ref()
+            .map(Coverage::properties)
+            .unwrap_or_default();
+        let written =
+            junit::render_with(&suites, &properties).and_then(|xml| std::fs::write(path, xml));
+        if let Err(e) = written {
+            return usage_error(
+                Diagnostic::error(
+                    "unwritable-output",
+                    format!("cannot write `{}`: {e}", path.display()),
+                ),
+                format,
+            );
+        }
+    }
+    if failed == 0 && !below {
         ExitCode::Ok
     } else {
         ExitCode::Failure

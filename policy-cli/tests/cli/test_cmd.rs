@@ -288,3 +288,95 @@ fn a_wrong_cluster_fails() {
         r.stdout
     );
 }
+
+#[test]
+fn the_article_tests_cover_the_article_policy_fully() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("coverage.json");
+    let junit = dir.path().join("junit.xml");
+    let r = run_with(
+        with_wasm(),
+        &[
+            "test",
+            POLICY,
+            TESTS,
+            "--fail-under",
+            "100",
+            "--coverage-json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("coverage: 100.0% (7 of 7): rules 2/2, match entries 2/2, destinations 3/3"),
+        "{}",
+        r.stdout
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["percent"], 100.0);
+    let rules = &report["virtualServices"][0]["rules"];
+    assert_eq!(rules[1]["name"], "reviews-canary");
+    assert_eq!(
+        rules[1]["destinations"][1]["key"],
+        "reviews.prod.svc.cluster.local/v2"
+    );
+    // JUnit carries the figures as properties of the root.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = Reader::from_str(&xml);
+    let mut props = std::collections::BTreeMap::new();
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Empty(e) if e.name().into_inner() == "property" => {
+                let attr = |n: &str| {
+                    let a = e.try_get_attribute(n).unwrap().unwrap();
+                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .unwrap()
+                        .into_owned()
+                };
+                props.insert(attr("name"), attr("value"));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(props["coverage.percent"], "100.0");
+    assert_eq!(props["coverage.destinations.total"], "3");
+}
+
+#[test]
+fn an_uncovered_rule_is_reported_and_fails_fail_under() {
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("one.tests.yaml");
+    std::fs::write(
+        &tests,
+        "authority: reviews.prod.svc.cluster.local:9080\nservices: [{fqdn: reviews.prod.svc.cluster.local, ports: [9080]}]\ncases:\n  - name: legacy\n    request: {path: /wpcatalog/x}\n    expect: {path: /newcatalog/x, cluster: outbound|9080|v2|reviews.prod.svc.cluster.local}\n",
+    )
+    .unwrap();
+    let t = tests.to_str().unwrap();
+    let r = run_with(with_wasm(), &["test", POLICY, t, "--coverage"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for missed in [
+        "coverage: 42.9% (3 of 7): rules 1/2, match entries 1/2, destinations 1/3",
+        "reviews-route: not reached by any case:",
+        "match entry http[0] legacy-catalog match[1]",
+        "rule http[1] reviews-canary",
+    ] {
+        assert!(r.stdout.contains(missed), "no {missed:?} in\n{}", r.stdout);
+    }
+    let r = run_with(with_wasm(), &["test", POLICY, t, "--fail-under", "100"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("coverage 42.9% is below --fail-under 100%"),
+        "{}",
+        r.stdout
+    );
+    let r = run_with(with_wasm(), &["test", POLICY, t, "--fail-under", "40"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = run_with(with_wasm(), &["test", POLICY, t, "--fail-under", "101"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
