@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::ExitCode;
 use crate::coverage::Coverage;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, ErrorFormat};
 use crate::input::{DiagArgs, emit, load, load_policy, usage_error};
 use crate::junit::{self, Suite};
 use crate::testfile;
@@ -181,13 +181,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         .map_err(std::io::Error::other)
         .and_then(|json| std::fs::write(path, json + "\n"));
         if let Err(e) = written {
-            return usage_error(
-                Diagnostic::error(
-                    "unwritable-output",
-                    format!("cannot write `{}`: {e}", path.display()),
-                ),
-                format,
-            );
+            return unwritable(path, &e, format);
         }
     }
     if let Some(path) = &args.junit {
@@ -198,13 +192,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         let written =
             junit::render_with(&suites, &properties).and_then(|xml| std::fs::write(path, xml));
         if let Err(e) = written {
-            return usage_error(
-                Diagnostic::error(
-                    "unwritable-output",
-                    format!("cannot write `{}`: {e}", path.display()),
-                ),
-                format,
-            );
+            return unwritable(path, &e, format);
         }
     }
     if failed == 0 && !below {
@@ -212,4 +200,14 @@ pub fn run(args: TestArgs) -> ExitCode {
     } else {
         ExitCode::Failure
     }
+}
+
+fn unwritable(path: &std::path::Path, e: &std::io::Error, format: ErrorFormat) -> ExitCode {
+    usage_error(
+        Diagnostic::error(
+            "unwritable-output",
+            format!("cannot write `{}`: {e}", path.display()),
+        ),
+        format,
+    )
 }
