@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod gitops;
 pub mod import;
+pub mod import_tests;
 pub mod input;
 pub mod junit;
 pub mod lint;
@@ -53,6 +54,8 @@ pub enum Command {
     Validate(command::validate::ValidateArgs),
     /// Import VirtualService, DestinationRule and Telemetry into one TrafficPolicy.
     Import(command::import::ImportArgs),
+    /// Convert istio-config-validator test files into a meshpolicy test file.
+    ImportTests(command::import_tests::ImportTestsArgs),
     /// Run test files on the built filter `.wasm` in the host.
     Test(command::test::TestArgs),
     /// Trace how the policy decides one request.
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => command::validate::run(args),
         Command::Import(args) => command::import::run(args),
+        Command::ImportTests(args) => command::import_tests::run(args),
         Command::Test(args) => command::test::run(args),
         Command::Explain(args) => command::explain::run(args),
         Command::Diff(args) => command::diff::run(args),
