@@ -114,6 +114,10 @@ pub use host_tests::PeerMetadata as Peer;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expect {
+    /// What must NOT all hold (istio-config-validator's `wantMatch: false`):
+    /// the case passes when at least one of these checks fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<Box<Expect>>,
     /// `:path` as the upstream sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

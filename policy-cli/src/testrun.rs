@@ -141,6 +141,9 @@ impl<'a> Runner<'a> {
         let outcome = send(plugin, &request, status);
         let after = before.as_ref().map(|_| metric_counts(plugin));
         let mut checks = compare(&case.expect, &outcome, decision_header);
+        if let Some(not) = &case.expect.not {
+            checks.push(negated(&compare(not, &outcome, decision_header)));
+        }
         if let (Some(before), Some(after)) = (&before, &after) {
             checks.extend(
                 case.expect
@@ -170,6 +173,26 @@ impl<'a> Runner<'a> {
             diff: if passed { String::new() } else { diff(&checks) },
             duration: started.elapsed(),
         })
+    }
+}
+
+/// `expect.not`: passes when at least one of the checks fails.
+fn negated(checks: &[Check]) -> Check {
+    let fields: Vec<&str> = checks.iter().map(|c| c.field.as_str()).collect();
+    let expected = format!("not all of {}", fields.join(", "));
+    let held = checks.iter().all(|c| c.expected == c.actual);
+    Check {
+        field: "not".to_owned(),
+        actual: if held && !checks.is_empty() {
+            let got: Vec<String> = checks
+                .iter()
+                .map(|c| format!("{} = {}", c.field, c.actual))
+                .collect();
+            format!("all hold: {}", got.join(", "))
+        } else {
+            expected.clone()
+        },
+        expected,
     }
 }
 

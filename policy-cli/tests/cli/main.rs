@@ -13,6 +13,7 @@ mod diff;
 mod errors;
 mod explain;
 mod import;
+mod import_tests;
 mod test_cmd;
 mod validate;
 
