@@ -6,6 +6,7 @@
 // input problem, never on a hot path: boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod canary;
 pub mod command;
 pub mod coverage;
 pub mod diagnostic;

@@ -57,6 +57,11 @@ pub struct Case {
     pub peer: Option<PeerMeta>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_status: Option<u32>,
+    /// A canary step: the rule's weights before and after
+    /// (`{from: {v2: 20}, to: {v2: 30}}`), checked by `expect.moved`,
+    /// `expect.movedBack` and `expect.shares` (on the `to` weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<crate::canary::Step>,
     #[serde(default)]
     pub expect: Expect,
 }
@@ -118,6 +123,22 @@ pub struct Expect {
     /// the case passes when at least one of these checks fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not: Option<Box<Expect>>,
+    /// Share of `keys` requests (generated sticky keys) per destination
+    /// subset (or host): `{v1: 0.8, v2: 0.2}`, within `tolerance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<BTreeMap<String, f64>>,
+    /// How far a share (or `moved`) may be off (default 0.01).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+    /// Requests (keys) for `shares` and a `step` (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<usize>,
+    /// With a `step`: the share of keys that change destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<f64>,
+    /// With a `step`: keys that leave a destination whose weight rose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_back: Option<usize>,
     /// `:path` as the upstream sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

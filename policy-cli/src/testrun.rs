@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use host_tests::{MetricValue, Plugin};
 
 use crate::diagnostic::Diagnostic;
+use crate::request::RequestSpec;
 use crate::routes::{Service, route_table};
 use crate::testfile::{Case, Expect, MetricExpect, NodeMeta, PeerMeta, SubsetExpect, TestFile};
 use crate::wasm::{Filter, Outcome, header, send};
@@ -111,6 +112,51 @@ impl<'a> Runner<'a> {
             .ok_or_else(|| Diagnostic::error("internal", "plugin vanished"))
     }
 
+    /// `expect.shares` / `step`: many keys on plugins of their own.
+    #[allow(clippy::too_many_arguments)]
+    fn canary(
+        &self,
+        file: &TestFile,
+        case: &Case,
+        node: &NodeMeta,
+        peer: &PeerMeta,
+        request: &RequestSpec,
+        status: u32,
+        port: u16,
+    ) -> Result<Vec<Check>, Diagnostic> {
+        let table = route_table(
+            self.virtual_services,
+            &file.services,
+            node.namespace.as_deref(),
+            port,
+        )
+        .map_err(|e| {
+            Diagnostic::error(
+                "routes",
+                format!("cannot build the route table of port {port}: {e}"),
+            )
+        })?;
+        let setup = crate::canary::Setup {
+            filter: self.filter,
+            policy_json: self.policy_json,
+            node,
+            peer,
+            table,
+            request,
+            status,
+            port,
+        };
+        let compared = crate::canary::checks(&setup, case.step.as_ref(), &case.expect)?;
+        Ok(compared
+            .into_iter()
+            .map(|(field, expected, actual)| Check {
+                field,
+                expected,
+                actual,
+            })
+            .collect())
+    }
+
     /// What the last case run sent.
     pub fn last_sent(&self) -> Option<&Sent> {
         self.last.as_ref()
@@ -143,6 +189,11 @@ impl<'a> Runner<'a> {
         let mut checks = compare(&case.expect, &outcome, decision_header);
         if let Some(not) = &case.expect.not {
             checks.push(negated(&compare(not, &outcome, decision_header)));
+        }
+        let e = &case.expect;
+        if e.shares.is_some() || e.moved.is_some() || e.moved_back.is_some() || case.step.is_some()
+        {
+            checks.extend(self.canary(file, case, node, peer, &request, status, port)?);
         }
         if let (Some(before), Some(after)) = (&before, &after) {
             checks.extend(

@@ -380,3 +380,44 @@ fn an_uncovered_rule_is_reported_and_fails_fail_under() {
     let r = run_with(with_wasm(), &["test", POLICY, t, "--fail-under", "101"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+#[test]
+fn canary_steps_run_as_tests_on_the_wasm() {
+    let r = run_with(
+        with_wasm(),
+        &["test", POLICY, "../examples/reviews.canary.tests.yaml"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("3 passed; 0 failed"), "{}", r.stdout);
+
+    // A wrong share and a wrong count of moved keys fail with the figures.
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("wrong.tests.yaml");
+    std::fs::write(
+        &tests,
+        "node: {namespace: prod, port: 9080}\nauthority: reviews:9080\nservices: [{fqdn: reviews.prod.svc.cluster.local, ports: [9080]}]\ncases:\n  - name: wrong share\n    request: {path: /reviews/1}\n    expect: {shares: {v1: 0.5, v2: 0.5}, keys: 2000}\n  - name: wrong step\n    request: {path: /reviews/1}\n    step: {from: {v2: 10}, to: {v2: 50}}\n    expect: {moved: 0.1, movedBack: 0, keys: 2000}\n  - name: no such subset\n    request: {path: /reviews/1}\n    step: {from: {v3: 10}, to: {v3: 50}}\n    expect: {movedBack: 0, keys: 10}\n",
+    )
+    .unwrap();
+    let r = run_with(with_wasm(), &["test", POLICY, tests.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("`step` names `v3`, which is not a destination of the rule"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(
+        &tests,
+        std::fs::read_to_string(&tests)
+            .unwrap()
+            .split("  - name: no such subset")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let r = run_with(with_wasm(), &["test", POLICY, tests.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("-shares.v1: 0.5 ± 0.01"), "{}", r.stdout);
+    assert!(r.stdout.contains("-moved: 0.1 ± 0.01"), "{}", r.stdout);
+    assert!(!r.stdout.contains("-movedBack"), "{}", r.stdout);
+}
