@@ -119,7 +119,7 @@ fn node_metadata(node: &NodeMeta) -> NodeMetadata {
 pub type LocalReply = (u32, Vec<(String, String)>, String);
 
 /// What Envoy would do with one request after the filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     /// The request headers the upstream sees (`None`: answered locally).
     pub upstream: Option<Vec<(String, String)>>,
@@ -135,6 +135,9 @@ pub struct Outcome {
     pub response_flag: Option<String>,
     /// The route the router used.
     pub route_name: Option<String>,
+    /// That route as the table has it, with what Envoy's router and
+    /// filters enforce on it (timeout, retry policy, mirrors, fault, CORS).
+    pub route: Option<host_tests::Route>,
 }
 
 impl Outcome {
@@ -178,6 +181,7 @@ pub fn send(plugin: &mut Plugin, req: &RequestSpec, upstream_status: u32) -> Out
     outcome.cluster = stream.upstream_cluster();
     outcome.response_flag = stream.response_flag().map(str::to_owned);
     outcome.route_name = stream.route_name();
+    outcome.route = stream.selected_route();
     if outcome.local.is_none() && outcome.upstream.is_some() {
         let status = upstream_status.to_string();
         stream.response_headers(&[(":status", status.as_str())], true);

@@ -103,18 +103,17 @@ fn keeps_each_virtual_service_with_its_hosts_and_resolves_short_names() {
 }
 
 #[test]
-fn unsupported_istio_fields_are_errors_at_their_place() {
+fn fields_meshpolicy_cannot_carry_are_errors_at_their_place() {
     let vs = "\
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: r}
 spec:
   hosts: [r]
+  gateways: [istio-system/ingress]
   http:
-    - timeout: 5s
-      retries: {attempts: 3}
-      route:
-        - destination: {host: r}
+    - delegate: {name: d}
+      timeout: 5s
 ";
     let errors = merge(docs(&[("vs.yaml", vs)]), None).unwrap_err();
     let found: Vec<_> = errors
@@ -124,9 +123,13 @@ spec:
     assert_eq!(
         found,
         [
-            ("unsupported-field", "spec.http[0].timeout".to_owned(), 7),
-            ("unsupported-field", "spec.http[0].retries".to_owned(), 8),
+            ("unsupported-field", "spec.gateways[0]".to_owned(), 6),
+            ("unsupported-field", "spec.http[0].delegate".to_owned(), 8),
         ]
+    );
+    assert_eq!(
+        errors[0].message,
+        "meshpolicy cannot route for gateway \"istio-system/ingress\": the filter runs on sidecars"
     );
 }
 
