@@ -164,7 +164,11 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError>
     let rules = hosts
         .into_iter()
         .map(|host| Document {
-            comment: header(&format!("Subsets and traffic policy of `{host}`")),
+            comment: header(&if spec.destination_rules.contains_key(host) {
+                format!("Subsets and traffic policy of `{host}`")
+            } else {
+                format!("Subsets of `{host}`")
+            }),
             root: destination_rule(input, host),
         })
         .collect::<Vec<_>>();
