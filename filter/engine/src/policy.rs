@@ -377,6 +377,19 @@ impl Policy {
             );
         }
         let decision = self.act(&view, Some(selected), found, Some(&mut trace.actions));
+        // what Envoy's router applies on the key's route (kept out of `act`:
+        // the filter never explains, so its build carries none of this)
+        if decision.destination.is_some()
+            && let Some(o) = decision
+                .rule
+                .as_ref()
+                .and_then(|r| self.router_options(r.virtual_service_index, r.index))
+        {
+            trace.actions.push(format!(
+                "Envoy applies on the key's route: {}",
+                o.describe().join("; ")
+            ));
+        }
         (decision, trace)
     }
 
@@ -388,7 +401,6 @@ impl Policy {
         found: Option<(usize, Matched)>,
         mut notes: Option<&mut Vec<String>>,
     ) -> Decision {
-        let tracing = notes.is_some();
         let mut note = |s: String| {
             if let Some(n) = notes.as_deref_mut() {
                 n.push(s);
@@ -457,12 +469,6 @@ impl Policy {
                 });
             }
             Action::Route(route) => {
-                if tracing && let Some(o) = &rule.router {
-                    note(format!(
-                        "Envoy applies on the key's route: {}",
-                        o.describe().join("; ")
-                    ));
-                }
                 let chosen = choose(route, view, &mut note);
                 if let Some(rd) = route.dests.get(chosen) {
                     d.destination = Some(rd.dest.clone());
