@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Fault, HttpRule};
+use crate::model::{CorsPolicy, Destination, Fault, HttpRule, MirrorPolicy, Percent, Retries};
 use crate::split::fnv1a64;
 
 /// A rule's router-enforced fields, in Istio's shape.
@@ -58,7 +58,7 @@ impl RouterOptions {
         if fields == HttpRule::default() {
             return None;
         }
-        let canonical = serde_json::to_string(&fields).unwrap_or_default();
+        let canonical = serde_json::to_string(&Canonical::of(&fields)).unwrap_or_default();
         let hash = format!("{:08x}", fnv1a64(canonical.as_bytes()) >> 32);
         Some(RouterOptions {
             fields,
@@ -132,6 +132,45 @@ impl RouterOptions {
             ));
         }
         out
+    }
+}
+
+/// The router fields of an `HttpRule` in its field order: serialises to
+/// the same JSON as the rule would, without the code to serialise every
+/// other field of a rule (the filter's `.wasm` carries only this).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Canonical<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<&'a Fault>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retries: Option<&'a Retries>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror: Option<&'a Destination>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirrors: Option<&'a Vec<MirrorPolicy>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror_percentage: Option<&'a Percent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mirror_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cors_policy: Option<&'a CorsPolicy>,
+}
+
+impl<'a> Canonical<'a> {
+    fn of(r: &'a HttpRule) -> Self {
+        Canonical {
+            fault: r.fault.as_ref(),
+            timeout: r.timeout.as_deref(),
+            retries: r.retries.as_ref(),
+            mirror: r.mirror.as_ref(),
+            mirrors: r.mirrors.as_ref(),
+            mirror_percentage: r.mirror_percentage.as_ref(),
+            mirror_percent: r.mirror_percent,
+            cors_policy: r.cors_policy.as_ref(),
+        }
     }
 }
 

@@ -31,3 +31,18 @@ fn status_codes_are_the_ones_go_names() {
     assert!(!is_known_status(599));
     assert!(!is_known_status(306));
 }
+
+#[test]
+fn the_canonical_form_is_the_rules_own_json() {
+    let rule: HttpRule = serde_json::from_value(serde_json::json!({
+        "timeout": "2s", "retries": {"attempts": 1}, "mirror": {"host": "m"},
+        "mirrors": [{"destination": {"host": "n"}}], "mirrorPercentage": {"value": 5.0},
+        "mirrorPercent": 5, "corsPolicy": {"maxAge": "1s"},
+        "fault": {"delay": {"fixedDelay": "1s"}}}))
+    .unwrap();
+    let options = RouterOptions::of(&rule).unwrap();
+    assert_eq!(
+        options.canonical,
+        serde_json::to_string(&options.fields).unwrap()
+    );
+}
