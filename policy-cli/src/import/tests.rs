@@ -175,3 +175,58 @@ fn a_policy_imports_as_itself() {
     assert_eq!(policy, policy2);
     assert_eq!(serde_saphyr::to_string(&policy2).unwrap(), yaml);
 }
+
+#[test]
+fn router_fields_and_carried_sections_keep_their_place_in_the_istio_file() {
+    let vs = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: prod}
+spec:
+  hosts: [r]
+  exportTo: [\"*\", \".\"]
+  http:
+    - timeout: 2 seconds
+      route:
+        - destination: {host: r}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: r, namespace: prod}
+spec:
+  host: r
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+  subsets:
+    - name: v1
+      labels: {version: v1}
+      trafficPolicy: [not, a, map]
+";
+    let found = |text: &str| -> Vec<(String, u32)> {
+        let merged = merge(docs(&[("r.yaml", text)]), None).unwrap();
+        merged
+            .check()
+            .unwrap_err()
+            .iter()
+            .map(|e| {
+                (
+                    e.path.clone().unwrap(),
+                    u32::try_from(e.pos.unwrap().line).unwrap(),
+                )
+            })
+            .collect()
+    };
+    // the schema first (a subset's trafficPolicy must be a map) ...
+    assert_eq!(
+        found(vs),
+        [("spec.subsets[0].trafficPolicy".to_owned(), 21)]
+    );
+    // ... then the values, each at its line in the VirtualService
+    let fixed = vs.replace("[not, a, map]", "{}");
+    assert_eq!(
+        found(&fixed),
+        [
+            ("spec.exportTo".to_owned(), 6),
+            ("spec.http[0].timeout".to_owned(), 8),
+        ]
+    );
+}
