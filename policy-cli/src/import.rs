@@ -54,6 +54,8 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
     let mut origins = Vec::new();
     let mut units = Vec::new();
     let mut subsets: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    // FQDN -> a DestinationRule's cluster settings (`spec.destinationRules`)
+    let mut destination_rules: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut telemetry = Vec::new();
     let mut settings: Option<(Value, usize)> = None;
 
@@ -106,7 +108,7 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                 &FieldPath::default().key("kind"),
             )),
             Kind::VirtualService => {
-                let (hosts, rules) = istio::virtual_service(doc, &mut errors);
+                let (hosts, rules, carried) = istio::virtual_service(doc, &mut errors);
                 let mut vs = Map::new();
                 vs.insert("name".to_owned(), Value::String(doc.name()));
                 if let Some(ns) = namespace_of(doc, &mut notes) {
@@ -120,6 +122,9 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                     "http".to_owned(),
                     Value::Array(rules.into_iter().map(|r| r.value).collect()),
                 );
+                for (field, value) in carried {
+                    vs.insert(field.to_owned(), value);
+                }
                 units.push(Unit {
                     doc: d,
                     value: Value::Object(vs),
@@ -128,7 +133,8 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                 });
             }
             Kind::DestinationRule => {
-                if let Some((host, list)) = istio::destination_rule(doc, &mut errors) {
+                if let Some(dr) = istio::destination_rule(doc, &mut errors) {
+                    let (host, list) = (dr.host, dr.subsets);
                     // subsets are keyed by FQDN: a short host resolves in the
                     // DestinationRule's namespace, as Istio does
                     let host = if host.contains('.') {
@@ -167,6 +173,50 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                         });
                         entry.insert(subset, labels);
                     }
+                    let carried = dr.settings.into_iter().map(|c| (None, c));
+                    let subset_policies = dr.subset_policies.into_iter().map(|c| (Some(()), c));
+                    for (per_subset, (name, value, at)) in carried.chain(subset_policies) {
+                        let base = FieldPath::default()
+                            .key("spec")
+                            .key("destinationRules")
+                            .key(&host);
+                        let entry = destination_rules.entry(host.clone()).or_default();
+                        let (slot, policy) = match per_subset {
+                            None => (entry, base.key(&name)),
+                            Some(()) => {
+                                let subsets = entry
+                                    .entry("subsets")
+                                    .or_insert_with(|| Value::Object(Map::new()));
+                                let Some(subsets) = subsets.as_object_mut() else {
+                                    continue;
+                                };
+                                let one = subsets
+                                    .entry(name.clone())
+                                    .or_insert_with(|| Value::Object(Map::new()));
+                                let Some(one) = one.as_object_mut() else {
+                                    continue;
+                                };
+                                (one, base.key("subsets").key(&name).key("trafficPolicy"))
+                            }
+                        };
+                        let field = if per_subset.is_some() {
+                            "trafficPolicy".to_owned()
+                        } else {
+                            name.clone()
+                        };
+                        if slot.contains_key(&field) {
+                            errors.push(doc.diag(
+                                Diagnostic::error(
+                                    "duplicate",
+                                    format!("`{name}` of the DestinationRule for host `{host}` is defined twice"),
+                                ),
+                                &at,
+                            ));
+                            continue;
+                        }
+                        slot.insert(field, value);
+                        origins.push(Origin { policy, doc: d, at });
+                    }
                 }
             }
             Kind::Telemetry => {
@@ -180,6 +230,7 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                     d,
                     &mut units,
                     &mut subsets,
+                    &mut destination_rules,
                     &mut telemetry,
                     &mut settings,
                     &mut origins,
@@ -209,6 +260,9 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                 ),
                 ("hosts", FieldPath::default().key("spec").key("hosts")),
                 ("http", FieldPath::default().key("spec").key("http")),
+                ("tls", FieldPath::default().key("spec").key("tls")),
+                ("tcp", FieldPath::default().key("spec").key("tcp")),
+                ("exportTo", FieldPath::default().key("spec").key("exportTo")),
             ] {
                 origins.push(Origin {
                     policy: policy.key(field),
@@ -257,6 +311,17 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
             "subsets".to_owned(),
             Value::Object(
                 subsets
+                    .into_iter()
+                    .map(|(h, s)| (h, Value::Object(s)))
+                    .collect(),
+            ),
+        );
+    }
+    if !destination_rules.is_empty() {
+        spec.insert(
+            "destinationRules".to_owned(),
+            Value::Object(
+                destination_rules
                     .into_iter()
                     .map(|(h, s)| (h, Value::Object(s)))
                     .collect(),
@@ -314,6 +379,7 @@ fn policy_document(
     d: usize,
     units: &mut Vec<Unit>,
     subsets: &mut BTreeMap<String, Map<String, Value>>,
+    destination_rules: &mut BTreeMap<String, Map<String, Value>>,
     telemetry: &mut Vec<(Value, usize, FieldPath)>,
     settings: &mut Option<(Value, usize)>,
     origins: &mut Vec<Origin>,
@@ -382,6 +448,30 @@ fn policy_document(
                     ));
                 }
             }
+        }
+    }
+    if let Some(Value::Object(hosts)) = spec.and_then(|s| s.get("destinationRules")) {
+        for (host, settings) in hosts {
+            let at = spec_path.key("destinationRules").key(host);
+            if destination_rules.contains_key(host) {
+                errors.push(doc.diag(
+                    Diagnostic::error(
+                        "duplicate",
+                        format!("the DestinationRule settings of host `{host}` are defined twice"),
+                    ),
+                    &at,
+                ));
+                continue;
+            }
+            destination_rules.insert(
+                host.clone(),
+                settings.as_object().cloned().unwrap_or_default(),
+            );
+            origins.push(Origin {
+                policy: at.clone(),
+                doc: d,
+                at,
+            });
         }
     }
     for (i, m) in spec

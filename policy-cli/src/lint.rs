@@ -27,17 +27,16 @@ pub fn lint(policy: &TrafficPolicy, merged: &Merged) -> Vec<Diagnostic> {
     out
 }
 
-/// The engine's warnings (several virtual services merged for one host),
-/// located through `merged`'s origins.
+/// The engine's warnings (merged virtual services, router options Istio
+/// would warn about), each with its typed code, located through `merged`'s
+/// origins.
 pub fn engine_warnings(policy: &meshpolicy_engine::Policy, merged: &Merged) -> Vec<Diagnostic> {
     policy
         .warnings()
         .iter()
         .map(|w| {
             merged.diag_at(
-                Diagnostic::warning("merged-virtual-services", w.message.clone()).with_help(
-                    "Istio's sidecars keep only the oldest VirtualService of a host; `policy-cli render` writes the merged one, so apply only the rendered VirtualServices for these hosts",
-                ),
+                Diagnostic::warning(w.kind.code(), w.message.clone()).with_help(w.kind.help()),
                 &w.path,
             )
         })

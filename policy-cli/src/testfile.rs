@@ -172,6 +172,59 @@ pub struct Expect {
     /// Metrics the request changes (counter increase, histogram samples).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<MetricExpect>,
+    /// The timeout of the route Envoy's router used (`2s`; `0s`: none),
+    /// compared as durations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Its retry policy; only the fields given are checked; `null`: retries
+    /// disabled (`attempts: 0`). A route without `retries` has Istio's
+    /// default (2 attempts).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retries: Option<Option<RetriesExpect>>,
+    /// The one cluster it mirrors to; `null`: none.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mirror: Option<Option<String>>,
+    /// Every cluster it mirrors to, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirrors: Option<Vec<String>>,
+    /// The fault filter's `fixedDelay` on it; `null`: no delay.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delay: Option<Option<String>>,
+    /// The CORS filter's policy on it (Istio's `corsPolicy`, compared
+    /// whole); `null`: none.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cors_policy: Option<Option<serde_json::Value>>,
+}
+
+/// A route's retry policy in Istio's terms.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetriesExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// Compared as a duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_try_timeout: Option<String>,
+    /// Envoy's `retry_on` as the route has it (Istio moves status codes to
+    /// `retriable_status_codes` and adds `retriable-status-codes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<String>,
 }
 
 /// A destination as Istio names it; `subset: null` means none.

@@ -195,6 +195,7 @@ impl<'a> Runner<'a> {
         {
             checks.extend(self.canary(file, case, node, peer, &request, status, port)?);
         }
+        router_checks(&case.expect, &outcome, &mut checks);
         if let (Some(before), Some(after)) = (&before, &after) {
             checks.extend(
                 case.expect
@@ -433,6 +434,117 @@ fn compare(expect: &Expect, outcome: &Outcome, decision_header: &str) -> Vec<Che
         (None, _) => {}
     }
     checks
+}
+
+/// What Envoy's router and filters apply on the route it used: timeout,
+/// retry policy, mirrors, fault delay, CORS policy.
+fn router_checks(expect: &Expect, outcome: &Outcome, checks: &mut Vec<Check>) {
+    let route = outcome.route.as_ref();
+    let action = route.and_then(|r| r.route.as_ref());
+    let none = || match (&outcome.local, &outcome.response_flag) {
+        (Some((status, _, _)), Some(flag)) => format!("(not routed: {status} {flag})"),
+        (Some((status, _, _)), None) => format!("(not forwarded: local response {status})"),
+        _ => "(no route)".to_owned(),
+    };
+    let mut push = |field: &str, expected: String, actual: String| {
+        checks.push(Check {
+            field: field.to_owned(),
+            expected,
+            actual,
+        });
+    };
+    if let Some(want) = &expect.timeout {
+        let actual = match action {
+            None => none(),
+            Some(a) => same_duration(want, a.timeout.as_deref().unwrap_or("0s")),
+        };
+        push("timeout", want.clone(), actual);
+    }
+    if let Some(want) = &expect.retries {
+        let policy = action.and_then(|a| a.retry_policy.as_ref());
+        match want {
+            None => push(
+                "retries",
+                "(none)".to_owned(),
+                match (action, policy) {
+                    (None, _) => none(),
+                    (Some(_), None) => "(none)".to_owned(),
+                    (Some(_), Some(p)) => p.to_string(),
+                },
+            ),
+            Some(want) => {
+                let field = |name: &str| match (action, policy) {
+                    (None, _) => none(),
+                    (Some(_), None) => "(no retry policy)".to_owned(),
+                    (Some(_), Some(p)) => match p.get(name) {
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(v) => v.to_string(),
+                        None => "(absent)".to_owned(),
+                    },
+                };
+                if let Some(n) = want.attempts {
+                    push("retries.attempts", n.to_string(), field("num_retries"));
+                }
+                if let Some(t) = &want.per_try_timeout {
+                    let got = field("per_try_timeout");
+                    push("retries.perTryTimeout", t.clone(), same_duration(t, &got));
+                }
+                if let Some(on) = &want.retry_on {
+                    push("retries.retryOn", on.clone(), field("retry_on"));
+                }
+            }
+        }
+    }
+    let mirrors: Option<Vec<String>> = action.map(|a| {
+        a.request_mirror_policies
+            .iter()
+            .filter_map(|m| m.get("cluster").and_then(serde_json::Value::as_str))
+            .map(str::to_owned)
+            .collect()
+    });
+    if let Some(want) = &expect.mirror {
+        let actual = match &mirrors {
+            None => none(),
+            Some(list) if list.len() > 1 => format!("several: {}", list.join(", ")),
+            Some(list) => shown(list.first().map(String::as_str)),
+        };
+        push("mirror", shown(want.as_deref()), actual);
+    }
+    if let Some(want) = &expect.mirrors {
+        push(
+            "mirrors",
+            format!("{want:?}"),
+            mirrors.map_or_else(none, |m| format!("{m:?}")),
+        );
+    }
+    let per_filter = |name: &str| route.and_then(|r| r.typed_per_filter_config.get(name));
+    if let Some(want) = &expect.delay {
+        let got = per_filter("envoy.filters.http.fault")
+            .and_then(|f| f.pointer("/delay/fixedDelay"))
+            .and_then(serde_json::Value::as_str);
+        let actual = match (route, got, want) {
+            (None, _, _) => none(),
+            (Some(_), Some(g), Some(w)) => shown(Some(&same_duration(w, g))),
+            (Some(_), g, _) => shown(g),
+        };
+        push("delay", shown(want.as_deref()), actual);
+    }
+    if let Some(want) = &expect.cors_policy {
+        let got = per_filter("envoy.filters.http.cors");
+        let text = |v: Option<&serde_json::Value>| v.map_or("(none)".to_owned(), |v| v.to_string());
+        let actual = if route.is_none() { none() } else { text(got) };
+        push("corsPolicy", text(want.as_ref()), actual);
+    }
+}
+
+/// `actual` shown as `expected` when both are the same duration (`2s` and
+/// `2000ms`), else as it is.
+fn same_duration(expected: &str, actual: &str) -> String {
+    let parse = meshpolicy_engine::router::parse_duration;
+    match (parse(expected), parse(actual)) {
+        (Ok(a), Ok(b)) if a == b => expected.to_owned(),
+        _ => actual.to_owned(),
+    }
 }
 
 /// A stat name in Istio's tagged form `k=.=v;.;…;.;name` as (name, labels).

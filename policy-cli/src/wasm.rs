@@ -119,7 +119,7 @@ fn node_metadata(node: &NodeMeta) -> NodeMetadata {
 pub type LocalReply = (u32, Vec<(String, String)>, String);
 
 /// What Envoy would do with one request after the filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     /// The request headers the upstream sees (`None`: answered locally).
     pub upstream: Option<Vec<(String, String)>>,
@@ -138,6 +138,9 @@ pub struct Outcome {
     /// The virtual host the router selected (what `xds.virtual_host_name`
     /// told the filter).
     pub virtual_host: Option<String>,
+    /// That route as the table has it, with what Envoy's router and
+    /// filters enforce on it (timeout, retry policy, mirrors, fault, CORS).
+    pub route: Option<host_tests::Route>,
 }
 
 impl Outcome {
@@ -182,6 +185,7 @@ pub fn send(plugin: &mut Plugin, req: &RequestSpec, upstream_status: u32) -> Out
     outcome.response_flag = stream.response_flag().map(str::to_owned);
     outcome.route_name = stream.route_name();
     outcome.virtual_host = stream.virtual_host_name();
+    outcome.route = stream.selected_route();
     if outcome.local.is_none() && outcome.upstream.is_some() {
         let status = upstream_status.to_string();
         stream.response_headers(&[(":status", status.as_str())], true);

@@ -3,15 +3,17 @@
 
 mod actions;
 mod matching;
+mod router;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::error::{Errors, PolicyError, PolicyErrors, field, item, key};
+use crate::error::{Errors, PolicyErrors, field, item, key};
 use crate::hosts::{HostName, HostTable, parse_host, vs_path};
 use crate::limits::{MAX_HEADER_NAME_BYTES, MAX_RULES};
 use crate::model::{HttpRule, TrafficPolicy, VirtualService};
 use crate::policy::{Action, CompiledRule, CompiledVs, HostGroup, Policy, Route};
+use crate::warning::{Warning, WarningKind};
 
 /// The `apiVersion` and `kind` of a policy document.
 pub const API_VERSION: &str = "meshpolicy.dev/v1alpha2";
@@ -73,6 +75,8 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         &mut errors,
     );
     check_subsets(&spec.subsets, &mut errors);
+    router::destination_rules(&spec.destination_rules, &spec.subsets, &mut errors);
+    let mut warnings = Vec::new();
 
     let mut rules = Vec::new();
     let mut keys = Vec::new();
@@ -91,6 +95,9 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         let namespace = vs.namespace.as_deref().or(default_ns);
         check_vs_identity(vs, v, &vp, &mut vs_names, &mut errors);
         let hosts = vs_hosts(vs, namespace, &vp, &mut errors);
+        if let Some(list) = &vs.export_to {
+            router::export_to(list, &field(&vp, "exportTo"), &mut errors);
+        }
         // only the selected host's rules run on a request: the regex bound
         // holds per virtual service
         crate::cost::check_regexes(&vs.http, &field(&vp, "http"), &mut errors);
@@ -112,8 +119,15 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
                 vs_index: v,
                 namespace,
             };
-            let (compiled, rule_keys) =
-                compile_rule(rule, i, &scope, &path, &decision_header, &mut errors);
+            let (compiled, rule_keys) = compile_rule(
+                rule,
+                i,
+                &scope,
+                &path,
+                &decision_header,
+                &mut errors,
+                &mut warnings,
+            );
             rules.push(compiled);
             keys.push(rule_keys);
         }
@@ -121,14 +135,16 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
             name: Arc::from(vs.name.as_str()),
             hosts,
             rules: first..rules.len(),
+            export_to: vs.export_to.clone(),
             catch_all: vs
                 .http
                 .iter()
                 .any(|r| r.match_.as_ref().is_none_or(Vec::is_empty)),
         });
     }
+    check_key_collisions(&rules, &mut errors);
+    let (groups, hosts) = group_hosts(&services, &keys, &mut errors, &mut warnings);
     errors.into_result()?;
-    let (groups, hosts, warnings) = group_hosts(&services, &keys);
     let uses_port = rules
         .iter()
         .any(|rule| rule.matches.iter().any(|m| m.port.is_some()));
@@ -212,18 +228,21 @@ fn vs_hosts(
 
 /// Hosts -> groups of virtual services (several naming one host are merged:
 /// in document order, those with a catch-all rule last), each group with its
-/// merged rule list and index; a warning per merged host.
+/// merged rule list and index; a warning per merged host (and an error
+/// when the merged ones export the host's VirtualService differently: the
+/// rendered one has a single `exportTo`).
 fn group_hosts(
     services: &[CompiledVs],
     keys: &[Option<Vec<crate::index::Key<'_>>>],
-) -> (Vec<HostGroup>, HostTable, Vec<PolicyError>) {
+    errors: &mut Errors,
+    warnings: &mut Vec<Warning>,
+) -> (Vec<HostGroup>, HostTable) {
     let mut by_host: BTreeMap<&HostName, Vec<usize>> = BTreeMap::new();
     for (v, vs) in services.iter().enumerate() {
         for host in &vs.hosts {
             by_host.entry(host).or_default().push(v);
         }
     }
-    let mut warnings = Vec::new();
     let mut groups: Vec<HostGroup> = Vec::new();
     let mut group_of: BTreeMap<Vec<usize>, u32> = BTreeMap::new();
     let mut table = HostTable::default();
@@ -236,7 +255,24 @@ fn group_hosts(
                 .filter_map(|&v| services.get(v))
                 .map(|s| format!("`{}`", s.name))
                 .collect();
-            warnings.push(PolicyError::new(
+            let exports: Vec<(usize, &Option<Vec<String>>)> = list
+                .iter()
+                .filter_map(|&v| services.get(v).map(|s| (v, &s.export_to)))
+                .collect();
+            if let Some(((_, first), (v, other))) = exports
+                .first()
+                .and_then(|f| exports.iter().find(|e| e.1 != f.1).map(|o| (f, o)))
+            {
+                errors.push(
+                    &field(&vs_path(*v), "exportTo"),
+                    format!(
+                        "virtual services merged for host `{}` must have the same `exportTo` (the rendered VirtualService has one): {first:?} and {other:?}",
+                        host.as_istio()
+                    ),
+                );
+            }
+            warnings.push(Warning::new(
+                WarningKind::MergedVirtualServices,
                 vs_path(list.first().copied().unwrap_or(0)),
                 format!(
                     "host `{}` is named by {} virtual services; their rules are merged in this order: {} (Istio's sidecars would keep only the oldest)",
@@ -257,7 +293,35 @@ fn group_hosts(
         };
         table.insert(host, Arc::from(host.as_istio()), id);
     }
-    (groups, table, warnings)
+    (groups, table)
+}
+
+/// Two different option sets whose 8-hex hashes collide would share a
+/// decision key (and so a route): refuse rather than route wrongly.
+fn check_key_collisions(rules: &[CompiledRule], errors: &mut Errors) {
+    let mut seen: BTreeMap<&str, (&str, usize, usize)> = BTreeMap::new();
+    for rule in rules {
+        let Action::Route(route) = &rule.action else {
+            continue;
+        };
+        let canonical = rule.router.as_ref().map_or("", |o| o.canonical.as_str());
+        for rd in &route.dests {
+            let Some((other, v, i)) = seen.get(&*rd.dest.key).copied() else {
+                seen.insert(&rd.dest.key, (canonical, rule.vs_index, rule.index));
+                continue;
+            };
+            if other != canonical {
+                errors.push(
+                    &item(&field(&vs_path(rule.vs_index), "http"), rule.index),
+                    format!(
+                        "decision key `{}` would name two different sets of router options (also {}.http[{i}]): change one rule's options slightly",
+                        rd.dest.key,
+                        vs_path(v)
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// Where a rule sits: its virtual service and the namespace short hosts
@@ -275,6 +339,7 @@ fn compile_rule<'r>(
     path: &str,
     decision_header: &str,
     errors: &mut Errors,
+    warnings: &mut Vec<Warning>,
 ) -> (CompiledRule, Option<Vec<crate::index::Key<'r>>>) {
     let name: Arc<str> = match &rule.name {
         Some(n) => Arc::from(n.as_str()),
@@ -294,6 +359,7 @@ fn compile_rule<'r>(
         Some(r) => actions::rewrite(r, &field(path, "rewrite"), errors),
         None => (None, None),
     };
+    let router = router::options(rule, path, scope.namespace, errors, warnings).map(Arc::new);
     let fault = rule
         .fault
         .as_ref()
@@ -315,6 +381,7 @@ fn compile_rule<'r>(
         let route_scope = actions::RouteScope {
             namespace: scope.namespace,
             authority: rewrite_authority.as_deref(),
+            options: router.as_deref().map(|o| o.hash.as_str()),
         };
         Action::Route(actions::route(
             list,
@@ -342,6 +409,7 @@ fn compile_rule<'r>(
         request_ops: ops.request,
         response_ops: ops.response,
         action,
+        router,
     };
     (compiled, keys)
 }

@@ -20,10 +20,12 @@ mod policy;
 mod regex;
 mod request;
 mod rewrite;
+pub mod router;
 mod schema;
 mod split;
 pub mod telemetry;
 mod trace;
+mod warning;
 
 pub use apply::{HeaderList, HeaderSink};
 pub use compile::{
@@ -38,7 +40,9 @@ pub use plan::{HostPlan, KeyRoute, resolve_host};
 pub use policy::Policy;
 pub use regex::{Anchoring, compile_regex};
 pub use request::{Request, SourceInfo};
+pub use router::RouterOptions;
 pub use trace::{RuleTrace, Trace};
+pub use warning::{Warning, WarningKind};
 
 use error::Errors;
 

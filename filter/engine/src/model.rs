@@ -56,6 +56,38 @@ pub struct Spec {
     /// Istio Telemetry `metrics` entries for meshpolicy's own metrics.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub telemetry: Vec<Metrics>,
+    /// FQDN -> what a DestinationRule carries besides subset labels
+    /// (`trafficPolicy`, `exportTo`, `workloadSelector`, per-subset
+    /// `trafficPolicy`): Envoy's clusters enforce them, `render` writes them
+    /// into the host's DestinationRule unchanged.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub destination_rules: BTreeMap<String, DestinationRuleOptions>,
+}
+
+/// `spec.destinationRules[fqdn]`: a DestinationRule's cluster settings,
+/// carried as written (validated only as maps and lists).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationRuleOptions {
+    /// `spec.trafficPolicy` (load balancer, connection pool, outlier
+    /// detection, TLS, port-level settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_policy: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_to: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_selector: Option<serde_json::Value>,
+    /// Subset name (defined in `spec.subsets`) -> its `trafficPolicy`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subsets: BTreeMap<String, SubsetOptions>,
+}
+
+/// `spec.destinationRules[fqdn].subsets[name]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubsetOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_policy: Option<serde_json::Value>,
 }
 
 /// `spec.settings`.
@@ -86,6 +118,16 @@ pub struct VirtualService {
     /// Ordered rules, first match wins (VirtualService `http`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http: Vec<HttpRule>,
+    /// VirtualService `tls` routes, carried verbatim into the rendered
+    /// VirtualService (the filter sees only HTTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Vec<serde_json::Value>>,
+    /// VirtualService `tcp` routes, carried verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<Vec<serde_json::Value>>,
+    /// VirtualService `exportTo`, carried to the rendered VirtualService.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_to: Option<Vec<String>>,
 }
 
 /// `spec.virtualServices[v].http[i]`: one rule (Istio `HTTPRoute`).
@@ -109,6 +151,25 @@ pub struct HttpRule {
     pub fault: Option<Fault>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
+    // Enforced by Envoy's router and filters after meshpolicy (SPEC §2.4):
+    // kept, validated, rendered onto the routes that serve the rule, never
+    // read by `decide`.
+    /// Istio duration (`2s`, `500ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<Destination>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirrors: Option<Vec<MirrorPolicy>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_percentage: Option<Percent>,
+    /// Deprecated in Istio's API for `mirrorPercentage` (a warning says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_percent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_policy: Option<CorsPolicy>,
     /// Beyond Istio: a consistent split keyed by a request attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sticky: Option<Sticky>,
@@ -267,12 +328,86 @@ pub struct Body {
     pub string: Option<String>,
 }
 
-/// `fault` (Istio `HTTPFaultInjection`, abort only).
+/// `fault` (Istio `HTTPFaultInjection`): the filter answers `abort`,
+/// Envoy's fault filter applies `delay`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Delay>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort: Option<Abort>,
+}
+
+/// `fault.delay`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delay {
+    /// Istio duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_delay: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage: Option<Percent>,
+    /// Deprecated integer percentage (Istio's `percent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u32>,
+}
+
+/// `retries` (Istio `HTTPRetry`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retries {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+    /// Istio duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_try_timeout: Option<String>,
+    /// Envoy `x-envoy-retry-on` / `x-envoy-retry-grpc-on` policies and HTTP
+    /// status codes, comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_remote_localities: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_ignore_previous_hosts: Option<bool>,
+    /// Istio duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<String>,
+}
+
+/// `mirrors[i]` (Istio `HTTPMirrorPolicy`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MirrorPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<Destination>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage: Option<Percent>,
+}
+
+/// `corsPolicy` (Istio `CorsPolicy`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorsPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_origins: Option<Vec<StringMatch>>,
+    /// Deprecated list of exact origins (Istio's `allowOrigin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_origin: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_methods: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_headers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_headers: Option<Vec<String>>,
+    /// Istio duration, whole seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_credentials: Option<bool>,
+    /// `FORWARD` or `IGNORE` (`UNSPECIFIED` = forward).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmatched_preflights: Option<String>,
 }
 
 /// `fault.abort`.

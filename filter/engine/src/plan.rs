@@ -6,9 +6,10 @@
 use serde::Serialize;
 
 use crate::policy::{Action, Policy};
+use crate::router::RouterOptions;
 
 /// One host of the policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostPlan {
     /// As Istio names it: an FQDN, `*.suffix` or `*`.
     pub host: String,
@@ -22,7 +23,7 @@ pub struct HostPlan {
 }
 
 /// A decision key and the destination Envoy routes it to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyRoute {
     pub key: String,
     /// FQDN.
@@ -33,6 +34,9 @@ pub struct KeyRoute {
     pub authority: Option<String>,
     /// The first rule that sets it: (virtual service index, rule index).
     pub rule: (usize, usize),
+    /// What Envoy's router applies on the key's route (the rule's timeout,
+    /// retries, mirrors, CORS, fault delay): part of the key.
+    pub options: Option<RouterOptions>,
 }
 
 impl Policy {
@@ -78,6 +82,7 @@ impl Policy {
                             port: d.port,
                             authority: rule.rewrite_authority.as_deref().map(str::to_owned),
                             rule: at,
+                            options: rule.router.as_deref().cloned(),
                         });
                     }
                 }

@@ -8,15 +8,16 @@ use std::ops::Range;
 use crate::decision::{
     Decision, DecisionLabels, Destination, HeaderOp, LocalResponse, MatchedRule, SelectedHost,
 };
-use crate::error::PolicyError;
 use crate::hosts::{Found, HostEntry, HostName, HostTable};
 use crate::index::RuleIndex;
 use crate::matcher::{CompiledMatch, Matched, View, implicit_prefix};
 use crate::request::{Request, cookie, query_param};
 use crate::rewrite::{PathRewrite, rewrite_path};
+use crate::router::RouterOptions;
 use crate::split::{Weighted, fault_fires, pick_random, pick_sticky};
 use crate::telemetry::CompiledTelemetry;
 use crate::trace::{RuleTrace, Trace};
+use crate::warning::Warning;
 
 /// A validated, compiled policy: build it once, decide per request.
 #[derive(Debug)]
@@ -28,7 +29,7 @@ pub struct Policy {
     pub(crate) groups: Vec<HostGroup>,
     pub(crate) hosts: HostTable,
     /// `istioctl analyze`-style findings that do not refuse the policy.
-    pub(crate) warnings: Vec<PolicyError>,
+    pub(crate) warnings: Vec<Warning>,
     /// Whether any match entry has a `port` (computed once at compile).
     pub(crate) uses_port: bool,
     pub(crate) decision_header: Arc<str>,
@@ -42,6 +43,8 @@ pub(crate) struct CompiledVs {
     pub(crate) name: Arc<str>,
     pub(crate) hosts: Vec<HostName>,
     pub(crate) rules: Range<usize>,
+    /// `exportTo`, carried to the rendered VirtualService.
+    pub(crate) export_to: Option<Vec<String>>,
     /// Some rule matches every request (merged last with others).
     pub(crate) catch_all: bool,
 }
@@ -101,6 +104,8 @@ pub(crate) struct CompiledRule {
     pub(crate) request_ops: Vec<HeaderOp>,
     pub(crate) response_ops: Vec<HeaderOp>,
     pub(crate) action: Action,
+    /// What Envoy's router enforces for the rule; never read by `decide`.
+    pub(crate) router: Option<Arc<RouterOptions>>,
 }
 
 #[derive(Debug)]
@@ -199,9 +204,23 @@ impl Policy {
     }
 
     /// Findings that do not refuse the policy (several virtual services
-    /// merged for one host, …): the CLI prints them, the filter logs them.
-    pub fn warnings(&self) -> &[PolicyError] {
+    /// merged for one host, `perTryTimeout` longer than `timeout`, …), each
+    /// with a typed kind: the CLI prints them, the filter logs them.
+    pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+
+    /// The router-enforced options (timeout, retries, mirrors, CORS,
+    /// fault delay) of rule `index` of virtual service `virtual_service`
+    /// (indices as in `MatchedRule`): what Envoy applies on the route of
+    /// the rule's decision keys.
+    pub fn router_options(&self, virtual_service: usize, index: usize) -> Option<&RouterOptions> {
+        let vs = self.services.get(virtual_service)?;
+        let rule = self.rules.get(vs.rules.start.checked_add(index)?)?;
+        if rule.vs_index != virtual_service || rule.index != index {
+            return None;
+        }
+        rule.router.as_deref()
     }
 
     /// Which host of the policy covers the request: by the virtual host
@@ -358,6 +377,19 @@ impl Policy {
             );
         }
         let decision = self.act(&view, Some(selected), found, Some(&mut trace.actions));
+        // what Envoy's router applies on the key's route (kept out of `act`:
+        // the filter never explains, so its build carries none of this)
+        if decision.destination.is_some()
+            && let Some(o) = decision
+                .rule
+                .as_ref()
+                .and_then(|r| self.router_options(r.virtual_service_index, r.index))
+        {
+            trace.actions.push(format!(
+                "Envoy applies on the key's route: {}",
+                o.describe().join("; ")
+            ));
+        }
         (decision, trace)
     }
 

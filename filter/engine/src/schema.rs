@@ -19,6 +19,9 @@ pub(crate) enum Kind {
     Obj(&'static [Field]),
     List(&'static Kind),
     Map(&'static Kind),
+    /// A map carried as written (Istio fields Envoy enforces without the
+    /// filter: `tcp`/`tls` routes, a DestinationRule's `trafficPolicy`).
+    AnyMap,
     /// A field of the Istio resource that meshpolicy does not implement.
     Unsupported(&'static str),
 }
@@ -27,9 +30,6 @@ pub(crate) struct Field {
     name: &'static str,
     kind: Kind,
 }
-
-/// Why router features are refused: Envoy's router enforces them, not a filter.
-const IN_COMPANION: &str = "keep it in the companion VirtualService";
 
 const fn f(name: &'static str, kind: Kind) -> Field {
     Field { name, kind }
@@ -115,12 +115,38 @@ static ABORT: &[Field] = &[
     f("grpcStatus", Kind::Unsupported("use `httpStatus`")),
     f("http2Error", Kind::Unsupported("use `httpStatus`")),
 ];
-static FAULT: &[Field] = &[
-    f("abort", Kind::Obj(ABORT)),
+static DELAY: &[Field] = &[
+    f("fixedDelay", Kind::Str),
+    f("percentage", Kind::Obj(PERCENT)),
+    f("percent", Kind::U32),
     f(
-        "delay",
-        Kind::Unsupported("a filter cannot delay a request without a timer per stream"),
+        "exponentialDelay",
+        Kind::Unsupported("Istio does not support it yet: use `fixedDelay`"),
     ),
+];
+static FAULT: &[Field] = &[f("delay", Kind::Obj(DELAY)), f("abort", Kind::Obj(ABORT))];
+
+static RETRIES: &[Field] = &[
+    f("attempts", Kind::U32),
+    f("perTryTimeout", Kind::Str),
+    f("retryOn", Kind::Str),
+    f("retryRemoteLocalities", Kind::Bool),
+    f("retryIgnorePreviousHosts", Kind::Bool),
+    f("backoff", Kind::Str),
+];
+static MIRROR_POLICY: &[Field] = &[
+    f("destination", Kind::Obj(DESTINATION)),
+    f("percentage", Kind::Obj(PERCENT)),
+];
+static CORS_POLICY: &[Field] = &[
+    f("allowOrigins", Kind::List(&Kind::Obj(STRING_MATCH))),
+    f("allowOrigin", Kind::List(&Kind::Str)),
+    f("allowMethods", Kind::List(&Kind::Str)),
+    f("allowHeaders", Kind::List(&Kind::Str)),
+    f("exposeHeaders", Kind::List(&Kind::Str)),
+    f("maxAge", Kind::Str),
+    f("allowCredentials", Kind::Bool),
+    f("unmatchedPreflights", Kind::Str),
 ];
 
 static STICKY: &[Field] = &[
@@ -143,13 +169,17 @@ static HTTP_RULE: &[Field] = &[
         "delegate",
         Kind::Unsupported("delegation is resolved by Istio, not in a filter"),
     ),
-    f("timeout", Kind::Unsupported(IN_COMPANION)),
-    f("retries", Kind::Unsupported(IN_COMPANION)),
-    f("mirror", Kind::Unsupported(IN_COMPANION)),
-    f("mirrors", Kind::Unsupported(IN_COMPANION)),
-    f("mirrorPercentage", Kind::Unsupported(IN_COMPANION)),
-    f("mirrorPercent", Kind::Unsupported(IN_COMPANION)),
-    f("corsPolicy", Kind::Unsupported(IN_COMPANION)),
+    f("timeout", Kind::Str),
+    f("retries", Kind::Obj(RETRIES)),
+    f("mirror", Kind::Obj(DESTINATION)),
+    f("mirrors", Kind::List(&Kind::Obj(MIRROR_POLICY))),
+    f("mirrorPercentage", Kind::Obj(PERCENT)),
+    f("mirrorPercent", Kind::U32),
+    f(
+        "mirror_percent",
+        Kind::Unsupported("write `mirrorPercentage` (or the deprecated `mirrorPercent`)"),
+    ),
+    f("corsPolicy", Kind::Obj(CORS_POLICY)),
 ];
 
 static VIRTUAL_SERVICE: &[Field] = &[
@@ -157,6 +187,9 @@ static VIRTUAL_SERVICE: &[Field] = &[
     f("namespace", Kind::Str),
     f("hosts", Kind::List(&Kind::Str)),
     f("http", Kind::List(&Kind::Obj(HTTP_RULE))),
+    f("tls", Kind::List(&Kind::AnyMap)),
+    f("tcp", Kind::List(&Kind::AnyMap)),
+    f("exportTo", Kind::List(&Kind::Str)),
 ];
 
 /// A v1alpha1 document's top-level rule list, and how to move it.
@@ -188,12 +221,21 @@ static METRICS: &[Field] = &[
     f("reportingInterval", Kind::Str),
 ];
 
+static SUBSET_OPTIONS: &[Field] = &[f("trafficPolicy", Kind::AnyMap)];
+static DESTINATION_RULE: &[Field] = &[
+    f("trafficPolicy", Kind::AnyMap),
+    f("exportTo", Kind::List(&Kind::Str)),
+    f("workloadSelector", Kind::AnyMap),
+    f("subsets", Kind::Map(&Kind::Obj(SUBSET_OPTIONS))),
+];
+
 static SPEC: &[Field] = &[
     f("virtualServices", Kind::List(&Kind::Obj(VIRTUAL_SERVICE))),
     f("http", Kind::Unsupported(V1_HTTP)),
     f("subsets", Kind::Map(&Kind::Map(&STRING_MAP))),
     f("settings", Kind::Obj(SETTINGS)),
     f("telemetry", Kind::List(&Kind::Obj(METRICS))),
+    f("destinationRules", Kind::Map(&Kind::Obj(DESTINATION_RULE))),
 ];
 static METADATA: &[Field] = &[
     f("name", Kind::Str),
@@ -227,6 +269,7 @@ fn walk(value: &Value, kind: &Kind, path: &str, errors: &mut Errors) {
             errors.push(at, format!("must not be null, expected {}", expected(kind)))
         }
         (Kind::Str, Value::String(_))
+        | (Kind::AnyMap, Value::Object(_))
         | (Kind::Bool, Value::Bool(_))
         | (Kind::Number, Value::Number(_)) => {}
         (Kind::U32, Value::Number(n)) => {
@@ -284,7 +327,7 @@ fn expected(kind: &Kind) -> &'static str {
         Kind::U32 => "an unsigned 32-bit integer",
         Kind::Bool => "a boolean",
         Kind::Number => "a number",
-        Kind::Obj(_) | Kind::Map(_) => "a map",
+        Kind::Obj(_) | Kind::Map(_) | Kind::AnyMap => "a map",
         Kind::List(_) => "a list",
         Kind::Unsupported(_) => "nothing",
     }

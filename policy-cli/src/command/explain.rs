@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use meshpolicy_engine::{Decision, HeaderOp, Request, Trace};
+use meshpolicy_engine::{Decision, HeaderOp, Request, RouterOptions, Trace};
 use serde::Serialize;
 
 use crate::ExitCode;
@@ -68,6 +68,11 @@ struct Report<'a> {
     request: &'a RequestSpec,
     decision: &'a Decision,
     trace: &'a Trace,
+    /// What Envoy's router and filters apply on the route of the chosen
+    /// destination's key: the matched rule's timeout, retries, mirrors,
+    /// CORS policy, fault delay (Istio's field names) and their hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    router: Option<&'a RouterOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     wasm: Option<WasmReport>,
 }
@@ -85,6 +90,13 @@ struct WasmReport {
     /// The cluster Envoy's router picked, and its route (the rendered routes).
     cluster: Option<String>,
     route: Option<String>,
+    /// What the router applies on that route (Envoy's names): `timeout`,
+    /// `retry_policy`, `request_mirror_policies`, and the fault and CORS
+    /// filters' per-route configuration.
+    timeout: Option<String>,
+    retry_policy: Option<serde_json::Value>,
+    request_mirror_policies: Vec<serde_json::Value>,
+    typed_per_filter_config: std::collections::BTreeMap<String, serde_json::Value>,
     local_status: Option<u32>,
 }
 
@@ -137,6 +149,15 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         virtual_host: None,
     };
     let (decision, trace) = loaded.policy.explain(&request);
+    let router = decision
+        .destination
+        .as_ref()
+        .and(decision.rule.as_ref())
+        .and_then(|r| {
+            loaded
+                .policy
+                .router_options(r.virtual_service_index, r.index)
+        });
 
     let wasm = match &filter {
         None => None,
@@ -161,6 +182,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
                 request: &req,
                 decision: &decision,
                 trace: &trace,
+                router,
                 wasm,
             };
             let agrees = report.wasm.as_ref().is_none_or(|w| w.agrees);
@@ -176,6 +198,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             &req,
             &decision,
             &trace,
+            router,
             wasm.as_ref(),
             loaded.policy.decision_header(),
         ),
@@ -277,7 +300,18 @@ fn compare(
     if let Some(f) = &outcome.failure {
         differences.push(format!("the filter trapped: {f}"));
     }
+    let action = outcome.route.as_ref().and_then(|r| r.route.as_ref());
     WasmReport {
+        timeout: action.and_then(|a| a.timeout.clone()),
+        retry_policy: action.and_then(|a| a.retry_policy.clone()),
+        request_mirror_policies: action
+            .map(|a| a.request_mirror_policies.clone())
+            .unwrap_or_default(),
+        typed_per_filter_config: outcome
+            .route
+            .as_ref()
+            .map(|r| r.typed_per_filter_config.clone())
+            .unwrap_or_default(),
         path: path.to_owned(),
         agrees: differences.is_empty(),
         differences,
@@ -288,6 +322,55 @@ fn compare(
         route: outcome.route_name.clone(),
         local_status,
     }
+}
+
+/// The options of the route the router used, for people.
+fn router_text(w: &WasmReport) -> String {
+    let mut parts = vec![format!(
+        "timeout {}",
+        w.timeout.as_deref().unwrap_or("(none)")
+    )];
+    parts.push(match &w.retry_policy {
+        None => "no retries".to_owned(),
+        Some(p) => {
+            let mut s = format!(
+                "retries {}",
+                p.get("num_retries")
+                    .map_or("?".to_owned(), |n| n.to_string())
+            );
+            if let Some(t) = p.get("per_try_timeout").and_then(serde_json::Value::as_str) {
+                s.push_str(&format!(", perTryTimeout {t}"));
+            }
+            if let Some(on) = p.get("retry_on").and_then(serde_json::Value::as_str) {
+                s.push_str(&format!(" on {on}"));
+            }
+            s
+        }
+    });
+    for m in &w.request_mirror_policies {
+        parts.push(format!(
+            "mirror {} ({}%)",
+            m.get("cluster")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("?"),
+            m.get("runtime_fraction")
+                .map_or("100".to_owned(), |p| p.to_string())
+        ));
+    }
+    if let Some(d) = w
+        .typed_per_filter_config
+        .get("envoy.filters.http.fault")
+        .and_then(|f| f.pointer("/delay/fixedDelay"))
+        .and_then(serde_json::Value::as_str)
+    {
+        parts.push(format!("fault delay {d}"));
+    }
+    if w.typed_per_filter_config
+        .contains_key("envoy.filters.http.cors")
+    {
+        parts.push("corsPolicy".to_owned());
+    }
+    parts.join("; ")
 }
 
 /// A value or `none`, for people.
@@ -307,6 +390,7 @@ fn human(
     req: &RequestSpec,
     d: &Decision,
     trace: &Trace,
+    router: Option<&RouterOptions>,
     wasm: Option<&WasmReport>,
     header: &str,
 ) -> String {
@@ -405,6 +489,12 @@ fn human(
             ops.iter().map(op_text).collect::<Vec<_>>().join("; ")
         }
     };
+    if let Some(o) = router {
+        out.push_str(&row(
+            "router applies",
+            format!("{} (key suffix #{})", o.describe().join("; "), o.hash),
+        ));
+    }
     out.push_str(&row("request headers", ops(&d.request_headers)));
     out.push_str(&row("response headers", ops(&d.response_headers)));
     if let Some(l) = &d.local_response {
@@ -441,6 +531,9 @@ fn human(
                 (None, None) => String::new(),
             };
             out.push_str(&format!("{shown}\n"));
+            if w.local_status.is_none() && w.cluster.is_some() {
+                out.push_str(&format!("  router applies: {}\n", router_text(w)));
+            }
         } else {
             out.push_str("  DIFFERS from the engine:\n");
             for diff in &w.differences {

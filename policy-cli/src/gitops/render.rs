@@ -155,14 +155,21 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<RenderedFile>, RenderError>
             }
         })
         .collect::<Vec<_>>();
-    let rules = input
-        .doc
-        .spec
+    let spec = &input.doc.spec;
+    let hosts: BTreeSet<&String> = spec
         .subsets
-        .iter()
-        .map(|(host, subsets)| Document {
-            comment: header(&format!("Subsets of `{host}`")),
-            root: destination_rule(input, host, subsets),
+        .keys()
+        .chain(spec.destination_rules.keys())
+        .collect();
+    let rules = hosts
+        .into_iter()
+        .map(|host| Document {
+            comment: header(&if spec.destination_rules.contains_key(host) {
+                format!("Subsets and traffic policy of `{host}`")
+            } else {
+                format!("Subsets of `{host}`")
+            }),
+            root: destination_rule(input, host),
         })
         .collect::<Vec<_>>();
     Ok(vec![
@@ -308,6 +315,11 @@ fn resource_name(policy: &str, host: Option<&str>) -> String {
 
 fn virtual_service(input: &RenderInput<'_>, plan: &HostPlan) -> Node {
     let header = input.policy.decision_header();
+    let merged: Vec<&meshpolicy_engine::model::VirtualService> = plan
+        .virtual_services
+        .iter()
+        .filter_map(|&v| input.doc.spec.virtual_services.get(v))
+        .collect();
     let mut routes: Vec<Node> = plan.keys.iter().map(|k| key_route(header, k)).collect();
     let mut names: BTreeSet<String> = BTreeSet::new();
     for &(v, r) in &plan.rules {
@@ -321,7 +333,7 @@ fn virtual_service(input: &RenderInput<'_>, plan: &HostPlan) -> Node {
             .or(input.doc.metadata.namespace.as_deref());
         routes.push(native_rule(rule, namespace, &mut names));
     }
-    let spec = Node::map()
+    let mut spec = Node::map()
         .with("hosts", Node::Seq(vec![Node::str(plan.host.clone())]))
         .with_comment(
             &[
@@ -333,6 +345,35 @@ fn virtual_service(input: &RenderInput<'_>, plan: &HostPlan) -> Node {
             "http",
             Node::Seq(routes),
         );
+    // Envoy enforces the non-HTTP sections without the filter: carried as
+    // written, in Istio's field order, those of merged ones in merge order
+    // (they export alike: the engine checks it).
+    for (name, list) in [
+        (
+            "tls",
+            merged
+                .iter()
+                .flat_map(|vs| vs.tls.iter().flatten())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "tcp",
+            merged
+                .iter()
+                .flat_map(|vs| vs.tcp.iter().flatten())
+                .collect(),
+        ),
+    ] {
+        if !list.is_empty() {
+            spec = spec.with(name, Node::Seq(list.into_iter().map(Node::from).collect()));
+        }
+    }
+    if let Some(export) = merged.iter().find_map(|vs| vs.export_to.as_ref()) {
+        spec = spec.with(
+            "exportTo",
+            Node::Seq(export.iter().map(|e| Node::str(e.clone())).collect()),
+        );
+    }
     let metadata = metadata(
         input,
         resource_name(&input.doc.metadata.name, Some(&plan.host)),
@@ -345,7 +386,11 @@ fn virtual_service(input: &RenderInput<'_>, plan: &HostPlan) -> Node {
         .with("spec", spec)
 }
 
-/// The route of one decision key: the header's exact value to its destination.
+/// The route of one decision key: the header's exact value to its
+/// destination, with the rule's router options (timeout, retries, mirrors,
+/// CORS, fault delay). Envoy's fault and CORS filters and its router come
+/// after the WasmPlugin in Istio's HTTP filter chain, so they read this
+/// route, re-selected after the filter set the header.
 fn key_route(header: &str, k: &KeyRoute) -> Node {
     let mut destination = Node::map().with("host", Node::str(k.host.clone()));
     if let Some(subset) = &k.subset {
@@ -372,10 +417,18 @@ fn key_route(header: &str, k: &KeyRoute) -> Node {
             Node::map().with("authority", Node::str(authority.clone())),
         );
     }
-    route.with(
+    route = route.with(
         "route",
         Node::Seq(vec![Node::map().with("destination", destination)]),
-    )
+    );
+    if let Some(options) = &k.options
+        && let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&options.fields)
+    {
+        for (key, value) in &fields {
+            route = route.with(key, Node::from(value));
+        }
+    }
+    route
 }
 
 /// A policy rule as Istio's own VirtualService rule: without meshpolicy's
@@ -388,10 +441,16 @@ fn native_rule(
 ) -> Node {
     let mut rule = rule.clone();
     rule.sticky = None;
-    for rd in rule.route.iter_mut().flatten() {
-        if let Some(d) = rd.destination.as_mut() {
-            d.host = resolve_host(&d.host, namespace);
-        }
+    let mirrors = rule.mirrors.iter_mut().flatten();
+    for d in rule
+        .route
+        .iter_mut()
+        .flatten()
+        .filter_map(|rd| rd.destination.as_mut())
+        .chain(rule.mirror.as_mut())
+        .chain(mirrors.filter_map(|m| m.destination.as_mut()))
+    {
+        d.host = resolve_host(&d.host, namespace);
     }
     if let Some(name) = rule.name.take() {
         let mut unique = name.clone();
@@ -417,17 +476,46 @@ fn native_rule(
     node
 }
 
-type SubsetLabels = BTreeMap<String, BTreeMap<String, String>>;
-
-fn destination_rule(input: &RenderInput<'_>, host: &str, subsets: &SubsetLabels) -> Node {
-    let subsets = subsets
-        .iter()
+/// A host's DestinationRule: its subsets (`spec.subsets`) and what
+/// `spec.destinationRules` carries for it, in Istio's field order (host,
+/// trafficPolicy, subsets, exportTo, workloadSelector).
+fn destination_rule(input: &RenderInput<'_>, host: &str) -> Node {
+    let spec = &input.doc.spec;
+    let options = spec.destination_rules.get(host);
+    let subsets = spec
+        .subsets
+        .get(host)
+        .into_iter()
+        .flatten()
         .map(|(name, labels)| {
-            Node::map()
+            let mut subset = Node::map()
                 .with("name", Node::str(name.clone()))
-                .with("labels", string_map(labels))
+                .with("labels", string_map(labels));
+            if let Some(policy) = options
+                .and_then(|o| o.subsets.get(name))
+                .and_then(|s| s.traffic_policy.as_ref())
+            {
+                subset = subset.with("trafficPolicy", Node::from(policy));
+            }
+            subset
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut body = Node::map().with("host", Node::str(host));
+    if let Some(policy) = options.and_then(|o| o.traffic_policy.as_ref()) {
+        body = body.with("trafficPolicy", Node::from(policy));
+    }
+    if !subsets.is_empty() || options.is_none() {
+        body = body.with("subsets", Node::Seq(subsets));
+    }
+    if let Some(export) = options.and_then(|o| o.export_to.as_ref()) {
+        body = body.with(
+            "exportTo",
+            Node::Seq(export.iter().map(|e| Node::str(e.clone())).collect()),
+        );
+    }
+    if let Some(selector) = options.and_then(|o| o.workload_selector.as_ref()) {
+        body = body.with("workloadSelector", Node::from(selector));
+    }
     Node::map()
         .with("apiVersion", Node::str("networking.istio.io/v1"))
         .with("kind", Node::str("DestinationRule"))
@@ -439,12 +527,7 @@ fn destination_rule(input: &RenderInput<'_>, host: &str, subsets: &SubsetLabels)
                 "1",
             ),
         )
-        .with(
-            "spec",
-            Node::map()
-                .with("host", Node::str(host))
-                .with("subsets", Node::Seq(subsets)),
-        )
+        .with("spec", body)
 }
 
 fn string_map(map: &BTreeMap<String, String>) -> Node {

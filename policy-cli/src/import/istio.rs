@@ -1,6 +1,7 @@
-//! Istio resources to policy pieces: VirtualService `http` rules,
-//! DestinationRule `subsets`, Telemetry `metrics`. Every field meshpolicy
-//! cannot enforce in a filter is an error at its place, never dropped.
+//! Istio resources to policy pieces: VirtualService `http` rules (with the
+//! fields Envoy's router enforces) and its `tcp`/`tls`/`exportTo`,
+//! DestinationRule `subsets` and cluster settings, Telemetry `metrics`.
+//! Every field meshpolicy cannot carry is an error at its place, never dropped.
 
 use serde_json::{Map, Value};
 
@@ -17,65 +18,14 @@ const fn un(field: &'static str, why: &'static str) -> Unsupported {
     Unsupported { field, why }
 }
 
-const ROUTER: &str = "Envoy's router enforces it after the filter chain; keep it in an Istio \
-                      VirtualService beside the companion one";
-
-const VS_SPEC: &[Unsupported] = &[
-    un(
-        "tcp",
-        "meshpolicy is an HTTP filter; keep TCP routes in an Istio VirtualService",
-    ),
-    un(
-        "tls",
-        "meshpolicy is an HTTP filter; keep TLS routes in an Istio VirtualService",
-    ),
-    un(
-        "exportTo",
-        "the WasmPlugin's selector decides where a policy applies",
-    ),
-];
-
-const HTTP_ROUTE: &[Unsupported] = &[
-    un("timeout", ROUTER),
-    un("retries", ROUTER),
-    un("mirror", ROUTER),
-    un("mirrors", ROUTER),
-    un("mirrorPercentage", ROUTER),
-    un("mirrorPercent", ROUTER),
-    un(
-        "corsPolicy",
-        "Envoy's CORS filter runs before meshpolicy; keep it in an Istio VirtualService",
-    ),
-    un(
-        "delegate",
-        "a policy is one ordered rule list; inline the delegate's rules",
-    ),
-];
+const HTTP_ROUTE: &[Unsupported] = &[un(
+    "delegate",
+    "a policy is one ordered rule list; inline the delegate's rules",
+)];
 
 const HTTP_MATCH: &[Unsupported] = &[un(
     "statPrefix",
     "meshpolicy labels its own metrics with `policy_rule` instead",
-)];
-
-const DR_SPEC: &[Unsupported] = &[
-    un(
-        "trafficPolicy",
-        "load balancing, connection pools, outlier detection and TLS are cluster \
-                         settings; keep them in an Istio DestinationRule",
-    ),
-    un(
-        "exportTo",
-        "the WasmPlugin's selector decides where a policy applies",
-    ),
-    un(
-        "workloadSelector",
-        "the WasmPlugin's selector decides where a policy applies",
-    ),
-];
-
-const DR_SUBSET: &[Unsupported] = &[un(
-    "trafficPolicy",
-    "per-subset cluster settings belong in an Istio DestinationRule",
 )];
 
 const TELEMETRY_SPEC: &[Unsupported] = &[
@@ -137,9 +87,9 @@ fn reject_gateways(doc: &Document, value: &Value, path: &FieldPath, errors: &mut
                 doc.diag(
                     Diagnostic::error(
                         "unsupported-field",
-                        format!("meshpolicy runs in sidecars and cannot route for gateway {g}"),
+                        format!("meshpolicy cannot route for gateway {g}: the filter runs on sidecars"),
                     )
-                    .with_help("only `mesh` is accepted in `gateways`"),
+                    .with_help("only `mesh` is accepted in `gateways`; keep gateway routes in an Istio VirtualService of their own"),
                     &path.key("gateways").index(i),
                 ),
             );
@@ -201,17 +151,24 @@ pub struct ImportedRule {
     pub value: Value,
 }
 
-/// A VirtualService's `hosts` and its `http` rules.
+/// Sections of a VirtualService carried as written into the policy's
+/// virtual service (Envoy enforces them without the filter), in Istio's order.
+pub const VS_CARRIED: [&str; 3] = ["tls", "tcp", "exportTo"];
+
+/// A VirtualService's `hosts`, its `http` rules and its carried sections.
 pub fn virtual_service(
     doc: &Document,
     errors: &mut Vec<Diagnostic>,
-) -> (Vec<String>, Vec<ImportedRule>) {
+) -> (Vec<String>, Vec<ImportedRule>, Vec<(&'static str, Value)>) {
     let root = FieldPath::default().key("spec");
     let Some(spec) = spec(doc, errors) else {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), Vec::new());
     };
     let spec_value = Value::Object(spec.clone());
-    reject(doc, &spec_value, &root, VS_SPEC, errors);
+    let carried = VS_CARRIED
+        .iter()
+        .filter_map(|&k| spec.get(k).map(|v| (k, v.clone())))
+        .collect();
     reject_gateways(doc, &spec_value, &root, errors);
     let hosts = list(doc, spec, "hosts", &root, errors)
         .iter()
@@ -221,18 +178,6 @@ pub fn virtual_service(
     for (j, rule) in list(doc, spec, "http", &root, errors).iter().enumerate() {
         let at = root.key("http").index(j);
         reject(doc, rule, &at, HTTP_ROUTE, errors);
-        if let Some(fault) = rule.get("fault") {
-            reject(
-                doc,
-                fault,
-                &at.key("fault"),
-                &[un(
-                    "delay",
-                    "meshpolicy answers faults with a local response and cannot hold a request",
-                )],
-                errors,
-            );
-        }
         if let Some(redirect) = rule.get("redirect") {
             reject(
                 doc,
@@ -268,20 +213,38 @@ pub fn virtual_service(
         }
         rules.push(ImportedRule { value });
     }
-    (hosts, rules)
+    (hosts, rules, carried)
 }
 
 /// One DestinationRule subset: name, labels, and where the labels are.
 pub type Subset = (String, Value, FieldPath);
 
-/// A DestinationRule's host and its subsets.
+/// A DestinationRule field carried as written: its name (or the subset's),
+/// the value, and where it is.
+pub type Carried = (String, Value, FieldPath);
+
+/// What a DestinationRule gives the policy.
+pub struct ImportedDestinationRule {
+    pub host: String,
+    pub subsets: Vec<Subset>,
+    /// `trafficPolicy`, `exportTo`, `workloadSelector`.
+    pub settings: Vec<Carried>,
+    /// Per subset name, its `trafficPolicy`.
+    pub subset_policies: Vec<Carried>,
+}
+
+/// A DestinationRule's host, its subsets and its cluster settings.
 pub fn destination_rule(
     doc: &Document,
     errors: &mut Vec<Diagnostic>,
-) -> Option<(String, Vec<Subset>)> {
+) -> Option<ImportedDestinationRule> {
     let root = FieldPath::default().key("spec");
     let spec = spec(doc, errors)?;
-    reject(doc, &Value::Object(spec.clone()), &root, DR_SPEC, errors);
+    let settings = ["trafficPolicy", "exportTo", "workloadSelector"]
+        .iter()
+        .filter_map(|&k| spec.get(k).map(|v| (k.to_owned(), v.clone(), root.key(k))))
+        .collect();
+    let mut subset_policies = Vec::new();
     let Some(host) = spec.get("host").and_then(Value::as_str) else {
         errors.push(doc.diag(
             Diagnostic::error("missing-field", "a DestinationRule needs `spec.host`"),
@@ -292,7 +255,6 @@ pub fn destination_rule(
     let mut subsets = Vec::new();
     for (i, subset) in list(doc, spec, "subsets", &root, errors).iter().enumerate() {
         let at = root.key("subsets").index(i);
-        reject(doc, subset, &at, DR_SUBSET, errors);
         let Some(name) = subset.get("name").and_then(Value::as_str) else {
             errors.push(doc.diag(
                 Diagnostic::error("missing-field", "a subset needs a `name`"),
@@ -304,9 +266,17 @@ pub fn destination_rule(
             .get("labels")
             .cloned()
             .unwrap_or_else(|| Value::Object(Map::new()));
+        if let Some(policy) = subset.get("trafficPolicy") {
+            subset_policies.push((name.to_owned(), policy.clone(), at.key("trafficPolicy")));
+        }
         subsets.push((name.to_owned(), labels, at.key("labels")));
     }
-    Some((host.to_owned(), subsets))
+    Some(ImportedDestinationRule {
+        host: host.to_owned(),
+        subsets,
+        settings,
+        subset_policies,
+    })
 }
 
 /// A Telemetry's `metrics` entries and where each came from.

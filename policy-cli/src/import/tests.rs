@@ -103,18 +103,17 @@ fn keeps_each_virtual_service_with_its_hosts_and_resolves_short_names() {
 }
 
 #[test]
-fn unsupported_istio_fields_are_errors_at_their_place() {
+fn fields_meshpolicy_cannot_carry_are_errors_at_their_place() {
     let vs = "\
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: r}
 spec:
   hosts: [r]
+  gateways: [istio-system/ingress]
   http:
-    - timeout: 5s
-      retries: {attempts: 3}
-      route:
-        - destination: {host: r}
+    - delegate: {name: d}
+      timeout: 5s
 ";
     let errors = merge(docs(&[("vs.yaml", vs)]), None).unwrap_err();
     let found: Vec<_> = errors
@@ -124,9 +123,13 @@ spec:
     assert_eq!(
         found,
         [
-            ("unsupported-field", "spec.http[0].timeout".to_owned(), 7),
-            ("unsupported-field", "spec.http[0].retries".to_owned(), 8),
+            ("unsupported-field", "spec.gateways[0]".to_owned(), 6),
+            ("unsupported-field", "spec.http[0].delegate".to_owned(), 8),
         ]
+    );
+    assert_eq!(
+        errors[0].message,
+        "meshpolicy cannot route for gateway \"istio-system/ingress\": the filter runs on sidecars"
     );
 }
 
@@ -171,4 +174,59 @@ fn a_policy_imports_as_itself() {
     let (policy2, _) = again.check().unwrap();
     assert_eq!(policy, policy2);
     assert_eq!(serde_saphyr::to_string(&policy2).unwrap(), yaml);
+}
+
+#[test]
+fn router_fields_and_carried_sections_keep_their_place_in_the_istio_file() {
+    let vs = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: prod}
+spec:
+  hosts: [r]
+  exportTo: [\"*\", \".\"]
+  http:
+    - timeout: 2 seconds
+      route:
+        - destination: {host: r}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: r, namespace: prod}
+spec:
+  host: r
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+  subsets:
+    - name: v1
+      labels: {version: v1}
+      trafficPolicy: [not, a, map]
+";
+    let found = |text: &str| -> Vec<(String, u32)> {
+        let merged = merge(docs(&[("r.yaml", text)]), None).unwrap();
+        merged
+            .check()
+            .unwrap_err()
+            .iter()
+            .map(|e| {
+                (
+                    e.path.clone().unwrap(),
+                    u32::try_from(e.pos.unwrap().line).unwrap(),
+                )
+            })
+            .collect()
+    };
+    // the schema first (a subset's trafficPolicy must be a map) ...
+    assert_eq!(
+        found(vs),
+        [("spec.subsets[0].trafficPolicy".to_owned(), 21)]
+    );
+    // ... then the values, each at its line in the VirtualService
+    let fixed = vs.replace("[not, a, map]", "{}");
+    assert_eq!(
+        found(&fixed),
+        [
+            ("spec.exportTo".to_owned(), 6),
+            ("spec.http[0].timeout".to_owned(), 8),
+        ]
+    );
 }

@@ -6,8 +6,6 @@
 //! `TranslateRouteMatch`, `translateHeaderMatch`, `translateQueryParamMatch`,
 //! `TranslateHeadersOperations`, `GetDestinationCluster`, `IsCatchAllRoute`).
 
-use std::collections::BTreeMap;
-
 use host_tests::{
     ClusterWeight, DirectResponseAction, HeaderMatcher, HeaderValueOption, QueryParameterMatcher,
     RedirectAction, RegexRewrite, Route, RouteAction, RouteMatch, WeightedClusters,
@@ -546,15 +544,21 @@ impl VirtualService {
         if !authority.is_empty() {
             action.host_rewrite_literal = Some(authority);
         }
+        // `TranslateRequestMirrorPolicy` / `MirrorPercent`: `mirrorPercentage`,
+        // else the deprecated `mirrorPercent`, else 100; 0 mirrors nothing.
         if let Some(mirror) = http.get("mirror") {
             let percent = http
                 .get("mirrorPercentage")
                 .and_then(|p| p.get("value"))
-                .cloned();
+                .and_then(Value::as_f64)
+                .or_else(|| http.get("mirrorPercent").and_then(Value::as_f64))
+                .unwrap_or(100.0);
             let cluster = self.cluster(&format!("{field}.mirror"), mirror, port)?;
-            action
-                .request_mirror_policies
-                .push(json!({"cluster": cluster, "runtime_fraction": percent}));
+            if percent > 0.0 {
+                action
+                    .request_mirror_policies
+                    .push(json!({"cluster": cluster, "runtime_fraction": percent}));
+            }
         }
         if let Some(Value::Array(mirrors)) = http.get("mirrors") {
             for (i, m) in mirrors.iter().enumerate() {
@@ -563,16 +567,22 @@ impl VirtualService {
                     .get("destination")
                     .ok_or_else(|| self.err(&format!("{mfield}.destination"), "missing"))?;
                 let cluster = self.cluster(&format!("{mfield}.destination"), dest, port)?;
-                let percent = m.get("percentage").and_then(|p| p.get("value")).cloned();
-                action
-                    .request_mirror_policies
-                    .push(json!({"cluster": cluster, "runtime_fraction": percent}));
+                let percent = m
+                    .get("percentage")
+                    .and_then(|p| p.get("value"))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(100.0);
+                if percent > 0.0 {
+                    action
+                        .request_mirror_policies
+                        .push(json!({"cluster": cluster, "runtime_fraction": percent}));
+                }
             }
         }
-        action.retry_policy = Some(match http.get("retries") {
+        action.retry_policy = match http.get("retries") {
             Some(r) => retry_policy(r),
-            None => default_retry_policy(),
-        });
+            None => Some(default_retry_policy()),
+        };
         let destinations = match http.get("route") {
             Some(Value::Array(a)) if !a.is_empty() => a,
             _ => {
@@ -750,21 +760,61 @@ fn destination_authority(d: &Value) -> Option<String> {
     })
 }
 
-/// Istio's `HTTPRetry` as Envoy's retry policy (`retry.ConvertPolicy`),
-/// carried as data.
-fn retry_policy(r: &Value) -> Value {
+/// Istio's `HTTPRetry` as Envoy's retry policy (pilot
+/// `route/retry/retry.go` `ConvertPolicy`, `parseRetryOn`), carried as data:
+/// attempts 0 disables retries (no policy); otherwise the default policy
+/// with `num_retries`, `retry_on` (status codes moved to
+/// `retriable_status_codes`, adding `retriable-status-codes`),
+/// `per_try_timeout`, remote localities, previous hosts and back-off.
+fn retry_policy(r: &Value) -> Option<Value> {
     let attempts = r.get("attempts").and_then(Value::as_u64).unwrap_or(0);
-    let mut out = BTreeMap::new();
-    out.insert("num_retries", json!(attempts));
-    let retry_on = r
+    if attempts == 0 {
+        return None;
+    }
+    let mut out = default_retry_policy();
+    let obj = out.as_object_mut()?;
+    obj.insert("num_retries".to_owned(), json!(attempts));
+    if let Some(on) = r
         .get("retryOn")
         .and_then(Value::as_str)
-        .unwrap_or("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
-    out.insert("retry_on", json!(retry_on));
-    if let Some(t) = r.get("perTryTimeout") {
-        out.insert("per_try_timeout", t.clone());
+        .filter(|s| !s.is_empty())
+    {
+        let mut names = Vec::new();
+        let mut codes = Vec::new();
+        for part in on.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.parse::<u32>() {
+                Ok(code) => codes.push(code),
+                Err(_) => names.push(part),
+            }
+        }
+        let mut retry_on = names.join(",");
+        if !codes.is_empty() && !retry_on.contains("retriable-status-codes") {
+            if !retry_on.is_empty() {
+                retry_on.push(',');
+            }
+            retry_on.push_str("retriable-status-codes");
+        }
+        obj.insert("retry_on".to_owned(), json!(retry_on));
+        if !codes.is_empty() {
+            obj.insert("retriable_status_codes".to_owned(), json!(codes));
+        }
     }
-    json!(out)
+    if let Some(t) = r.get("perTryTimeout") {
+        obj.insert("per_try_timeout".to_owned(), t.clone());
+    }
+    if r.get("retryRemoteLocalities").and_then(Value::as_bool) == Some(true) {
+        obj.insert(
+            "retry_priority".to_owned(),
+            json!({"name": "envoy.retry_priorities.previous_priorities"}),
+        );
+    }
+    if r.get("retryIgnorePreviousHosts").and_then(Value::as_bool) == Some(false) {
+        obj.remove("retry_host_predicate");
+    }
+    if let Some(b) = r.get("backoff") {
+        obj.insert("retry_back_off".to_owned(), json!({"base_interval": b}));
+    }
+    Some(out)
 }
 
 /// A list of strings at `field`; absent or null is empty.

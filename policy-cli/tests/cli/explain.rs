@@ -188,3 +188,74 @@ fn a_bad_request_line_is_a_usage_error() {
     assert_eq!(r.code, 2);
     assert_eq!(r.stderr, "error: header `novalue` is not `name: value`\n");
 }
+
+/// Issue 16: explain names what Envoy's router applies on the chosen
+/// route, from the engine (the rule's options) and, with `--wasm`, from the
+/// router simulation (the route it used).
+#[test]
+fn explain_names_the_timeout_retries_and_mirror_of_the_chosen_route() {
+    let mut cmd = cli();
+    cmd.env("MESHPOLICY_WASM", wasm());
+    let r = run_with(
+        cmd,
+        &[
+            "explain",
+            "testdata/routing/options.policy.yaml",
+            "--request",
+            "GET /products",
+            "-H",
+            "x-canary: 1",
+            "--authority",
+            "reviews:9080",
+            "--source-namespace",
+            "prod",
+            "--wasm",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["router"]["timeout"], "2s");
+    assert_eq!(v["router"]["retries"]["attempts"], 3);
+    assert_eq!(v["router"]["mirror"]["subset"], "v2");
+    let key = v["decision"]["destination"]["key"].as_str().unwrap();
+    assert_eq!(
+        key,
+        format!(
+            "reviews.prod.svc.cluster.local/v1#{}",
+            v["router"]["hash"].as_str().unwrap()
+        )
+    );
+    let w = &v["wasm"];
+    assert_eq!(
+        w["cluster"],
+        "outbound|9080|v1|reviews.prod.svc.cluster.local"
+    );
+    assert_eq!(w["route"], format!("decision {key}"));
+    assert_eq!(w["timeout"], "2s");
+    assert_eq!(w["retry_policy"]["num_retries"], 3);
+    assert_eq!(w["retry_policy"]["per_try_timeout"], "500ms");
+    assert_eq!(
+        w["request_mirror_policies"][0]["cluster"],
+        "outbound|9080|v2|reviews.prod.svc.cluster.local"
+    );
+    // and for people
+    let r = run(&[
+        "explain",
+        "testdata/routing/options.policy.yaml",
+        "--request",
+        "GET /reports/2024",
+        "--authority",
+        "reviews:9080",
+        "--source-namespace",
+        "prod",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("router applies   timeout 10s; retries 1, perTryTimeout 10s (key suffix #"),
+        "{}",
+        r.stdout
+    );
+}

@@ -104,3 +104,28 @@ fn every_error_of_a_file_is_reported_at_once() {
             && lines[1].contains("spec.virtualServices[0].http[1].match[0].uri.regex")
     );
 }
+
+/// Issue 16: the engine's typed warnings reach `validate` with their code,
+/// pointed at the Istio file the user wrote.
+#[test]
+fn a_per_try_timeout_longer_than_the_timeout_is_a_warning() {
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "json",
+        "testdata/bad/per-try-timeout.yaml",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["warnings"], 1, "{}", r.stdout);
+    let w = &report["diagnostics"][0];
+    assert_eq!(w["code"], "per-try-timeout-exceeds-timeout");
+    assert_eq!(w["path"], "spec.http[0].retries.perTryTimeout");
+    assert_eq!(w["line"], 10);
+    let r = run(&[
+        "validate",
+        "--deny-warnings",
+        "testdata/bad/per-try-timeout.yaml",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}

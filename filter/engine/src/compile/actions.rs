@@ -118,6 +118,8 @@ pub(super) fn header_value_ok(value: &str, path: &str, errors: &mut Errors) -> b
 pub(super) struct RouteScope<'a> {
     pub(super) namespace: Option<&'a str>,
     pub(super) authority: Option<&'a str>,
+    /// The rule's router options hash (`crate::router::RouterOptions::hash`).
+    pub(super) options: Option<&'a str>,
 }
 
 pub(super) fn route(
@@ -148,30 +150,8 @@ pub(super) fn route(
             continue;
         };
         let dp = field(&p, "destination");
-        if d.host.is_empty() {
-            errors.push(&field(&dp, "host"), "destination host must not be empty");
-        } else if d.host == "*" {
-            errors.push(&field(&dp, "host"), "invalid destination host *");
-        }
-        if let Some(subset) = &d.subset {
-            if subset.is_empty() {
-                errors.push(&field(&dp, "subset"), "subset name cannot be empty");
-            } else if !is_dns1123_label(subset) {
-                errors.push(
-                    &field(&dp, "subset"),
-                    format!("subset name is invalid: `{subset}`"),
-                );
-            }
-        }
+        check_destination(d, &dp, errors);
         let port = d.port.as_ref().map(|p| p.number);
-        if let Some(n) = port
-            && !(1..=65535).contains(&n)
-        {
-            errors.push(
-                &field(&field(&dp, "port"), "number"),
-                format!("port number {n} must be in the range 1..65535"),
-            );
-        }
         // A single destination without a weight takes all traffic (Istio's 100).
         let weight = rd.weight.unwrap_or(if list.len() == 1 { 100 } else { 0 });
         total = total.saturating_add(u64::from(weight));
@@ -182,7 +162,7 @@ pub(super) fn route(
             Some(s) => format!("{fqdn}/{s}"),
             None => fqdn.clone(),
         };
-        let key = decision_key(&label, port, scope.authority);
+        let key = decision_key(&label, port, scope.authority, scope.options);
         let ops = header_ops(
             rd.headers.as_ref(),
             &field(&p, "headers"),
@@ -224,10 +204,44 @@ pub(super) fn route(
     }
 }
 
+/// istio validation.go `validateDestination`: a host that is not `*`, a
+/// DNS-1123 subset, a port in 1..65535.
+pub(super) fn check_destination(d: &model::Destination, dp: &str, errors: &mut Errors) {
+    if d.host.is_empty() {
+        errors.push(&field(dp, "host"), "destination host must not be empty");
+    } else if d.host == "*" {
+        errors.push(&field(dp, "host"), "invalid destination host *");
+    }
+    if let Some(subset) = &d.subset {
+        if subset.is_empty() {
+            errors.push(&field(dp, "subset"), "subset name cannot be empty");
+        } else if !is_dns1123_label(subset) {
+            errors.push(
+                &field(dp, "subset"),
+                format!("subset name is invalid: `{subset}`"),
+            );
+        }
+    }
+    if let Some(n) = d.port.as_ref().map(|p| p.number)
+        && !(1..=65535).contains(&n)
+    {
+        errors.push(
+            &field(&field(dp, "port"), "number"),
+            format!("port number {n} must be in the range 1..65535"),
+        );
+    }
+}
+
 /// The decision header's value for a destination (SPEC §2.4): readable,
-/// unique per (host, subset, port, authority rewrite), a pure function of
-/// them so it is stable across renders: `<fqdn>[/<subset>][:<port>][@<authority>]`.
-pub(crate) fn decision_key(label: &str, port: Option<u32>, authority: Option<&str>) -> String {
+/// unique per (host, subset, port, authority rewrite, router options), a
+/// pure function of them so it is stable across renders:
+/// `<fqdn>[/<subset>][:<port>][@<authority>][#<options hash>]`.
+pub(crate) fn decision_key(
+    label: &str,
+    port: Option<u32>,
+    authority: Option<&str>,
+    options: Option<&str>,
+) -> String {
     let mut key = label.to_owned();
     if let Some(port) = port {
         key.push(':');
@@ -236,6 +250,10 @@ pub(crate) fn decision_key(label: &str, port: Option<u32>, authority: Option<&st
     if let Some(authority) = authority {
         key.push('@');
         key.push_str(authority);
+    }
+    if let Some(hash) = options {
+        key.push('#');
+        key.push_str(hash);
     }
     key
 }
@@ -348,12 +366,15 @@ pub(super) fn direct_response(
     (d.status, Arc::from(body))
 }
 
+/// `fault.abort` (the filter answers it); `fault.delay` is a router option.
 pub(super) fn fault(f: &model::Fault, path: &str, errors: &mut Errors) -> Option<FaultAbort> {
     let Some(abort) = &f.abort else {
-        errors.push(
-            path,
-            "HTTP fault injection must have an abort and/or a delay",
-        );
+        if f.delay.is_none() {
+            errors.push(
+                path,
+                "HTTP fault injection must have an abort and/or a delay",
+            );
+        }
         return None;
     };
     let ap = field(path, "abort");

@@ -11,6 +11,7 @@ mod examples;
 mod hosts;
 mod matching;
 mod properties;
+mod router;
 mod split;
 mod support;
 mod validation;

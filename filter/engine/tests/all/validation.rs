@@ -215,15 +215,15 @@ fn duplicate_rule_names_are_rejected() {
 #[test]
 fn type_errors_and_unsupported_istio_fields_are_reported_with_paths_at_once() {
     let e = rule_errors(json!([
-        {"route": [{"destination": {"host": 7}, "weight": "ninety"}], "timeout": "5s"},
+        {"route": [{"destination": {"host": 7}, "weight": "ninety"}], "delegate": {"name": "d"}},
         {"match": [{"headers": {"x.y": {"exact": 1}}}], "route": [{"destination": {"host": "a"}}]}
     ]));
     assert_eq!(
         messages(&e),
         vec![
+            ("spec.virtualServices[0].http[0].delegate".into(), "field `delegate` is not supported by meshpolicy: delegation is resolved by Istio, not in a filter".into()),
             ("spec.virtualServices[0].http[0].route[0].destination.host".into(), "invalid type: number `7`, expected a string".into()),
             ("spec.virtualServices[0].http[0].route[0].weight".into(), "invalid type: string `ninety`, expected an unsigned 32-bit integer".into()),
-            ("spec.virtualServices[0].http[0].timeout".into(), "field `timeout` is not supported by meshpolicy: keep it in the companion VirtualService".into()),
             ("spec.virtualServices[0].http[1].match[0].headers[\"x.y\"].exact".into(), "invalid type: number `1`, expected a string".into()),
         ]
     );

@@ -1,0 +1,350 @@
+//! Validate a rule's router-enforced fields (`crate::router`) as Istio does
+//! (pkg/config/validation/validation.go, cited per check) and build its
+//! `RouterOptions`; plus the resource-level fields carried to the rendered
+//! resources (`exportTo`, a DestinationRule's settings).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Errors, field, item, key};
+use crate::hosts::resolve;
+use crate::model::{CorsPolicy, DestinationRuleOptions, HttpRule, Percent};
+use crate::regex::{Anchoring, compile_regex};
+use crate::router::{CORS_METHODS, RETRY_ON, RouterOptions, check_duration, is_known_status};
+use crate::warning::{Warning, WarningKind};
+
+use super::actions::check_destination;
+use super::{check_header_name, is_dns1123_label};
+
+/// Checks the router fields of `rule` at `path` and returns its options,
+/// with mirror hosts resolved in `namespace` as Istio does.
+pub(super) fn options(
+    rule: &HttpRule,
+    path: &str,
+    namespace: Option<&str>,
+    errors: &mut Errors,
+    warnings: &mut Vec<Warning>,
+) -> Option<RouterOptions> {
+    let duration = |text: &str, at: &str, errors: &mut Errors| -> Option<u128> {
+        check_duration(text).map_err(|e| errors.push(at, e)).ok()
+    };
+    let timeout = rule
+        .timeout
+        .as_deref()
+        .and_then(|t| duration(t, &field(path, "timeout"), errors));
+    if let Some(r) = &rule.retries {
+        // validateHTTPRetry
+        let rp = field(path, "retries");
+        let attempts = r.attempts.unwrap_or(0);
+        if attempts == 0
+            && (r.per_try_timeout.is_some()
+                || r.retry_on.is_some()
+                || r.retry_remote_localities.is_some())
+        {
+            errors.push(
+                &field(&rp, "attempts"),
+                "http retry policy configured when attempts are set to 0 (disabled)",
+            );
+        }
+        let per_try = r
+            .per_try_timeout
+            .as_deref()
+            .and_then(|t| duration(t, &field(&rp, "perTryTimeout"), errors));
+        if let Some(b) = &r.backoff {
+            duration(b, &field(&rp, "backoff"), errors);
+        }
+        if let Some(on) = &r.retry_on {
+            for policy in on.split(',') {
+                let status = policy.parse::<u32>().ok().filter(|c| is_known_status(*c));
+                if status.is_none() && !RETRY_ON.contains(&policy) {
+                    errors.push(
+                        &field(&rp, "retryOn"),
+                        format!(
+                            "`{policy}` is not a valid retryOn policy: use an HTTP status code or one of {}",
+                            RETRY_ON.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        if let (Some(per_try), Some(timeout)) = (per_try, timeout)
+            && timeout > 0
+            && per_try > timeout
+        {
+            warnings.push(Warning::new(
+                WarningKind::PerTryTimeoutExceedsTimeout,
+                field(&rp, "perTryTimeout"),
+                format!(
+                    "retries.perTryTimeout `{}` is longer than timeout `{}`: Envoy's route timeout ends the request first",
+                    r.per_try_timeout.as_deref().unwrap_or_default(),
+                    rule.timeout.as_deref().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    // validateHTTPRouteConflict, validateHTTPMirrors, validatePercentage
+    if rule.mirror.is_some() && rule.mirrors.as_ref().is_some_and(|m| !m.is_empty()) {
+        errors.push(
+            &field(path, "mirrors"),
+            "HTTP route cannot contain both mirror and mirrors",
+        );
+    }
+    if let Some(m) = &rule.mirror {
+        check_destination(m, &field(path, "mirror"), errors);
+    }
+    if let Some(p) = &rule.mirror_percentage {
+        percentage(p, &field(path, "mirrorPercentage"), errors);
+    }
+    if let Some(p) = rule.mirror_percent {
+        let at = field(path, "mirrorPercent");
+        if p > 100 {
+            errors.push(&at, format!("percentage {p} is not in range 0..100"));
+        }
+        warnings.push(Warning::new(
+            WarningKind::DeprecatedField,
+            at,
+            "`mirrorPercent` is deprecated: use `mirrorPercentage: {value: …}`",
+        ));
+    }
+    if rule.mirror.is_none() && (rule.mirror_percentage.is_some() || rule.mirror_percent.is_some())
+    {
+        let name = if rule.mirror_percentage.is_some() {
+            "mirrorPercentage"
+        } else {
+            "mirrorPercent"
+        };
+        warnings.push(Warning::new(
+            WarningKind::IneffectiveField,
+            field(path, name),
+            format!("`{name}` applies to `mirror`, which this rule does not set"),
+        ));
+    }
+    for (i, m) in rule.mirrors.iter().flatten().enumerate() {
+        let mp = item(&field(path, "mirrors"), i);
+        match &m.destination {
+            Some(d) => check_destination(d, &field(&mp, "destination"), errors),
+            None => errors.push(&mp, "destination is required for mirrors"),
+        }
+        if let Some(p) = &m.percentage {
+            let at = field(&field(&mp, "percentage"), "value");
+            if p.value > 100.0 {
+                errors.push(
+                    &at,
+                    format!(
+                        "mirror percentage must have a max value of 100 (it has {})",
+                        p.value
+                    ),
+                );
+            }
+            if p.value < 0.0 {
+                errors.push(
+                    &at,
+                    format!(
+                        "mirror percentage must have a min value of 0 (it has {})",
+                        p.value
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(c) = &rule.cors_policy {
+        cors(c, &field(path, "corsPolicy"), errors, warnings);
+    }
+    if let Some(d) = rule.fault.as_ref().and_then(|f| f.delay.as_ref()) {
+        // validateHTTPFaultInjectionDelay
+        let dp = field(&field(path, "fault"), "delay");
+        match &d.fixed_delay {
+            Some(t) => {
+                duration(t, &field(&dp, "fixedDelay"), errors);
+            }
+            None => errors.push(&dp, "delay requires `fixedDelay`"),
+        }
+        if let Some(p) = &d.percentage {
+            percentage(p, &field(&dp, "percentage"), errors);
+        }
+        if let Some(p) = d.percent {
+            let at = field(&dp, "percent");
+            if p > 100 {
+                errors.push(&at, format!("percentage {p} is not in range 0..100"));
+            }
+            warnings.push(Warning::new(
+                WarningKind::DeprecatedField,
+                at,
+                "`fault.delay.percent` is deprecated: use `percentage: {value: …}`",
+            ));
+        }
+    }
+    if rule.fault.is_some() && (rule.timeout.is_some() || rule.retries.is_some()) {
+        warnings.push(Warning::new(
+            WarningKind::FaultDisablesTimeoutAndRetries,
+            field(path, "fault"),
+            "this rule injects faults and sets `timeout` or `retries`: Istio does not enable timeouts or retries when faults are enabled on the client side",
+        ));
+    }
+    let mut resolved = rule.clone();
+    let fqdn = |host: &mut String| {
+        if let Some(f) = resolve(host, namespace) {
+            *host = f;
+        }
+    };
+    if let Some(m) = resolved.mirror.as_mut() {
+        fqdn(&mut m.host);
+    }
+    for m in resolved.mirrors.iter_mut().flatten() {
+        if let Some(d) = m.destination.as_mut() {
+            fqdn(&mut d.host);
+        }
+    }
+    RouterOptions::of(&resolved)
+}
+
+/// validation.go `validatePercentage`.
+fn percentage(p: &Percent, path: &str, errors: &mut Errors) {
+    let v = p.value;
+    if !(0.0..=100.0).contains(&v) || (v > 0.0 && v < 0.0001) {
+        errors.push(
+            &field(path, "value"),
+            format!("percentage {v} is neither 0.0, nor in range [0.0001, 100.0]"),
+        );
+    }
+}
+
+/// validation.go `validateCORSPolicy`.
+fn cors(c: &CorsPolicy, path: &str, errors: &mut Errors, warnings: &mut Vec<Warning>) {
+    for (i, origin) in c.allow_origins.iter().flatten().enumerate() {
+        let op = item(&field(path, "allowOrigins"), i);
+        let set: Vec<(&str, &String)> = [
+            ("exact", &origin.exact),
+            ("prefix", &origin.prefix),
+            ("regex", &origin.regex),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
+        match set.as_slice() {
+            [(kind, value)] if !value.is_empty() => {
+                if *kind == "regex"
+                    && let Err(e) = compile_regex(value, Anchoring::Full)
+                {
+                    errors.push(&field(&op, "regex"), format!("{e} in `{value}`"));
+                }
+            }
+            [_] | [] => errors.push(
+                &op,
+                "'' is not a valid match type for CORS allow origins: set one of `exact`, `prefix`, `regex`",
+            ),
+            _ => errors.push(&op, "set only one of `exact`, `prefix`, `regex`"),
+        }
+    }
+    if c.allow_origin.is_some() {
+        warnings.push(Warning::new(
+            WarningKind::DeprecatedField,
+            field(path, "allowOrigin"),
+            "`corsPolicy.allowOrigin` is deprecated: use `allowOrigins: [{exact: …}]`",
+        ));
+    }
+    for (i, m) in c.allow_methods.iter().flatten().enumerate() {
+        if !CORS_METHODS.contains(&m.as_str()) {
+            errors.push(
+                &item(&field(path, "allowMethods"), i),
+                format!(
+                    "`{m}` is not a supported HTTP method: use one of {}",
+                    CORS_METHODS.join(", ")
+                ),
+            );
+        }
+    }
+    for list in ["allowHeaders", "exposeHeaders"] {
+        let names = if list == "allowHeaders" {
+            &c.allow_headers
+        } else {
+            &c.expose_headers
+        };
+        for (i, name) in names.iter().flatten().enumerate() {
+            check_header_name(name, &item(&field(path, list), i), errors);
+        }
+    }
+    if let Some(age) = &c.max_age {
+        let at = field(path, "maxAge");
+        if let Ok(ns) = check_duration(age).map_err(|e| errors.push(&at, e))
+            && ns % 1_000_000_000 != 0
+        {
+            errors.push(
+                &at,
+                "max_age duration is accurate only to seconds precision",
+            );
+        }
+    }
+    if let Some(u) = &c.unmatched_preflights
+        && !["UNSPECIFIED", "FORWARD", "IGNORE"].contains(&u.as_str())
+    {
+        errors.push(
+            &field(path, "unmatchedPreflights"),
+            format!("`{u}` is not one of UNSPECIFIED, FORWARD, IGNORE"),
+        );
+    }
+}
+
+/// validation.go `validateExportTo` for a VirtualService or
+/// DestinationRule: `.`, `*` or namespaces, no duplicates, `*` alone.
+pub(super) fn export_to(list: &[String], path: &str, errors: &mut Errors) {
+    let mut seen = BTreeSet::new();
+    for (i, e) in list.iter().enumerate() {
+        let at = item(path, i);
+        if !seen.insert(e.as_str()) {
+            errors.push(&at, format!("duplicate entries in exportTo for entry {e}"));
+        } else if e != "." && e != "*" && !is_dns1123_label(e) {
+            errors.push(
+                &at,
+                format!("`{e}` is not `.`, `*` or a namespace name (a DNS-1123 label)"),
+            );
+        }
+    }
+    if seen.contains("*") && list.len() > 1 {
+        errors.push(
+            path,
+            "cannot have both public (*) and non-public exportTo values for a resource",
+        );
+    }
+}
+
+/// `spec.destinationRules`: FQDN keys, subsets that `spec.subsets` defines,
+/// `exportTo` as Istio's, and a `workloadSelector` only with an `exportTo`
+/// of the own namespace (`validateExportTo`, isDestinationRuleWithSelector).
+pub(super) fn destination_rules(
+    rules: &BTreeMap<String, DestinationRuleOptions>,
+    subsets: &BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+    errors: &mut Errors,
+) {
+    for (host, dr) in rules {
+        let hp = key("spec.destinationRules", host);
+        if !host.contains('.') {
+            errors.push(
+                &hp,
+                format!(
+                    "destination rules are keyed by the host's FQDN: write `{host}.<namespace>.svc.cluster.local`"
+                ),
+            );
+        }
+        if let Some(list) = &dr.export_to {
+            let ep = field(&hp, "exportTo");
+            export_to(list, &ep, errors);
+            if dr.workload_selector.is_some() && list.iter().any(|e| e != ".") {
+                errors.push(
+                    &ep,
+                    "destination rule with workload selector cannot have exportTo beyond current namespace",
+                );
+            }
+        }
+        for name in dr.subsets.keys() {
+            let defined = subsets.get(host).is_some_and(|s| s.contains_key(name));
+            if !defined {
+                errors.push(
+                    &key(&field(&hp, "subsets"), name),
+                    format!(
+                        "subset `{name}` of `{host}` has no labels in `spec.subsets`: define it there first"
+                    ),
+                );
+            }
+        }
+    }
+}

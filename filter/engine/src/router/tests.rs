@@ -1,0 +1,48 @@
+use super::*;
+
+#[test]
+fn durations_read_as_go_durations() {
+    assert_eq!(parse_duration("2s"), Ok(2_000_000_000));
+    assert_eq!(parse_duration("500ms"), Ok(500_000_000));
+    assert_eq!(parse_duration("1m30s"), Ok(90_000_000_000));
+    assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+    assert_eq!(parse_duration("1h"), Ok(3_600_000_000_000));
+    assert_eq!(parse_duration("0"), Ok(0));
+    for bad in ["", "2", "s", "2 s", "2sec", "-1s", "1..5s", "."] {
+        assert!(parse_duration(bad).is_err(), "{bad} should be refused");
+    }
+}
+
+#[test]
+fn durations_must_be_whole_milliseconds_of_at_least_one() {
+    assert_eq!(check_duration("1ms"), Ok(1_000_000));
+    assert!(check_duration("0").unwrap_err().contains("at least 1ms"));
+    assert!(
+        check_duration("1500us")
+            .unwrap_err()
+            .contains("ms precision")
+    );
+}
+
+#[test]
+fn status_codes_are_the_ones_go_names() {
+    assert!(is_known_status(503));
+    assert!(is_known_status(429));
+    assert!(!is_known_status(599));
+    assert!(!is_known_status(306));
+}
+
+#[test]
+fn the_canonical_form_is_the_rules_own_json() {
+    let rule: HttpRule = serde_json::from_value(serde_json::json!({
+        "timeout": "2s", "retries": {"attempts": 1}, "mirror": {"host": "m"},
+        "mirrors": [{"destination": {"host": "n"}}], "mirrorPercentage": {"value": 5.0},
+        "mirrorPercent": 5, "corsPolicy": {"maxAge": "1s"},
+        "fault": {"delay": {"fixedDelay": "1s"}}}))
+    .unwrap();
+    let options = RouterOptions::of(&rule).unwrap();
+    assert_eq!(
+        options.canonical,
+        serde_json::to_string(&options.fields).unwrap()
+    );
+}
