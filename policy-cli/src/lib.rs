@@ -9,12 +9,12 @@
 pub mod command;
 pub mod diagnostic;
 pub mod gitops;
-/// The merge of policy documents and Istio YAML lives in `meshpolicy-import`
+/// The merge of policy documents and Istio YAML, and the lint warnings,
+/// live in `meshpolicy-import`
 /// (shared with the playground); re-exported under the paths it had here.
-pub use meshpolicy_import::{import, resource};
+pub use meshpolicy_import::{import, lint, resource};
 pub mod input;
 pub mod junit;
-pub mod lint;
 pub mod request;
 pub mod routes;
 pub mod source;

@@ -56,8 +56,8 @@ pub fn run(args: ImportArgs) -> ExitCode {
         }
     };
     let mut notes = diagnostics(merged.notes.clone());
-    notes.extend(engine_warnings(&compiled, &merged));
-    notes.extend(lint(&policy, &merged));
+    notes.extend(diagnostics(engine_warnings(&compiled, &merged)));
+    notes.extend(diagnostics(lint(&policy, &merged)));
     emit(&notes, format);
     let yaml = match policy_yaml(&policy) {
         Ok(yaml) => yaml,

@@ -64,8 +64,8 @@ pub fn run(args: ValidateArgs) -> ExitCode {
                 match merged.check() {
                     Err(errors) => diags.extend(diagnostics(errors)),
                     Ok((policy, compiled)) => {
-                        diags.extend(engine_warnings(&compiled, &merged));
-                        diags.extend(lint(&policy, &merged));
+                        diags.extend(diagnostics(engine_warnings(&compiled, &merged)));
+                        diags.extend(diagnostics(lint(&policy, &merged)));
                         if merged
                             .docs
                             .iter()
