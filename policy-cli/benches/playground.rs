@@ -24,6 +24,14 @@ use browser::{Browser, Server};
 use serde_json::{Value, json};
 
 const POLICY: &str = include_str!("../../manifests/policy/reviews.policy.yaml");
+/// The article's Istio YAML, as the page's Istio test pastes it.
+const ISTIO: &str = concat!(
+    include_str!("../../../shared/examples/istio/reviews-route.virtualservice.yaml"),
+    "---\n",
+    include_str!("../../../shared/examples/istio/reviews-canary.yaml"),
+);
+/// Validations (parse, import, check, lint) per timed batch.
+const CHECKS: u32 = 200;
 /// Page loads measured (the median is reported).
 const LOADS: usize = 7;
 /// Decisions per timed batch.
@@ -57,10 +65,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// The article's request, in the page's JSON form.
+/// The article's request, in the page's JSON form, from a client in the
+/// service's namespace (where the short host `reviews` is the service's).
 fn request() -> String {
     json!({ "method": "GET", "authority": "reviews:9080", "path": "/wpcatalog/books?id=1",
-            "headers": [["x-user-id", "7"]] })
+            "headers": [["x-user-id", "7"]], "sourceNamespace": "prod" })
     .to_string()
 }
 
@@ -79,7 +88,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (loads, dom, browser_batch, browser_json) = runtime.block_on(async {
+    let (loads, dom, browser_batch, browser_json, browser_check) = runtime.block_on(async {
         let server = Server::start(env!("CARGO_BIN_EXE_policy-cli"));
         let b = Browser::start().await;
         let (mut first, mut dom) = (Vec::new(), Vec::new());
@@ -113,15 +122,31 @@ fn main() {
                    json = Math.min(json, performance.now() - t);
                  }
                  c.free();
-                 return [batch, json];",
-                vec![json!(POLICY), json!(request()), json!(BATCH), json!(ROUNDS)],
+                 const [istio, checks] = [arguments[4], arguments[5]];
+                 let check = Infinity;
+                 for (let r = 0; r < rounds; r++) {
+                   const t = performance.now();
+                   for (let i = 0; i < checks; i++) {
+                     if (!JSON.parse(window.playgroundEngine.validate(istio)).ok) throw new Error('invalid');
+                   }
+                   check = Math.min(check, performance.now() - t);
+                 }
+                 return [batch, json, check];",
+                vec![
+                    json!(POLICY),
+                    json!(request()),
+                    json!(BATCH),
+                    json!(ROUNDS),
+                    json!(ISTIO),
+                    json!(CHECKS),
+                ],
             )
             .await
             .unwrap();
         b.close().await;
         drop(server);
         let ms = |v: &Value| v.as_f64().unwrap();
-        (first, dom, ms(&timed[0]), ms(&timed[1]))
+        (first, dom, ms(&timed[0]), ms(&timed[1]), ms(&timed[2]))
     });
 
     // The same two calls natively: the playground crate's own functions.
@@ -138,6 +163,16 @@ fn main() {
         }
         native_json = native_json.min(t.elapsed().as_secs_f64() * 1e3);
     }
+    // Istio YAML checked as the page checks it (parse, import, compile, lint).
+    let mut native_check = f64::INFINITY;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for _ in 0..CHECKS {
+            let out: Value = serde_json::from_str(&playground::validate(ISTIO)).unwrap();
+            assert_eq!(out["ok"], true, "{out}");
+        }
+        native_check = native_check.min(t.elapsed().as_secs_f64() * 1e3);
+    }
     let per = |ms: f64, n: u32| ms * 1e6 / f64::from(n);
     let (bb, nb) = (per(browser_batch, BATCH), per(native_batch, BATCH));
     let (bj, nj) = (per(browser_json, BATCH / 10), per(native_json, BATCH / 10));
@@ -146,12 +181,12 @@ fn main() {
     let mut md = String::new();
     writeln!(
         md,
-        "## Playground (`cargo bench -p policy-cli --bench playground`)\n"
+        "## Playground: page size, load, decide in the browser\n"
     )
     .unwrap();
     writeln!(
         md,
-        "The page built by `make playground`, served by `policy-cli playground`, in headless Debian Chromium through chromedriver; the article's policy and request (`GET /wpcatalog/books?id=1`, authority `reviews:9080`).\n"
+        "Command: `make playground`, then `cargo bench -p policy-cli --bench playground` (release build). The page served by `policy-cli playground`, in headless Debian Chromium through chromedriver; the article's policy (`manifests/policy/reviews.policy.yaml`) and request (`GET /wpcatalog/books?id=1`, authority `reviews:9080`); the native side is the playground crate's own functions in the same run.\n"
     )
     .unwrap();
     writeln!(md, "| figure | value | baseline (same run) | ratio |").unwrap();
@@ -184,6 +219,16 @@ fn main() {
         md,
         "| page API decide (JSON request in, JSON decision out, across the JS/wasm boundary) | {bj:.0} ns | the same function natively: {nj:.0} ns | {:.2} |",
         bj / nj
+    )
+    .unwrap();
+    let (bc, nc) = (
+        per(browser_check, CHECKS) / 1e3,
+        per(native_check, CHECKS) / 1e3,
+    );
+    writeln!(
+        md,
+        "| validate the article's Istio YAML (parse, import, compile, lint; JSON out; best of {ROUNDS} × {CHECKS}) | {bc:.0} µs | the same function natively: {nc:.0} µs | {:.2} |",
+        bc / nc
     )
     .unwrap();
     print!("{md}");
