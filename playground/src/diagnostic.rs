@@ -1,14 +1,16 @@
-//! What the page shows for a problem in the policy text: severity, a stable
-//! code, the field path and line:column (1-based; columns count characters).
+//! What the page shows for a finding in the policy text (an error, a
+//! warning, a note of the import): severity, a stable code, the field path
+//! and line:column (1-based; columns count characters).
 
+use meshpolicy_import::source::Pos;
 use serde::Serialize;
-use yaml_spans::Pos;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
+    Note,
 }
 
 /// One problem, placed in the policy text when it can be.
@@ -32,6 +34,9 @@ pub struct Diagnostic {
     /// Length in bytes of the spanned text (0 when unknown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub len: Option<usize>,
+    /// What to do about it, when there is more to say than the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 impl Diagnostic {
@@ -45,7 +50,12 @@ impl Diagnostic {
             line: None,
             column: None,
             len: None,
+            help: None,
         }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     pub fn at(mut self, pos: Option<Pos>) -> Diagnostic {
@@ -69,5 +79,23 @@ impl Diagnostic {
             (Some(l), Some(c)) => format!("{l}:{c}: {}", self.message),
             _ => self.message.clone(),
         }
+    }
+}
+
+/// The import's finding (the same code and place `policy-cli validate`
+/// reports), as the page shows it.
+impl From<meshpolicy_import::Diagnostic> for Diagnostic {
+    fn from(d: meshpolicy_import::Diagnostic) -> Diagnostic {
+        use meshpolicy_import::Severity as S;
+        let mut out = Diagnostic::error(d.code, d.message).at(d.pos);
+        out.severity = match d.severity {
+            S::Error => Severity::Error,
+            S::Warning => Severity::Warning,
+            S::Note => Severity::Note,
+        };
+        out.path = d.path;
+        out.document = d.document;
+        out.help = d.help;
+        out
     }
 }

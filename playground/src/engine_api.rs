@@ -1,6 +1,6 @@
-//! Every call from the playground into the engine (`meshpolicy-engine`), in
-//! one module: when the engine's API changes (SPEC v2: virtual services,
-//! host selection, Istio import in the engine), this is the file to adapt.
+//! Every call from the playground into the engine (`meshpolicy-engine`) and
+//! the import (`meshpolicy-import`, policy-cli's own), in one module: when
+//! their APIs change, this is the file to adapt.
 //! The rest of the crate sees only the types defined here and serialises
 //! the engine's decision and trace as they are, so the page shows whatever
 //! fields a decision carries.
@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 
 use meshpolicy_engine::telemetry::{Metric, Mode};
-use meshpolicy_engine::{API_VERSION, KIND, Policy, PolicyErrors, Request, SourceInfo};
+use meshpolicy_engine::{API_VERSION, Policy, Request, SourceInfo};
+use meshpolicy_import::resource::{self, Kind};
+use meshpolicy_import::{SourceFile, lint, merge, parse_documents};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::diagnostic::Diagnostic;
-use crate::yaml::{self, Document};
 
 /// The engine this page runs: its crate version and the policy apiVersion
 /// it reads. A share link carries it; opening a link made by another
@@ -23,8 +24,8 @@ pub fn engine_version() -> String {
     format!("{} {API_VERSION}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The Istio kinds `policy-cli import` maps into a TrafficPolicy.
-const ISTIO_KINDS: [&str; 3] = ["VirtualService", "DestinationRule", "Telemetry"];
+/// The name diagnostics give the editor's text.
+const TEXT_NAME: &str = "policy";
 
 /// A validated, compiled policy.
 #[derive(Debug)]
@@ -32,110 +33,84 @@ pub struct CompiledPolicy {
     policy: Policy,
 }
 
-/// Parse, check and compile the policy text (one TrafficPolicy document, or
-/// Istio YAML once the engine can import it). Every problem at once, each
-/// placed at its line:column.
-pub fn compile(text: &str) -> Result<CompiledPolicy, Vec<Diagnostic>> {
+/// The policy text checked as `policy-cli validate` checks it.
+#[derive(Debug)]
+pub struct Checked {
+    /// The compiled policy, when the text has no error.
+    pub policy: Option<CompiledPolicy>,
+    /// Every error, warning and note (the import's, the engine's, the
+    /// lint's), each placed at its line:column.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The TrafficPolicy the text's Istio resources imported into, as
+    /// `policy-cli import` writes it; `None` for a TrafficPolicy alone.
+    pub imported: Option<String>,
+}
+
+/// Parse, import, check and compile the policy text: TrafficPolicies and
+/// Istio YAML (VirtualService, DestinationRule, Telemetry), in any number of
+/// documents, merged as `policy-cli` merges them (`meshpolicy-import`, the
+/// same code), then the warnings `policy-cli validate` gives.
+pub fn check(text: &str) -> Checked {
+    let failed = |diagnostics: Vec<Diagnostic>| Checked {
+        policy: None,
+        diagnostics,
+        imported: None,
+    };
     let limit = meshpolicy_engine::limits::MAX_POLICY_BYTES;
     if text.len() > limit {
-        return Err(vec![Diagnostic::error(
+        return failed(vec![Diagnostic::error(
             "policy-too-large",
             format!("the policy is {} bytes, the limit is {limit}", text.len()),
         )]);
     }
-    let docs = yaml::parse(text).map_err(|d| vec![d])?;
-    let (policies, istio, mut errors) = classify(&docs);
-    if !istio.is_empty() {
-        match import_istio(&istio) {
-            Ok(_) => {}
-            Err(more) => errors.extend(more),
-        }
-    }
-    let policy_doc = match policies.as_slice() {
-        [] if istio.is_empty() && errors.is_empty() => {
-            errors.push(Diagnostic::error(
-                "no-policy",
-                "the text holds no YAML document: paste a TrafficPolicy",
-            ));
-            None
-        }
-        [one] => Some(*one),
-        [_, extra @ ..] => {
-            for doc in extra {
-                errors.push(doc.diag(
-                    Diagnostic::error(
-                        "several-policies",
-                        "a second TrafficPolicy: the playground takes one policy document",
-                    ),
-                    "kind",
-                ));
-            }
-            None
-        }
-        [] => None,
+    let docs = match parse_documents(&SourceFile::new(TEXT_NAME, text)) {
+        Ok(docs) => docs,
+        Err(e) => return failed(vec![e.into()]),
     };
-    if let Some(doc) = policy_doc {
-        match Policy::from_value(doc.value.clone()) {
-            Ok(policy) if errors.is_empty() => return Ok(CompiledPolicy { policy }),
-            Ok(_) => {}
-            Err(e) => errors.extend(policy_errors(doc, e)),
-        }
+    if docs.is_empty() {
+        return failed(vec![Diagnostic::error(
+            "no-policy",
+            "the text holds no YAML document: paste a TrafficPolicy or Istio YAML",
+        )]);
     }
-    Err(errors)
-}
-
-/// Splits documents into TrafficPolicies and Istio resources; anything else
-/// is an error at its `kind`.
-fn classify(docs: &[Document]) -> (Vec<&Document>, Vec<&Document>, Vec<Diagnostic>) {
-    let (mut policies, mut istio, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-    for doc in docs {
-        match doc.str_field("kind") {
-            // An empty kind is a bare pluginConfig, as the filter accepts it.
-            None | Some(KIND) => policies.push(doc),
-            Some(kind) if ISTIO_KINDS.contains(&kind) => istio.push(doc),
-            Some(kind) => errors.push(doc.diag(
-                Diagnostic::error(
-                    "unsupported-kind",
-                    format!(
-                        "unsupported kind `{kind}`, expected `{KIND}` or one of {}",
-                        ISTIO_KINDS.map(|k| format!("`{k}`")).join(", ")
-                    ),
-                ),
-                "kind",
-            )),
-        }
-    }
-    (policies, istio, errors)
-}
-
-/// Istio YAML (VirtualService, DestinationRule, Telemetry) into the
-/// TrafficPolicy it imports to. The mapping lives in policy-cli today, which
-/// cannot build for the browser (it pulls wasmtime); it moves into the
-/// engine with SPEC v2, and this function will call it. Until then every
-/// Istio document is an error at its `kind`.
-pub fn import_istio(docs: &[&Document]) -> Result<Value, Vec<Diagnostic>> {
-    Err(docs
+    let istio = docs
         .iter()
-        .map(|doc| {
-            doc.diag(
-                Diagnostic::error(
-                    "istio-import-unavailable",
-                    "Istio YAML import is not available in this build: \
-                     run `policy-cli import` on it and paste the TrafficPolicy it prints",
-                ),
-                "kind",
-            )
-        })
-        .collect())
+        .any(|d| resource::classify(d).ok() != Some(Kind::TrafficPolicy));
+    let merged = match merge(docs, None) {
+        Ok(merged) => merged,
+        Err(errors) => return failed(converted(errors)),
+    };
+    let mut diagnostics = converted(merged.notes.clone());
+    match merged.check() {
+        Err(errors) => {
+            diagnostics.extend(converted(errors));
+            failed(diagnostics)
+        }
+        Ok((doc, policy)) => {
+            diagnostics.extend(converted(lint::engine_warnings(&policy, &merged)));
+            diagnostics.extend(converted(lint::lint(&doc, &merged)));
+            let imported = if istio {
+                serde_saphyr::to_string(&doc).ok()
+            } else {
+                None
+            };
+            Checked {
+                policy: Some(CompiledPolicy { policy }),
+                diagnostics,
+                imported,
+            }
+        }
+    }
 }
 
-/// The engine's errors, each placed at its field path in `doc`.
-fn policy_errors(doc: &Document, errors: PolicyErrors) -> Vec<Diagnostic> {
-    errors
-        .errors
-        .into_iter()
-        .map(|e| doc.diag(Diagnostic::error("invalid-policy", e.message), &e.path))
-        .collect()
+/// The compiled policy, or every finding when the text has an error.
+pub fn compile(text: &str) -> Result<CompiledPolicy, Vec<Diagnostic>> {
+    let checked = check(text);
+    checked.policy.ok_or(checked.diagnostics)
+}
+
+fn converted(list: Vec<meshpolicy_import::Diagnostic>) -> Vec<Diagnostic> {
+    list.into_iter().map(Diagnostic::from).collect()
 }
 
 /// A request as the page's form describes it.

@@ -4,8 +4,10 @@
 //! benchmarked) natively.
 //!
 //! - [`engine_api`]: every call into the engine, in one place.
-//! - [`yaml`]: the policy text as YAML documents with the CLI's parser and
-//!   span map, so errors land on the line:column `policy-cli` shows.
+//! - `meshpolicy-import` (not this crate): the policy text as YAML documents
+//!   with the CLI's parser and span map, Istio YAML imported and lint
+//!   warnings given by the CLI's own code, so findings land on the
+//!   line:column `policy-cli validate` shows.
 //! - [`split_sim`]: the sticky-split simulator.
 
 // A `Diagnostic` (message, path, place) is returned once per problem in the
@@ -15,7 +17,6 @@
 pub mod diagnostic;
 pub mod engine_api;
 pub mod split_sim;
-pub mod yaml;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -30,25 +31,29 @@ pub fn engine_version() -> String {
     engine_api::engine_version()
 }
 
-/// Validate the policy text: `{"ok": bool, "diagnostics": [...]}`.
+/// Validate the policy text: `{"ok": bool, "diagnostics": [...],
+/// "imported": "..."}`; `ok` when no diagnostic is an error (warnings and
+/// notes come with a valid policy), `imported` the TrafficPolicy that Istio
+/// YAML imported into (`null` for a TrafficPolicy alone).
 #[wasm_bindgen]
 pub fn validate(policy: &str) -> String {
-    let diagnostics = match engine_api::compile(policy) {
-        Ok(_) => Vec::new(),
-        Err(d) => d,
-    };
-    to_json(&json!({ "ok": diagnostics.is_empty(), "diagnostics": diagnostics }))
+    let checked = engine_api::check(policy);
+    to_json(&json!({
+        "ok": checked.policy.is_some(),
+        "diagnostics": checked.diagnostics,
+        "imported": checked.imported,
+    }))
 }
 
 /// Validate the policy and explain one request (JSON `RequestInput`):
-/// `{"ok": true, "decision": {...}, "trace": {...}, "metrics": [...]}` or
+/// `{"ok": true, "decision": {...}, "trace": {...}, "metrics": [...],
+/// "diagnostics": [...], "imported": ...}` (warnings and notes) or
 /// `{"ok": false, "diagnostics": [...]}` (policy and request problems).
 #[wasm_bindgen]
 pub fn explain(policy: &str, request: &str) -> String {
-    let (compiled, mut diagnostics) = match engine_api::compile(policy) {
-        Ok(c) => (Some(c), Vec::new()),
-        Err(d) => (None, d),
-    };
+    let checked = engine_api::check(policy);
+    let (compiled, mut diagnostics, imported) =
+        (checked.policy, checked.diagnostics, checked.imported);
     let input = match parse_request(request) {
         Ok(input) => Some(input),
         Err(d) => {
@@ -57,14 +62,16 @@ pub fn explain(policy: &str, request: &str) -> String {
         }
     };
     match (compiled, input) {
-        (Some(c), Some(input)) if diagnostics.is_empty() => {
+        (Some(c), Some(input)) if !diagnostics.iter().any(Diagnostic::is_error) => {
             // Decision and trace stay JSON text, in the engine's field order.
             let outcome = c.explain(&input);
             format!(
-                "{{\"ok\":true,\"decision\":{},\"trace\":{},\"metrics\":{}}}",
+                "{{\"ok\":true,\"decision\":{},\"trace\":{},\"metrics\":{},\"diagnostics\":{},\"imported\":{}}}",
                 outcome.decision,
                 outcome.trace,
-                to_json(&outcome.metrics)
+                to_json(&outcome.metrics),
+                to_json(&diagnostics),
+                to_json(&imported)
             )
         }
         _ => failure(&diagnostics),

@@ -40,7 +40,8 @@ fn the_article_request_is_rewritten_and_routed_to_v2() {
 #[test]
 fn explain_gives_the_native_engines_decision_and_trace() {
     let doc: meshpolicy_engine::TrafficPolicy = {
-        let docs = crate::yaml::parse(ARTICLE).unwrap();
+        let file = meshpolicy_import::SourceFile::new("policy", ARTICLE);
+        let docs = meshpolicy_import::parse_documents(&file).unwrap();
         meshpolicy_engine::from_value(docs[0].value.clone()).unwrap()
     };
     let policy = meshpolicy_engine::Policy::compile(&doc).unwrap();
@@ -114,6 +115,7 @@ fn a_yaml_syntax_error_has_its_line() {
 #[test]
 fn every_problem_comes_at_once_with_its_place() {
     let text = "\
+apiVersion: meshpolicy.dev/v1alpha2
 kind: TrafficPolicy
 spec:
   virtualServices:
@@ -140,33 +142,120 @@ spec:
         .iter()
         .find(|d| d["path"] == "spec.virtualServices[0].http[0].bogus")
         .unwrap();
-    assert_eq!(bogus["line"], 8);
+    assert_eq!(bogus["line"], 9);
+}
+
+/// The article's Istio YAML: the rewrite's VirtualService, then the
+/// canary's DestinationRule and VirtualService (the same host: merged).
+const ISTIO: &str = concat!(
+    include_str!("../../../shared/examples/istio/reviews-route.virtualservice.yaml"),
+    "---\n",
+    include_str!("../../../shared/examples/istio/reviews-canary.yaml"),
+);
+
+#[test]
+fn the_articles_istio_yaml_is_imported_and_decides() {
+    let out = parse(&explain(ISTIO, &article_request()));
+    assert_eq!(out["ok"], true, "{out}");
+    let d = &out["decision"];
+    assert_eq!(d["path"], "/newcatalog/books?id=1");
+    assert_eq!(d["destination"]["host"], "reviews.prod.svc.cluster.local");
+    assert_eq!(d["destination"]["subset"], "v2");
+    // the imported policy is shown as `policy-cli import` writes it
+    let imported = out["imported"].as_str().unwrap();
+    assert!(imported.contains("kind: TrafficPolicy"), "{imported}");
+    assert!(imported.contains("/newcatalog"), "{imported}");
+    // the DestinationRule and the canary have no namespace (a note each),
+    // and two VirtualServices for one host are merged (the engine's warning)
+    let diags = out["diagnostics"].as_array().unwrap();
+    let of = |code: &str| {
+        diags
+            .iter()
+            .filter(|d| d["code"] == code)
+            .collect::<Vec<_>>()
+    };
+    let inferred = of("inferred-namespace");
+    assert!(!inferred.is_empty(), "{diags:?}");
+    assert!(
+        inferred.iter().all(|d| d["severity"] == "note"),
+        "{inferred:?}"
+    );
+    let merged = of("merged-virtual-services");
+    assert_eq!(merged.len(), 1, "{diags:?}");
+    assert_eq!(merged[0]["severity"], "warning");
+    assert!(merged[0]["line"].as_u64().is_some(), "{:?}", merged[0]);
+    assert!(diags.iter().all(|d| d["severity"] != "error"), "{diags:?}");
 }
 
 #[test]
-fn istio_yaml_says_that_import_is_not_in_this_build() {
+fn an_istio_error_is_placed_in_the_istio_document() {
     let text = "\
 apiVersion: networking.istio.io/v1
 kind: VirtualService
-metadata: {name: reviews}
-spec: {hosts: [reviews]}
+metadata: {name: reviews, namespace: prod}
+spec:
+  hosts: [reviews]
+  http:
+    - match:
+        - uri:
+            regex: \"/a[\"
+      route:
+        - destination: {host: reviews}
 ";
     let out = parse(&validate(text));
+    assert_eq!(out["ok"], false, "{out}");
     let d = &out["diagnostics"][0];
-    assert_eq!(d["code"], "istio-import-unavailable");
-    assert_eq!(d["line"], 2);
-    assert!(
-        d["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Istio YAML import is not available in this build")
+    assert_eq!(d["severity"], "error");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(9), Some(20)),
+        "{d}"
     );
+    assert_eq!(d["path"], "spec.http[0].match[0].uri.regex", "{d}");
+    assert!(d["message"].as_str().unwrap().contains("regex"), "{d}");
+    // a field meshpolicy does not carry over is an error at its key, as in the CLI
+    let out = parse(&validate(
+        &text.replace("  http:\n", "  gateways: [mesh, edge]\n  http:\n"),
+    ));
+    assert_eq!(out["ok"], false, "{out}");
+    let d = &out["diagnostics"][0];
+    assert_eq!(d["code"], "unsupported-field", "{d}");
+    assert_eq!(d["path"], "spec.gateways[1]", "{d}");
+    assert_eq!(d["line"], 6, "{d}");
+    assert!(d["help"].as_str().unwrap().contains("mesh"), "{d}");
+}
+
+#[test]
+fn a_lint_warning_keeps_the_policy_valid() {
+    // a rule after a catch-all can never match (`policy-cli validate` warns)
+    let text = "\
+apiVersion: meshpolicy.dev/v1alpha2
+kind: TrafficPolicy
+metadata: {name: t, namespace: prod}
+spec:
+  virtualServices:
+  - name: t
+    hosts: [reviews]
+    http:
+    - name: all
+      route: [{destination: {host: reviews}}]
+    - name: never
+      match: [{uri: {prefix: /x}}]
+      route: [{destination: {host: reviews}}]
+";
+    let out = parse(&validate(text));
+    assert_eq!(out["ok"], true, "{out}");
+    let d = &out["diagnostics"][0];
+    assert_eq!(d["severity"], "warning", "{d}");
+    assert_eq!(d["line"], 11, "{d}");
+    assert!(out["imported"].is_null());
 }
 
 #[test]
 fn other_kinds_and_empty_text_are_refused() {
-    let out = parse(&validate("kind: ConfigMap\n"));
-    assert_eq!(out["diagnostics"][0]["code"], "unsupported-kind");
+    let out = parse(&validate("apiVersion: v1\nkind: ConfigMap\n"));
+    assert_eq!(out["diagnostics"][0]["code"], "unknown-kind");
+    assert_eq!(out["diagnostics"][0]["line"], 2);
     let out = parse(&validate("# nothing\n"));
     assert_eq!(out["diagnostics"][0]["code"], "no-policy");
 }

@@ -79,11 +79,18 @@ function writeRequest(r) {
 
 // === validate and decide ===
 
+// The pending re-check after an edit; `update` cancels it, so a send that
+// follows typing leaves no later re-render behind.
+let timer;
+
 function update() {
+  clearTimeout(timer);
   const policy = $('policy').value;
   const answer = JSON.parse(engine.explain(policy, JSON.stringify(readRequest())));
   const policyProblems = (answer.diagnostics || []).filter((d) => !(d.path || '').startsWith('request'));
   showDiagnostics(policy, policyProblems);
+  $('imported').hidden = typeof answer.imported !== 'string';
+  $('imported-policy').textContent = answer.imported || '';
   if (answer.ok) {
     showDecision(answer);
   } else {
@@ -108,32 +115,48 @@ function el(tag, cls, text) {
 }
 
 function showDiagnostics(policy, diags) {
+  // Errors first, then warnings and the import's notes; a valid policy
+  // may come with warnings and notes.
+  const rank = { error: 0, warning: 1, note: 2 };
+  diags = [...diags].sort((a, b) => (rank[a.severity] ?? 0) - (rank[b.severity] ?? 0));
+  const count = (sev, word) => {
+    const n = diags.filter((d) => d.severity === sev).length;
+    return n ? `${n} ${word}${n > 1 ? 's' : ''}` : '';
+  };
+  const errors = count('error', 'problem');
+  const others = [count('warning', 'warning'), count('note', 'note')].filter((t) => t).join(', ');
   const status = $('status');
-  status.className = 'status ' + (diags.length ? 'bad' : 'ok');
-  status.textContent = diags.length ? `${diags.length} problem${diags.length > 1 ? 's' : ''}` : 'valid policy';
+  status.className = 'status ' + (errors ? 'bad' : 'ok');
+  status.textContent = (errors || 'valid policy') + (others ? ` · ${others}` : '');
   const list = $('diagnostics');
   list.innerHTML = '';
-  const errLines = new Map();
+  // line -> [severity of its worst finding, messages]
+  const marks = new Map();
   for (const d of diags) {
     const li = el('li', d.severity);
     li.dataset.code = d.code;
+    li.dataset.severity = d.severity;
     if (d.line) {
       li.dataset.line = d.line;
       li.dataset.column = d.column;
       li.append(el('span', 'where', `${d.line}:${d.column}`));
-      errLines.set(d.line, (errLines.get(d.line) || []).concat(d.message));
+      const [sev, messages] = marks.get(d.line) || [d.severity, []];
+      marks.set(d.line, [sev, messages.concat(`${d.severity}: ${d.message}`)]);
       li.addEventListener('click', () => select(d.line, d.column));
     }
+    if (d.severity !== 'error') li.append(el('span', 'sev', d.severity));
     li.append(el('span', 'message', d.message));
     if (d.path) li.append(el('span', 'path', ` (${d.path})`));
+    if (d.help) li.append(el('span', 'help', d.help));
     list.append(li);
   }
   const n = policy.split('\n').length;
   const gutter = $('gutter');
   gutter.innerHTML = '';
   for (let i = 1; i <= n; i++) {
-    const span = el('span', errLines.has(i) ? 'err' : '', String(i));
-    if (errLines.has(i)) span.title = errLines.get(i).join('\n');
+    const mark = marks.get(i);
+    const span = el('span', mark ? (mark[0] === 'error' ? 'err' : 'warn') : '', String(i));
+    if (mark) span.title = mark[1].join('\n');
     gutter.append(span, '\n');
   }
   gutter.scrollTop = $('policy').scrollTop;
@@ -346,7 +369,6 @@ function addDestination() {
 // === wiring ===
 
 function wire() {
-  let timer;
   const soon = () => { clearTimeout(timer); timer = setTimeout(update, 120); };
   $('policy').addEventListener('input', soon);
   $('policy').addEventListener('scroll', () => { $('gutter').scrollTop = $('policy').scrollTop; });

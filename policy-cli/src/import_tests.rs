@@ -153,12 +153,12 @@ pub struct CaseOut {
 pub fn convert(docs: &[Document], namespace: &str) -> Result<Converted, Vec<Diagnostic>> {
     let mut cases = Vec::new();
     let mut notes = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors: Vec<Diagnostic> = Vec::new();
     for doc in docs {
         let file: IcvFile = match doc.typed() {
             Ok(f) => f,
             Err(d) => {
-                errors.push(d);
+                errors.push(d.into());
                 continue;
             }
         };

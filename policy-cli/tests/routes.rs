@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use host_tests::{Action, Host, Plugin, PluginOptions, RouteTable};
 use policy_cli::routes::{Client, RouteInputs, Service, build};
-use policy_cli::source::{SourceFile, parse_documents};
+use policy_cli::source::{ReadSource, SourceFile, parse_documents};
 use serde_json::Value;
 
 const ISTIO: &str = "../../shared/examples/istio";

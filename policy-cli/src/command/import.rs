@@ -12,6 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::import::merge;
 use crate::input::{DiagArgs, emit, load_documents, policy_yaml, usage_error};
 use crate::lint::{engine_warnings, lint};
+use crate::source::diagnostics;
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
@@ -42,21 +43,21 @@ pub fn run(args: ImportArgs) -> ExitCode {
     let merged = match merge(docs, args.name.as_deref()) {
         Ok(merged) => merged,
         Err(errors) => {
-            emit(&errors, format);
+            emit(&diagnostics(errors), format);
             return ExitCode::Failure;
         }
     };
     let (policy, compiled) = match merged.check() {
         Ok(checked) => checked,
         Err(errors) => {
-            emit(&merged.notes, format);
-            emit(&errors, format);
+            emit(&diagnostics(merged.notes.clone()), format);
+            emit(&diagnostics(errors), format);
             return ExitCode::Failure;
         }
     };
-    let mut notes = merged.notes.clone();
-    notes.extend(engine_warnings(&compiled, &merged));
-    notes.extend(lint(&policy, &merged));
+    let mut notes = diagnostics(merged.notes.clone());
+    notes.extend(diagnostics(engine_warnings(&compiled, &merged)));
+    notes.extend(diagnostics(lint(&policy, &merged)));
     emit(&notes, format);
     let yaml = match policy_yaml(&policy) {
         Ok(yaml) => yaml,

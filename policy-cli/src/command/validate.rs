@@ -14,7 +14,7 @@ use crate::import::merge;
 use crate::input::{DiagArgs, load};
 use crate::lint::{engine_warnings, lint};
 use crate::resource::{Kind, classify};
-use crate::source::Document;
+use crate::source::{Document, diagnostics};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -58,14 +58,14 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         .collect();
     for group in groups {
         match merge(group, None) {
-            Err(errors) => diags.extend(errors),
+            Err(errors) => diags.extend(diagnostics(errors)),
             Ok(merged) => {
-                diags.extend(merged.notes.iter().cloned());
+                diags.extend(diagnostics(merged.notes.clone()));
                 match merged.check() {
-                    Err(errors) => diags.extend(errors),
+                    Err(errors) => diags.extend(diagnostics(errors)),
                     Ok((policy, compiled)) => {
-                        diags.extend(engine_warnings(&compiled, &merged));
-                        diags.extend(lint(&policy, &merged));
+                        diags.extend(diagnostics(engine_warnings(&compiled, &merged)));
+                        diags.extend(diagnostics(lint(&policy, &merged)));
                         if merged
                             .docs
                             .iter()

@@ -19,6 +19,14 @@ use browser::{Browser, Server};
 
 pub const POLICY: &str = include_str!("../../../manifests/policy/reviews.policy.yaml");
 
+/// The article's Istio YAML as a person pastes it: the rewrite's
+/// VirtualService, then the canary's DestinationRule and VirtualService.
+pub const ISTIO: &str = concat!(
+    include_str!("../../../../shared/examples/istio/reviews-route.virtualservice.yaml"),
+    "---\n",
+    include_str!("../../../../shared/examples/istio/reviews-canary.yaml"),
+);
+
 /// The server and a browser on its page, ready.
 pub async fn open() -> (Server, Browser) {
     let server = Server::start(env!("CARGO_BIN_EXE_policy-cli"));

@@ -1,9 +1,10 @@
 //! What a person does on the page: paste the article's policy and send its
-//! request, type a bad regex, share a link, run the split simulator.
+//! request, type a bad regex, share a link, run the split simulator; the
+//! same with the article's Istio YAML, imported in the page.
 
 use serde_json::json;
 
-use crate::{POLICY, open};
+use crate::{ISTIO, POLICY, open};
 
 /// Reads a decision field (`path`, `destination host`, ...) once it shows.
 const FIELD: &str = "const e = document.querySelector(arguments[0]); return e && e.textContent;";
@@ -94,6 +95,112 @@ spec:
         "{text}"
     );
     assert_eq!(b.text("#gutter .err").await.as_deref(), Some("11"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_articles_istio_yaml_is_imported_and_decides() {
+    let (_server, b) = open().await;
+    b.type_into("#policy", ISTIO).await;
+    b.type_into("#authority", "reviews:9080").await;
+    b.type_into("#path", "/wpcatalog/books?id=1").await;
+    b.click("#send").await;
+    let path = b
+        .wait_for_with(
+            "the rewritten path",
+            FIELD,
+            vec![json!("#decision [data-field=path]")],
+        )
+        .await;
+    assert_eq!(path, "/newcatalog/books?id=1");
+    let host = b
+        .text("#decision [data-field=destination] [data-field=host]")
+        .await;
+    let subset = b
+        .text("#decision [data-field=destination] [data-field=subset]")
+        .await;
+    assert_eq!(host.as_deref(), Some("reviews.prod.svc.cluster.local"));
+    assert_eq!(subset.as_deref(), Some("v2"));
+    // valid, with the import's notes and the engine's warning (two
+    // VirtualServices for one host, merged) marked at their lines
+    let status = b.text("#status").await.unwrap_or_default();
+    assert!(status.starts_with("valid policy · 1 warning"), "{status}");
+    let warning = b
+        .client
+        .execute(
+            "const e = document.querySelector('#diagnostics li[data-code=merged-virtual-services]'); \
+             return e && [e.dataset.severity, Number(e.dataset.line), e.textContent]",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(warning[0], "warning", "{warning}");
+    let line = warning[1].as_u64().unwrap();
+    assert!(line > 0, "{warning}");
+    let marked = b
+        .client
+        .execute(
+            "return document.querySelector('#gutter span:nth-of-type(' + arguments[0] + ')').className",
+            vec![json!(line)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(marked, "warn");
+    let note = b
+        .text("#diagnostics li[data-code=inferred-namespace]")
+        .await
+        .unwrap_or_default();
+    assert!(
+        note.contains("note") && note.contains("no namespace"),
+        "{note}"
+    );
+    // the TrafficPolicy it imported into is there (folded: read its text)
+    let imported = b
+        .client
+        .execute(
+            "return [document.querySelector('#imported').hidden, \
+             document.querySelector('#imported-policy').textContent]",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(imported[0], false, "the import is shown");
+    let imported = imported[1].as_str().unwrap();
+    assert!(imported.contains("kind: TrafficPolicy"), "{imported}");
+    assert!(imported.contains("/newcatalog"), "{imported}");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_bad_regex_in_istio_yaml_shows_its_line() {
+    let (_server, b) = open().await;
+    let text = ISTIO.replace("prefix: \"/consumercatalog\"", "regex: \"/consumer[\"");
+    assert_ne!(text, ISTIO, "the article's YAML has the prefix to replace");
+    let line = text.lines().position(|l| l.contains("/consumer[")).unwrap() + 1;
+    b.type_into("#policy", &text).await;
+    let shown = b
+        .wait_for(
+            "the regex error",
+            "const e = document.querySelector('#diagnostics li.error'); return e && e.dataset.line",
+        )
+        .await;
+    assert_eq!(shown, line.to_string());
+    let error = b.text("#diagnostics li.error").await.unwrap();
+    assert!(error.starts_with(&format!("{line}:")), "{error}");
+    assert!(error.contains("regex"), "{error}");
+    assert!(error.contains("spec.http[0].match[1].uri.regex"), "{error}");
+    // the gutter scrolls with the editor: read it whether in view or not
+    let gutter = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#gutter .err')].map(e => e.textContent)",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(gutter, json!([line.to_string()]));
+    let status = b.text("#status").await.unwrap_or_default();
+    assert!(status.contains("problem"), "{status}");
     b.close().await;
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use meshpolicy_engine::{Policy, PolicyErrors, TrafficPolicy};
 use serde_json::{Map, Value, json};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Place};
 use crate::resource::{self, Kind, POLICY_API_VERSION, POLICY_KIND};
 use crate::source::{Document, FieldPath, Seg};
 
@@ -584,7 +584,7 @@ impl Merged {
 
     /// A diagnostic about a field of the merged policy, pointed at the file
     /// and field the user wrote.
-    pub fn diag_at(&self, diag: Diagnostic, policy_path: &str) -> Diagnostic {
+    pub fn diag_at<D: Place>(&self, diag: D, policy_path: &str) -> D {
         let parsed = if policy_path == "document" {
             FieldPath::default()
         } else {
@@ -592,7 +592,7 @@ impl Merged {
         };
         match self.origin_of(&parsed) {
             Some((doc, at)) => doc.diag(diag, &at),
-            None => diag.at_path(policy_path),
+            None => diag.at_field(policy_path),
         }
     }
 

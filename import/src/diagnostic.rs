@@ -1,0 +1,129 @@
+//! A finding about the input, placed in its document: what the import and
+//! the document helpers report. `policy-cli` renders it with miette (file,
+//! snippet), the playground marks it in the editor; both through [`Place`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::source::{Pos, SourceFile};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        })
+    }
+}
+
+/// One finding about the input.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable kebab-case name of the kind of finding (`unknown-kind`, `inferred-namespace`).
+    pub code: &'static str,
+    /// One line, lowercase, user input in backticks.
+    pub message: String,
+    pub file: Option<Arc<SourceFile>>,
+    /// 0-based index of the document among its file's non-empty documents.
+    pub document: Option<usize>,
+    pub pos: Option<Pos>,
+    /// The logical field path, as the engine writes it.
+    pub path: Option<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            file: None,
+            document: None,
+            pos: None,
+            path: None,
+            help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn note(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn in_file(mut self, file: &Arc<SourceFile>, pos: Option<Pos>) -> Diagnostic {
+        self.file = Some(Arc::clone(file));
+        self.pos = pos;
+        self
+    }
+
+    pub fn at_path(mut self, path: impl Into<String>) -> Diagnostic {
+        let path = path.into();
+        self.path = (!path.is_empty()).then_some(path);
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A diagnostic type a document can place: this crate's, and the CLI's
+/// (which renders snippets). `Document::diag` and `Merged::diag_at` take
+/// either, so callers keep their own type.
+pub trait Place: Sized {
+    /// The stable code (an unknown field is placed at its key).
+    fn code(&self) -> &str;
+    /// Placed in `file`, document `document`, at `pos` and field `path`.
+    fn place(self, file: &Arc<SourceFile>, document: usize, pos: Option<Pos>, path: String)
+    -> Self;
+    /// Only the field path is known (it came from no document).
+    fn at_field(self, path: &str) -> Self;
+}
+
+impl Place for Diagnostic {
+    fn code(&self) -> &str {
+        self.code
+    }
+
+    fn place(
+        mut self,
+        file: &Arc<SourceFile>,
+        document: usize,
+        pos: Option<Pos>,
+        path: String,
+    ) -> Self {
+        self.document = Some(document);
+        self.in_file(file, pos).at_path(path)
+    }
+
+    fn at_field(self, path: &str) -> Self {
+        self.at_path(path)
+    }
+}
