@@ -439,4 +439,17 @@ pub struct Sticky {
     pub cookie: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_param: Option<String>,
+    /// With `cookie`: a request without the cookie gets a key drawn for it,
+    /// is routed by it, and the response sets the cookie, so the user stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<GenerateCookie>,
+}
+
+/// `sticky.generate`: how the drawn key's cookie is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateCookie {
+    /// `Max-Age` as a duration (`24h`); absent or `0s`: a session cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
 }

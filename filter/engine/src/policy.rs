@@ -14,7 +14,7 @@ use crate::matcher::{CompiledMatch, Matched, View, implicit_prefix};
 use crate::request::{Request, cookie, query_param};
 use crate::rewrite::{PathRewrite, rewrite_path};
 use crate::router::RouterOptions;
-use crate::split::{Weighted, fault_fires, pick_random, pick_sticky};
+use crate::split::{Weighted, fault_fires, mix64, pick_random, pick_sticky};
 use crate::telemetry::CompiledTelemetry;
 use crate::trace::{RuleTrace, Trace};
 use crate::warning::Warning;
@@ -128,6 +128,16 @@ pub(crate) struct Route {
     pub(crate) weights: Vec<Weighted>,
     pub(crate) total: u64,
     pub(crate) sticky: Option<StickyKey>,
+    /// `sticky.generate`: the cookie set for a key drawn when it is missing.
+    pub(crate) generate: Option<GeneratedCookie>,
+}
+
+/// The cookie `sticky.generate` sets: `<name>=<key><attributes>`.
+#[derive(Debug)]
+pub(crate) struct GeneratedCookie {
+    pub(crate) name: Arc<str>,
+    /// `; Path=/; Max-Age=…; HttpOnly; SameSite=Lax`.
+    pub(crate) attributes: Arc<str>,
 }
 
 #[derive(Debug)]
@@ -469,7 +479,14 @@ impl Policy {
                 });
             }
             Action::Route(route) => {
-                let chosen = choose(route, view, &mut note);
+                let (chosen, drawn) = choose(route, view, &mut note);
+                if let (Some(key), Some(cookie)) = (drawn, &route.generate) {
+                    note(format!("set cookie `{}` to the drawn key", cookie.name));
+                    d.response_headers.push(HeaderOp::Add {
+                        name: Arc::from("set-cookie"),
+                        value: Arc::from(format!("{}={key}{}", cookie.name, cookie.attributes)),
+                    });
+                }
                 if let Some(rd) = route.dests.get(chosen) {
                     d.destination = Some(rd.dest.clone());
                     d.labels.policy_destination = rd.label.clone();
@@ -523,10 +540,16 @@ fn local(status: u32, body: &str) -> LocalResponse {
     }
 }
 
-/// Pick a destination: sticky when the key is present, else random.
-fn choose(route: &Route, view: &View<'_, '_>, note: &mut impl FnMut(String)) -> usize {
-    if route.dests.len() <= 1 {
-        return 0;
+/// Pick a destination: sticky when the key is present; else, with
+/// `sticky.generate`, by a key drawn from the request's randomness (returned
+/// so the response can set it); else random.
+fn choose(
+    route: &Route,
+    view: &View<'_, '_>,
+    note: &mut impl FnMut(String),
+) -> (usize, Option<String>) {
+    if route.dests.len() <= 1 && route.generate.is_none() {
+        return (0, None);
     }
     let req = view.req;
     if let Some(sticky) = &route.sticky {
@@ -547,7 +570,16 @@ fn choose(route: &Route, view: &View<'_, '_>, note: &mut impl FnMut(String)) -> 
                     "sticky split on {}: key `{key}` picked route[{i}]",
                     sticky.describe()
                 ));
-                return i;
+                return (i, None);
+            }
+            None if route.generate.is_some() => {
+                let key = drawn_key(req.random);
+                let i = pick_sticky(&route.weights, &key);
+                note(format!(
+                    "sticky key {} missing: drew key `{key}`, which picked route[{i}]",
+                    sticky.describe()
+                ));
+                return (i, Some(key));
             }
             None => note(format!(
                 "sticky key {} missing: random split",
@@ -560,7 +592,13 @@ fn choose(route: &Route, view: &View<'_, '_>, note: &mut impl FnMut(String)) -> 
         "weighted split: random % {} picked route[{i}]",
         route.total
     ));
-    i
+    (i, None)
+}
+
+/// A key for a user without one: 16 hex digits from the request's
+/// randomness (mixed, so that it does not follow the split's `random % Σw`).
+fn drawn_key(random: u64) -> String {
+    format!("{:016x}", mix64(random ^ 0x7374_6963_6b79_6b65))
 }
 
 impl StickyKey {

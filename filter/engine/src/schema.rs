@@ -153,7 +153,10 @@ static STICKY: &[Field] = &[
     f("header", Kind::Str),
     f("cookie", Kind::Str),
     f("queryParam", Kind::Str),
+    f("generate", Kind::Obj(GENERATE_COOKIE)),
 ];
+
+static GENERATE_COOKIE: &[Field] = &[f("ttl", Kind::Str)];
 
 static HTTP_RULE: &[Field] = &[
     f("name", Kind::Str),

@@ -1,6 +1,7 @@
 //! The article's rewrite and route, the canary split, stickiness, and the
 //! decision header a client cannot forge.
 
+use host_tests::Plugin;
 use serde_json::json;
 
 use super::support::{article_policy, plugin, policy, request};
@@ -209,4 +210,67 @@ fn source_labels_and_namespace_come_from_node_metadata() {
         request(&mut start("prod", "api"), "/", &[]).subset(),
         Some("v1")
     );
+}
+
+/// One request and its 200 response: (decision key upstream, `set-cookie`
+/// headers the client sees).
+fn request_and_response(
+    plugin: &mut Plugin,
+    cookie: Option<&str>,
+) -> (Option<String>, Vec<String>) {
+    let mut headers = vec![
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "reviews:9080"),
+        (":path", "/reviews/1"),
+    ];
+    if let Some(c) = cookie {
+        headers.push(("cookie", c));
+    }
+    let mut stream = plugin.new_stream();
+    stream.request_headers(&headers, true);
+    let key = stream
+        .request_headers_seen_upstream()
+        .and_then(|h| h.into_iter().find(|(k, _)| k == "x-meshpolicy-route"))
+        .map(|(_, v)| v);
+    stream.response_headers(&[(":status", "200")], true);
+    let cookies = stream
+        .response_headers_seen_downstream()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v)
+        .collect();
+    stream.complete();
+    (key, cookies)
+}
+
+#[test]
+fn a_generated_cookie_keeps_a_user_on_one_destination_on_the_wasm() {
+    let mut config = article_policy();
+    config["spec"]["virtualServices"][0]["http"][1]["sticky"] =
+        json!({"cookie": "reviews-canary", "generate": {"ttl": "1h"}});
+    let mut p = plugin(&config);
+    let mut keys = std::collections::BTreeSet::new();
+    for _ in 0..100 {
+        let (first, cookies) = request_and_response(&mut p, None);
+        let [set] = cookies.as_slice() else {
+            panic!("one set-cookie expected, got {cookies:?}");
+        };
+        assert!(
+            set.starts_with("reviews-canary=")
+                && set.ends_with("; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax"),
+            "{set}"
+        );
+        let pair = set.split(';').next().unwrap().to_owned();
+        // The browser sends it back: the same destination, no new cookie.
+        for _ in 0..3 {
+            let (again, cookies) = request_and_response(&mut p, Some(&pair));
+            assert_eq!(again, first, "{pair}");
+            assert!(cookies.is_empty(), "{cookies:?}");
+        }
+        keys.insert(first);
+    }
+    // Drawn keys spread over the split (90/10): both destinations get users.
+    assert_eq!(keys.len(), 2, "{keys:?}");
 }

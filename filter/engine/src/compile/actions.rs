@@ -9,7 +9,7 @@ use crate::error::{Errors, field, item, key};
 use crate::hosts::resolve;
 use crate::limits::{MAX_BODY_BYTES, MAX_DESTINATIONS, MAX_HEADER_VALUE_BYTES, MAX_TOTAL_WEIGHT};
 use crate::model::{self, HeaderOperations, Headers, RouteDestination};
-use crate::policy::{FaultAbort, RedirectAction, Route, RouteDest, StickyKey};
+use crate::policy::{FaultAbort, GeneratedCookie, RedirectAction, Route, RouteDest, StickyKey};
 use crate::regex::{Anchoring, compile_regex};
 use crate::rewrite::{PathRewrite, check_path, convert_replacement};
 use crate::split::{Weighted, fnv1a64, percent_to_ppm};
@@ -195,12 +195,15 @@ pub(super) fn route(
             format!("total destination weight = {total}, the limit is {MAX_TOTAL_WEIGHT}"),
         );
     }
-    let sticky = sticky.and_then(|s| sticky_key(s, &field(rule_path, "sticky"), errors));
+    let sticky_path = field(rule_path, "sticky");
+    let generate = sticky.and_then(|s| generated_cookie(s, &sticky_path, errors));
+    let sticky = sticky.and_then(|s| sticky_key(s, &sticky_path, errors));
     Route {
         dests,
         weights,
         total,
         sticky,
+        generate,
     }
 }
 
@@ -256,6 +259,51 @@ pub(crate) fn decision_key(
         key.push_str(hash);
     }
     key
+}
+
+/// `sticky.generate`: only with `cookie`; `ttl` a duration of whole
+/// seconds (`Max-Age`), absent or zero for a session cookie.
+fn generated_cookie(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<GeneratedCookie> {
+    let g = s.generate.as_ref()?;
+    let gp = field(path, "generate");
+    let Some(name) = &s.cookie else {
+        errors.push(
+            &gp,
+            "generate needs `cookie`: a drawn key can only be given back to the client as a cookie",
+        );
+        return None;
+    };
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+    {
+        errors.push(
+            &field(path, "cookie"),
+            format!("`{name}` is not a cookie name (RFC 6265 token)"),
+        );
+        return None;
+    }
+    let mut attributes = String::from("; Path=/");
+    if let Some(ttl) = &g.ttl {
+        match crate::router::parse_duration(ttl) {
+            Ok(ns) => {
+                let secs = ns / 1_000_000_000;
+                if secs > 0 {
+                    attributes.push_str(&format!("; Max-Age={secs}"));
+                }
+            }
+            Err(why) => {
+                errors.push(&field(&gp, "ttl"), why);
+                return None;
+            }
+        }
+    }
+    attributes.push_str("; HttpOnly; SameSite=Lax");
+    Some(GeneratedCookie {
+        name: Arc::from(name.as_str()),
+        attributes: Arc::from(attributes),
+    })
 }
 
 fn sticky_key(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<StickyKey> {

@@ -203,3 +203,79 @@ fn sticky_hash_is_a_fixed_algorithm() {
 /// documented in src/split.rs: FNV-1a 64, XOR, splitmix64, `-ln(u)/w`),
 /// over the destinations `reviews.prod.svc.cluster.local/v1` and `/v2`.
 const PINNED_STICKY: &str = "2212112122212121";
+
+/// `sticky.generate`: the set-cookie value the decision adds, if any.
+fn set_cookie(d: &meshpolicy_engine::Decision) -> Option<String> {
+    d.response_headers.iter().find_map(|op| match op {
+        meshpolicy_engine::HeaderOp::Add { name, value } if &**name == "set-cookie" => {
+            Some(value.to_string())
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn a_user_without_a_cookie_gets_one_and_keeps_its_destination() {
+    let p = split(
+        &[Some(50), Some(50)],
+        Some(json!({"cookie": "canary", "generate": {"ttl": "24h"}})),
+    );
+    let mut landed = [0usize; 2];
+    for r in 0..200u64 {
+        let first = Req::get("/reviews/1").random(r).decide(&p);
+        let cookie = set_cookie(&first).expect("a key is drawn and set");
+        assert!(
+            cookie.ends_with("; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"),
+            "{cookie}"
+        );
+        let pair = cookie.split(';').next().unwrap();
+        assert!(
+            pair.starts_with("canary=") && pair.len() == "canary=".len() + 16,
+            "{pair}"
+        );
+        // The next request carries the cookie: same destination, no new cookie,
+        // whatever the randomness.
+        let second = Req::get("/reviews/1")
+            .header("cookie", &format!("other=1; {pair}"))
+            .random(r.wrapping_mul(7919).wrapping_add(1))
+            .decide(&p);
+        assert_eq!(subset_of(&second), subset_of(&first), "key {pair}");
+        assert_eq!(set_cookie(&second), None);
+        landed[usize::from(subset_of(&first).as_deref() == Some("v2"))] += 1;
+    }
+    // Drawn keys split like any key: both destinations get users.
+    assert!(landed[0] > 50 && landed[1] > 50, "{landed:?}");
+}
+
+#[test]
+fn a_session_cookie_without_ttl_and_generate_only_with_a_cookie() {
+    let p = split(
+        &[Some(90), Some(10)],
+        Some(json!({"cookie": "c", "generate": {}})),
+    );
+    let cookie = set_cookie(&Req::get("/").decide(&p)).unwrap();
+    assert!(
+        cookie.ends_with("; Path=/; HttpOnly; SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Max-Age"), "{cookie}");
+
+    let e = crate::support::rule_errors(json!([{
+        "route": [{"destination": {"host": "a"}, "weight": 50}, {"destination": {"host": "b"}, "weight": 50}],
+        "sticky": {"header": "x-user", "generate": {"ttl": "1h"}}
+    }]));
+    assert!(
+        e.to_string()
+            .contains("spec.virtualServices[0].http[0].sticky.generate: generate needs `cookie`"),
+        "{e}"
+    );
+    let e = crate::support::rule_errors(json!([{
+        "route": [{"destination": {"host": "a"}, "weight": 50}, {"destination": {"host": "b"}, "weight": 50}],
+        "sticky": {"cookie": "c", "generate": {"ttl": "soon"}}
+    }]));
+    assert!(
+        e.to_string()
+            .contains("sticky.generate.ttl: invalid duration `soon`"),
+        "{e}"
+    );
+}
