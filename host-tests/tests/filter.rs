@@ -11,6 +11,7 @@
 mod filter {
     pub mod config;
     pub mod differential;
+    pub mod envoy_syntax;
     pub mod local_responses;
     pub mod routing;
     pub mod support;

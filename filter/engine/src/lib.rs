@@ -10,6 +10,7 @@ mod cost;
 mod decision;
 mod error;
 mod hosts;
+mod http_syntax;
 mod index;
 pub mod limits;
 mod matcher;
