@@ -12,6 +12,7 @@ mod filter {
     pub mod config;
     pub mod differential;
     pub mod envoy_syntax;
+    pub mod limits;
     pub mod local_responses;
     pub mod routing;
     pub mod support;

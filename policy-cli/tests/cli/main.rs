@@ -12,6 +12,7 @@ mod bench;
 mod errors;
 mod explain;
 mod import;
+mod limits;
 mod test_cmd;
 mod validate;
 
