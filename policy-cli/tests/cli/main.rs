@@ -11,6 +11,7 @@
 mod bench;
 mod errors;
 mod explain;
+mod front_door;
 mod import;
 mod limits;
 mod test_cmd;
