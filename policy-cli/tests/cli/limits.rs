@@ -204,7 +204,7 @@ fn filter(module: &host_tests::LoadedModule, json: &str) -> (bool, Vec<String>) 
 
 #[test]
 fn validate_and_the_filter_accept_and_refuse_the_same_policies_with_the_same_errors() {
-    let module = Host::new().unwrap().load_file(&wasm()).unwrap();
+    let module = Host::new().unwrap().load_file(wasm()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (limit, at, past) in cases() {
         let yaml = serde_saphyr::to_string(&at).unwrap();
@@ -239,7 +239,7 @@ fn validate_and_the_filter_accept_and_refuse_the_same_policies_with_the_same_err
 #[test]
 fn an_8_8_mb_policy_is_refused_by_validate_as_by_the_filter() {
     // The probe: it passed validate; the filter refused it (8 MiB).
-    let module = Host::new().unwrap().load_file(&wasm()).unwrap();
+    let module = Host::new().unwrap().load_file(wasm()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let doc = sized(8_800_000);
     let (code, from_validate) = validate(
@@ -287,7 +287,7 @@ fn a_20000_rule_policy_is_refused_as_by_the_filter_not_by_the_yaml_node_budget()
     // policies the filter accepted; the limits are now one set (MAX_RULES
     // is 5,000 and such a policy is past MAX_POLICY_BYTES): both refuse
     // it with the same error.
-    let module = Host::new().unwrap().load_file(&wasm()).unwrap();
+    let module = Host::new().unwrap().load_file(wasm()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let doc = rules(20_000);
     let (code, from_validate) = validate(
