@@ -137,11 +137,15 @@ bench: build guests playground
 # unstable flags, and without a sanitizer nothing needs a nightly std.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := configure configure_structured decide
-fuzz:
+# Then the differential check on generated policies and requests: the
+# engine against the .wasm on the host, 100,000 pairs.
+FUZZ_DIFFERENTIAL_PAIRS ?= 100000
+fuzz: build
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for target in $(FUZZ_TARGETS); do \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$target -- -max_total_time=$(FUZZ_SECONDS); \
 	done
+	MESHPOLICY_DIFFERENTIAL_PAIRS=$(FUZZ_DIFFERENTIAL_PAIRS) $(CARGO) test --test filter differential_generated -- --nocapture
 
 # Staging runs this commit's build: pin its digest (what `policy-cli package`
 # prints for $(WASM)), render base/rendered/ with it, check both overlays'
