@@ -10,8 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use meshpolicy_engine::{Policy, Request, SourceInfo};
 
 const POLICY: &str = r#"{
-  "apiVersion": "meshpolicy.dev/v1alpha1", "kind": "TrafficPolicy", "metadata": {"name": "fuzz"},
-  "spec": {"http": [
+  "apiVersion": "meshpolicy.dev/v1alpha2", "kind": "TrafficPolicy", "metadata": {"name": "fuzz", "namespace": "prod"},
+  "spec": {"virtualServices": [{"name": "fuzz", "hosts": ["*"], "http": [
     {"name": "p", "match": [{"uri": {"prefix": "/wpcatalog"}}, {"uri": {"prefix": "/consumercatalog"}}],
      "rewrite": {"uri": "/newcatalog"}, "route": [{"destination": {"host": "reviews", "subset": "v2"}}]},
     {"name": "e", "match": [{"uri": {"exact": "/Login"}, "ignoreUriCase": true}], "redirect": {"uri": "/signin"}},
@@ -28,7 +28,7 @@ const POLICY: &str = r#"{
     {"name": "s", "route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
                             {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}],
      "sticky": {"cookie": "user"}}
-  ]}
+  ]}]}
 }"#;
 
 #[derive(Debug, Arbitrary)]
@@ -51,7 +51,7 @@ fuzz_target!(|input: Input| {
     ];
     headers.extend(input.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)));
     let source = SourceInfo::default();
-    let request = Request { headers: &headers, source: &source, port: input.port, random: input.random };
+    let request = Request { headers: &headers, source: &source, port: input.port, random: input.random, virtual_host: None };
     let fast = policy.decide(&request);
     let (traced, _trace) = policy.explain(&request);
     assert_eq!(fast, traced, "decide and explain disagree");

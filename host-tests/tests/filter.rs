@@ -11,6 +11,9 @@
 mod filter {
     pub mod config;
     pub mod differential;
+    pub mod differential_generated;
+    pub mod envoy_syntax;
+    pub mod limits;
     pub mod local_responses;
     pub mod routing;
     pub mod support;

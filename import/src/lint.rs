@@ -1,6 +1,8 @@
 //! Warnings in the spirit of `istioctl analyze` on a policy the engine
 //! accepted: things that are valid but almost certainly not what was meant.
 
+use std::collections::HashMap;
+
 use meshpolicy_engine::TrafficPolicy;
 use meshpolicy_engine::model::{HttpRule, MatchRequest, StringMatch};
 
@@ -95,6 +97,10 @@ fn unreachable_rules(
     out: &mut Vec<Diagnostic>,
 ) {
     let mut catch_all: Option<usize> = None;
+    // Each entry of the rules before, as JSON, with the first rule that has
+    // it: one lookup per entry keeps this linear (comparing every entry with
+    // every earlier rule's took 45 s for 250 rules of 180 entries).
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, rule) in rules.iter().enumerate() {
         if let Some(k) = catch_all {
             let earlier = rules.get(k).map(|r| rule_name(r, k)).unwrap_or_default();
@@ -113,12 +119,17 @@ fn unreachable_rules(
             );
             continue;
         }
-        for (m, entry) in rule.match_.iter().flatten().enumerate() {
-            let earlier = rules
-                .iter()
-                .take(i)
-                .enumerate()
-                .find(|(_, r)| r.match_.iter().flatten().any(|e| e == entry));
+        let keys: Vec<Option<String>> = rule
+            .match_
+            .iter()
+            .flatten()
+            .map(|entry| serde_json::to_string(entry).ok())
+            .collect();
+        for (m, key) in keys.iter().enumerate() {
+            let earlier = key
+                .as_ref()
+                .and_then(|key| seen.get(key))
+                .and_then(|&k| Some((k, rules.get(k)?)));
             if let Some((k, r)) = earlier {
                 out.push(merged.diag_at(
                     Diagnostic::warning(
@@ -132,6 +143,9 @@ fn unreachable_rules(
                     &format!("{}.http[{i}].match[{m}]", at.base),
                 ));
             }
+        }
+        for key in keys.into_iter().flatten() {
+            seen.entry(key).or_insert(i);
         }
         if catches_everything(rule) {
             catch_all = Some(i);

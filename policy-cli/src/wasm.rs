@@ -80,6 +80,9 @@ impl Filter {
             },
         )
         .map_err(|e| host_error(&self.path, &e))?;
+        if let Some(failure) = plugin.failure() {
+            return Err(trapped(&self.path, plugin.vm_started(), failure));
+        }
         if !plugin.configured() {
             let logs: Vec<String> = plugin.logs().iter().map(|l| l.message.clone()).collect();
             return Err(Diagnostic::error(
@@ -93,6 +96,57 @@ impl Filter {
             }));
         }
         Ok(plugin)
+    }
+}
+
+/// A trap while the filter started or took its configuration: the VM is
+/// failed (Envoy would fail every request of it), which is not a refusal.
+fn trapped(path: &Path, vm_started: bool, failure: &str) -> Diagnostic {
+    let phase = if vm_started {
+        "in `proxy_on_configure`"
+    } else {
+        "while starting (`_initialize`, `main` or `proxy_on_vm_start`)"
+    };
+    Diagnostic::error(
+        "filter-trapped",
+        format!(
+            "the filter `{}` trapped {phase}: {}",
+            path.display(),
+            trap_reason(failure)
+        ),
+    )
+    .with_help(format!(
+        "a trap fails the VM: Envoy would fail every request it handles; the host reported: {}",
+        failure
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    ))
+}
+
+/// The cause of a wasmtime error as the host prints it (`{e:?}`: the
+/// message, a wasm backtrace, then `Caused by:` lines): the last cause.
+pub fn trap_reason(failure: &str) -> String {
+    let lines: Vec<&str> = failure
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let after_cause = lines
+        .iter()
+        .position(|l| *l == "Caused by:")
+        .and_then(|i| lines.get(i + 1..))
+        .and_then(|rest| rest.last());
+    let reason = after_cause
+        .or(lines.first())
+        .copied()
+        .unwrap_or("unknown trap");
+    // `0: wasm trap: …` in numbered cause lists
+    match reason.split_once(": ") {
+        Some((n, rest)) if n.bytes().all(|b| b.is_ascii_digit()) => rest.to_owned(),
+        _ => reason.to_owned(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! `wasm32-unknown-unknown` and cannot depend on the CLI), so both parse
 //! with the same parser and place a diagnostic on the same line:column.
 
+mod budget;
 mod node;
 mod path;
 
@@ -23,7 +24,7 @@ pub struct SyntaxError {
 /// Splits `text` into its documents. Empty documents (only comments, or a
 /// trailing `---`) are skipped, as kubectl does.
 pub fn parse_documents(text: &str) -> Result<Vec<Spanned<Node>>, SyntaxError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! { with_snippet: false, budget: Some(budget::budget()) };
     let nodes: Vec<Spanned<Node>> = serde_saphyr::from_str_multiple_with_options(text, options)
         .map_err(|e| SyntaxError {
             message: yaml_message(&e),
@@ -37,6 +38,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Spanned<Node>>, SyntaxError> {
 
 /// serde-saphyr's message without the location suffix it adds.
 fn yaml_message(e: &serde_saphyr::Error) -> String {
+    if let Some(sentence) = budget::breach_message(e) {
+        return sentence;
+    }
     let text = e.without_snippet().to_string();
     let text = match text.rfind(" at line ") {
         Some(i) => text.get(..i).unwrap_or(&text).to_owned(),

@@ -90,6 +90,8 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     }
     let default_ns = doc.metadata.namespace.as_deref();
     let mut vs_names: BTreeMap<&str, usize> = BTreeMap::new();
+    // past a regex bound nothing is compiled: compiling is what costs
+    crate::cost::check_all_regexes(&spec.virtual_services, &mut errors)?;
     for (v, vs) in spec.virtual_services.iter().enumerate() {
         let vp = vs_path(v);
         let namespace = vs.namespace.as_deref().or(default_ns);
@@ -100,7 +102,6 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         }
         // only the selected host's rules run on a request: the regex bound
         // holds per virtual service
-        crate::cost::check_regexes(&vs.http, &field(&vp, "http"), &mut errors);
         let first = rules.len();
         let mut names: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, rule) in vs.http.iter().enumerate() {

@@ -11,15 +11,38 @@
 //! request, under 10% of the fuel a host gives one callback (`host-tests`
 //! measures it: `tests/filter/worst_case.rs`).
 
-use crate::error::Errors;
-use crate::limits::MAX_REGEXES;
-use crate::model::HttpRule;
+use crate::error::{Errors, PolicyErrors, field};
+use crate::hosts::vs_path;
+use crate::limits::{MAX_POLICY_REGEXES, MAX_REGEXES};
+use crate::model::{HttpRule, VirtualService};
 
-/// Refuses a policy with more than [`MAX_REGEXES`] regexes in its rules
-/// (`match` regexes of every field, and `rewrite.uriRegexRewrite`).
-pub(crate) fn check_regexes(http: &[HttpRule], path: &str, errors: &mut Errors) {
+/// The regex bounds of every virtual service and of the whole policy,
+/// checked before any regex is compiled: past one, the policy is refused
+/// with these errors (and those found so far) and nothing is compiled.
+pub(crate) fn check_all_regexes(
+    services: &[VirtualService],
+    errors: &mut Errors,
+) -> Result<(), PolicyErrors> {
+    let before = errors.list.len();
+    let mut total = 0;
+    for (v, vs) in services.iter().enumerate() {
+        total += check_regexes(&vs.http, &field(&vs_path(v), "http"), errors);
+    }
+    check_policy_regexes(total, errors);
+    if errors.list.len() > before {
+        return Err(PolicyErrors {
+            errors: std::mem::take(&mut errors.list),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a virtual service with more than [`MAX_REGEXES`] regexes in its
+/// rules (`match` regexes of every field, and `rewrite.uriRegexRewrite`);
+/// returns how many it has.
+fn check_regexes(http: &[HttpRule], path: &str, errors: &mut Errors) -> usize {
     let Ok(value) = serde_json::to_value(http) else {
-        return;
+        return 0;
     };
     let count = count_regexes(&value);
     if count > MAX_REGEXES {
@@ -28,6 +51,24 @@ pub(crate) fn check_regexes(http: &[HttpRule], path: &str, errors: &mut Errors) 
             format!(
                 "the rules have {count} regexes, the limit is {MAX_REGEXES} \
                  (each may scan a 60 KiB header of every request)"
+            ),
+        );
+    }
+    count
+}
+
+/// Refuses a policy with more than [`MAX_POLICY_REGEXES`] regexes in all:
+/// compiling them is most of what `on_configure` costs, and the worst
+/// regex the size limit allows costs about [`REGEX_COMPILE_FUEL`](crate::limits::REGEX_COMPILE_FUEL) wasm
+/// instructions, so the limit keeps a configure within
+/// [`CONFIGURE_FUEL`](crate::limits::CONFIGURE_FUEL) (`host-tests`: `tests/filter/limits.rs`).
+fn check_policy_regexes(count: usize, errors: &mut Errors) {
+    if count > MAX_POLICY_REGEXES {
+        errors.push(
+            "spec.virtualServices",
+            format!(
+                "the policy has {count} regexes, the limit is {MAX_POLICY_REGEXES} \
+                 (compiling them is what configuring the filter costs)"
             ),
         );
     }

@@ -101,8 +101,11 @@ pub struct Decision {
     pub response_headers: Vec<HeaderOp>,
     pub destination: Option<Destination>,
     pub local_response: Option<LocalResponse>,
-    /// Why a rewrite was not applied (it would have made an invalid `:path`);
-    /// the filter logs it. The request goes on with its original path.
+    /// Why a rewrite was not applied (it would have made a `:path` Envoy
+    /// refuses); the filter logs it and answers the local `400` in
+    /// `local_response`, as Envoy answers a request line it cannot accept:
+    /// the request never reaches the destination with a broken or
+    /// unrewritten path.
     pub rewrite_rejected: Option<String>,
     pub labels: DecisionLabels,
 }

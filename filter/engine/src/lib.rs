@@ -11,6 +11,7 @@ mod coverage;
 mod decision;
 mod error;
 mod hosts;
+mod http_syntax;
 mod index;
 pub mod limits;
 mod matcher;
@@ -68,6 +69,9 @@ pub fn from_value(value: serde_json::Value) -> Result<TrafficPolicy, PolicyError
 /// a document with only unknown-field errors still yields a model that can
 /// be checked further).
 fn typed(value: serde_json::Value, errors: &mut Errors) -> Option<TrafficPolicy> {
+    if !limits::check_policy_bytes(&value, errors) {
+        return None;
+    }
     schema::check(&value, errors);
     // Plain serde_json, not serde_path_to_error: the walk above already
     // reports type errors with their paths, and serde_path_to_error's
@@ -119,14 +123,9 @@ impl Policy {
 
 fn parse_json(json: &str) -> Result<serde_json::Value, PolicyErrors> {
     if json.len() > limits::MAX_POLICY_BYTES {
-        return Err(PolicyErrors::one(
-            "document",
-            format!(
-                "policy is {} bytes, the limit is {}",
-                json.len(),
-                limits::MAX_POLICY_BYTES
-            ),
-        ));
+        return Err(PolicyErrors {
+            errors: vec![limits::policy_too_large(json.len())],
+        });
     }
     serde_json::from_str(json).map_err(|e| {
         PolicyErrors::one(

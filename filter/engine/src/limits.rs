@@ -1,10 +1,16 @@
 //! Limits on policies, chosen so a policy cannot make the filter slow or
 //! large; the CLI and the filter enforce the same ones.
 
-/// Largest policy document accepted by `from_json` (bytes).
-pub const MAX_POLICY_BYTES: usize = 8 * 1024 * 1024;
-/// Most rules in `spec.http`.
-pub const MAX_RULES: usize = 20_000;
+/// Largest policy document (bytes of JSON): the text the filter receives,
+/// and the compact JSON of a document the CLI parsed from YAML (after its
+/// aliases are expanded), which is what Istio hands the filter. Configuring
+/// costs the `.wasm` up to ~850 instructions per byte of dense rules, so
+/// this bounds `on_configure` (see [`CONFIGURE_FUEL`]); a Kubernetes object
+/// (the WasmPlugin that carries the policy) cannot exceed ~1.5 MiB anyway.
+pub const MAX_POLICY_BYTES: usize = 512 * 1024;
+/// Most rules over all virtual services (~110,000 instructions each to
+/// configure on the `.wasm`).
+pub const MAX_RULES: usize = 5_000;
 /// Most entries in one rule's `match`.
 pub const MAX_MATCHES_PER_RULE: usize = 256;
 /// Most destinations in one rule's `route`.
@@ -24,7 +30,58 @@ pub const REGEX_SIZE_LIMIT: usize = 100 * 1024;
 /// scan one 60 KiB value, so this bounds the work of one request (see
 /// `cost.rs`).
 pub const MAX_REGEXES: usize = 100;
+/// Most regexes in a whole policy, over all its virtual services: each is
+/// compiled at configure time (see `cost.rs`).
+pub const MAX_POLICY_REGEXES: usize = 100;
+/// What compiling the costliest regex the limits allow costs on the
+/// `.wasm`, in wasm instructions (fuel), as measured by `host-tests`
+/// (`[0-9A-Za-z_-]{982}`, the longest that fits [`REGEX_SIZE_LIMIT`]:
+/// about 6.6e6).
+pub const REGEX_COMPILE_FUEL: u64 = 8_000_000;
+/// The stated bound of one `on_configure` of a policy at the limits (the
+/// densest [`MAX_POLICY_BYTES`] with [`MAX_POLICY_REGEXES`] of the
+/// costliest regexes), in wasm instructions: 80% of the fuel a host gives
+/// one callback (2e9), checked on the `.wasm` by `host-tests`
+/// (`tests/filter/limits.rs`).
+pub const CONFIGURE_FUEL: u64 = 1_400_000_000;
 /// Deepest nesting of groups and repetitions in one regex.
 pub const REGEX_NEST_LIMIT: u32 = 64;
 /// Largest sum of weights in one rule's `route` (keeps `random % Σw` unbiased enough).
 pub const MAX_TOTAL_WEIGHT: u64 = 1_000_000;
+
+/// The one error for a policy past [`MAX_POLICY_BYTES`], whoever measures it.
+pub(crate) fn policy_too_large(bytes: usize) -> crate::PolicyError {
+    crate::PolicyError::new(
+        "document",
+        format!("policy is {bytes} bytes as JSON, the limit is {MAX_POLICY_BYTES}"),
+    )
+}
+
+/// Refuses a parsed document whose compact JSON encoding is larger than
+/// [`MAX_POLICY_BYTES`] (a YAML document's aliases expanded): `validate`
+/// refuses what the filter would.
+pub(crate) fn check_policy_bytes(
+    value: &serde_json::Value,
+    errors: &mut crate::error::Errors,
+) -> bool {
+    let mut counter = Counter(0);
+    if serde_json::to_writer(&mut counter, value).is_err() || counter.0 <= MAX_POLICY_BYTES {
+        return true;
+    }
+    errors.list.push(policy_too_large(counter.0));
+    false
+}
+
+/// Counts the bytes written, keeping none.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -501,8 +501,9 @@ impl Policy {
                             d.path = Some(p);
                         }
                         Err(why) => {
-                            note(format!("rewrite refused, path left unchanged: {why}"));
-                            d.rewrite_rejected = Some(why);
+                            note(format!("rewrite refused, answered 400: {why}"));
+                            crate::http_syntax::refuse_rewrite(&mut d, why, &self.unknown);
+                            return d;
                         }
                     }
                 }

@@ -53,22 +53,10 @@ pub(crate) fn rewrite_path(
     Ok(out)
 }
 
-/// A `:path` must start with `/` and carry no control characters (Envoy
-/// rejects such a header; a broken path must never leave the filter).
+/// A rewritten `:path` must be one Envoy accepts (`http_syntax`): a broken
+/// path must never leave the filter.
 pub(crate) fn check_path(path: &str) -> Result<(), String> {
-    if !path.starts_with('/') {
-        return Err(format!(
-            "rewritten path `{}` does not start with `/`",
-            path.escape_debug()
-        ));
-    }
-    if path.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        return Err(format!(
-            "rewritten path `{}` contains a control character",
-            path.escape_debug()
-        ));
-    }
-    Ok(())
+    crate::http_syntax::path_error("rewritten path", path).map_or(Ok(()), Err)
 }
 
 /// Convert Istio's RE2 rewrite (`\1`, `\\`) into the regex crate's syntax

@@ -157,7 +157,7 @@ impl HttpContext for Stream {
         let decision = policy.decide(&request);
         self.labels = Some(decision.labels.clone());
         if let Some(reason) = &decision.rewrite_rejected {
-            log::warn!("meshpolicy: rewrite not applied: {reason}");
+            log::warn!("meshpolicy: rewrite refused, answered 400: {reason}");
         }
         if let Some(response) = &decision.local_response {
             apply::send_local_response(self, response);

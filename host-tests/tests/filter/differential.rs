@@ -55,7 +55,7 @@ fn rich_policy() -> serde_json::Value {
 /// What Envoy would do: every request header the upstream sees and every
 /// response header the client sees, or the local response.
 #[derive(Debug, PartialEq, Eq)]
-enum Outcome {
+pub enum Outcome {
     Forward {
         request: Vec<(String, String)>,
         response: Vec<(String, String)>,
@@ -117,7 +117,7 @@ fn upstream_response() -> Vec<(String, String)> {
     ]
 }
 
-fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
+pub fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
     // the filter's node metadata (support::options): a client in `prod`
     let source = SourceInfo {
         namespace: Some("prod".into()),
@@ -152,7 +152,7 @@ fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
     }
 }
 
-fn on_host(plugin: &mut host_tests::Plugin, headers: &[(String, String)]) -> Outcome {
+pub fn on_host(plugin: &mut host_tests::Plugin, headers: &[(String, String)]) -> Outcome {
     let pairs: Vec<(&str, &str)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

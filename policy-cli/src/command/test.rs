@@ -74,7 +74,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         return ExitCode::Usage;
     }
     let mut files = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = empty_test_files(&args.tests, &loaded.docs);
     for doc in &loaded.docs {
         match testfile::parse(doc) {
             Ok(file) => files.push((doc.file.name.clone(), file)),
@@ -210,4 +210,22 @@ fn unwritable(path: &std::path::Path, e: &std::io::Error, format: ErrorFormat) -
         ),
         format,
     )
+}
+
+/// A test file with no YAML document (empty, or only comments) tests
+/// nothing: an error, never a pass with 0 cases.
+fn empty_test_files(paths: &[PathBuf], docs: &[crate::source::Document]) -> Vec<Diagnostic> {
+    paths
+        .iter()
+        .filter(|p| !p.is_dir())
+        .map(|p| match p.to_str() {
+            Some("-") => "<stdin>".to_owned(),
+            _ => p.display().to_string(),
+        })
+        .filter(|name| !docs.iter().any(|d| d.file.name == *name))
+        .map(|name| {
+            Diagnostic::error("empty-test-file", format!("`{name}` has no test cases"))
+                .with_help("a test file is a YAML document with at least one case in `cases`")
+        })
+        .collect()
 }

@@ -12,8 +12,10 @@ mod bench;
 mod diff;
 mod errors;
 mod explain;
+mod front_door;
 mod import;
 mod import_tests;
+mod limits;
 mod test_cmd;
 mod validate;
 

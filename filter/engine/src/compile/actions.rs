@@ -7,11 +7,12 @@ use std::sync::Arc;
 use crate::decision::{Destination, HeaderOp};
 use crate::error::{Errors, field, item, key};
 use crate::hosts::resolve;
+use crate::http_syntax;
 use crate::limits::{MAX_BODY_BYTES, MAX_DESTINATIONS, MAX_HEADER_VALUE_BYTES, MAX_TOTAL_WEIGHT};
 use crate::model::{self, HeaderOperations, Headers, RouteDestination};
 use crate::policy::{FaultAbort, GeneratedCookie, RedirectAction, Route, RouteDest, StickyKey};
 use crate::regex::{Anchoring, compile_regex};
-use crate::rewrite::{PathRewrite, check_path, convert_replacement};
+use crate::rewrite::{PathRewrite, convert_replacement};
 use crate::split::{Weighted, fnv1a64, percent_to_ppm};
 
 use super::matching::check_len;
@@ -104,8 +105,8 @@ pub(super) fn header_value_ok(value: &str, path: &str, errors: &mut Errors) -> b
         );
         return false;
     }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        errors.push(path, "header value must not contain CR, LF or NUL");
+    if let Some(e) = http_syntax::header_value_error(value) {
+        errors.push(path, e);
         return false;
     }
     true
@@ -365,16 +366,19 @@ pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> 
             format!("port number {p} must be in the range 1..65535"),
         );
     }
-    if let Some(uri) = &r.uri
-        && let Err(e) = check_path(uri)
+    if let Some(e) = r
+        .uri
+        .as_deref()
+        .and_then(|u| http_syntax::redirect_path_error("redirect uri", u))
     {
-        errors.push(
-            &field(path, "uri"),
-            e.replace("rewritten path", "redirect uri"),
-        );
+        errors.push(&field(path, "uri"), e);
     }
-    if let Some(a) = &r.authority {
-        header_value_ok(a, &field(path, "authority"), errors);
+    if let Some(e) = r
+        .authority
+        .as_deref()
+        .and_then(http_syntax::authority_error)
+    {
+        errors.push(&field(path, "authority"), e);
     }
     RedirectAction {
         code,
@@ -473,10 +477,8 @@ pub(super) fn rewrite(
     if let Some(uri) = &r.uri {
         let p = field(path, "uri");
         check_len(uri, &p, errors);
-        if !uri.is_empty()
-            && let Err(e) = check_path(uri)
-        {
-            errors.push(&p, e.replace("rewritten path", "rewrite uri"));
+        if let Some(e) = http_syntax::path_error("rewrite uri", uri).filter(|_| !uri.is_empty()) {
+            errors.push(&p, e);
         }
         out = Some(PathRewrite::Uri(uri.as_str().into()));
     }
@@ -492,6 +494,9 @@ pub(super) fn rewrite(
             let compiled = compile_regex(&rr.match_, Anchoring::Search)
                 .map_err(|e| errors.push(&field(&p, "match"), format!("{e} in `{}`", rr.match_)))
                 .ok();
+            if let Some(e) = http_syntax::rewrite_literal_error(&rr.rewrite) {
+                errors.push(&field(&p, "rewrite"), e);
+            }
             let replacement = convert_replacement(&rr.rewrite)
                 .map_err(|e| errors.push(&field(&p, "rewrite"), e))
                 .ok();
@@ -513,12 +518,15 @@ pub(super) fn rewrite(
             }
         }
     }
-    let authority = r.authority.as_deref().and_then(|a| {
-        let p = field(path, "authority");
-        if a.is_empty() {
-            errors.push(&p, "authority must not be empty");
-        }
-        header_value_ok(a, &p, errors).then(|| Arc::from(a))
-    });
+    let authority = r
+        .authority
+        .as_deref()
+        .and_then(|a| match http_syntax::authority_error(a) {
+            Some(e) => {
+                errors.push(&field(path, "authority"), e);
+                None
+            }
+            None => Some(Arc::from(a)),
+        });
     (out, authority)
 }

@@ -138,7 +138,7 @@ fn a_rewrite_that_would_make_an_invalid_path_is_refused() {
         d.rewrite_rejected
             .as_deref()
             .unwrap()
-            .contains("control character")
+            .contains("DEL (0x7f)")
     );
 }
 

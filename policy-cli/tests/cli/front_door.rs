@@ -1,0 +1,140 @@
+//! Issue 15 item 6 (the CLI's front door), one test per probe: a trap while
+//! the filter starts or configures is reported as a trap with its message,
+//! an empty test file is an error, and YAML budget breaches read as
+//! sentences (no debug structs).
+
+use std::path::Path;
+
+use crate::{POLICY, TESTS, run, wasm};
+
+/// A proxy-wasm module whose `export` runs `unreachable`.
+fn trapping_module(dir: &Path, export: &str) -> String {
+    let body = |name: &str, ret: &str| {
+        if name == export {
+            "unreachable".to_owned()
+        } else {
+            ret.to_owned()
+        }
+    };
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 2)
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "_initialize") {})
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) {})
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) {}))"#,
+        body("_initialize", ""),
+        body("proxy_on_vm_start", "(i32.const 1)"),
+        body("proxy_on_configure", "(i32.const 1)"),
+    );
+    let path = dir.join(format!("{export}.wasm"));
+    std::fs::write(&path, wat::parse_str(&wat).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_trap_while_starting_or_configuring_is_reported_as_a_trap_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    for (export, phase) in [
+        (
+            "_initialize",
+            "while starting (`_initialize`, `main` or `proxy_on_vm_start`)",
+        ),
+        (
+            "proxy_on_vm_start",
+            "while starting (`_initialize`, `main` or `proxy_on_vm_start`)",
+        ),
+        ("proxy_on_configure", "in `proxy_on_configure`"),
+    ] {
+        let module = trapping_module(dir.path(), export);
+        let r = run(&[
+            "test",
+            POLICY,
+            TESTS,
+            "--wasm",
+            &module,
+            "--error-format",
+            "plain",
+        ]);
+        assert_eq!(r.code, 2, "{export}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "trapped {phase}: wasm trap: wasm `unreachable` instruction executed"
+            )),
+            "{export}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("refused the policy"),
+            "{export}: a trap is not a refusal: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn an_empty_test_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "# no cases yet\n").unwrap();
+    let wasm = wasm();
+    let r = run(&[
+        "test",
+        POLICY,
+        empty.to_str().unwrap(),
+        "--wasm",
+        wasm.to_str().unwrap(),
+        "--error-format",
+        "plain",
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("has no test cases"), "{}", r.stderr);
+    assert!(!r.stdout.contains("0 cases"), "{}", r.stdout);
+}
+
+#[test]
+fn yaml_nested_too_deep_is_a_sentence_not_depth_debug_struct() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deep.yaml");
+    std::fs::write(&file, format!("{}1{}", "[".repeat(65), "]".repeat(65))).unwrap();
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("the YAML nests mappings and sequences more than 32 levels deep"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("Depth {"), "{}", r.stderr);
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_a_sentence_not_alias_anchor_ratio_debug_struct() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bomb.yaml");
+    let mut yaml = String::from("a: &a [x]\nb: [");
+    yaml.push_str(&vec!["*a"; 200].join(", "));
+    yaml.push_str("]\n");
+    std::fs::write(&file, yaml).unwrap();
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("uses 200 aliases for 1 anchor(s), more than 10 per anchor"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("AliasAnchorRatio"), "{}", r.stderr);
+}
