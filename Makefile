@@ -84,7 +84,7 @@ playground: setup
 	if [ $$size -gt $(PLAYGROUND_BUDGET) ]; then echo "error: the playground's .wasm + JS is $$size bytes, over the budget of $(PLAYGROUND_BUDGET)"; exit 1; fi
 
 guests: setup
-	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import
+	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -p guest-missing-import
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
 test: build guests playground
@@ -95,7 +95,7 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -- -D warnings
-	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -p guest-missing-import -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -p playground -- -D warnings
 
 # The article end to end: import its Istio YAML, validate, explain requests
@@ -123,6 +123,7 @@ bench: build guests playground
 	rm -rf target/bench && mkdir -p target/bench
 	scripts/size-report.sh $(WASM_RAW) $(WASM) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
+	$(CARGO) bench -p host-tests --bench cost
 	$(CARGO) bench -p host-tests --bench telemetry
 	$(CARGO) bench -p host-tests --bench worst_case
 	$(CARGO) bench -p meshpolicy-engine --bench decide
