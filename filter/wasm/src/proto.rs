@@ -11,6 +11,9 @@
 //! deserializes the whole message for every field read. So one read of the
 //! whole value is both the fewest host calls and the least work for Envoy.
 
+/// A Struct field: its key, and its `string_value` (`None` for another kind).
+pub type Field<'a> = (&'a [u8], Option<&'a [u8]>);
+
 /// The top-level fields of a serialized `google.protobuf.Struct` (`fields`
 /// = 1, map entries of `key` = 1 and `value` = 2): each key with its
 /// `string_value` (`google.protobuf.Value` field 3), or `None` when the
@@ -19,7 +22,7 @@
 /// `None` when the bytes are not a well-formed Struct (an older proxy's
 /// FlatBuffers peer metadata, for example): the caller then reads fields
 /// one by one.
-pub fn struct_fields(bytes: &[u8]) -> Option<Vec<(&[u8], Option<&[u8]>)>> {
+pub fn struct_fields(bytes: &[u8]) -> Option<Vec<Field<'_>>> {
     let mut out = Vec::new();
     let mut r = Reader { bytes, at: 0 };
     while !r.done() {
@@ -34,7 +37,7 @@ pub fn struct_fields(bytes: &[u8]) -> Option<Vec<(&[u8], Option<&[u8]>)>> {
 }
 
 /// One map entry: its key and, when the value is a string, the string.
-fn entry(bytes: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+fn entry(bytes: &[u8]) -> Option<Field<'_>> {
     let mut r = Reader { bytes, at: 0 };
     let (mut key, mut value): (&[u8], Option<&[u8]>) = (&[], None);
     while !r.done() {

@@ -226,3 +226,43 @@ fn linear_memory_stays_flat_across_100000_requests() {
         "linear memory grew over 100,000 requests (after configure: {after_configure})"
     );
 }
+
+/// `make build` checks the shipped module with `scripts/check-size.sh`
+/// against the Makefile's `WASM_BUDGET`: the module is within it, and the
+/// same check fails one byte below the module's size.
+#[test]
+fn the_build_fails_past_the_size_budget() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let run = |cmd: &mut std::process::Command| {
+        cmd.current_dir(&root)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?} (needs make and bash): {e}"))
+    };
+    let budget = run(std::process::Command::new("make").args(["-s", "wasm-budget"]));
+    assert!(budget.status.success(), "{budget:?}");
+    let budget: u64 = String::from_utf8_lossy(&budget.stdout)
+        .trim()
+        .parse()
+        .expect("`make wasm-budget` prints a number");
+    let wasm = super::support::wasm_path();
+    let size = std::fs::metadata(&wasm)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `make build`", wasm.display()))
+        .len();
+    let check = |budget: u64| {
+        run(std::process::Command::new("scripts/check-size.sh")
+            .arg(&wasm)
+            .arg(budget.to_string()))
+    };
+    let within = check(budget);
+    assert!(
+        within.status.success(),
+        "{} is {size} bytes, over the Makefile's budget of {budget}: {within:?}",
+        wasm.display()
+    );
+    let past = check(size - 1);
+    assert_eq!(past.status.code(), Some(1), "{past:?}");
+    assert!(
+        String::from_utf8_lossy(&past.stderr).contains("over the budget"),
+        "{past:?}"
+    );
+}
