@@ -135,7 +135,7 @@ bench: build guests playground
 	rm -rf target/bench && mkdir -p target/bench
 	command -v twiggy >/dev/null || $(CARGO) install twiggy --locked
 	$(CARGO) build --profile wasm-names --target $(WASM_TARGET) -p meshpolicy-filter
-	wasm-opt $(subst --strip-debug,--strip-dwarf,$(FILTER_OPT_FLAGS)) $(WASM_NAMES_RAW) -o $(WASM_NAMES)
+	wasm-opt -g $(subst --strip-debug,--strip-dwarf,$(FILTER_OPT_FLAGS)) $(WASM_NAMES_RAW) -o $(WASM_NAMES)
 	scripts/size-report.sh $(WASM_RAW) $(WASM) $(WASM_NAMES) $(WASM_BUDGET) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
 	$(CARGO) bench -p host-tests --bench cost

@@ -44,6 +44,11 @@ if [ "$opt_b" -le "$budget" ]; then verdict=met; else verdict="**missed**"; fi
 echo "| within the Makefile's \`WASM_BUDGET\` ($budget bytes, $(kib "$budget")), which \`make build\` enforces | $(kib "$opt_b") | $verdict |"
 
 names_b=$(stat -c %s "$names")
+top=$(twiggy top -n 20 --format csv "$names")
+if ! grep -q 'function names' <<<"$top"; then
+  echo "error: $names has no name section (run wasm-opt with -g)" >&2
+  exit 1
+fi
 cat <<MD
 
 Where the bytes go: \`twiggy top\` (twiggy $(twiggy --version | awk '{print $2}')) of \`$names\`, the same build and
@@ -57,7 +62,7 @@ compiler into \`compile_regex\` and the policy's deserialization and compilation
 MD
 # twiggy's CSV: Name,ShallowSize,ShallowSizePercent,RetainedSize,RetainedSizePercent
 # (names may hold commas). The name section's subsections are not shipped.
-twiggy top -n 20 --format csv "$names" | tail -n +2 \
+tail -n +2 <<<"$top" \
   | awk -F, -v total="$opt_b" '
       { size = $(NF-3); name = $0; sub(/,[^,]*,[^,]*,[^,]*,[^,]*$/, "", name)
         gsub(/^"|"$/, "", name); gsub(/""/, "\"", name); sub(/::h[0-9a-f]+$/, "", name) }
