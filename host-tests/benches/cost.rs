@@ -32,7 +32,9 @@ use host_tests::{
 };
 use serde_json::{Value, json};
 
+// `estimate` (criterion's estimates) is for the criterion benchmarks.
 #[path = "support/common.rs"]
+#[allow(dead_code)]
 mod common;
 use common::{filter_bytes, read, request, target_dir};
 
