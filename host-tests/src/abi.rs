@@ -119,6 +119,7 @@ macro_rules! register {
             $name,
             |mut caller: wasmtime::Caller<'_, $crate::state::HostState>, $($a: $t),*| -> wasmtime::Result<i32> {
                 $crate::abi::guard(&caller, $name)?;
+                $crate::calls::record(&mut caller, $name);
                 Ok(i32::from($f(&mut caller, $($a),*)?))
             },
         )?;

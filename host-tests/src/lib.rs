@@ -172,6 +172,7 @@
 
 mod abi;
 mod budget;
+mod calls;
 mod codec;
 mod encoding;
 mod error;
@@ -190,6 +191,7 @@ mod wasi;
 /// `/stats/prometheus` rendering of a plugin's metrics (Envoy's tag extraction).
 pub mod prometheus;
 
+pub use calls::HostCalls;
 pub use error::Error;
 pub use module::{AbiVersion, Host, LoadedModule, ModuleSource};
 pub use plugin::{Plugin, PluginOptions};

@@ -52,6 +52,9 @@ pub struct PluginOptions {
     /// simulates Envoy's router (route selection, `xds.*` properties, 404
     /// `NR`, rewrites); without one, requests pass as before.
     pub route_table: Option<crate::router::RouteTable>,
+    /// Count the guest's host calls from the start
+    /// ([`Plugin::host_calls`]); off by default, so benchmarks pay nothing.
+    pub count_host_calls: bool,
 }
 
 impl Default for PluginOptions {
@@ -72,6 +75,7 @@ impl Default for PluginOptions {
             shared: SharedStore::new(),
             clusters: None,
             route_table: None,
+            count_host_calls: false,
         }
     }
 }
@@ -204,6 +208,9 @@ impl Plugin {
             clusters: options.clusters,
             root_done_pending: false,
             router,
+            host_calls: options
+                .count_host_calls
+                .then(crate::calls::HostCalls::default),
         };
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -416,6 +423,32 @@ impl Plugin {
     /// A metric by its exact name.
     pub fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics().iter().find(|m| m.name == name)
+    }
+
+    /// The host calls counted since the start or the last
+    /// [`Plugin::take_host_calls`] (empty unless
+    /// [`PluginOptions::count_host_calls`]).
+    pub fn host_calls(&self) -> crate::calls::HostCalls {
+        self.store.data().host_calls.clone().unwrap_or_default()
+    }
+
+    /// Takes the host calls counted so far and counts from zero again
+    /// (counting starts now if it was off).
+    pub fn take_host_calls(&mut self) -> crate::calls::HostCalls {
+        self.store
+            .data_mut()
+            .host_calls
+            .replace(crate::calls::HostCalls::default())
+            .unwrap_or_default()
+    }
+
+    /// The size of the guest's linear memory, in bytes (wasm memory only
+    /// grows: this is its high-water mark).
+    pub fn memory_bytes(&self) -> usize {
+        self.store
+            .data()
+            .memory
+            .map_or(0, |m| m.data_size(&self.store))
     }
 
     /// The properties the guest reads; tests may change them between streams.

@@ -27,6 +27,15 @@ pub enum PropertyValue {
     /// A map in insertion order (header maps keep header order).
     Map(Vec<(String, PropertyValue)>),
     List(Vec<PropertyValue>),
+    /// A `google.protobuf.Struct` kept in filter state as a CelState of type
+    /// Protobuf, as Istio keeps peer metadata (`upstream_peer`,
+    /// `downstream_peer`; istio/proxy `peerInfoPrototype`). Envoy hands a
+    /// read of the whole value over as the serialized message (envoy
+    /// `source/extensions/filters/common/expr/cel_state.cc`,
+    /// `CelState::exprValue` with `last`, which `Context::getProperty` sets
+    /// when the path ends at it) and walks its fields as a map when the path
+    /// goes on (`upstream_peer.workload`).
+    Struct(Vec<(String, PropertyValue)>),
 }
 
 impl PropertyValue {
@@ -69,6 +78,7 @@ impl PropertyValue {
                     items.iter().map(|v| (v.encode(), Vec::new())).collect();
                 serialize_pairs_bytes(&pairs)
             }
+            PropertyValue::Struct(fields) => proto_struct(fields),
         }
     }
 
@@ -76,7 +86,7 @@ impl PropertyValue {
     /// key, or a list index in decimal.
     pub(crate) fn child(&self, part: &[u8]) -> Option<&PropertyValue> {
         match self {
-            PropertyValue::Map(entries) => entries
+            PropertyValue::Map(entries) | PropertyValue::Struct(entries) => entries
                 .iter()
                 .find(|(k, _)| k.as_bytes() == part)
                 .map(|(_, v)| v),
@@ -87,6 +97,64 @@ impl PropertyValue {
             _ => None,
         }
     }
+}
+
+/// The protobuf encoding of a `google.protobuf.Struct` (`fields` = 1, a
+/// map of string to `google.protobuf.Value`), fields in the given order.
+fn proto_struct(fields: &[(String, PropertyValue)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (key, value) in fields {
+        let mut entry = Vec::new();
+        proto_bytes(&mut entry, 1, key.as_bytes());
+        proto_bytes(&mut entry, 2, &proto_value(value));
+        proto_bytes(&mut out, 1, &entry);
+    }
+    out
+}
+
+/// A `google.protobuf.Value`: `number_value` = 2, `string_value` = 3,
+/// `bool_value` = 4, `struct_value` = 5, `list_value` = 6.
+fn proto_value(value: &PropertyValue) -> Vec<u8> {
+    let mut out = Vec::new();
+    let number = |out: &mut Vec<u8>, n: f64| {
+        out.push(2 << 3 | 1);
+        out.extend_from_slice(&n.to_le_bytes());
+    };
+    match value {
+        PropertyValue::Bytes(b) => proto_bytes(&mut out, 3, b),
+        PropertyValue::Int(i) => number(&mut out, *i as f64),
+        PropertyValue::Uint(u) => number(&mut out, *u as f64),
+        PropertyValue::Double(d) => number(&mut out, *d),
+        PropertyValue::Duration(d) => number(&mut out, duration_nanos(*d) as f64),
+        PropertyValue::Timestamp(t) => number(&mut out, timestamp_nanos(*t) as f64),
+        PropertyValue::Bool(b) => {
+            out.push(4 << 3);
+            out.push(u8::from(*b));
+        }
+        PropertyValue::Map(fields) | PropertyValue::Struct(fields) => {
+            proto_bytes(&mut out, 5, &proto_struct(fields));
+        }
+        PropertyValue::List(items) => {
+            let mut list = Vec::new();
+            for item in items {
+                proto_bytes(&mut list, 1, &proto_value(item));
+            }
+            proto_bytes(&mut out, 6, &list);
+        }
+    }
+    out
+}
+
+/// A length-delimited protobuf field.
+fn proto_bytes(out: &mut Vec<u8>, field: u8, bytes: &[u8]) {
+    out.push(field << 3 | 2);
+    let mut n = bytes.len();
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(bytes);
 }
 
 fn duration_nanos(d: Duration) -> i64 {
@@ -253,10 +321,10 @@ fn set_in(map: &mut Vec<(String, PropertyValue)>, key: &str, rest: &[&str], valu
         }
     };
     if let Some(slot) = map.get_mut(idx) {
-        if !matches!(slot.1, PropertyValue::Map(_)) {
+        if !matches!(slot.1, PropertyValue::Map(_) | PropertyValue::Struct(_)) {
             slot.1 = PropertyValue::Map(Vec::new());
         }
-        if let PropertyValue::Map(inner) = &mut slot.1 {
+        if let PropertyValue::Map(inner) | PropertyValue::Struct(inner) = &mut slot.1 {
             set_in(inner, next, tail, value);
         }
     }
@@ -335,7 +403,8 @@ pub struct PeerMetadata {
 }
 
 impl PeerMetadata {
-    /// The value of `upstream_peer` / `downstream_peer`.
+    /// The value of `upstream_peer` / `downstream_peer`: a Struct in a
+    /// CelState, as Istio's peer metadata filters keep it.
     pub fn to_value(&self) -> PropertyValue {
         let mut m = Vec::new();
         let mut put = |k: &str, v: &Option<String>| {
@@ -359,7 +428,7 @@ impl PeerMetadata {
                 PropertyValue::string_map(self.labels.clone()),
             ));
         }
-        PropertyValue::Map(m)
+        PropertyValue::Struct(m)
     }
 }
 

@@ -345,6 +345,8 @@ pub(crate) struct HostState {
     pub root_done_pending: bool,
     /// The route table Envoy's router simulation uses, if any.
     pub router: Option<std::sync::Arc<crate::router::CompiledTable>>,
+    /// Host calls counted so far, when the plugin counts them.
+    pub host_calls: Option<crate::calls::HostCalls>,
 }
 
 impl HostState {
@@ -443,6 +445,7 @@ impl HostState {
             clusters: None,
             root_done_pending: false,
             router: None,
+            host_calls: None,
         }
     }
 }

@@ -31,6 +31,7 @@ macro_rules! wasi {
             $name,
             |mut caller: Caller<'_, HostState>, $($a: $t),*| -> wasmtime::Result<i32> {
                 guard(&caller, $name)?;
+                crate::calls::record(&mut caller, $name);
                 #[allow(unused_variables)]
                 let $c: C<'_, '_> = &mut caller;
                 Ok($body)

@@ -10,6 +10,7 @@
 
 mod filter {
     pub mod config;
+    pub mod cost;
     pub mod differential;
     pub mod differential_generated;
     pub mod envoy_syntax;

@@ -12,6 +12,7 @@ mod apply;
 mod metrics;
 mod node;
 mod pairs;
+mod proto;
 mod random;
 
 use std::cell::RefCell;
@@ -32,7 +33,7 @@ proxy_wasm::main! {{
 struct Shared {
     /// The last policy that compiled; `None` until one does.
     policy: RefCell<Option<Rc<Policy>>>,
-    /// This proxy's workload, read from node metadata once per configure.
+    /// This proxy's workload, from node metadata read once per configure.
     source: RefCell<Rc<SourceInfo>>,
     random: Random,
     /// Metric ids defined so far and the `maxValues` state (metrics.rs).
@@ -50,7 +51,7 @@ impl Root {
                 policy: RefCell::new(None),
                 source: RefCell::new(Rc::new(SourceInfo::default())),
                 random: Random::from_host(),
-                metrics: RefCell::new(metrics::Metrics::new()),
+                metrics: RefCell::new(metrics::Metrics::new(node::unknown_node())),
             }),
         }
     }
@@ -78,9 +79,11 @@ impl RootContext for Root {
                     policy.rule_count(),
                     policy.virtual_service_count()
                 );
-                *self.shared.source.borrow_mut() = Rc::new(node::source_info());
+                // One host call for everything node metadata gives.
+                let node = node::NodeMetadata::read();
+                *self.shared.source.borrow_mut() = Rc::new(node.source_info());
                 *self.shared.policy.borrow_mut() = Some(Rc::new(policy));
-                *self.shared.metrics.borrow_mut() = metrics::Metrics::new();
+                *self.shared.metrics.borrow_mut() = metrics::Metrics::new(node.node_info());
                 true
             }
             Err(errors) => {
@@ -140,7 +143,6 @@ impl HttpContext for Stream {
         let Some(policy) = self.policy.clone() else {
             return Action::Continue;
         };
-        self.metrics.request_headers();
         let headers = pairs::request_headers();
         let virtual_host = node::virtual_host_name();
         let request = Request {

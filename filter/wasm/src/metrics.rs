@@ -4,27 +4,34 @@
 //! # Interface (called from `lib.rs`)
 //!
 //! * [`Metrics::new`] once per configure, in the root context, after the
-//!   policy compiled: reads this proxy's node metadata. Keep it in the state
-//!   the root shares with its streams (`Rc<RefCell<Metrics>>`): it caches the
-//!   metric id of every stat name it defined (each distinct label set is
-//!   defined once, never per request) and the `maxValues` state.
+//!   policy compiled, with this proxy's node labels (node.rs reads node
+//!   metadata once per configure). Keep it in the state the root shares
+//!   with its streams (`Rc<RefCell<Metrics>>`): it caches the metric id of
+//!   every stat name it defined (each distinct label set is defined once,
+//!   never per request) and the `maxValues` state.
 //! * [`StreamMetrics`], one per HTTP stream: call
-//!   [`StreamMetrics::request_headers`] in `on_http_request_headers`,
 //!   [`StreamMetrics::request_body`] / [`StreamMetrics::response_body`] with
 //!   the callback's `body_size`, and [`StreamMetrics::log`] in `on_log` with
 //!   the policy in effect and the decision's labels (`policy_rule`,
 //!   `policy_destination`; `unknown` when there was no decision).
+//!
+//! Host calls cost more than anything the filter computes, so a request
+//! makes only the ones its labels and values need: none at all when every
+//! metric is disabled; with metrics, the listener direction, one read of
+//! the peer's metadata (the whole Struct, proto.rs), the attributes the
+//! enabled labels need, the duration and sizes, and one call per metric.
 //!
 //! Everything it reads goes through raw host calls that treat any status but
 //! OK as "absent": the SDK's wrappers panic (trap) on a status they do not
 //! expect, and a metric must never cost a request.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use meshpolicy_engine::telemetry::cel::{Attributes, HeaderMap};
 use meshpolicy_engine::telemetry::{
-    self, CapState, CompiledTelemetry, Metric, NodeInfo, RequestLabels,
+    self, CapState, CompiledTelemetry, Metric, Mode, NodeInfo, RequestLabels,
 };
 
 /// The most distinct stat names one VM defines; past it new label sets are
@@ -58,10 +65,10 @@ struct Registry {
 }
 
 impl Metrics {
-    /// Reads this proxy's node metadata once.
-    pub fn new() -> Self {
+    /// The metric state for a proxy whose node labels are `node`.
+    pub fn new(node: NodeInfo) -> Self {
         Metrics {
-            node: NodeInfo::read(&Host),
+            node,
             registry: Registry::default(),
             by_key: HashMap::default(),
             caps: CapState::default(),
@@ -91,25 +98,14 @@ impl Registry {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
-    }
-}
-
 /// What one stream measures along the way.
 #[derive(Debug, Default)]
 pub struct StreamMetrics {
-    start_nanos: Option<u64>,
     request_body: u64,
     response_body: u64,
 }
 
 impl StreamMetrics {
-    pub fn request_headers(&mut self) {
-        self.start_nanos = host::now_nanos();
-    }
-
     pub fn request_body(&mut self, body_size: usize) {
         self.request_body = self.request_body.saturating_add(body_size as u64);
     }
@@ -126,7 +122,14 @@ impl StreamMetrics {
         policy_rule: &str,
         policy_destination: &str,
     ) {
-        let attrs = Host;
+        // Every metric disabled: no host call at all (not even the
+        // listener direction).
+        if telemetry.plan_groups(Mode::Client).is_empty()
+            && telemetry.plan_groups(Mode::Server).is_empty()
+        {
+            return;
+        }
+        let attrs = LogAttributes::default();
         let mode = telemetry::reporter_mode(&attrs);
         let groups = telemetry.plan_groups(mode);
         if groups.is_empty() {
@@ -211,13 +214,16 @@ impl StreamMetrics {
         }
     }
 
-    /// Envoy's `request.duration` (nanoseconds), else the time since the
-    /// request headers arrived, in whole milliseconds as Istio records it.
+    /// Envoy's `request.duration` (nanoseconds), else the time since
+    /// `request.time` (the request's start) on the host's clock, in whole
+    /// milliseconds as Istio records it. The fallback reads the clock only
+    /// when it is needed, never on the request path.
     fn duration_ms(&self) -> u64 {
         if let Some(d) = host::property(&["request", "duration"]).and_then(|b| int8(&b)) {
             return u64::try_from(d).unwrap_or(0) / 1_000_000;
         }
-        match (self.start_nanos, host::now_nanos()) {
+        let start = host::property(&["request", "time"]).and_then(|b| int8(&b));
+        match (start.and_then(|s| u64::try_from(s).ok()), host::now_nanos()) {
             (Some(start), Some(now)) => now.saturating_sub(start) / 1_000_000,
             _ => 0,
         }
@@ -238,11 +244,70 @@ fn int8(bytes: &[u8]) -> Option<i64> {
     <[u8; 8]>::try_from(bytes).ok().map(i64::from_le_bytes)
 }
 
-/// Attributes read from Envoy through the host.
-struct Host;
+/// Attributes read from Envoy through the host for one `on_log`; each
+/// peer's metadata is read whole, once, and its fields answered from it.
+#[derive(Default)]
+struct LogAttributes {
+    upstream_peer: OnceCell<Peer>,
+    downstream_peer: OnceCell<Peer>,
+}
 
-impl Attributes for Host {
+/// A peer's metadata as one read of `upstream_peer` / `downstream_peer`
+/// gave it.
+enum Peer {
+    /// Envoy has none: every field is absent too.
+    Absent,
+    /// The Struct's fields; `None` for a value that is not a string.
+    Fields(Vec<(Vec<u8>, Option<Vec<u8>>)>),
+    /// Not a Struct (an older proxy's encoding): fields are read one by one.
+    Opaque,
+}
+
+impl Peer {
+    fn read(root: &str) -> Peer {
+        let Some(bytes) = host::property(&[root]) else {
+            return Peer::Absent;
+        };
+        match crate::proto::struct_fields(&bytes) {
+            Some(fields) => Peer::Fields(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+                    .collect(),
+            ),
+            None => Peer::Opaque,
+        }
+    }
+}
+
+impl LogAttributes {
+    /// A peer field from the peer's one read: `Some(answer)`, or `None`
+    /// when the host must be asked.
+    fn peer_field(&self, root: &str, field: &str) -> Option<Option<&[u8]>> {
+        let cell = match root {
+            "upstream_peer" => &self.upstream_peer,
+            "downstream_peer" => &self.downstream_peer,
+            _ => return None,
+        };
+        match cell.get_or_init(|| Peer::read(root)) {
+            Peer::Absent => Some(None),
+            Peer::Opaque => None,
+            Peer::Fields(fields) => match fields.iter().find(|(k, _)| k == field.as_bytes()) {
+                None => Some(None),
+                Some((_, Some(value))) => Some(Some(value.as_slice())),
+                Some((_, None)) => None,
+            },
+        }
+    }
+}
+
+impl Attributes for LogAttributes {
     fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
+        if let [root, field] = path
+            && let Some(answer) = self.peer_field(root, field)
+        {
+            return answer.map(Cow::Borrowed);
+        }
         host::property(path).map(Cow::Owned)
     }
 
@@ -255,7 +320,7 @@ impl Attributes for Host {
 }
 
 /// Raw host calls (proxy-wasm ABI 0.2.1, proxy-wasm/spec `abi-versions/v0.2.1`).
-mod host {
+pub(crate) mod host {
     use meshpolicy_engine::telemetry::cel::HeaderMap;
 
     #[link(wasm_import_module = "env")]

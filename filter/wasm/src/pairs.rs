@@ -6,13 +6,30 @@
 //! So the adapter asks the host for the serialized map once and decodes it
 //! here, bounds-checked, replacing invalid UTF-8 instead of trapping.
 
-use proxy_wasm::types::{Bytes, MapType};
+use proxy_wasm::types::MapType;
 
 /// Decodes proxy-wasm's serialized map format: a u32 count, then a u32 key
 /// length and a u32 value length per pair, then each key and value followed
 /// by a NUL byte (spec: proxy-wasm/spec abi-versions/v0.2.1 "Serialized maps").
 /// Returns `None` when the bytes are not a well-formed map.
 pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    Some(
+        decode_raw(bytes)?
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// [`decode`] without copying or UTF-8 conversion: the keys and values as
+/// they are in `bytes` (a value may itself be a serialized map, as in a
+/// whole `node.metadata`).
+pub fn decode_raw(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     if bytes.is_empty() {
         return Some(Vec::new());
     }
@@ -31,10 +48,7 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String)>> {
         sizes_at += 8;
         let key = take(bytes, &mut data_at, key_len)?;
         let value = take(bytes, &mut data_at, value_len)?;
-        pairs.push((
-            String::from_utf8_lossy(key).into_owned(),
-            String::from_utf8_lossy(value).into_owned(),
-        ));
+        pairs.push((key, value));
     }
     Some(pairs)
 }
@@ -82,11 +96,6 @@ pub fn request_headers() -> Vec<(String, String)> {
     // exactly `size` bytes, so the buffer is ours to own and free as a Vec.
     let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
     decode(&bytes).unwrap_or_default()
-}
-
-/// A map-valued property (for example `node.metadata.LABELS`), decoded safely.
-pub fn property_map(value: &Bytes) -> Vec<(String, String)> {
-    decode(value).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ fn get(
     let Some(path) = slice(mem, pp, ps) else {
         return Ok(WasmResult::InvalidMemoryAccess);
     };
+    crate::calls::property(state, path);
     let encoded = match lookup(state, path) {
         Ok(bytes) => bytes,
         Err(status) => return Ok(status),

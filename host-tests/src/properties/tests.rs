@@ -108,3 +108,22 @@ fn peer_metadata_uses_istio_field_names() {
         Some(&PropertyValue::string("deployment"))
     );
 }
+
+#[test]
+fn peer_metadata_read_whole_is_a_serialized_struct() {
+    let peer = PeerMetadata {
+        workload: Some("w".into()),
+        ..Default::default()
+    };
+    let value = peer.to_value();
+    // Struct.fields (1) = entry { key (1) = "workload", value (2) = Value { string_value (3) = "w" } }
+    let mut entry = vec![0x0a, 8];
+    entry.extend_from_slice(b"workload");
+    entry.extend_from_slice(&[0x12, 3, 0x1a, 1, b'w']);
+    let mut expected = vec![0x0a, u8::try_from(entry.len()).unwrap()];
+    expected.extend(entry);
+    assert_eq!(value.encode(), expected);
+    // A longer path walks it as a map.
+    assert_eq!(value.child(b"workload"), Some(&PropertyValue::from("w")));
+    assert_eq!(value.child(b"app"), None);
+}

@@ -1,4 +1,4 @@
-use super::decode;
+use super::{decode, decode_raw};
 
 fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
     let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
@@ -49,4 +49,20 @@ fn truncated_or_lying_buffers_are_rejected() {
     let mut huge = bytes.clone();
     huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(decode(&huge).is_none());
+}
+
+#[test]
+fn raw_values_keep_nested_maps_intact() {
+    // A whole `node.metadata`: LABELS is itself a serialized map, whose
+    // size words are not UTF-8 once a label is 128 bytes or longer.
+    let long = vec![b'v'; 200];
+    let labels = encode(&[(b"app", b"reviews"), (b"long", &long)]);
+    let bytes = encode(&[(b"NAMESPACE", b"prod"), (b"LABELS", &labels)]);
+    let pairs = decode_raw(&bytes).unwrap();
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[0], (&b"NAMESPACE"[..], &b"prod"[..]));
+    assert_eq!(pairs[1].0, b"LABELS");
+    assert_eq!(pairs[1].1, labels.as_slice());
+    let inner = decode_raw(pairs[1].1).unwrap();
+    assert_eq!(inner[1], (&b"long"[..], long.as_slice()));
 }
