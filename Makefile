@@ -8,11 +8,12 @@ WASM_TARGET := wasm32-wasip1
 WASM_RAW := target/$(WASM_TARGET)/wasm/meshpolicy_filter.wasm
 WASM := target/meshpolicy.wasm
 # The size budget of the released filter, in bytes. Issue 11's goal is
-# 512 KiB; with telemetry, the CEL subset and the lazy DFA that keeps regex
-# matching bounded (issue 15) the module is about 690 KiB, so the budget is
-# the tightest round figure above it: 700 KiB (BENCHMARKS.md says where the
-# bytes go). `scripts/check-size.sh` fails the build past it.
-WASM_BUDGET ?= 716800
+# 512 KiB; with telemetry, the CEL subset, the lazy DFA that keeps regex
+# matching bounded and Envoy's header/path syntax checks (issue 15), and the
+# router fields that ride along (issue 16), the module is about 769 KiB, so
+# the budget is the tightest round figure above it: 800 KiB (BENCHMARKS.md
+# says where the bytes go). `scripts/check-size.sh` fails the build past it.
+WASM_BUDGET ?= 819200
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
