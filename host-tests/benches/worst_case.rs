@@ -40,10 +40,13 @@ fn policy() -> Value {
         .collect();
     http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
     json!({
-        "apiVersion": "meshpolicy.dev/v1alpha1",
+        "apiVersion": "meshpolicy.dev/v1alpha2",
         "kind": "TrafficPolicy",
-        "metadata": {"name": "worst"},
-        "spec": {"http": http, "subsets": {"a": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}
+        "metadata": {"name": "worst", "namespace": "prod"},
+        "spec": {
+            "virtualServices": [{"name": "worst", "hosts": ["*"], "http": http}],
+            "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
+        }
     })
 }
 
