@@ -213,3 +213,21 @@ pub fn policy_yaml(doc: &TrafficPolicy) -> Result<String, Diagnostic> {
     }
     Ok(yaml)
 }
+
+/// Writes a command's output to `path`, or to stdout without one; a write
+/// that fails is an input error (exit code 2).
+pub fn write_output(path: Option<&Path>, text: &str, format: ErrorFormat) -> ExitCode {
+    let written = match path {
+        Some(path) => std::fs::write(path, text).map_err(|e| (path.display().to_string(), e)),
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| ("stdout".to_owned(), e)),
+    };
+    match written {
+        Ok(()) => ExitCode::Ok,
+        Err((to, e)) => usage_error(
+            Diagnostic::error("unwritable-output", format!("cannot write `{to}`: {e}")),
+            format,
+        ),
+    }
+}

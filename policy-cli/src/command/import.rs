@@ -4,13 +4,11 @@
 //! Importing the output again gives the same bytes: a TrafficPolicy imports
 //! as itself.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::ExitCode;
-use crate::diagnostic::Diagnostic;
 use crate::import::merge;
-use crate::input::{DiagArgs, emit, load_documents, policy_yaml, usage_error};
+use crate::input::{DiagArgs, emit, load_documents, policy_yaml, usage_error, write_output};
 use crate::lint::{engine_warnings, lint};
 use crate::source::diagnostics;
 
@@ -63,17 +61,5 @@ pub fn run(args: ImportArgs) -> ExitCode {
         Ok(yaml) => yaml,
         Err(d) => return usage_error(d, format),
     };
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, &yaml).map_err(|e| (path.display().to_string(), e)),
-        None => std::io::stdout()
-            .write_all(yaml.as_bytes())
-            .map_err(|e| ("stdout".to_owned(), e)),
-    };
-    match written {
-        Ok(()) => ExitCode::Ok,
-        Err((to, e)) => usage_error(
-            Diagnostic::error("unwritable-output", format!("cannot write `{to}`: {e}")),
-            format,
-        ),
-    }
+    write_output(args.output.as_deref(), &yaml, format)
 }

@@ -1,13 +1,12 @@
 //! `policy-cli import-tests FILE… [--namespace NS] [-o OUT]`:
 //! istio-config-validator test files into one meshpolicy test file.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::ExitCode;
 use crate::diagnostic::Diagnostic;
 use crate::import_tests::convert;
-use crate::input::{DiagArgs, emit, load_documents, usage_error};
+use crate::input::{DiagArgs, emit, load_documents, usage_error, write_output};
 
 #[derive(Debug, clap::Args)]
 pub struct ImportTestsArgs {
@@ -60,17 +59,5 @@ pub fn run(args: ImportTestsArgs) -> ExitCode {
     if !yaml.ends_with('\n') {
         yaml.push('\n');
     }
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, &yaml).map_err(|e| (path.display().to_string(), e)),
-        None => std::io::stdout()
-            .write_all(yaml.as_bytes())
-            .map_err(|e| ("stdout".to_owned(), e)),
-    };
-    match written {
-        Ok(()) => ExitCode::Ok,
-        Err((to, e)) => usage_error(
-            Diagnostic::error("unwritable-output", format!("cannot write `{to}`: {e}")),
-            format,
-        ),
-    }
+    write_output(args.output.as_deref(), &yaml, format)
 }
