@@ -99,7 +99,8 @@ guests: setup
 
 test: build guests playground
 	addr=$$(scripts/registry.sh start); auth=$$(scripts/registry.sh start-auth); \
-	MESHPOLICY_REGISTRY=$$addr MESHPOLICY_REGISTRY_AUTH=$$auth $(CARGO) test --no-fail-fast
+	MESHPOLICY_REGISTRY=$$addr MESHPOLICY_REGISTRY_AUTH=$$auth $(CARGO) test --no-fail-fast; \
+	rc=$$?; scripts/registry.sh stop; scripts/registry.sh stop-auth; exit $$rc
 
 lint: setup
 	$(CARGO) fmt --all -- --check
