@@ -8,7 +8,7 @@ pub use meshpolicy_import::Place;
 pub use meshpolicy_import::source::{Document, SourceFile};
 pub use yaml_spans::{FieldPath, Node, Pos, Seg, SpanMap};
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 
 /// Files larger than this are refused before parsing: a policy is a few KiB.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -114,13 +114,8 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Document>, Diagnost
 
 impl From<meshpolicy_import::Diagnostic> for Diagnostic {
     fn from(d: meshpolicy_import::Diagnostic) -> Diagnostic {
-        use meshpolicy_import::Severity as S;
         Diagnostic {
-            severity: match d.severity {
-                S::Error => Severity::Error,
-                S::Warning => Severity::Warning,
-                S::Note => Severity::Note,
-            },
+            severity: d.severity,
             code: d.code,
             message: d.message,
             file: d.file,
