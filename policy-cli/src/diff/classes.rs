@@ -11,6 +11,7 @@ use meshpolicy_engine::{TrafficPolicy, resolve_host};
 use serde::Serialize;
 
 use super::regex_sample;
+use crate::testrun::authority_port;
 
 /// One request of a class.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -65,10 +66,8 @@ impl Probe {
 
     /// The destination port: explicit, else the one in `:authority`.
     pub fn port(&self) -> Option<u32> {
-        self.destination_port.or_else(|| {
-            let (_, port) = self.authority.rsplit_once(':')?;
-            port.parse().ok()
-        })
+        self.destination_port
+            .or_else(|| authority_port(&self.authority).map(u32::from))
     }
 
     /// `METHOD authority/path` and the headers, for reports.

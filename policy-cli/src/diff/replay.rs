@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::classes::Probe;
 use super::outcome::{Outcome, Side};
+use crate::testrun::authority_port;
 
 /// One line: the fields of Istio's JSON access log that shape a request,
 /// or the minimal format (`headers`, `sourceNamespace`, `sourceLabels`,
@@ -79,10 +80,9 @@ pub fn parse_line(text: &str) -> Result<Probe, String> {
     }
     probe.source_namespace = line.source_namespace;
     probe.source_labels = line.source_labels;
-    probe.destination_port = line.port.or_else(|| {
-        let addr = line.downstream_local_address?;
-        addr.rsplit_once(':')?.1.parse().ok()
-    });
+    probe.destination_port = line
+        .port
+        .or_else(|| authority_port(line.downstream_local_address.as_deref()?).map(u32::from));
     Ok(probe)
 }
 
