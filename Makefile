@@ -42,7 +42,7 @@ help:
 	@echo "make manifests  pin staging to the build and regenerate the GitOps tree in manifests/"
 	@echo "make promote    write production's filter pin from staging's (commit it in a pull request)"
 	@echo "make playground build the browser playground into $(PLAYGROUND_DIR) (serve it: policy-cli playground)"
-	@echo "make fuzz       fuzz the engine (cargo-fuzz on stable, FUZZ_SECONDS per target)"
+	@echo "make fuzz       fuzz the engine and its CEL subset (cargo-fuzz on stable, FUZZ_SECONDS per target)"
 
 setup:
 	rustup target add $(WASM_TARGET) wasm32-unknown-unknown
@@ -105,7 +105,7 @@ test: build guests playground
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -p meshpolicy-cel -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -p guest-missing-import -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -p playground -p meshpolicy-import -- -D warnings
 
@@ -155,7 +155,7 @@ bench: build guests playground
 # cargo-fuzz on the stable toolchain: RUSTC_BOOTSTRAP=1 lets it pass its
 # unstable flags, and without a sanitizer nothing needs a nightly std.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := configure configure_structured decide
+FUZZ_TARGETS := configure configure_structured decide cel
 # Then the differential check on generated policies and requests: the
 # engine against the .wasm on the host, 100,000 pairs.
 FUZZ_DIFFERENTIAL_PAIRS ?= 100000

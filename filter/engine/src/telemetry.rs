@@ -8,7 +8,9 @@
 //! enabled metric its stat name with the labels encoded for Envoy's tag
 //! extraction (docs/telemetry.md).
 
-pub mod cel;
+/// The CEL subset of `tagOverrides` values: its own crate, re-exported here
+/// so `telemetry::cel::…` paths keep working.
+pub use meshpolicy_cel as cel;
 mod compile;
 mod labels;
 pub mod model;

@@ -1,7 +1,5 @@
-use std::borrow::Cow;
-use std::collections::HashMap;
+use test_kit::FakeAttributes;
 
-use super::cel::{Attributes, HeaderMap};
 use super::model::Metrics;
 use super::*;
 
@@ -22,24 +20,7 @@ fn errs(json: &str) -> Vec<String> {
         .collect()
 }
 
-#[derive(Default)]
-struct Attrs {
-    props: HashMap<String, Vec<u8>>,
-    req: HashMap<String, String>,
-}
-
-impl Attributes for Attrs {
-    fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
-        self.props
-            .get(&path.join("."))
-            .map(|v| Cow::Borrowed(v.as_slice()))
-    }
-    fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {
-        (map == HeaderMap::Request)
-            .then(|| self.req.get(name).map(|v| Cow::Borrowed(v.as_str())))
-            .flatten()
-    }
-}
+type Attrs = FakeAttributes;
 
 fn node() -> NodeInfo {
     NodeInfo {
@@ -55,15 +36,16 @@ fn node() -> NodeInfo {
 
 fn request(tenant: &str) -> Attrs {
     let mut a = Attrs::default();
-    a.req.insert(":authority".into(), "reviews:9080".into());
-    a.req.insert("x-tenant".into(), tenant.into());
-    a.props
+    a.request_headers
+        .insert(":authority".into(), "reviews:9080".into());
+    a.request_headers.insert("x-tenant".into(), tenant.into());
+    a.properties
         .insert("upstream_peer.app".into(), b"reviews".to_vec());
-    a.props
+    a.properties
         .insert("upstream_peer.namespace".into(), b"prod".to_vec());
-    a.props
+    a.properties
         .insert("response.code".into(), 200_i64.to_le_bytes().to_vec());
-    a.props.insert(
+    a.properties.insert(
         "xds.cluster_name".into(),
         b"outbound|9080|v2|reviews.prod.svc.cluster.local".to_vec(),
     );
@@ -336,17 +318,17 @@ fn response_flags_print_like_envoy() {
 fn server_mode_reads_the_downstream_peer_and_mtls() {
     let t = ok("[]");
     let mut a = Attrs::default();
-    a.props.insert(
+    a.properties.insert(
         "xds.listener_direction".into(),
         1_i64.to_le_bytes().to_vec(),
     );
-    a.props
+    a.properties
         .insert("downstream_peer.app".into(), b"productpage".to_vec());
-    a.props.insert(
+    a.properties.insert(
         "connection.uri_san_peer_certificate".into(),
         b"spiffe://cluster.local/ns/front/sa/pp".to_vec(),
     );
-    a.props.insert(
+    a.properties.insert(
         "connection.uri_san_local_certificate".into(),
         b"spiffe://cluster.local/ns/prod/sa/rv".to_vec(),
     );

@@ -102,6 +102,3 @@ impl Program {
         eval::eval(&self.expr, attrs)
     }
 }
-
-#[cfg(test)]
-mod tests;

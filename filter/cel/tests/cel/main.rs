@@ -1,44 +1,17 @@
-use std::borrow::Cow;
-use std::collections::HashMap;
+//! The CEL subset from the outside: what it accepts, what it rejects and
+//! why, and that compiling and evaluating never panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use super::*;
+use meshpolicy_cel::{EvalError, Program};
+use test_kit::FakeAttributes;
 
-#[derive(Default)]
-struct Attrs {
-    props: HashMap<String, Vec<u8>>,
-    headers: HashMap<String, String>,
-}
-
-impl Attrs {
-    fn with_str(mut self, path: &str, v: &str) -> Self {
-        self.props.insert(path.to_string(), v.as_bytes().to_vec());
-        self
-    }
-    fn with_int(mut self, path: &str, v: i64) -> Self {
-        self.props
-            .insert(path.to_string(), v.to_le_bytes().to_vec());
-        self
-    }
-    fn with_header(mut self, k: &str, v: &str) -> Self {
-        self.headers.insert(k.to_string(), v.to_string());
-        self
-    }
-}
-
-impl Attributes for Attrs {
-    fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
-        self.props
-            .get(&path.join("."))
-            .map(|v| Cow::Borrowed(v.as_slice()))
-    }
-    fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {
-        assert_eq!(map, HeaderMap::Request);
-        self.headers.get(name).map(|v| Cow::Borrowed(v.as_str()))
-    }
-}
-
-fn attrs() -> Attrs {
-    Attrs::default()
+fn attrs() -> FakeAttributes {
+    FakeAttributes::default()
         .with_str("request.host", "reviews.prod:9080")
         .with_int("destination.port", 9080)
         .with_str("upstream_peer.labels.app", "ratings")

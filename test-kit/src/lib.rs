@@ -1,0 +1,32 @@
+//! meshpolicy's test kit: what every test crate needs once, in one place.
+//!
+//! A dev-dependency only (`publish = false`). Tests, benchmarks and fuzz
+//! harnesses use it instead of their own copies:
+//!
+//! * [`filter_wasm_path`] / [`filter_wasm`]: the built filter
+//!   (`target/meshpolicy.wasm` or `$MESHPOLICY_WASM`); missing, the test
+//!   fails naming `make build`;
+//! * [`filter_module`]: that filter compiled once per test process, on one
+//!   shared [`host`];
+//! * [`guest`] / [`guest_path`] / [`guest_bytes`]: the host's test guests
+//!   (`make guests`);
+//! * [`article_policy`]: the article's policy, read from
+//!   `manifests/policy/reviews.policy.yaml`;
+//! * [`FakeAttributes`]: CEL attributes from maps (telemetry, CEL);
+//! * [`Req`]: a request builder for the engine.
+//!
+//! Its functions panic with a message that says what to run: failing the
+//! test clearly is their whole job.
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+mod attributes;
+mod module;
+mod paths;
+mod policy;
+mod request;
+
+pub use attributes::FakeAttributes;
+pub use module::{filter_module, guest, host};
+pub use paths::{filter_wasm, filter_wasm_path, guest_bytes, guest_path, root, target_dir};
+pub use policy::{ARTICLE_POLICY, article_policy, article_policy_yaml};
+pub use request::Req;
