@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 #[path = "support/common.rs"]
 #[allow(dead_code)]
 mod common;
-use common::{filter_bytes, read, request, target_dir};
+use common::{filter_bytes, guest_bytes, request, target_dir};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench cost";
 const ROUNDS: usize = 41;
@@ -293,9 +293,9 @@ fn startup(
 
 fn main() {
     let host = Host::new().expect("the host starts");
-    let load = |path: &str, make: &str| {
-        host.load_bytes(&read(&target_dir().join(path), make))
-            .unwrap_or_else(|e| panic!("{path} loads: {e}"))
+    let load = |guest: &str| {
+        host.load_bytes(&guest_bytes(guest))
+            .unwrap_or_else(|e| panic!("guest `{guest}` loads: {e}"))
     };
     let filter_bytes = filter_bytes();
     let filter = || {
@@ -306,12 +306,12 @@ fn main() {
     let variants = vec![
         Variant {
             label: "header floor (`guest-floor`: reads the request headers)",
-            module: load("wasm32-wasip1/release/guest_floor.wasm", "guests"),
+            module: load("floor"),
             config: Vec::new(),
         },
         Variant {
             label: "telemetry floor (`guest-telemetry-floor`: reads the headers, sets two, records the four metrics by precomputed id)",
-            module: load("wasm32-wasip1/release/guest_telemetry_floor.wasm", "guests"),
+            module: load("telemetry-floor"),
             config: Vec::new(),
         },
         Variant {

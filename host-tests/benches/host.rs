@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/common.rs"]
 mod common;
-use common::{RESPONSE, estimate, filter_bytes, read, request, target_dir};
+use common::{RESPONSE, estimate, filter_bytes, guest_bytes, request, target_dir};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench host";
 
@@ -64,10 +64,7 @@ const REQUEST: &[(&str, &str)] = &[
     ("x-envoy-attempt-count", "1"),
 ];
 fn floor_bytes() -> Vec<u8> {
-    read(
-        &target_dir().join("wasm32-wasip1/release/guest_floor.wasm"),
-        "guests",
-    )
+    guest_bytes("floor")
 }
 
 fn start(module: &LoadedModule, config: &str) -> Plugin {

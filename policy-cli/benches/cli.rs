@@ -15,7 +15,7 @@
 )]
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -28,9 +28,7 @@ const CASES: usize = 10_000;
 const RUNS: usize = 5;
 const BUDGET: Duration = Duration::from_secs(2);
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use test_kit::root;
 
 /// A test file of `n` cases over the article's policy, expectations from the engine.
 fn generate(policy: &Path, n: usize) -> String {
@@ -113,12 +111,7 @@ fn time_test(policy: &Path, tests: &Path, wasm: &Path) -> Duration {
 fn main() {
     // `cargo bench` passes `--bench`; any other argument is a filter we do not use
     let root = root();
-    let wasm = root.join("target/meshpolicy.wasm");
-    assert!(
-        wasm.is_file(),
-        "{} is missing: run `make build` first",
-        wasm.display()
-    );
+    let wasm = test_kit::filter_wasm_path();
     let policy = root.join("manifests/policy/reviews.policy.yaml");
     let dir = root.join("target/bench/cli");
     std::fs::create_dir_all(&dir).unwrap();

@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -21,9 +21,7 @@ const LINES: usize = 100_000;
 const RUNS: usize = 5;
 const GOAL: Duration = Duration::from_secs(5);
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use test_kit::root;
 
 /// An access log of `n` lines, half in Istio's JSON access-log shape, half
 /// in the minimal format with a sticky key.

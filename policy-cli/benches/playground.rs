@@ -17,7 +17,7 @@ mod browser;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use browser::{Browser, Server};
@@ -39,9 +39,7 @@ const BATCH: u32 = 20_000;
 /// Rounds, browser and native alternating (the best is reported, on both sides).
 const ROUNDS: usize = 7;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use test_kit::root;
 
 fn size(path: &Path) -> u64 {
     std::fs::metadata(path)
@@ -81,7 +79,7 @@ fn main() {
     let app = dir.join("app.js");
     let (wasm_b, glue_b, app_b) = (size(&wasm), size(&glue), size(&app));
     let total = wasm_b + glue_b + app_b;
-    let filter = size(&root().join("target/meshpolicy.wasm"));
+    let filter = size(&test_kit::filter_wasm_path());
     let gz = gzip_size(&wasm) + gzip_size(&glue) + gzip_size(&app);
 
     let runtime = tokio::runtime::Builder::new_current_thread()

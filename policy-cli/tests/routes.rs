@@ -8,9 +8,9 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use host_tests::{Action, Host, Plugin, PluginOptions, RouteTable};
+use host_tests::{Action, Plugin, PluginOptions, RouteTable};
 use policy_cli::routes::{Client, RouteInputs, Service, build};
 use policy_cli::source::{ReadSource, SourceFile, parse_documents};
 use serde_json::Value;
@@ -71,23 +71,9 @@ fn table() -> (RouteTable, Vec<String>) {
     (built.table, ignored)
 }
 
-fn floor_guest() -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => crate_dir().join("..").join("target"),
-    };
-    target.join("wasm32-wasip1/release/guest_floor.wasm")
-}
-
 fn plugin(table: RouteTable) -> Plugin {
-    let path = floor_guest();
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "the pass-through guest is not built at `{}` ({e}): run `make guests`",
-            path.display()
-        )
-    });
-    let module = Host::new().unwrap().load_bytes(&bytes).unwrap();
+    // the pass-through guest (`make guests`)
+    let module = test_kit::guest("floor");
     Plugin::start(
         &module,
         PluginOptions {

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::Criterion;
@@ -22,12 +22,7 @@ const COMMAND: &str = "cargo bench -p meshpolicy-engine --bench decide";
 const RULE_COUNTS: [usize; 4] = [10, 100, 1_000, meshpolicy_engine::limits::MAX_RULES];
 const HOST_COUNTS: [usize; 3] = [1, 100, 1_000];
 
-fn workspace_target() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
-    }
-}
+use test_kit::target_dir as workspace_target;
 
 fn headers(path: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut h = vec![

@@ -1,33 +1,9 @@
 //! One compiled filter module shared by every test, and small helpers.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
-use host_tests::{Host, LoadedModule, Plugin, PluginOptions, Properties};
+use host_tests::{Plugin, PluginOptions, Properties};
 use serde_json::{Value, json};
 
-/// The filter `.wasm`: `$MESHPOLICY_WASM`, else `target/meshpolicy.wasm`.
-pub fn wasm_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("MESHPOLICY_WASM") {
-        return PathBuf::from(path);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/meshpolicy.wasm")
-}
-
-pub fn module() -> &'static LoadedModule {
-    static MODULE: OnceLock<LoadedModule> = OnceLock::new();
-    MODULE.get_or_init(|| {
-        let path = wasm_path();
-        assert!(
-            path.exists(),
-            "the filter is not built: {} is missing; run `make build` first",
-            path.display()
-        );
-        Host::new()
-            .and_then(|host| host.load_file(&path))
-            .unwrap_or_else(|err| panic!("cannot load {}: {err}", path.display()))
-    })
-}
+pub use test_kit::{filter_module as module, filter_wasm_path as wasm_path};
 
 /// A policy document around `spec`; a top-level `http` list becomes one
 /// virtual service for every host (`*`).

@@ -1,69 +1,10 @@
-//! Shared by every guest test: the built guest modules (compiled once per
-//! test binary) and a reader for `guest-probe`'s `probe <name> <status>
-//! <value>` log lines.
+//! Shared by every guest test: the built guest modules (the test kit's,
+//! compiled once per test binary) and a reader for `guest-probe`'s
+//! `probe <name> <status> <value>` log lines.
 
-use host_tests::{Host, LoadedModule, LogEntry, WasmResult};
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use host_tests::{LogEntry, WasmResult};
 
-/// The workspace's target directory (`$CARGO_TARGET_DIR` when set).
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("target"),
-    }
-}
-
-/// Where `make guests` puts a guest: `guest-<name>` becomes
-/// `guest_<name>.wasm`; `nowasi` is the one built for `wasm32-unknown-unknown`.
-pub fn guest_path(name: &str) -> PathBuf {
-    let triple = if name == "nowasi" {
-        "wasm32-unknown-unknown"
-    } else {
-        "wasm32-wasip1"
-    };
-    target_dir()
-        .join(triple)
-        .join("release")
-        .join(format!("guest_{}.wasm", name.replace('-', "_")))
-}
-
-pub fn host() -> &'static Host {
-    static HOST: OnceLock<Host> = OnceLock::new();
-    HOST.get_or_init(|| Host::new().expect("the host starts"))
-}
-
-/// A guest's bytes; fails the test with what to run when it is not built.
-pub fn guest_bytes(name: &str) -> Vec<u8> {
-    let path = guest_path(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) => panic!(
-            "guest `{name}` is not built at `{}` ({e}): run `make guests`",
-            path.display()
-        ),
-    }
-}
-
-/// A guest, compiled once per test binary.
-pub fn guest(name: &str) -> LoadedModule {
-    static MODULES: OnceLock<Mutex<HashMap<String, LoadedModule>>> = OnceLock::new();
-    let modules = MODULES.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(module) = modules.lock().unwrap().get(name) {
-        return module.clone();
-    }
-    let module = host()
-        .load_bytes(&guest_bytes(name))
-        .unwrap_or_else(|e| panic!("guest `{name}` does not load: {e}"));
-    modules
-        .lock()
-        .unwrap()
-        .insert(name.to_string(), module.clone());
-    module
-}
+pub use test_kit::{guest, guest_bytes, host};
 
 /// One `probe <name> <status> <value>` line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,7 @@ mod limits;
 mod test_cmd;
 mod validate;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 
@@ -34,15 +34,7 @@ pub const POLICY: &str = "../manifests/policy/reviews.policy.yaml";
 pub const TESTS: &str = "../examples/reviews.tests.yaml";
 
 /// The built filter; tests that need it fail with how to build it.
-pub fn wasm() -> PathBuf {
-    let path = crate_dir().join("../target/meshpolicy.wasm");
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make build` in the project root first",
-        path.display()
-    );
-    path
-}
+pub use test_kit::filter_wasm_path as wasm;
 
 /// What one run printed and returned.
 pub struct Run {

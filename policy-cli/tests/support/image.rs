@@ -3,24 +3,13 @@
 //! Included with `#[path]`: a file directly under `tests/` would be a test
 //! crate of its own.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 
-/// The built filter: `$MESHPOLICY_WASM` or `target/meshpolicy.wasm`.
-pub fn filter_wasm() -> PathBuf {
-    let path = std::env::var_os("MESHPOLICY_WASM").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/meshpolicy.wasm"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make build` (it builds target/meshpolicy.wasm) or set MESHPOLICY_WASM",
-        path.display()
-    );
-    path
-}
+/// The built filter (the test kit's: fails naming `make build`).
+pub use test_kit::filter_wasm_path as filter_wasm;
 
 /// The trimmed stdout of a command that must have succeeded (its stderr
 /// otherwise).

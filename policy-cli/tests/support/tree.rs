@@ -1,15 +1,16 @@
-//! What the manifest tests share: the project root, `kubectl kustomize`, and
-//! the real tools, each failing with how to get it when missing. Included
+//! What the manifest tests share: the project root and the built filter
+//! (from the test kit), `kubectl kustomize`, and the real tools, each failing with how to get it when missing. Included
 //! with `#[path]`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+/// The project root and the built filter (the test kit's: a missing
+/// filter fails naming `make build`).
+#[allow(unused_imports)] // not every test crate that includes this file needs both
+pub use test_kit::{filter_wasm_path as filter_wasm, root};
 
 /// Runs `tool args…`; a missing tool fails naming `make setup`.
 pub fn run(tool: &str, args: &[&str], package: &str) -> Output {
@@ -36,17 +37,4 @@ pub fn kustomize(dir: &Path) -> Vec<Value> {
     );
     let text = String::from_utf8(output.stdout).unwrap();
     serde_saphyr::from_multiple::<Value>(&text).unwrap()
-}
-
-/// The built filter: `$MESHPOLICY_WASM` or `target/meshpolicy.wasm`.
-#[allow(dead_code)] // not every test crate that includes this file needs it
-pub fn filter_wasm() -> PathBuf {
-    let path = std::env::var_os("MESHPOLICY_WASM")
-        .map_or_else(|| root().join("target/meshpolicy.wasm"), PathBuf::from);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make build` (it builds target/meshpolicy.wasm) or set MESHPOLICY_WASM",
-        path.display()
-    );
-    path
 }

@@ -11,34 +11,14 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use host_tests::prometheus::{StatsConfig, render};
-use host_tests::{
-    Host, LoadedModule, NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties,
-};
+use host_tests::{NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties};
 use meshpolicy_engine::telemetry::STANDARD_LABELS;
 use serde_json::{Value, json};
 
-fn module() -> &'static LoadedModule {
-    static MODULE: OnceLock<LoadedModule> = OnceLock::new();
-    MODULE.get_or_init(|| {
-        let path = std::env::var_os("MESHPOLICY_WASM").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/meshpolicy.wasm"),
-            PathBuf::from,
-        );
-        assert!(
-            path.exists(),
-            "the filter is not built: {} is missing; run `make build` first",
-            path.display()
-        );
-        Host::new()
-            .and_then(|h| h.load_file(&path))
-            .unwrap_or_else(|e| panic!("cannot load {}: {e}", path.display()))
-    })
-}
+use test_kit::filter_module as module;
 
 /// The article's routing policy with `telemetry`.
 fn policy(telemetry: Value) -> Value {

@@ -8,15 +8,13 @@
     clippy::indexing_slicing
 )]
 
-mod filter {
-    pub mod config;
-    pub mod cost;
-    pub mod differential;
-    pub mod differential_generated;
-    pub mod envoy_syntax;
-    pub mod limits;
-    pub mod local_responses;
-    pub mod routing;
-    pub mod support;
-    pub mod worst_case;
-}
+mod config;
+mod cost;
+mod differential;
+mod differential_generated;
+mod envoy_syntax;
+mod limits;
+mod local_responses;
+mod routing;
+mod support;
+mod worst_case;
