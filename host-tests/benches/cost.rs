@@ -27,9 +27,7 @@
 
 use std::time::Instant;
 
-use host_tests::{
-    Host, LoadedModule, NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties,
-};
+use host_tests::{Host, LoadedModule, Plugin, PluginOptions, Properties};
 use serde_json::{Value, json};
 
 // `estimate` (criterion's estimates) is for the criterion benchmarks.
@@ -113,26 +111,7 @@ fn prefix_rules(n: usize) -> Value {
 
 /// An outbound sidecar `productpage-v1` calling `reviews-v2`.
 fn properties() -> Properties {
-    Properties::new()
-        .with_node_metadata(NodeMetadata {
-            namespace: Some("prod".into()),
-            workload_name: Some("productpage-v1".into()),
-            cluster_id: Some("Kubernetes".into()),
-            labels: [
-                ("app".to_string(), "productpage".to_string()),
-                ("version".to_string(), "v1".to_string()),
-            ]
-            .into(),
-            ..Default::default()
-        })
-        .with_upstream_peer(PeerMetadata {
-            app: Some("reviews".into()),
-            version: Some("v2".into()),
-            workload: Some("reviews-v2".into()),
-            namespace: Some("prod".into()),
-            ..Default::default()
-        })
-        .with("xds.listener_direction", 2_i64)
+    test_kit::article_properties(2)
 }
 
 fn start(module: &LoadedModule, config: &[u8], count: bool) -> Plugin {

@@ -13,7 +13,8 @@
 //! * [`article_policy`]: the article's policy, read from
 //!   `manifests/policy/reviews.policy.yaml`;
 //! * [`FakeAttributes`]: CEL attributes from maps (telemetry, CEL);
-//! * [`Req`]: a request builder for the engine.
+//! * [`Req`]: a request builder for the engine; [`article_properties`]:
+//!   the article's client sidecar and upstream peer for the host.
 //!
 //! Its functions panic with a message that says what to run: failing the
 //! test clearly is their whole job.
@@ -24,9 +25,11 @@ mod module;
 mod paths;
 mod policy;
 mod request;
+mod sidecar;
 
 pub use attributes::FakeAttributes;
 pub use module::{filter_module, guest, host};
 pub use paths::{filter_wasm, filter_wasm_path, guest_bytes, guest_path, root, target_dir};
 pub use policy::{ARTICLE_POLICY, article_policy, article_policy_yaml};
 pub use request::Req;
+pub use sidecar::{article_properties, productpage_node, reviews_v2_peer};

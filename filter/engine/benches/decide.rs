@@ -10,7 +10,6 @@
 
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
 use criterion::Criterion;
@@ -41,13 +40,9 @@ fn headers(path: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     h
 }
 
+/// The article's policy (`manifests/policy/reviews.policy.yaml`).
 fn article() -> Policy {
-    let yaml = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/article.yaml"),
-    )
-    .unwrap();
-    let value: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
-    Policy::from_value(value).unwrap()
+    Policy::from_value(test_kit::article_policy()).unwrap()
 }
 
 /// `n` prefix rules `/svc{i}/`, each routing to its own subset.

@@ -2,9 +2,7 @@
 //! over many requests (issue 11). Counts and sizes, not times: they are the
 //! same on every machine, so they are asserted; times are in `make bench`.
 
-use host_tests::{
-    HostCalls, NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties, PropertyValue,
-};
+use host_tests::{HostCalls, Plugin, PluginOptions, Properties, PropertyValue};
 use serde_json::{Value, json};
 
 use super::support::{article_policy, module};
@@ -26,29 +24,7 @@ fn metrics_off() -> Value {
     json!([{"overrides": [{"disabled": true}]}])
 }
 
-fn node() -> NodeMetadata {
-    NodeMetadata {
-        namespace: Some("prod".into()),
-        workload_name: Some("productpage-v1".into()),
-        cluster_id: Some("Kubernetes".into()),
-        labels: [
-            ("app".to_string(), "productpage".to_string()),
-            ("version".to_string(), "v1".to_string()),
-        ]
-        .into(),
-        ..Default::default()
-    }
-}
-
-fn peer() -> PeerMetadata {
-    PeerMetadata {
-        app: Some("reviews".into()),
-        version: Some("v2".into()),
-        workload: Some("reviews-v2".into()),
-        namespace: Some("prod".into()),
-        ..Default::default()
-    }
-}
+use test_kit::{productpage_node as node, reviews_v2_peer as peer};
 
 /// An outbound sidecar (`xds.listener_direction` 2) with `properties`
 /// added, counting host calls from the start.

@@ -3,7 +3,9 @@
 use host_tests::{Plugin, PluginOptions, Properties};
 use serde_json::{Value, json};
 
-pub use test_kit::{filter_module as module, filter_wasm_path as wasm_path};
+/// The built filter compiled once, its path, and the article's policy
+/// (`manifests/policy/reviews.policy.yaml`): the test kit's.
+pub use test_kit::{article_policy, filter_module as module, filter_wasm_path as wasm_path};
 
 /// A policy document around `spec`; a top-level `http` list becomes one
 /// virtual service for every host (`*`).
@@ -17,28 +19,6 @@ pub fn policy(mut spec: Value) -> Value {
         "metadata": {"name": "test", "namespace": "prod"},
         "spec": spec,
     })
-}
-
-/// The article's policy (shared/examples/istio: reviews-route and reviews-canary).
-pub fn article_policy() -> Value {
-    policy(json!({
-        "virtualServices": [{"name": "reviews-route", "hosts": ["reviews.prod.svc.cluster.local"], "http": [
-            {
-                "name": "legacy-catalog",
-                "match": [{"uri": {"prefix": "/wpcatalog"}}, {"uri": {"prefix": "/consumercatalog"}}],
-                "rewrite": {"uri": "/newcatalog"},
-                "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v2"}}]
-            },
-            {
-                "name": "reviews-canary",
-                "route": [
-                    {"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
-                    {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}
-                ]
-            }
-        ]}],
-        "subsets": {"reviews.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
-    }))
 }
 
 pub fn options(config: &Value) -> PluginOptions {

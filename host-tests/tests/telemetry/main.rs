@@ -14,11 +14,11 @@
 use std::time::Duration;
 
 use host_tests::prometheus::{StatsConfig, render};
-use host_tests::{NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties};
+use host_tests::{Plugin, PluginOptions};
 use meshpolicy_engine::telemetry::STANDARD_LABELS;
 use serde_json::{Value, json};
 
-use test_kit::filter_module as module;
+use test_kit::{article_properties, filter_module as module};
 
 /// The article's routing policy with `telemetry`.
 fn policy(telemetry: Value) -> Value {
@@ -59,26 +59,7 @@ fn article_telemetry() -> Value {
 
 /// A sidecar `productpage-v1` in `prod`; `direction` 1 = inbound, 2 = outbound.
 fn start(config: &Value, direction: i64) -> Plugin {
-    let properties = Properties::new()
-        .with_node_metadata(NodeMetadata {
-            namespace: Some("prod".into()),
-            workload_name: Some("productpage-v1".into()),
-            cluster_id: Some("Kubernetes".into()),
-            labels: [
-                ("app".to_string(), "productpage".to_string()),
-                ("version".to_string(), "v1".to_string()),
-            ]
-            .into(),
-            ..Default::default()
-        })
-        .with_upstream_peer(PeerMetadata {
-            app: Some("reviews".into()),
-            version: Some("v2".into()),
-            workload: Some("reviews-v2".into()),
-            namespace: Some("prod".into()),
-            ..Default::default()
-        })
-        .with("xds.listener_direction", direction);
+    let properties = article_properties(direction);
     let plugin = Plugin::start(
         module(),
         PluginOptions {

@@ -54,7 +54,7 @@ fn canary_split_of_100k_requests_lands_within_one_point_of_90_10() {
 
 #[test]
 fn the_article_policy_compiles_from_yaml_and_from_json_alike() {
-    let from_yaml = meshpolicy_engine::from_value(yaml_value(&testdata("article.yaml"))).unwrap();
+    let from_yaml = meshpolicy_engine::from_value(test_kit::article_policy()).unwrap();
     let json = serde_json::to_string(&from_yaml).unwrap();
     let from_json = meshpolicy_engine::from_json(&json).unwrap();
     assert_eq!(from_yaml, from_json);

@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! The monitoring in `manifests/monitoring`, checked by the real tool:
 //! `promtool check rules` on the PrometheusRule as kustomize renders it, and
 //! `promtool test rules` with a firing and a quiet case for every alert, on
@@ -22,8 +16,7 @@ use std::path::Path;
 use meshpolicy_engine::telemetry::STANDARD_LABELS;
 use serde_json::{Value, json};
 
-#[path = "support/tree.rs"]
-mod tree;
+use crate::tree;
 use tree::{kustomize, root, run};
 
 const PROMTOOL: &str = "Debian's `prometheus` package (promtool)";

@@ -1,7 +1,5 @@
-//! What the image tests (`package.rs`, `push.rs`) share: the built filter,
+//! What the image tests (`package`, `push`) share: the built filter,
 //! running `policy-cli package`, and skopeo as the independent client.
-//! Included with `#[path]`: a file directly under `tests/` would be a test
-//! crate of its own.
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! `policy-cli package`: a reproducible image layout of the real filter,
 //! checked with an independent client (skopeo).
 
@@ -12,8 +6,7 @@ use std::path::Path;
 use assert_cmd::cargo::cargo_bin_cmd;
 use sha2::{Digest as _, Sha256};
 
-#[path = "support/image.rs"]
-mod image;
+use crate::support as image;
 use image::{filter_wasm, skopeo};
 
 fn package(wasm: &Path, dir: &Path) -> String {

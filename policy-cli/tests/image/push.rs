@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! `policy-cli push` to a real registry on loopback (`scripts/registry.sh
 //! start`, which `make test` runs and whose address it passes as
 //! `MESHPOLICY_REGISTRY`), read back with an independent client (skopeo).
@@ -15,8 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use assert_cmd::cargo::cargo_bin_cmd;
 use sha2::{Digest as _, Sha256};
 
-#[path = "support/image.rs"]
-mod image;
+use crate::support as image;
 use image::{filter_wasm, skopeo, succeeded};
 
 /// The registry's `host:port`, checked to answer the distribution API.

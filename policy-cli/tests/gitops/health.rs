@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! The ArgoCD health checks in `manifests/argocd/argocd-cm.yaml`, executed
 //! under Lua 5.1 (ArgoCD runs them in gopher-lua, a Lua 5.1) with `obj` set
 //! the way ArgoCD sets it, on WasmPlugin objects as an Istio 1.30 cluster
@@ -15,8 +9,7 @@
 use mlua::{Lua, LuaSerdeExt as _, Value as LuaValue};
 use serde_json::{Value, json};
 
-#[path = "support/tree.rs"]
-mod tree;
+use crate::tree;
 use tree::{kustomize, root};
 
 fn health_check(kind: &str) -> String {

@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! Issue 16: a real VirtualService and DestinationRule import whole. The
 //! router-enforced fields ride along onto the routes that serve their rule,
 //! `tcp`/`tls`/`exportTo` and the DestinationRule's traffic policies onto
@@ -15,9 +9,7 @@ use std::path::Path;
 use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::{Value, json};
 
-#[path = "support/tree.rs"]
-#[allow(dead_code)]
-mod tree;
+use crate::tree;
 use tree::{filter_wasm, root};
 
 const INPUT: &str = "policy-cli/testdata/import/router-options.yaml";
@@ -87,7 +79,7 @@ fn a_real_virtual_service_and_destination_rule_import_and_render_whole() {
         .filter(|d| !d.contains("kind: WasmPlugin"))
         .collect::<Vec<_>>()
         .join("\n---\n");
-    insta::with_settings!({snapshot_path => "../testdata/snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../testdata/snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("render-router-options", resources);
     });
 

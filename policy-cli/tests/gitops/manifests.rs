@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! The GitOps tree in `manifests/`: every document `kubectl kustomize`
 //! renders from each overlay, the monitoring and the ArgoCD applications
 //! validates against the CRD schemas in `../shared/schemas/json` (relative
@@ -21,8 +15,7 @@ use policy_cli::gitops::check::{traffic_extension_problems, wasm_plugin_problems
 use policy_cli::gitops::release::Release;
 use serde_json::Value;
 
-#[path = "support/tree.rs"]
-mod tree;
+use crate::tree;
 use tree::{filter_wasm, kustomize, root};
 
 fn schemas() -> PathBuf {
@@ -554,7 +547,7 @@ fn monitoring_documents_validate() {
     assert_eq!(kinds.len(), 3, "{kinds:?}");
 }
 
-/// The health checks themselves run under Lua 5.1 in tests/health.rs; here
+/// The health checks themselves run under Lua 5.1 in gitops/health.rs; here
 /// the ConfigMap is the one ArgoCD reads, with exactly those two checks.
 #[test]
 fn argocd_cm_has_the_health_checks() {

@@ -1,6 +1,6 @@
-//! What the manifest tests share: the project root and the built filter
-//! (from the test kit), `kubectl kustomize`, and the real tools, each failing with how to get it when missing. Included
-//! with `#[path]`.
+//! What the GitOps tests share: the project root and the built filter
+//! (from the test kit), `kubectl kustomize`, and the real tools, each
+//! failing with how to get it when missing.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -9,7 +9,6 @@ use serde_json::Value;
 
 /// The project root and the built filter (the test kit's: a missing
 /// filter fails naming `make build`).
-#[allow(unused_imports)] // not every test crate that includes this file needs both
 pub use test_kit::{filter_wasm_path as filter_wasm, root};
 
 /// Runs `tool args…`; a missing tool fails naming `make setup`.

@@ -1,9 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 //! `policy-cli render`: golden bytes, determinism, `--check` on the
 //! committed tree and on drift, and refusal of invalid input.
 
@@ -14,8 +8,7 @@ use policy_cli::gitops::check::wasm_plugin_problems;
 use policy_cli::gitops::release::built_digest;
 use serde_json::Value;
 
-#[path = "support/tree.rs"]
-mod tree;
+use crate::tree;
 use tree::{filter_wasm, kustomize, root};
 
 const POLICY: &str = "manifests/policy/reviews.policy.yaml";
@@ -41,7 +34,7 @@ fn stdout(assert: &assert_cmd::assert::Assert) -> String {
 #[test]
 fn golden_render_of_the_article_policy() {
     let out = render(&["--selector", "app=productpage"]).success();
-    insta::with_settings!({snapshot_path => "../testdata/gitops/snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../testdata/gitops/snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("reviews_render", stdout(&out));
     });
 }
