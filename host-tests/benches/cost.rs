@@ -115,7 +115,7 @@ fn properties() -> Properties {
 }
 
 fn start(module: &LoadedModule, config: &[u8], count: bool) -> Plugin {
-    let plugin = Plugin::start(
+    test_kit::configured(
         module,
         PluginOptions {
             plugin_config: config.to_vec(),
@@ -124,13 +124,6 @@ fn start(module: &LoadedModule, config: &[u8], count: bool) -> Plugin {
             ..PluginOptions::default()
         },
     )
-    .expect("the plugin starts");
-    assert!(
-        plugin.configured(),
-        "configuration refused: {:?}",
-        plugin.logs()
-    );
-    plugin
 }
 
 struct Variant {

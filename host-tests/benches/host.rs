@@ -68,16 +68,13 @@ fn floor_bytes() -> Vec<u8> {
 }
 
 fn start(module: &LoadedModule, config: &str) -> Plugin {
-    let plugin = Plugin::start(
+    test_kit::configured(
         module,
         PluginOptions {
             plugin_config: config.as_bytes().to_vec(),
             ..PluginOptions::default()
         },
     )
-    .expect("the plugin starts");
-    assert!(plugin.configured(), "the plugin rejected its configuration");
-    plugin
 }
 
 /// The module's bytes with a custom section appended: the same code under a

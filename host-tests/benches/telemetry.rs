@@ -103,7 +103,7 @@ fn start(module: &LoadedModule, telemetry: &Value) -> Plugin {
             ..Default::default()
         })
         .with("xds.listener_direction", 2_i64);
-    let plugin = Plugin::start(
+    test_kit::configured(
         module,
         PluginOptions {
             plugin_config: policy(telemetry),
@@ -111,13 +111,6 @@ fn start(module: &LoadedModule, telemetry: &Value) -> Plugin {
             ..PluginOptions::default()
         },
     )
-    .expect("the plugin starts");
-    assert!(
-        plugin.configured(),
-        "the plugin rejected its configuration: {:?}",
-        plugin.logs()
-    );
-    plugin
 }
 
 fn main() {

@@ -7,7 +7,8 @@
 //!   (`target/meshpolicy.wasm` or `$MESHPOLICY_WASM`); missing, the test
 //!   fails naming `make build`;
 //! * [`filter_module`]: that filter compiled once per test process, on one
-//!   shared [`host`];
+//!   shared [`host`]; [`configured`]: a plugin that accepted its
+//!   configuration;
 //! * [`guest`] / [`guest_path`] / [`guest_bytes`]: the host's test guests
 //!   (`make guests`);
 //! * [`article_policy`]: the article's policy, read from
@@ -28,7 +29,7 @@ mod request;
 mod sidecar;
 
 pub use attributes::FakeAttributes;
-pub use module::{filter_module, guest, host};
+pub use module::{configured, filter_module, guest, host};
 pub use paths::{filter_wasm, filter_wasm_path, guest_bytes, guest_path, root, target_dir};
 pub use policy::{ARTICLE_POLICY, article_policy, article_policy_yaml};
 pub use request::Req;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use host_tests::{Host, LoadedModule};
+use host_tests::{Host, LoadedModule, Plugin, PluginOptions};
 
 use crate::paths::{filter_wasm_path, guest_bytes};
 
@@ -41,4 +41,17 @@ pub fn guest(name: &str) -> LoadedModule {
         .unwrap()
         .insert(name.to_string(), module.clone());
     module
+}
+
+/// A plugin of `module` started with `options` that accepted its
+/// configuration; fails the test with the plugin's logs otherwise.
+#[track_caller]
+pub fn configured(module: &LoadedModule, options: PluginOptions) -> Plugin {
+    let plugin = Plugin::start(module, options).expect("the plugin starts");
+    assert!(
+        plugin.configured(),
+        "configuration refused: {:?}",
+        plugin.logs()
+    );
+    plugin
 }

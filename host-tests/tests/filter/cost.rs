@@ -29,7 +29,7 @@ use test_kit::{productpage_node as node, reviews_v2_peer as peer};
 /// An outbound sidecar (`xds.listener_direction` 2) with `properties`
 /// added, counting host calls from the start.
 fn start_with(config: &Value, properties: Properties) -> Plugin {
-    let plugin = Plugin::start(
+    test_kit::configured(
         module(),
         PluginOptions {
             plugin_config: serde_json::to_vec(config).unwrap(),
@@ -38,13 +38,6 @@ fn start_with(config: &Value, properties: Properties) -> Plugin {
             ..PluginOptions::default()
         },
     )
-    .expect("plugin starts");
-    assert!(
-        plugin.configured(),
-        "configuration refused: {:?}",
-        plugin.logs()
-    );
-    plugin
 }
 
 fn start(config: &Value) -> Plugin {

@@ -36,13 +36,7 @@ pub fn options(config: &Value) -> PluginOptions {
 
 /// A started plugin that accepted `config`.
 pub fn plugin(config: &Value) -> Plugin {
-    let plugin = Plugin::start(module(), options(config)).expect("plugin starts");
-    assert!(
-        plugin.configured(),
-        "configuration refused: {:?}",
-        plugin.logs()
-    );
-    plugin
+    test_kit::configured(module(), options(config))
 }
 
 /// What one request looks like upstream: the request headers after the filter.

@@ -60,7 +60,7 @@ fn article_telemetry() -> Value {
 /// A sidecar `productpage-v1` in `prod`; `direction` 1 = inbound, 2 = outbound.
 fn start(config: &Value, direction: i64) -> Plugin {
     let properties = article_properties(direction);
-    let plugin = Plugin::start(
+    test_kit::configured(
         module(),
         PluginOptions {
             plugin_config: serde_json::to_vec(config).unwrap(),
@@ -68,13 +68,6 @@ fn start(config: &Value, direction: i64) -> Plugin {
             ..PluginOptions::default()
         },
     )
-    .expect("plugin starts");
-    assert!(
-        plugin.configured(),
-        "configuration refused: {:?}",
-        plugin.logs()
-    );
-    plugin
 }
 
 /// One request through the filter: headers, optional body, a 200 response
