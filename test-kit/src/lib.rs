@@ -34,3 +34,6 @@ pub use paths::{filter_wasm, filter_wasm_path, guest_bytes, guest_path, root, ta
 pub use policy::{ARTICLE_POLICY, article_policy, article_policy_yaml};
 pub use request::Req;
 pub use sidecar::{article_properties, productpage_node, reviews_v2_peer};
+
+#[cfg(test)]
+mod tests;
