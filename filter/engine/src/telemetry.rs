@@ -10,6 +10,7 @@
 
 pub mod cel;
 mod compile;
+pub(crate) use compile::ISTIO_METRICS;
 mod labels;
 pub mod model;
 

@@ -7,7 +7,7 @@ use crate::support::{errors, rule_errors, testdata, yaml_value};
 fn messages(e: &meshpolicy_engine::PolicyErrors) -> Vec<(String, String)> {
     e.errors
         .iter()
-        .map(|e| (e.path.clone(), e.message.clone()))
+        .map(|e| (e.path.to_string(), e.message()))
         .collect()
 }
 
@@ -91,7 +91,7 @@ fn a_match_entry_may_not_be_empty() {
     assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].match[1]"]);
     assert!(
         e.errors[0]
-            .message
+            .message()
             .starts_with("match entry may not be empty")
     );
 }
@@ -102,7 +102,7 @@ fn rewrite_needs_uri_regex_rewrite_or_authority() {
     assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].rewrite"]);
     assert!(
         e.errors[0]
-            .message
+            .message()
             .starts_with("rewrite must specify at least one of URI, UriRegexRewrite, or authority")
     );
 }
@@ -123,11 +123,11 @@ fn uri_regex_rewrite_errors_name_their_field() {
         ]
     );
     assert_eq!(
-        e.errors[0].message,
+        e.errors[0].message(),
         "UriRegexRewrite requires both Rewrite and Match fields to be specified"
     );
     assert_eq!(
-        e.errors[1].message,
+        e.errors[1].message(),
         "rewrite uses group \\2 but the regex has 1 group(s)"
     );
 }
@@ -257,9 +257,9 @@ fn regexes_have_a_size_limit() {
         vec!["spec.virtualServices[0].http[0].match[0].uri.regex"]
     );
     assert!(
-        e.errors[0].message.contains("too big"),
+        e.errors[0].message().contains("too big"),
         "{}",
-        e.errors[0].message
+        e.errors[0].message()
     );
 }
 
@@ -290,7 +290,7 @@ fn wrong_api_version_kind_and_bad_json_are_errors() {
         .err()
         .unwrap();
     assert_eq!(e.paths(), vec!["document"]);
-    assert!(e.errors[0].message.starts_with("invalid JSON at line 1"));
+    assert!(e.errors[0].message().starts_with("invalid JSON at line 1"));
 }
 
 #[test]
