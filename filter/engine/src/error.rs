@@ -39,8 +39,8 @@ impl PolicyError {
         self.kind.to_string()
     }
 
-    /// What to do about it.
-    pub fn help(&self) -> &'static str {
+    /// What to do about it, when the message does not say it already.
+    pub fn help(&self) -> Option<&'static str> {
         self.kind.help()
     }
 }
@@ -51,7 +51,7 @@ impl miette::Diagnostic for PolicyError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(PolicyError::help(self)))
+        PolicyError::help(self).map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 }
 

@@ -73,9 +73,10 @@ impl ErrorCode {
         }
     }
 
-    /// What to do about it.
-    pub fn help(self) -> &'static str {
-        match self {
+    /// What to do about it; `None` for `invalid-policy`, whose kinds say
+    /// it in their message or their own help.
+    pub fn help(self) -> Option<&'static str> {
+        Some(match self {
             ErrorCode::UnknownField => {
                 "check the spelling and the indentation: the field must be one of those listed"
             }
@@ -99,13 +100,9 @@ impl ErrorCode {
             ErrorCode::LimitExceeded => {
                 "docs/limits.md states every limit and why: split the policy, or make the value smaller"
             }
-            ErrorCode::InvalidCel => {
-                "docs/telemetry.md lists the CEL subset meshpolicy evaluates (attributes, `has`, `?:`, `+`, comparisons)"
-            }
-            ErrorCode::InvalidPolicy => {
-                "the message says what Istio (or meshpolicy) accepts here; the field path points at the value"
-            }
-        }
+            ErrorCode::InvalidCel => "docs/telemetry.md lists the CEL subset meshpolicy evaluates",
+            ErrorCode::InvalidPolicy => return None,
+        })
     }
 }
 
@@ -532,10 +529,10 @@ impl PolicyErrorKind {
         }
     }
 
-    /// What to do about it: the code's help, or a more precise one.
-    pub fn help(&self) -> &'static str {
+    /// What to do about it: the kind's own help, else its code's.
+    pub fn help(&self) -> Option<&'static str> {
         use PolicyErrorKind as K;
-        match self {
+        let own = match self {
             K::ApiVersionV1 => {
                 "a v1alpha2 policy scopes its rules by host: each virtual service lists the `hosts` its rules serve"
             }
@@ -545,8 +542,31 @@ impl PolicyErrorKind {
             K::Model { .. } => {
                 "the schema check and the typed model disagree: please report this document"
             }
-            _ => self.code().help(),
-        }
+            K::ConflictingFields { .. } | K::NoAction => {
+                "a rule has exactly one of `route`, `redirect` and `directResponse`; `rewrite` and `fault` go with `route`"
+            }
+            K::StickyWithoutRoute => "`sticky` chooses among a rule's `route` destinations",
+            K::InvalidHeaderName { .. } => {
+                "header names are RFC 7230 tokens: letters, digits and any of !#$%&'*+-.^_`|~"
+            }
+            K::InvalidDuration { .. } | K::MaxAgePrecision => {
+                "durations are written as Istio's: a number and a unit (`h`, `m`, `s`, `ms`), e.g. `1m30s`"
+            }
+            K::InvalidVirtualServiceName { .. }
+            | K::InvalidNamespace { .. }
+            | K::InvalidSubsetName { .. }
+            | K::InvalidSourceNamespace { .. } => {
+                "Kubernetes names: lower-case letters, digits and `-`, starting and ending with a letter or digit"
+            }
+            K::SubsetHostNotFqdn { .. } | K::DestinationRuleHostNotFqdn { .. } => {
+                "a short host resolves differently in each namespace; the FQDN names one service"
+            }
+            K::PseudoHeaderEdit { .. } | K::DecisionHeaderEdit { .. } => {
+                "the filter owns `:path`, `:authority` and the decision header; `rewrite` changes the first two"
+            }
+            _ => return self.code().help(),
+        };
+        Some(own)
     }
 }
 
@@ -556,6 +576,6 @@ impl miette::Diagnostic for PolicyErrorKind {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(PolicyErrorKind::help(self)))
+        PolicyErrorKind::help(self).map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 }
