@@ -12,67 +12,57 @@ use crate::router::{CORS_METHODS, RETRY_ON};
 use crate::schema::V1_HTTP;
 use crate::telemetry::ISTIO_METRICS;
 
-/// The stable, public code of an error (`policy-cli --error-format json`,
-/// docs/cli.md lists them all).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ErrorCode {
+/// Defines [`ErrorCode`] with its text and the list of every code from
+/// one table, so no code can be missing from [`ErrorCode::ALL`].
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident => $text:literal,)*) => {
+        /// The stable, public code of an error (`policy-cli --error-format
+        /// json`; docs/cli.md lists them all).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// Stable, kebab-case.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// A field the schema does not have.
-    UnknownField,
+    UnknownField => "unknown-field",
     /// An Istio field meshpolicy does not implement.
-    UnsupportedField,
+    UnsupportedField => "unsupported-field",
     /// A value of the wrong JSON/YAML type (or out of its type's range).
-    WrongType,
+    WrongType => "wrong-type",
     /// The filter's configuration is not JSON.
-    InvalidJson,
+    InvalidJson => "invalid-json",
     /// `apiVersion` or `kind` is not a TrafficPolicy's.
-    UnknownKind,
+    UnknownKind => "unknown-kind",
     /// A regex that does not compile, or a rewrite that uses a group its regex lacks.
-    InvalidRegex,
+    InvalidRegex => "invalid-regex",
     /// Destination weights that cannot split traffic.
-    InvalidWeights,
+    InvalidWeights => "invalid-weights",
     /// A name, host or entry given twice.
-    Duplicate,
+    Duplicate => "duplicate",
     /// A budget of the engine (rules, regexes, bytes) is exceeded.
-    LimitExceeded,
+    LimitExceeded => "limit-exceeded",
     /// A telemetry `value` that is not a CEL expression meshpolicy evaluates.
-    InvalidCel,
+    InvalidCel => "invalid-cel",
     /// Any other value Istio or meshpolicy refuses.
-    InvalidPolicy,
+    InvalidPolicy => "invalid-policy",
 }
 
 impl ErrorCode {
-    /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 11] = [
-        ErrorCode::UnknownField,
-        ErrorCode::UnsupportedField,
-        ErrorCode::WrongType,
-        ErrorCode::InvalidJson,
-        ErrorCode::UnknownKind,
-        ErrorCode::InvalidRegex,
-        ErrorCode::InvalidWeights,
-        ErrorCode::Duplicate,
-        ErrorCode::LimitExceeded,
-        ErrorCode::InvalidCel,
-        ErrorCode::InvalidPolicy,
-    ];
-
-    /// Stable, kebab-case.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::UnknownField => "unknown-field",
-            ErrorCode::UnsupportedField => "unsupported-field",
-            ErrorCode::WrongType => "wrong-type",
-            ErrorCode::InvalidJson => "invalid-json",
-            ErrorCode::UnknownKind => "unknown-kind",
-            ErrorCode::InvalidRegex => "invalid-regex",
-            ErrorCode::InvalidWeights => "invalid-weights",
-            ErrorCode::Duplicate => "duplicate",
-            ErrorCode::LimitExceeded => "limit-exceeded",
-            ErrorCode::InvalidCel => "invalid-cel",
-            ErrorCode::InvalidPolicy => "invalid-policy",
-        }
-    }
-
     /// What to do about it; `None` for `invalid-policy`, whose kinds say
     /// it in their message or their own help.
     pub fn help(self) -> Option<&'static str> {
