@@ -6,64 +6,56 @@ use serde::Serialize;
 
 use crate::error::FieldPath;
 
-/// What a warning is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WarningKind {
+/// Defines [`WarningKind`] with its code and the list of every kind from one
+/// table, so no kind can be missing from [`WarningKind::ALL`].
+macro_rules! warning_kinds {
+    ($($(#[doc = $doc:literal])* $variant:ident => $code:literal,)*) => {
+        /// What a warning is about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum WarningKind {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl WarningKind {
+            /// Every kind, in documentation order.
+            pub const ALL: &'static [WarningKind] = &[$(WarningKind::$variant,)*];
+
+            /// Stable, kebab-case.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(WarningKind::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+warning_kinds! {
+    /// A rule after one that matches every request (first match wins).
+    UnreachableRule => "unreachable-rule",
+    /// A match entry equal to one of an earlier rule.
+    IneffectiveMatch => "ineffective-match",
+    /// A route to a subset no `spec.subsets` entry defines.
+    UndefinedSubset => "undefined-subset",
     /// Several virtual services name one host; their rules are merged.
-    MergedVirtualServices,
+    MergedVirtualServices => "merged-virtual-services",
+    /// Weight 0 on the only destination (it still gets every request).
+    ZeroWeight => "zero-weight",
+    /// A header match on a header the filter never sees.
+    InvisibleHeader => "invisible-header",
     /// `retries.perTryTimeout` is longer than the rule's `timeout`.
-    PerTryTimeoutExceedsTimeout,
+    PerTryTimeoutExceedsTimeout => "per-try-timeout-exceeds-timeout",
     /// `fault` with `timeout` or `retries` on one rule.
-    FaultDisablesTimeoutAndRetries,
+    FaultDisablesTimeoutAndRetries => "fault-disables-timeout-and-retries",
     /// A field Istio's API deprecates (`mirrorPercent`, `fault.delay.percent`,
     /// `corsPolicy.allowOrigin`).
-    DeprecatedField,
+    DeprecatedField => "deprecated-field",
     /// A field that has no effect where it is (`mirrorPercentage` without `mirror`).
-    IneffectiveField,
-    /// A rule after one that matches every request (first match wins).
-    UnreachableRule,
-    /// A match entry equal to one of an earlier rule.
-    IneffectiveMatch,
-    /// A route to a subset no `spec.subsets` entry defines.
-    UndefinedSubset,
-    /// Weight 0 on the only destination (it still gets every request).
-    ZeroWeight,
-    /// A header match on a header the filter never sees.
-    InvisibleHeader,
+    IneffectiveField => "ineffective-field",
 }
 
 impl WarningKind {
-    /// Every kind, in documentation order.
-    pub const ALL: [WarningKind; 10] = [
-        WarningKind::UnreachableRule,
-        WarningKind::IneffectiveMatch,
-        WarningKind::UndefinedSubset,
-        WarningKind::MergedVirtualServices,
-        WarningKind::ZeroWeight,
-        WarningKind::InvisibleHeader,
-        WarningKind::PerTryTimeoutExceedsTimeout,
-        WarningKind::FaultDisablesTimeoutAndRetries,
-        WarningKind::DeprecatedField,
-        WarningKind::IneffectiveField,
-    ];
-
-    /// Stable, kebab-case.
-    pub fn code(self) -> &'static str {
-        match self {
-            WarningKind::MergedVirtualServices => "merged-virtual-services",
-            WarningKind::PerTryTimeoutExceedsTimeout => "per-try-timeout-exceeds-timeout",
-            WarningKind::FaultDisablesTimeoutAndRetries => "fault-disables-timeout-and-retries",
-            WarningKind::DeprecatedField => "deprecated-field",
-            WarningKind::IneffectiveField => "ineffective-field",
-            WarningKind::UnreachableRule => "unreachable-rule",
-            WarningKind::IneffectiveMatch => "ineffective-match",
-            WarningKind::UndefinedSubset => "undefined-subset",
-            WarningKind::ZeroWeight => "zero-weight",
-            WarningKind::InvisibleHeader => "invisible-header",
-        }
-    }
-
     /// What to do about it.
     pub fn help(self) -> &'static str {
         match self {
