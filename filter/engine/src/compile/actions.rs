@@ -310,7 +310,7 @@ fn generated_cookie(
             Err(why) => {
                 errors.push(
                     &field(&gp, "ttl"),
-                    PolicyErrorKind::InvalidDuration { reason: why },
+                    PolicyErrorKind::InvalidDuration { error: why },
                 );
                 return None;
             }

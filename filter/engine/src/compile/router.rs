@@ -26,7 +26,7 @@ pub(super) fn options(
 ) -> Option<RouterOptions> {
     let duration = |text: &str, at: &FieldPath, errors: &mut Errors| -> Option<u128> {
         check_duration(text)
-            .map_err(|e| errors.push(at, PolicyErrorKind::InvalidDuration { reason: e }))
+            .map_err(|e| errors.push(at, PolicyErrorKind::InvalidDuration { error: e }))
             .ok()
     };
     let timeout = rule
@@ -278,7 +278,7 @@ fn cors(c: &CorsPolicy, path: &FieldPath, errors: &mut Errors, warnings: &mut Ve
     if let Some(age) = &c.max_age {
         let at = field(path, "maxAge");
         if let Ok(ns) = check_duration(age)
-            .map_err(|e| errors.push(&at, PolicyErrorKind::InvalidDuration { reason: e }))
+            .map_err(|e| errors.push(&at, PolicyErrorKind::InvalidDuration { error: e }))
             && ns % 1_000_000_000 != 0
         {
             errors.push(&at, PolicyErrorKind::MaxAgePrecision);

@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::compile::{API_VERSION, API_VERSION_V1, KIND};
 use crate::error::FieldPath;
-use crate::router::{CORS_METHODS, RETRY_ON};
+use crate::router::{CORS_METHODS, DurationError, RETRY_ON};
 use crate::schema::V1_HTTP;
 use crate::telemetry::ISTIO_METRICS;
 
@@ -330,9 +330,9 @@ pub enum PolicyErrorKind {
     MissingRegexGroup { group: usize, groups: usize },
 
     // === router options (Envoy enforces them) ===
-    /// A duration Istio refuses (`router::parse_duration`).
-    #[error("{reason}")]
-    InvalidDuration { reason: String },
+    /// A duration Istio refuses.
+    #[error("{error}")]
+    InvalidDuration { error: DurationError },
     #[error("http retry policy configured when attempts are set to 0 (disabled)")]
     RetriesDisabled,
     #[error("`{policy}` is not a valid retryOn policy: use an HTTP status code or one of {}", RETRY_ON.join(", "))]
