@@ -3,6 +3,7 @@
 //! ([`FieldPath`], `spec.http[2].match[0].uri.regex`) the CLI maps to
 //! line:col without parsing text.
 
+mod code;
 mod kind;
 mod path;
 
@@ -10,7 +11,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use kind::{ErrorCode, PolicyErrorKind};
+pub use code::ErrorCode;
+pub use kind::PolicyErrorKind;
 pub use path::{FieldPath, PathSegment};
 
 /// One problem in a policy document.
