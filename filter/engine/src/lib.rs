@@ -37,11 +37,13 @@ pub use decision::{
     Decision, DecisionLabels, Destination, HeaderOp, LocalResponse, MatchedRule, SelectedHost,
 };
 pub use error::{ErrorCode, FieldPath, PathSegment, PolicyError, PolicyErrorKind, PolicyErrors};
+pub use http_syntax::SyntaxError;
 pub use model::TrafficPolicy;
 pub use plan::{HostPlan, KeyRoute, resolve_host};
 pub use policy::Policy;
 pub use regex::{Anchoring, compile_regex};
 pub use request::{Request, SourceInfo};
+pub use rewrite::ReplacementError;
 pub use router::RouterOptions;
 pub use trace::{RuleTrace, Trace};
 pub use warning::{Warning, WarningKind};

@@ -113,7 +113,7 @@ pub(super) fn header_value_ok(value: &str, path: &FieldPath, errors: &mut Errors
         return false;
     }
     if let Some(e) = http_syntax::header_value_error(value) {
-        errors.push(path, PolicyErrorKind::InvalidHeaderValue { reason: e });
+        errors.push(path, PolicyErrorKind::InvalidHeaderValue { error: e });
         return false;
     }
     true
@@ -387,7 +387,7 @@ pub(super) fn redirect(
     {
         errors.push(
             &field(path, "uri"),
-            PolicyErrorKind::InvalidPath { reason: e },
+            PolicyErrorKind::InvalidPath { error: e },
         );
     }
     if let Some(e) = r
@@ -397,7 +397,7 @@ pub(super) fn redirect(
     {
         errors.push(
             &field(path, "authority"),
-            PolicyErrorKind::InvalidAuthority { reason: e },
+            PolicyErrorKind::InvalidAuthority { error: e },
         );
     }
     RedirectAction {
@@ -485,7 +485,7 @@ pub(super) fn rewrite(
         let p = field(path, "uri");
         check_len(uri, &p, errors);
         if let Some(e) = http_syntax::path_error("rewrite uri", uri).filter(|_| !uri.is_empty()) {
-            errors.push(&p, PolicyErrorKind::InvalidPath { reason: e });
+            errors.push(&p, PolicyErrorKind::InvalidPath { error: e });
         }
         out = Some(PathRewrite::Uri(uri.as_str().into()));
     }
@@ -509,14 +509,14 @@ pub(super) fn rewrite(
             if let Some(e) = http_syntax::rewrite_literal_error(&rr.rewrite) {
                 errors.push(
                     &field(&p, "rewrite"),
-                    PolicyErrorKind::InvalidPath { reason: e },
+                    PolicyErrorKind::InvalidPath { error: e },
                 );
             }
             let replacement = convert_replacement(&rr.rewrite)
                 .map_err(|e| {
                     errors.push(
                         &field(&p, "rewrite"),
-                        PolicyErrorKind::InvalidReplacement { reason: e },
+                        PolicyErrorKind::InvalidReplacement { error: e },
                     )
                 })
                 .ok();
@@ -546,7 +546,7 @@ pub(super) fn rewrite(
             Some(e) => {
                 errors.push(
                     &field(path, "authority"),
-                    PolicyErrorKind::InvalidAuthority { reason: e },
+                    PolicyErrorKind::InvalidAuthority { error: e },
                 );
                 None
             }

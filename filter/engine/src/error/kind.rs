@@ -8,6 +8,8 @@ use std::fmt;
 
 use crate::compile::{API_VERSION, API_VERSION_V1, KIND};
 use crate::error::{ErrorCode, FieldPath};
+use crate::http_syntax::SyntaxError;
+use crate::rewrite::ReplacementError;
 use crate::router::{CORS_METHODS, DurationError, RETRY_ON};
 use crate::schema::V1_HTTP;
 use crate::telemetry::ISTIO_METRICS;
@@ -164,9 +166,9 @@ pub enum PolicyErrorKind {
     HeaderNameTooLong { len: usize, limit: usize },
     #[error("header value is {len} bytes long, the limit is {limit}")]
     HeaderValueTooLong { len: usize, limit: usize },
-    /// What Envoy refuses in a header value (`http_syntax`).
-    #[error("{reason}")]
-    InvalidHeaderValue { reason: String },
+    /// A header value Envoy refuses.
+    #[error("{error}")]
+    InvalidHeaderValue { error: SyntaxError },
     #[error("header `{name}` cannot be changed here: use `rewrite` for the path and authority")]
     PseudoHeaderEdit { name: String },
     #[error("header `{name}` is the decision header, meshpolicy sets it")]
@@ -227,15 +229,16 @@ pub enum PolicyErrorKind {
     EmptyRewrite,
     #[error("UriRegexRewrite requires both Rewrite and Match fields to be specified")]
     IncompleteRegexRewrite,
-    /// A path (rewrite or redirect `uri`) Envoy would refuse (`http_syntax`).
-    #[error("{reason}")]
-    InvalidPath { reason: String },
-    /// An authority Envoy would refuse (`http_syntax`).
-    #[error("{reason}")]
-    InvalidAuthority { reason: String },
+    /// A path (rewrite or redirect `uri`, a regex rewrite's literal text)
+    /// Envoy would refuse.
+    #[error("{error}")]
+    InvalidPath { error: SyntaxError },
+    /// An authority Envoy would refuse.
+    #[error("{error}")]
+    InvalidAuthority { error: SyntaxError },
     /// A `uriRegexRewrite.rewrite` that is not a valid replacement.
-    #[error("{reason}")]
-    InvalidReplacement { reason: String },
+    #[error("{error}")]
+    InvalidReplacement { error: ReplacementError },
     #[error("rewrite uses group \\{group} but the regex has {groups} group(s)")]
     MissingRegexGroup { group: usize, groups: usize },
 
