@@ -323,87 +323,74 @@ fn engine_warnings(yaml: &str) -> Vec<Diagnostic> {
     merged.warnings(&policy)
 }
 
+/// (code, field path, line) of a diagnostic placed in a file.
+type Placed = (&'static str, String, usize);
+
+/// Each engine warning, placed in the file.
+fn placed_warnings(yaml: &str) -> Vec<Placed> {
+    engine_warnings(yaml)
+        .iter()
+        .map(|d| (d.code, d.path.clone().unwrap(), d.pos.unwrap().line))
+        .collect()
+}
+
 const HEAD: &str = "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: t, namespace: prod}\nspec:\n";
 
 #[test]
-fn rule_after_a_catch_all_is_unreachable() {
-    let w = engine_warnings(&format!(
-        "{HEAD}  http:\n    - name: all\n      route: [{{destination: {{host: a}}}}]\n    - name: late\n      match: [{{uri: {{prefix: /x}}}}]\n      route: [{{destination: {{host: b}}}}]\n"
-    ));
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert_eq!(w[0].code, "unreachable-rule");
-    assert_eq!(
-        w[0].path.as_deref(),
-        Some("spec.virtualServices[0].http[1]")
-    );
-    assert_eq!(w[0].pos.unwrap().line, 11);
-}
-
-#[test]
-fn prefix_slash_is_a_catch_all_and_duplicate_matches_are_ineffective() {
-    let w = engine_warnings(&format!(
-        "{HEAD}  http:\n    - name: a\n      match: [{{uri: {{prefix: /x}}}}]\n      route: [{{destination: {{host: a}}}}]\n    - name: b\n      match: [{{uri: {{prefix: /x}}}}, {{uri: {{prefix: /}}}}]\n      route: [{{destination: {{host: b}}}}]\n    - name: c\n      route: [{{destination: {{host: c}}}}]\n"
-    ));
-    let codes: Vec<_> = w
-        .iter()
-        .map(|d| (d.code, d.path.clone().unwrap()))
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            (
-                "ineffective-match",
-                "spec.virtualServices[0].http[1].match[0]".to_owned()
+fn the_engines_warnings_point_into_the_file() {
+    let vs = "spec.virtualServices[0]";
+    let cases: [(String, Vec<Placed>); 4] = [
+        // a rule after a catch-all is unreachable
+        (
+            format!(
+                "{HEAD}  http:\n    - name: all\n      route: [{{destination: {{host: a}}}}]\n    - name: late\n      match: [{{uri: {{prefix: /x}}}}]\n      route: [{{destination: {{host: b}}}}]\n"
             ),
-            (
-                "unreachable-rule",
-                "spec.virtualServices[0].http[2]".to_owned()
+            vec![("unreachable-rule", format!("{vs}.http[1]"), 11)],
+        ),
+        // `prefix: /` is a catch-all, and a repeated match entry is ineffective
+        (
+            format!(
+                "{HEAD}  http:\n    - name: a\n      match: [{{uri: {{prefix: /x}}}}]\n      route: [{{destination: {{host: a}}}}]\n    - name: b\n      match: [{{uri: {{prefix: /x}}}}, {{uri: {{prefix: /}}}}]\n      route: [{{destination: {{host: b}}}}]\n    - name: c\n      route: [{{destination: {{host: c}}}}]\n"
             ),
-        ]
-    );
-}
-
-#[test]
-fn undefined_subsets_resolve_short_host_names_in_the_namespace() {
-    let w = engine_warnings(&format!(
-        "{HEAD}  subsets:\n    reviews.prod.svc.cluster.local: {{v1: {{version: v1}}}}\n  http:\n    - route:\n        - {{destination: {{host: reviews.prod.svc.cluster.local, subset: v1}}, weight: 50}}\n        - {{destination: {{host: reviews, subset: v3}}, weight: 50}}\n"
-    ));
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert_eq!(w[0].code, "undefined-subset");
-    assert_eq!(
-        w[0].path.as_deref(),
-        Some("spec.virtualServices[0].http[0].route[1].destination.subset")
-    );
-    assert_eq!(w[0].pos.unwrap().line, 13);
-}
-
-#[test]
-fn lone_zero_weight_and_invisible_headers_warn() {
-    let w = engine_warnings(&format!(
-        "{HEAD}  http:\n    - match:\n        - headers: {{host: {{exact: a}}, \":status\": {{exact: \"200\"}}, x-ok: {{}}}}\n      route:\n        - {{destination: {{host: a}}, weight: 0}}\n"
-    ));
-    let codes: Vec<_> = w
-        .iter()
-        .map(|d| (d.code, d.path.clone().unwrap()))
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            (
-                "zero-weight",
-                "spec.virtualServices[0].http[0].route[0].weight".to_owned()
+            vec![
+                ("ineffective-match", format!("{vs}.http[1].match[0]"), 13),
+                ("unreachable-rule", format!("{vs}.http[2]"), 15),
+            ],
+        ),
+        // a short destination host resolves in the namespace
+        (
+            format!(
+                "{HEAD}  subsets:\n    reviews.prod.svc.cluster.local: {{v1: {{version: v1}}}}\n  http:\n    - route:\n        - {{destination: {{host: reviews.prod.svc.cluster.local, subset: v1}}, weight: 50}}\n        - {{destination: {{host: reviews, subset: v3}}, weight: 50}}\n"
             ),
-            (
-                "invisible-header",
-                "spec.virtualServices[0].http[0].match[0].headers[\":status\"]".to_owned()
+            vec![(
+                "undefined-subset",
+                format!("{vs}.http[0].route[1].destination.subset"),
+                13,
+            )],
+        ),
+        // weight 0 on the only destination; `host` and `:status` never reach the filter
+        (
+            format!(
+                "{HEAD}  http:\n    - match:\n        - headers: {{host: {{exact: a}}, \":status\": {{exact: \"200\"}}, x-ok: {{}}}}\n      route:\n        - {{destination: {{host: a}}, weight: 0}}\n"
             ),
-            (
-                "invisible-header",
-                "spec.virtualServices[0].http[0].match[0].headers.host".to_owned()
-            ),
-        ]
-    );
-    assert_eq!(w[1].pos.unwrap().line, 10);
+            vec![
+                ("zero-weight", format!("{vs}.http[0].route[0].weight"), 12),
+                (
+                    "invisible-header",
+                    format!("{vs}.http[0].match[0].headers[\":status\"]"),
+                    10,
+                ),
+                (
+                    "invisible-header",
+                    format!("{vs}.http[0].match[0].headers.host"),
+                    10,
+                ),
+            ],
+        ),
+    ];
+    for (yaml, want) in cases {
+        assert_eq!(placed_warnings(&yaml), want, "{yaml}");
+    }
 }
 
 #[test]
