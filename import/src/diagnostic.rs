@@ -72,6 +72,21 @@ impl Diagnostic {
         }
     }
 
+    /// An engine error: its typed code, message and help (placing it at
+    /// its path is the caller's: `Document::diag`, `Merged::diag_at`).
+    pub fn from_engine(e: &meshpolicy_engine::PolicyError) -> Diagnostic {
+        let d = Diagnostic::error(e.code(), e.message());
+        match e.help() {
+            Some(help) => d.with_help(help),
+            None => d,
+        }
+    }
+
+    /// An engine warning, with its typed code and help.
+    pub fn from_engine_warning(w: &meshpolicy_engine::Warning) -> Diagnostic {
+        Diagnostic::warning(w.code(), w.message.clone()).with_help(w.kind.help())
+    }
+
     pub fn in_file(mut self, file: &Arc<SourceFile>, pos: Option<Pos>) -> Diagnostic {
         self.file = Some(Arc::clone(file));
         self.pos = pos;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::diagnostic::{Diagnostic, Place};
 use crate::resource::{self, Kind, POLICY_API_VERSION, POLICY_KIND};
-use crate::source::{Document, FieldPath, Seg};
+use crate::source::{Document, FieldPath, PathSegment};
 
 /// A piece of the merged policy at `policy` came from `at` in `docs[doc]`.
 #[derive(Debug, Clone)]
@@ -389,14 +389,12 @@ fn policy_document(
     // the policy is rebuilt from its parts below; check the document as a
     // whole first so that nothing (an unknown field, a wrong type) is lost
     if let Err(schema) = meshpolicy_engine::from_value(doc.value.clone()) {
-        errors.extend(schema.errors.into_iter().map(|e| {
-            let path = if e.path == "document" {
-                String::new()
-            } else {
-                e.path
-            };
-            doc.diag_at_text(Diagnostic::error(code_of(&e.message), e.message), &path)
-        }));
+        errors.extend(
+            schema
+                .errors
+                .into_iter()
+                .map(|e| doc.diag(Diagnostic::from_engine(&e), &e.path)),
+        );
         return;
     }
     let spec = doc.value.get("spec");
@@ -571,36 +569,42 @@ impl Merged {
         let origin = self
             .origins
             .iter()
-            .filter(|o| policy_path.0.starts_with(&o.policy.0))
-            .max_by_key(|o| o.policy.0.len())?;
+            .filter(|o| policy_path.starts_with(&o.policy))
+            .max_by_key(|o| o.policy.segments().len())?;
         let rest = policy_path
-            .0
-            .get(origin.policy.0.len()..)
+            .segments()
+            .get(origin.policy.segments().len()..)
             .unwrap_or_default();
         let mut at = origin.at.clone();
-        at.0.extend(rest.iter().cloned());
+        at.extend(rest.iter().cloned());
         Some((self.docs.get(origin.doc)?, at))
     }
 
     /// A diagnostic about a field of the merged policy, pointed at the file
     /// and field the user wrote.
-    pub fn diag_at<D: Place>(&self, diag: D, policy_path: &str) -> D {
-        let parsed = if policy_path == "document" {
-            FieldPath::default()
-        } else {
-            FieldPath::parse(policy_path)
-        };
-        match self.origin_of(&parsed) {
+    pub fn diag_at<D: Place>(&self, diag: D, policy_path: &FieldPath) -> D {
+        match self.origin_of(policy_path) {
             Some((doc, at)) => doc.diag(diag, &at),
-            None => diag.at_field(policy_path),
+            None => diag.at_field(&policy_path.to_string()),
         }
     }
 
     fn engine_errors(&self, errors: PolicyErrors) -> Vec<Diagnostic> {
         errors
             .errors
-            .into_iter()
-            .map(|e| self.diag_at(Diagnostic::error(code_of(&e.message), e.message), &e.path))
+            .iter()
+            .map(|e| self.diag_at(Diagnostic::from_engine(e), &e.path))
+            .collect()
+    }
+
+    /// The engine's warnings about the merged policy (`Policy::warnings`),
+    /// each with its typed code and help, pointed at the file and field the
+    /// user wrote.
+    pub fn warnings(&self, policy: &Policy) -> Vec<Diagnostic> {
+        policy
+            .warnings()
+            .iter()
+            .map(|w| self.diag_at(Diagnostic::from_engine_warning(w), &w.path))
             .collect()
     }
 
@@ -615,35 +619,22 @@ impl Merged {
     /// Whether a field path of the merged policy is a rule's
     /// (`spec.virtualServices[v].http[i]…`): (v, i).
     pub fn rule_index(path: &FieldPath) -> Option<(usize, usize)> {
-        match path.0.as_slice() {
+        match path.segments() {
             [
-                Seg::Key(s),
-                Seg::Key(vs),
-                Seg::Index(v),
-                Seg::Key(h),
-                Seg::Index(i),
+                spec,
+                vs,
+                PathSegment::Index(v),
+                http,
+                PathSegment::Index(i),
                 ..,
-            ] if s == "spec" && vs == "virtualServices" && h == "http" => Some((*v, *i)),
+            ] if spec.name() == Some("spec")
+                && vs.name() == Some("virtualServices")
+                && http.name() == Some("http") =>
+            {
+                Some((*v, *i))
+            }
             _ => None,
         }
-    }
-}
-
-/// A stable name for the kind of an engine error, from its message.
-fn code_of(message: &str) -> &'static str {
-    let m = message.to_ascii_lowercase();
-    if m.starts_with("unknown field") {
-        "unknown-field"
-    } else if m.contains("regex") {
-        "invalid-regex"
-    } else if m.contains("weight") {
-        "invalid-weights"
-    } else if m.contains("duplicate") || m.contains("defined twice") {
-        "duplicate"
-    } else if m.contains("expected") || m.contains("must be") {
-        "wrong-type"
-    } else {
-        "invalid-policy"
     }
 }
 

@@ -1,7 +1,8 @@
 //! Policy documents and Istio YAML into one TrafficPolicy: YAML documents
 //! with their field paths mapped to line:column ([`source`]), which resource
 //! a document is ([`resource`]), and the merge with the Istio mapping
-//! ([`import`]), and the warnings on a merged policy ([`lint`]). Pure Rust over the engine and `yaml-spans`, so `policy-cli`
+//! ([`import`]), with the engine's errors and warnings placed in the files
+//! the user wrote ([`Merged::check`], [`Merged::warnings`]). Pure Rust over the engine and `yaml-spans`, so `policy-cli`
 //! and the playground (built for `wasm32-unknown-unknown`, where the CLI
 //! cannot go: it pulls wasmtime) import with the same code; each turns this
 //! crate's [`Diagnostic`] into its own rendering.
@@ -12,7 +13,6 @@
 
 pub mod diagnostic;
 pub mod import;
-pub mod lint;
 pub mod resource;
 pub mod source;
 

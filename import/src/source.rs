@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use serde::de::DeserializeOwned;
 use serde_saphyr::Spanned;
 
-pub use yaml_spans::{FieldPath, Node, Pos, Seg, SpanMap};
+pub use yaml_spans::{FieldPath, Node, PathSegment, Pos, SpanMap};
 
 use crate::diagnostic::{Diagnostic, Place};
 
@@ -81,11 +81,6 @@ impl Document {
         diag.place(&self.file, self.index, pos, path.to_string())
     }
 
-    /// A diagnostic pointed at a field path as the engine writes it.
-    pub fn diag_at_text<D: Place>(&self, diag: D, path: &str) -> D {
-        self.diag(diag, &FieldPath::parse(path))
-    }
-
     /// A string field at the top of the document (`kind`, `apiVersion`).
     pub fn str_field(&self, name: &str) -> Option<&str> {
         self.value.get(name).and_then(serde_json::Value::as_str)
@@ -123,8 +118,12 @@ impl Document {
             let mut path = base.clone();
             for seg in e.path().iter() {
                 match seg {
-                    serde_path_to_error::Segment::Seq { index } => path.0.push(Seg::Index(*index)),
-                    serde_path_to_error::Segment::Map { key } => path.0.push(Seg::Key(key.clone())),
+                    serde_path_to_error::Segment::Seq { index } => {
+                        path.push(PathSegment::Index(*index))
+                    }
+                    serde_path_to_error::Segment::Map { key } => {
+                        path.push(PathSegment::Key(key.clone()))
+                    }
                     serde_path_to_error::Segment::Enum { .. }
                     | serde_path_to_error::Segment::Unknown => {}
                 }
@@ -145,7 +144,7 @@ fn classify_serde_error(
 ) -> (&'static str, FieldPath) {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default();
-        let ends_with_field = matches!(path.0.last(), Some(Seg::Key(k)) if k == field);
+        let ends_with_field = path.segments().last().and_then(PathSegment::name) == Some(field);
         let path = if ends_with_field || !spans.contains(&path.key(field)) {
             path
         } else {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use meshpolicy_engine::telemetry::{Metric, Mode};
 use meshpolicy_engine::{API_VERSION, Policy, Request, SourceInfo};
 use meshpolicy_import::resource::{self, Kind};
-use meshpolicy_import::{SourceFile, lint, merge, parse_documents};
+use meshpolicy_import::{SourceFile, merge, parse_documents};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -38,8 +38,8 @@ pub struct CompiledPolicy {
 pub struct Checked {
     /// The compiled policy, when the text has no error.
     pub policy: Option<CompiledPolicy>,
-    /// Every error, warning and note (the import's, the engine's, the
-    /// lint's), each placed at its line:column.
+    /// Every error, warning and note (the import's and the engine's),
+    /// each placed at its line:column.
     pub diagnostics: Vec<Diagnostic>,
     /// The TrafficPolicy the text's Istio resources imported into, as
     /// `policy-cli import` writes it; `None` for a TrafficPolicy alone.
@@ -87,8 +87,7 @@ pub fn check(text: &str) -> Checked {
             failed(diagnostics)
         }
         Ok((doc, policy)) => {
-            diagnostics.extend(converted(lint::engine_warnings(&policy, &merged)));
-            diagnostics.extend(converted(lint::lint(&doc, &merged)));
+            diagnostics.extend(converted(merged.warnings(&policy)));
             let imported = if istio {
                 serde_saphyr::to_string(&doc).ok()
             } else {
@@ -352,10 +351,12 @@ pub fn sticky_assignments(
         e.errors
             .into_iter()
             .map(|e| {
-                let path =
-                    e.path
-                        .replacen("spec.virtualServices[0].http[0].route", "destinations", 1);
-                let mut d = Diagnostic::error("bad-split", e.message);
+                let path = e.path.to_string().replacen(
+                    "spec.virtualServices[0].http[0].route",
+                    "destinations",
+                    1,
+                );
+                let mut d = Diagnostic::error("bad-split", e.message());
                 d.path = Some(path);
                 d
             })

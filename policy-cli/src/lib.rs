@@ -16,7 +16,7 @@ pub mod import_tests;
 /// The merge of policy documents and Istio YAML, and the lint warnings,
 /// live in `meshpolicy-import`
 /// (shared with the playground); re-exported under the paths it had here.
-pub use meshpolicy_import::{import, lint, resource};
+pub use meshpolicy_import::{import, resource};
 pub mod input;
 pub mod junit;
 pub mod request;

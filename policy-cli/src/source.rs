@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 pub use meshpolicy_import::Place;
 pub use meshpolicy_import::source::{Document, SourceFile};
-pub use yaml_spans::{FieldPath, Node, Pos, Seg, SpanMap};
+pub use yaml_spans::{FieldPath, Node, PathSegment, Pos, SpanMap};
 
 use crate::diagnostic::Diagnostic;
 

@@ -11,7 +11,7 @@ mod path;
 use serde_saphyr::Spanned;
 
 pub use node::Node;
-pub use path::{FieldPath, Pos, Seg, SpanMap, byte_offset};
+pub use path::{FieldPath, PathSegment, Pos, SpanMap, byte_offset};
 
 /// A YAML syntax error: the parser's message (without the location suffix
 /// it adds, since callers show the place themselves) and where it stopped.

@@ -1,109 +1,14 @@
-//! Field paths (`spec.http[2].match[0].uri.regex`) and where each one is in a file.
+//! Where each field path (`spec.http[2].match[0].uri.regex`) is in a file.
+//! The paths are the engine's [`FieldPath`]s, so an engine error is placed
+//! without turning its path into text and back.
 
 use std::collections::BTreeMap;
-use std::fmt;
+
+pub use meshpolicy_engine::{FieldPath, PathSegment};
 
 use serde_saphyr::{Location, Spanned};
 
 use crate::node::Node;
-
-/// One step of a field path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// A logical field path, displayed as the engine writes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FieldPath(pub Vec<Seg>);
-
-impl FieldPath {
-    pub fn key(&self, key: impl Into<String>) -> FieldPath {
-        let mut segs = self.0.clone();
-        segs.push(Seg::Key(key.into()));
-        FieldPath(segs)
-    }
-
-    pub fn index(&self, index: usize) -> FieldPath {
-        let mut segs = self.0.clone();
-        segs.push(Seg::Index(index));
-        FieldPath(segs)
-    }
-
-    pub fn parent(&self) -> Option<FieldPath> {
-        let (_, rest) = self.0.split_last()?;
-        Some(FieldPath(rest.to_vec()))
-    }
-
-    /// Parses `a.b[0].c`, `a["x.y"]` and `a['x']`. Anything unreadable ends
-    /// the path there: a shorter path still finds the enclosing node.
-    pub fn parse(text: &str) -> FieldPath {
-        let mut segs = Vec::new();
-        let mut chars = text.chars().peekable();
-        let mut word = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '.' => {
-                    if !word.is_empty() {
-                        segs.push(Seg::Key(std::mem::take(&mut word)));
-                    }
-                }
-                '[' => {
-                    if !word.is_empty() {
-                        segs.push(Seg::Key(std::mem::take(&mut word)));
-                    }
-                    let mut inner = String::new();
-                    for d in chars.by_ref() {
-                        if d == ']' {
-                            break;
-                        }
-                        inner.push(d);
-                    }
-                    let quoted = inner
-                        .strip_prefix('"')
-                        .and_then(|s| s.strip_suffix('"'))
-                        .or_else(|| inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')));
-                    match (quoted, inner.parse::<usize>()) {
-                        (Some(key), _) => segs.push(Seg::Key(key.to_owned())),
-                        (None, Ok(i)) => segs.push(Seg::Index(i)),
-                        (None, Err(_)) => segs.push(Seg::Key(inner)),
-                    }
-                }
-                _ => word.push(c),
-            }
-        }
-        if !word.is_empty() {
-            segs.push(Seg::Key(word));
-        }
-        FieldPath(segs)
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, seg) in self.0.iter().enumerate() {
-            match seg {
-                Seg::Index(n) => write!(f, "[{n}]")?,
-                Seg::Key(k) if is_plain_key(k) => {
-                    if i > 0 {
-                        f.write_str(".")?;
-                    }
-                    f.write_str(k)?;
-                }
-                Seg::Key(k) => write!(f, "[{k:?}]")?,
-            }
-        }
-        Ok(())
-    }
-}
-
-fn is_plain_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
 
 /// A place in a source file: 1-based line and column, 0-based byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

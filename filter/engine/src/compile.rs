@@ -8,7 +8,7 @@ mod router;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::error::{Errors, PolicyErrors, field, item, key};
+use crate::error::{Errors, FieldPath, PolicyErrorKind, PolicyErrors, field, item, key};
 use crate::hosts::{HostName, HostTable, parse_host, vs_path};
 use crate::limits::{MAX_HEADER_NAME_BYTES, MAX_RULES};
 use crate::model::{HttpRule, TrafficPolicy, VirtualService};
@@ -30,25 +30,23 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     // An empty apiVersion/kind is accepted (a bare pluginConfig); a wrong one is not.
     if doc.api_version == API_VERSION_V1 {
         errors.push(
-            "apiVersion",
-            format!(
-                "`{API_VERSION_V1}` is no longer supported: set `apiVersion: {API_VERSION}` and {}",
-                crate::schema::V1_HTTP
-            ),
+            &FieldPath::fields(&["apiVersion"]),
+            PolicyErrorKind::ApiVersionV1,
         );
     } else if !doc.api_version.is_empty() && doc.api_version != API_VERSION {
         errors.push(
-            "apiVersion",
-            format!(
-                "unsupported apiVersion `{}`, expected `{API_VERSION}`",
-                doc.api_version
-            ),
+            &FieldPath::fields(&["apiVersion"]),
+            PolicyErrorKind::UnsupportedApiVersion {
+                found: doc.api_version.clone(),
+            },
         );
     }
     if !doc.kind.is_empty() && doc.kind != KIND {
         errors.push(
-            "kind",
-            format!("unsupported kind `{}`, expected `{KIND}`", doc.kind),
+            &FieldPath::fields(&["kind"]),
+            PolicyErrorKind::UnsupportedKind {
+                found: doc.kind.clone(),
+            },
         );
     }
     let spec = &doc.spec;
@@ -59,12 +57,14 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         .unwrap_or(DEFAULT_DECISION_HEADER)
         .to_ascii_lowercase();
     if settings.decision_header.is_some() {
-        let p = "spec.settings.decisionHeader";
+        let p = &FieldPath::fields(&["spec", "settings", "decisionHeader"]);
         check_header_name(&decision_header, p, &mut errors);
         if decision_header.starts_with(':') || decision_header == "host" {
             errors.push(
                 p,
-                format!("`{decision_header}` cannot be the decision header"),
+                PolicyErrorKind::ReservedDecisionHeader {
+                    name: decision_header.clone(),
+                },
             );
         }
     }
@@ -84,8 +84,11 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     let total_rules: usize = spec.virtual_services.iter().map(|vs| vs.http.len()).sum();
     if total_rules > MAX_RULES {
         errors.push(
-            "spec.virtualServices",
-            format!("too many rules ({total_rules}), the limit is {MAX_RULES}"),
+            &FieldPath::fields(&["spec", "virtualServices"]),
+            PolicyErrorKind::TooManyRules {
+                count: total_rules,
+                limit: MAX_RULES,
+            },
         );
     }
     let default_ns = doc.metadata.namespace.as_deref();
@@ -111,7 +114,10 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
             {
                 errors.push(
                     &field(&path, "name"),
-                    format!("duplicate route name `{name}`, also used by {vp}.http[{first}]"),
+                    PolicyErrorKind::DuplicateRuleName {
+                        name: name.to_owned(),
+                        also: item(&field(&vp, "http"), first),
+                    },
                 );
                 names.insert(name, first);
             }
@@ -146,6 +152,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     check_key_collisions(&rules, &mut errors);
     let (groups, hosts) = group_hosts(&services, &keys, &mut errors, &mut warnings);
     errors.into_result()?;
+    crate::lint::lint(doc, &mut warnings);
     let uses_port = rules
         .iter()
         .any(|rule| rule.matches.iter().any(|m| m.port.is_some()));
@@ -167,25 +174,24 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
 fn check_vs_identity<'d>(
     vs: &'d VirtualService,
     v: usize,
-    vp: &str,
+    vp: &FieldPath,
     seen: &mut BTreeMap<&'d str, usize>,
     errors: &mut Errors,
 ) {
     if !is_dns1123_subdomain(&vs.name) {
         errors.push(
             &field(vp, "name"),
-            format!(
-                "virtual service name `{}` must be a lower-case DNS-1123 name (it names the rendered VirtualServices)",
-                vs.name
-            ),
+            PolicyErrorKind::InvalidVirtualServiceName {
+                name: vs.name.clone(),
+            },
         );
     } else if let Some(first) = seen.insert(vs.name.as_str(), v) {
         errors.push(
             &field(vp, "name"),
-            format!(
-                "duplicate virtual service name `{}`, also used by spec.virtualServices[{first}]",
-                vs.name
-            ),
+            PolicyErrorKind::DuplicateVirtualServiceName {
+                name: vs.name.clone(),
+                also: vs_path(first),
+            },
         );
     }
     if let Some(ns) = &vs.namespace
@@ -193,7 +199,9 @@ fn check_vs_identity<'d>(
     {
         errors.push(
             &field(vp, "namespace"),
-            format!("namespace `{ns}` must be a DNS-1123 label"),
+            PolicyErrorKind::InvalidNamespace {
+                namespace: ns.clone(),
+            },
         );
     }
 }
@@ -202,12 +210,12 @@ fn check_vs_identity<'d>(
 fn vs_hosts(
     vs: &VirtualService,
     namespace: Option<&str>,
-    vp: &str,
+    vp: &FieldPath,
     errors: &mut Errors,
 ) -> Vec<HostName> {
     let hp = field(vp, "hosts");
     if vs.hosts.is_empty() {
-        errors.push(&hp, "virtual service must have at least one host");
+        errors.push(&hp, PolicyErrorKind::NoHosts);
     }
     let mut hosts: Vec<HostName> = Vec::with_capacity(vs.hosts.len());
     for (h, raw) in vs.hosts.iter().enumerate() {
@@ -218,7 +226,10 @@ fn vs_hosts(
         if hosts.contains(&host) {
             errors.push(
                 &p,
-                format!("duplicate host `{raw}` (`{}`)", host.as_istio()),
+                PolicyErrorKind::DuplicateHost {
+                    raw: raw.clone(),
+                    host: host.as_istio().to_string(),
+                },
             );
             continue;
         }
@@ -266,10 +277,11 @@ fn group_hosts(
             {
                 errors.push(
                     &field(&vs_path(*v), "exportTo"),
-                    format!(
-                        "virtual services merged for host `{}` must have the same `exportTo` (the rendered VirtualService has one): {first:?} and {other:?}",
-                        host.as_istio()
-                    ),
+                    PolicyErrorKind::MergedExportToDiffers {
+                        host: host.as_istio().to_string(),
+                        first: format!("{first:?}"),
+                        other: format!("{other:?}"),
+                    },
                 );
             }
             warnings.push(Warning::new(
@@ -314,11 +326,10 @@ fn check_key_collisions(rules: &[CompiledRule], errors: &mut Errors) {
             if other != canonical {
                 errors.push(
                     &item(&field(&vs_path(rule.vs_index), "http"), rule.index),
-                    format!(
-                        "decision key `{}` would name two different sets of router options (also {}.http[{i}]): change one rule's options slightly",
-                        rd.dest.key,
-                        vs_path(v)
-                    ),
+                    PolicyErrorKind::DecisionKeyCollision {
+                        key: rd.dest.key.to_string(),
+                        also: item(&field(&vs_path(v), "http"), i),
+                    },
                 );
             }
         }
@@ -337,7 +348,7 @@ fn compile_rule<'r>(
     rule: &'r HttpRule,
     i: usize,
     scope: &RuleScope<'_>,
-    path: &str,
+    path: &FieldPath,
     decision_header: &str,
     errors: &mut Errors,
     warnings: &mut Vec<Warning>,
@@ -397,7 +408,7 @@ fn compile_rule<'r>(
     if rule.sticky.is_some()
         && !matches!(&action, Action::Route(Route { dests, .. }) if !dests.is_empty())
     {
-        errors.push(&field(path, "sticky"), "sticky requires `route`");
+        errors.push(&field(path, "sticky"), PolicyErrorKind::StickyWithoutRoute);
     }
     let compiled = CompiledRule {
         name,
@@ -417,26 +428,48 @@ fn compile_rule<'r>(
 
 /// Exactly one of route/redirect/directResponse; Istio's conflict messages
 /// (pkg/config/validation/virtualservice.go `validateHTTPRouteConflict`).
-fn check_conflicts(rule: &HttpRule, path: &str, errors: &mut Errors) {
+fn check_conflicts(rule: &HttpRule, path: &FieldPath, errors: &mut Errors) {
     let has_route = rule.route.as_ref().is_some_and(|r| !r.is_empty());
     if rule.redirect.is_some() {
         let at = field(path, "redirect");
         if has_route {
-            errors.push(&at, "HTTP route cannot contain both route and redirect");
+            errors.push(
+                &at,
+                PolicyErrorKind::ConflictingFields {
+                    subject: "HTTP route",
+                    first: "route",
+                    second: "redirect",
+                },
+            );
         }
         if rule.fault.is_some() {
-            errors.push(&at, "HTTP route cannot contain both fault and redirect");
+            errors.push(
+                &at,
+                PolicyErrorKind::ConflictingFields {
+                    subject: "HTTP route",
+                    first: "fault",
+                    second: "redirect",
+                },
+            );
         }
         if rule.rewrite.is_some() {
             errors.push(
                 &at,
-                "HTTP route rule cannot contain both rewrite and redirect",
+                PolicyErrorKind::ConflictingFields {
+                    subject: "HTTP route rule",
+                    first: "rewrite",
+                    second: "redirect",
+                },
             );
         }
         if rule.direct_response.is_some() {
             errors.push(
                 &at,
-                "HTTP route rule cannot contain both direct_response and redirect",
+                PolicyErrorKind::ConflictingFields {
+                    subject: "HTTP route rule",
+                    first: "direct_response",
+                    second: "redirect",
+                },
             );
         }
     } else if rule.direct_response.is_some() {
@@ -444,23 +477,35 @@ fn check_conflicts(rule: &HttpRule, path: &str, errors: &mut Errors) {
         if has_route {
             errors.push(
                 &at,
-                "HTTP route cannot contain both route and direct_response",
+                PolicyErrorKind::ConflictingFields {
+                    subject: "HTTP route",
+                    first: "route",
+                    second: "direct_response",
+                },
             );
         }
         if rule.fault.is_some() {
             errors.push(
                 &at,
-                "HTTP route cannot contain both fault and direct_response",
+                PolicyErrorKind::ConflictingFields {
+                    subject: "HTTP route",
+                    first: "fault",
+                    second: "direct_response",
+                },
             );
         }
         if rule.rewrite.is_some() {
             errors.push(
                 &at,
-                "HTTP route rule cannot contain both rewrite and direct_response",
+                PolicyErrorKind::ConflictingFields {
+                    subject: "HTTP route rule",
+                    first: "rewrite",
+                    second: "direct_response",
+                },
             );
         }
     } else if !has_route {
-        errors.push(path, "HTTP route, redirect or direct_response is required");
+        errors.push(path, PolicyErrorKind::NoAction);
     }
 }
 
@@ -469,20 +514,21 @@ fn check_subsets(
     errors: &mut Errors,
 ) {
     for (host, by_name) in subsets {
-        let hp = key("spec.subsets", host);
+        let hp = key(&FieldPath::fields(&["spec", "subsets"]), host);
         if host.is_empty() {
-            errors.push(&hp, "host must not be empty");
+            errors.push(&hp, PolicyErrorKind::EmptyHost);
         } else if !host.contains('.') {
             errors.push(
                 &hp,
-                format!(
-                    "subsets are keyed by the host's FQDN: write `{host}.<namespace>.svc.cluster.local`"
-                ),
+                PolicyErrorKind::SubsetHostNotFqdn { host: host.clone() },
             );
         }
         for name in by_name.keys() {
             if !is_dns1123_label(name) {
-                errors.push(&key(&hp, name), format!("subset name is invalid: `{name}`"));
+                errors.push(
+                    &key(&hp, name),
+                    PolicyErrorKind::InvalidSubsetName { name: name.clone() },
+                );
             }
         }
     }
@@ -490,18 +536,23 @@ fn check_subsets(
 
 /// RFC 7230 token, at most `MAX_HEADER_NAME_BYTES`; pseudo-headers allowed
 /// (callers decide where they are not).
-pub(crate) fn check_header_name(name: &str, path: &str, errors: &mut Errors) {
+pub(crate) fn check_header_name(name: &str, path: &FieldPath, errors: &mut Errors) {
     let body = name.strip_prefix(':').unwrap_or(name);
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if body.is_empty() || !body.bytes().all(token) {
-        errors.push(path, format!("invalid header name `{name}`"));
+        errors.push(
+            path,
+            PolicyErrorKind::InvalidHeaderName {
+                name: name.to_owned(),
+            },
+        );
     } else if name.len() > MAX_HEADER_NAME_BYTES {
         errors.push(
             path,
-            format!(
-                "header name is {} bytes long, the limit is {MAX_HEADER_NAME_BYTES}",
-                name.len()
-            ),
+            PolicyErrorKind::HeaderNameTooLong {
+                len: name.len(),
+                limit: MAX_HEADER_NAME_BYTES,
+            },
         );
     }
 }

@@ -11,7 +11,7 @@
 //! request, under 10% of the fuel a host gives one callback (`host-tests`
 //! measures it: `tests/filter/worst_case.rs`).
 
-use crate::error::{Errors, PolicyErrors, field};
+use crate::error::{Errors, FieldPath, PolicyErrorKind, PolicyErrors, field};
 use crate::hosts::vs_path;
 use crate::limits::{MAX_POLICY_REGEXES, MAX_REGEXES};
 use crate::model::{HttpRule, VirtualService};
@@ -40,7 +40,7 @@ pub(crate) fn check_all_regexes(
 /// Refuses a virtual service with more than [`MAX_REGEXES`] regexes in its
 /// rules (`match` regexes of every field, and `rewrite.uriRegexRewrite`);
 /// returns how many it has.
-fn check_regexes(http: &[HttpRule], path: &str, errors: &mut Errors) -> usize {
+fn check_regexes(http: &[HttpRule], path: &FieldPath, errors: &mut Errors) -> usize {
     let Ok(value) = serde_json::to_value(http) else {
         return 0;
     };
@@ -48,10 +48,10 @@ fn check_regexes(http: &[HttpRule], path: &str, errors: &mut Errors) -> usize {
     if count > MAX_REGEXES {
         errors.push(
             path,
-            format!(
-                "the rules have {count} regexes, the limit is {MAX_REGEXES} \
-                 (each may scan a 60 KiB header of every request)"
-            ),
+            PolicyErrorKind::TooManyRuleRegexes {
+                count,
+                limit: MAX_REGEXES,
+            },
         );
     }
     count
@@ -65,11 +65,11 @@ fn check_regexes(http: &[HttpRule], path: &str, errors: &mut Errors) -> usize {
 fn check_policy_regexes(count: usize, errors: &mut Errors) {
     if count > MAX_POLICY_REGEXES {
         errors.push(
-            "spec.virtualServices",
-            format!(
-                "the policy has {count} regexes, the limit is {MAX_POLICY_REGEXES} \
-                 (compiling them is what configuring the filter costs)"
-            ),
+            &FieldPath::fields(&["spec", "virtualServices"]),
+            PolicyErrorKind::TooManyPolicyRegexes {
+                count,
+                limit: MAX_POLICY_REGEXES,
+            },
         );
     }
 }

@@ -1,27 +1,71 @@
-//! Policy errors: every problem of a document at once, each with the logical
-//! field path (`spec.http[2].match[0].uri.regex`) the CLI maps to line:col.
+//! Policy errors: every problem of a document at once, each with a typed
+//! kind (a stable [`ErrorCode`], a help text) and the logical field path
+//! ([`FieldPath`], `spec.http[2].match[0].uri.regex`) the CLI maps to
+//! line:col without parsing text.
+
+mod code;
+mod kind;
+mod path;
 
 use std::fmt;
 
 use serde::Serialize;
 
+pub use code::ErrorCode;
+pub use kind::PolicyErrorKind;
+pub use path::{FieldPath, PathSegment};
+
 /// One problem in a policy document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, miette::Diagnostic)]
-#[error("{path}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {kind}", path.or_document())]
 pub struct PolicyError {
-    /// Field path: `spec.http[2].match[0].uri.regex`; map keys that are not
-    /// plain names (`[A-Za-z0-9_-]+`) are written `headers["x.y"]`.
-    pub path: String,
-    /// One line, lowercase, user input in backticks.
-    pub message: String,
+    /// Where: `spec.http[2].match[0].uri.regex`; the document itself is the
+    /// empty path (displayed `document`).
+    pub path: FieldPath,
+    /// What: a stable code, the one-line message (its `Display`) and help.
+    pub kind: PolicyErrorKind,
 }
 
 impl PolicyError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
+    pub fn new(path: FieldPath, kind: PolicyErrorKind) -> Self {
+        Self { path, kind }
+    }
+
+    /// The stable, kebab-case code of the kind (`invalid-regex`).
+    pub fn code(&self) -> &'static str {
+        self.kind.code().as_str()
+    }
+
+    /// One line, lowercase, user input in backticks.
+    pub fn message(&self) -> String {
+        self.kind.to_string()
+    }
+
+    /// What to do about it, when the message does not say it already.
+    pub fn help(&self) -> Option<&'static str> {
+        self.kind.help()
+    }
+}
+
+impl miette::Diagnostic for PolicyError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(PolicyError::code(self)))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        PolicyError::help(self).map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+}
+
+/// As JSON for tools: `{path, code, message}`.
+impl Serialize for PolicyError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("PolicyError", 3)?;
+        st.serialize_field("path", &self.path.or_document().to_string())?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.message())?;
+        st.end()
     }
 }
 
@@ -34,15 +78,19 @@ pub struct PolicyErrors {
 }
 
 impl PolicyErrors {
-    pub fn one(path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn one(path: FieldPath, kind: PolicyErrorKind) -> Self {
         Self {
-            errors: vec![PolicyError::new(path, message)],
+            errors: vec![PolicyError::new(path, kind)],
         }
     }
 
-    /// The paths of all errors, in report order (handy in tests and tools).
-    pub fn paths(&self) -> Vec<&str> {
-        self.errors.iter().map(|e| e.path.as_str()).collect()
+    /// The paths of all errors as text (`document` for the document
+    /// itself), in report order (handy in tests and tools).
+    pub fn paths(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .map(|e| e.path.or_document().to_string())
+            .collect()
     }
 }
 
@@ -61,15 +109,15 @@ impl fmt::Display for DisplayLines<'_> {
     }
 }
 
-/// Builds field paths while walking a document, and collects errors.
+/// Collects errors while walking a document.
 #[derive(Debug, Default)]
 pub(crate) struct Errors {
     pub(crate) list: Vec<PolicyError>,
 }
 
 impl Errors {
-    pub(crate) fn push(&mut self, path: &str, message: impl Into<String>) {
-        self.list.push(PolicyError::new(path, message));
+    pub(crate) fn push(&mut self, path: &FieldPath, kind: PolicyErrorKind) {
+        self.list.push(PolicyError::new(path.clone(), kind));
     }
 
     pub(crate) fn into_result(self) -> Result<(), PolicyErrors> {
@@ -82,29 +130,16 @@ impl Errors {
 }
 
 /// `parent.field`.
-pub(crate) fn field(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
-    }
+pub(crate) fn field(parent: &FieldPath, name: &'static str) -> FieldPath {
+    parent.field(name)
 }
 
 /// `parent[i]`.
-pub(crate) fn item(parent: &str, index: usize) -> String {
-    format!("{parent}[{index}]")
+pub(crate) fn item(parent: &FieldPath, index: usize) -> FieldPath {
+    parent.index(index)
 }
 
 /// `parent.key` for plain keys, `parent["key"]` otherwise.
-pub(crate) fn key(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if plain {
-        field(parent, key)
-    } else {
-        let quoted = serde_json::to_string(key).unwrap_or_else(|_| format!("\"{key}\""));
-        format!("{parent}[{quoted}]")
-    }
+pub(crate) fn key(parent: &FieldPath, key: &str) -> FieldPath {
+    parent.key(key)
 }

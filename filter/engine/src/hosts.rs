@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::error::{Errors, item};
+use crate::error::{Errors, FieldPath, PolicyErrorKind};
 
 /// The cluster-local suffix of a Kubernetes service FQDN.
 pub(crate) const CLUSTER_SUFFIX: &str = ".svc.cluster.local";
@@ -60,11 +60,11 @@ pub(crate) fn resolve(host: &str, namespace: Option<&str>) -> Option<String> {
 pub(crate) fn parse_host(
     raw: &str,
     namespace: Option<&str>,
-    path: &str,
+    path: &FieldPath,
     errors: &mut Errors,
 ) -> Option<HostName> {
     if raw.is_empty() {
-        errors.push(path, "host must not be empty");
+        errors.push(path, PolicyErrorKind::EmptyHost);
         return None;
     }
     if raw == "*" {
@@ -77,7 +77,9 @@ pub(crate) fn parse_host(
     if rest.contains('*') {
         errors.push(
             path,
-            format!("invalid host `{raw}`: a wildcard is allowed only as the leading `*.`"),
+            PolicyErrorKind::MisplacedWildcard {
+                raw: raw.to_owned(),
+            },
         );
         return None;
     }
@@ -90,7 +92,12 @@ pub(crate) fn parse_host(
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     if !valid {
-        errors.push(path, format!("invalid host `{raw}`: not a DNS name"));
+        errors.push(
+            path,
+            PolicyErrorKind::NotDnsName {
+                raw: raw.to_owned(),
+            },
+        );
         return None;
     }
     if wild {
@@ -104,9 +111,9 @@ pub(crate) fn parse_host(
         None => {
             errors.push(
                 path,
-                format!(
-                    "short host `{raw}` needs a namespace to resolve in: set the virtual service's `namespace` or `metadata.namespace`, or write the FQDN"
-                ),
+                PolicyErrorKind::ShortHostWithoutNamespace {
+                    raw: raw.to_owned(),
+                },
             );
             None
         }
@@ -275,8 +282,8 @@ pub(crate) fn strip_port(authority: &str) -> &str {
 }
 
 /// `spec.virtualServices[v]`.
-pub(crate) fn vs_path(v: usize) -> String {
-    item("spec.virtualServices", v)
+pub(crate) fn vs_path(v: usize) -> FieldPath {
+    FieldPath::fields(&["spec", "virtualServices"]).index(v)
 }
 
 #[cfg(test)]

@@ -28,64 +28,114 @@ use std::sync::Arc;
 
 use crate::decision::{Decision, LocalResponse};
 
+/// Why a value is not one Envoy sends or accepts; each names the value as
+/// written and the first byte at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyntaxError {
+    #[error("{what} `{}` does not start with `/`", .path.escape_debug())]
+    PathStart { what: &'static str, path: String },
+    #[error(
+        "{what} `{}` is not a path Envoy accepts: {} at byte {at} (only printable ASCII{}, \
+         percent-encode the rest)",
+        .path.escape_debug(),
+        describe(*.byte),
+        if *.allow_fragment { "" } else { " without `#`" }
+    )]
+    PathByte {
+        what: &'static str,
+        path: String,
+        byte: u8,
+        at: usize,
+        allow_fragment: bool,
+    },
+    #[error(
+        "header value contains {} at byte {at}: Envoy refuses control characters in header values",
+        describe(*.byte)
+    )]
+    HeaderValueByte { byte: u8, at: usize },
+    #[error("authority must not be empty")]
+    EmptyAuthority,
+    #[error(
+        "authority `{}` is not a host[:port]: {} at byte {at}",
+        .authority.escape_debug(),
+        describe(*.byte)
+    )]
+    AuthorityByte {
+        authority: String,
+        byte: u8,
+        at: usize,
+    },
+    #[error("authority `{authority}` is not a host[:port]")]
+    AuthorityShape { authority: String },
+    #[error("authority `{authority}` has port `{port}`, expected a number in 1..65535")]
+    AuthorityPort { authority: String, port: String },
+    #[error(
+        "rewrite `{}` writes {} into the path: Envoy accepts only printable ASCII without `#` \
+         (percent-encode it)",
+        .rewrite.escape_debug(),
+        describe(*.byte)
+    )]
+    RewriteByte { rewrite: String, byte: u8 },
+}
+
 /// Why `path` is not a `:path` Envoy sends (`None`: it is one). `what`
 /// names the value in the message (`rewrite uri`, `rewritten path`, …).
-pub(crate) fn path_error(what: &str, path: &str) -> Option<String> {
+pub(crate) fn path_error(what: &'static str, path: &str) -> Option<SyntaxError> {
     path_error_with(what, path, false)
 }
 
 /// As [`path_error`] for a redirect's path: a `Location` may carry a
 /// fragment (RFC 9110 §10.2.2), a `:path` may not.
-pub(crate) fn redirect_path_error(what: &str, path: &str) -> Option<String> {
+pub(crate) fn redirect_path_error(what: &'static str, path: &str) -> Option<SyntaxError> {
     path_error_with(what, path, true)
 }
 
-fn path_error_with(what: &str, path: &str, allow_fragment: bool) -> Option<String> {
+fn path_error_with(what: &'static str, path: &str, allow_fragment: bool) -> Option<SyntaxError> {
     if !path.starts_with('/') {
-        return Some(format!(
-            "{what} `{}` does not start with `/`",
-            path.escape_debug()
-        ));
+        return Some(SyntaxError::PathStart {
+            what,
+            path: path.to_owned(),
+        });
     }
     let bad = path
         .bytes()
         .position(|b| !(0x21..=0x7e).contains(&b) || (b == b'#' && !allow_fragment))?;
-    let byte = path.as_bytes().get(bad).copied().unwrap_or(0);
-    Some(format!(
-        "{what} `{}` is not a path Envoy accepts: {} at byte {bad} (only printable ASCII{}, \
-         percent-encode the rest)",
-        path.escape_debug(),
-        describe(byte),
-        if allow_fragment { "" } else { " without `#`" },
-    ))
+    Some(SyntaxError::PathByte {
+        what,
+        path: path.to_owned(),
+        byte: path.as_bytes().get(bad).copied().unwrap_or(0),
+        at: bad,
+        allow_fragment,
+    })
 }
 
 /// Why `value` is not a header value Envoy accepts (`None`: it is one).
-pub(crate) fn header_value_error(value: &str) -> Option<String> {
+pub(crate) fn header_value_error(value: &str) -> Option<SyntaxError> {
     let bad = value
         .bytes()
         .position(|b| (b < 0x20 && b != b'\t') || b == 0x7f)?;
-    let byte = value.as_bytes().get(bad).copied().unwrap_or(0);
-    Some(format!(
-        "header value contains {} at byte {bad}: Envoy refuses control characters in header values",
-        describe(byte)
-    ))
+    Some(SyntaxError::HeaderValueByte {
+        byte: value.as_bytes().get(bad).copied().unwrap_or(0),
+        at: bad,
+    })
 }
 
 /// Why `authority` is not a `host[:port]` Envoy accepts as `:authority`.
-pub(crate) fn authority_error(authority: &str) -> Option<String> {
+pub(crate) fn authority_error(authority: &str) -> Option<SyntaxError> {
     if authority.is_empty() {
-        return Some("authority must not be empty".to_owned());
+        return Some(SyntaxError::EmptyAuthority);
     }
     let valid = |b: u8| b.is_ascii_alphanumeric() || b"-._~%!$&'()[]*+,;=:".contains(&b);
     if let Some(bad) = authority.bytes().position(|b| !valid(b)) {
-        let byte = authority.as_bytes().get(bad).copied().unwrap_or(0);
-        return Some(format!(
-            "authority `{}` is not a host[:port]: {} at byte {bad}",
-            authority.escape_debug(),
-            describe(byte)
-        ));
+        return Some(SyntaxError::AuthorityByte {
+            authority: authority.to_owned(),
+            byte: authority.as_bytes().get(bad).copied().unwrap_or(0),
+            at: bad,
+        });
     }
+    let shape = || SyntaxError::AuthorityShape {
+        authority: authority.to_owned(),
+    };
     // `[v6]`, `[v6]:port`, `host`, `host:port`.
     let (host, port) = match authority.strip_prefix('[') {
         Some(rest) => match rest.split_once(']') {
@@ -93,10 +143,10 @@ pub(crate) fn authority_error(authority: &str) -> Option<String> {
                 match after.strip_prefix(':') {
                     Some(port) => (v6, Some(port)),
                     None if after.is_empty() => (v6, None),
-                    None => return Some(shape(authority)),
+                    None => return Some(shape()),
                 }
             }
-            _ => return Some(shape(authority)),
+            _ => return Some(shape()),
         },
         None => match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -104,7 +154,7 @@ pub(crate) fn authority_error(authority: &str) -> Option<String> {
         },
     };
     if host.is_empty() || host.contains(['[', ']']) {
-        return Some(shape(authority));
+        return Some(shape());
     }
     if let Some(port) = port {
         let number = port
@@ -113,21 +163,18 @@ pub(crate) fn authority_error(authority: &str) -> Option<String> {
             .then(|| port.parse::<u32>().ok())
             .flatten();
         if !number.is_some_and(|n| (1..=65535).contains(&n)) {
-            return Some(format!(
-                "authority `{authority}` has port `{port}`, expected a number in 1..65535"
-            ));
+            return Some(SyntaxError::AuthorityPort {
+                authority: authority.to_owned(),
+                port: port.to_owned(),
+            });
         }
     }
     None
 }
 
-fn shape(authority: &str) -> String {
-    format!("authority `{authority}` is not a host[:port]")
-}
-
 /// Why the literal text of an Istio regex rewrite (`\1`-style groups
 /// removed) cannot be part of a path (`None`: it can).
-pub(crate) fn rewrite_literal_error(istio_rewrite: &str) -> Option<String> {
+pub(crate) fn rewrite_literal_error(istio_rewrite: &str) -> Option<SyntaxError> {
     let mut literal = String::with_capacity(istio_rewrite.len() + 1);
     literal.push('/');
     let mut chars = istio_rewrite.chars();
@@ -142,17 +189,12 @@ pub(crate) fn rewrite_literal_error(istio_rewrite: &str) -> Option<String> {
             literal.push(c);
         }
     }
-    path_error("x", &literal).map(|_| {
-        let byte = literal
+    path_error("x", &literal).map(|_| SyntaxError::RewriteByte {
+        rewrite: istio_rewrite.to_owned(),
+        byte: literal
             .bytes()
             .find(|&b| !(0x21..=0x7e).contains(&b) || b == b'#')
-            .unwrap_or(0);
-        format!(
-            "rewrite `{}` writes {} into the path: Envoy accepts only printable ASCII without `#` \
-             (percent-encode it)",
-            istio_rewrite.escape_debug(),
-            describe(byte)
-        )
+            .unwrap_or(0),
     })
 }
 
@@ -209,7 +251,9 @@ mod tests {
             ("a", "does not start with `/`"),
             ("", "does not start with `/`"),
         ] {
-            let e = path_error("rewrite uri", bad).unwrap_or_default();
+            let e = path_error("rewrite uri", bad)
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(e.contains(says), "{bad:?}: {e}");
             assert!(e.starts_with("rewrite uri `"), "{e}");
         }
@@ -251,7 +295,9 @@ mod tests {
             (":80", "not a host[:port]"),
             ("h\u{1}", "control character 0x01"),
         ] {
-            let e = authority_error(bad).unwrap_or_default();
+            let e = authority_error(bad)
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(e.contains(says), "{bad:?}: {e}");
         }
     }
@@ -260,7 +306,9 @@ mod tests {
     fn a_regex_rewrite_literal_is_checked_without_its_groups() {
         assert_eq!(rewrite_literal_error("/v2/\\1?x=\\2"), None);
         assert_eq!(rewrite_literal_error("\\1"), None);
-        let e = rewrite_literal_error("/a b/\\1").unwrap_or_default();
+        let e = rewrite_literal_error("/a b/\\1")
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("a space"), "{e}");
         assert!(rewrite_literal_error("/a#\\1").is_some());
         // `\\` is a literal backslash, which HTTP/1 passes

@@ -14,6 +14,7 @@ mod hosts;
 mod http_syntax;
 mod index;
 pub mod limits;
+mod lint;
 mod matcher;
 pub mod model;
 mod plan;
@@ -35,12 +36,14 @@ pub use compile::{
 pub use decision::{
     Decision, DecisionLabels, Destination, HeaderOp, LocalResponse, MatchedRule, SelectedHost,
 };
-pub use error::{PolicyError, PolicyErrors};
+pub use error::{ErrorCode, FieldPath, PathSegment, PolicyError, PolicyErrorKind, PolicyErrors};
+pub use http_syntax::SyntaxError;
 pub use model::TrafficPolicy;
 pub use plan::{HostPlan, KeyRoute, resolve_host};
 pub use policy::Policy;
 pub use regex::{Anchoring, compile_regex};
 pub use request::{Request, SourceInfo};
+pub use rewrite::ReplacementError;
 pub use router::RouterOptions;
 pub use trace::{RuleTrace, Trace};
 pub use warning::{Warning, WarningKind};
@@ -62,7 +65,7 @@ pub fn from_value(value: serde_json::Value) -> Result<TrafficPolicy, PolicyError
     let mut errors = Errors::default();
     let doc = typed(value, &mut errors);
     errors.into_result()?;
-    doc.ok_or_else(|| PolicyErrors::one("document", "invalid policy"))
+    doc.ok_or_else(|| PolicyErrors::one(FieldPath::root(), PolicyErrorKind::Unreadable))
 }
 
 /// Schema walk, then typed deserialisation (which ignores unknown fields, so
@@ -81,7 +84,12 @@ fn typed(value: serde_json::Value, errors: &mut Errors) -> Option<TrafficPolicy>
         Err(e) => {
             // Only fires if the walk and the model disagree.
             if errors.list.is_empty() {
-                errors.push("document", e.to_string());
+                errors.push(
+                    &FieldPath::root(),
+                    PolicyErrorKind::Model {
+                        reason: e.to_string(),
+                    },
+                );
             }
             None
         }
@@ -129,12 +137,12 @@ fn parse_json(json: &str) -> Result<serde_json::Value, PolicyErrors> {
     }
     serde_json::from_str(json).map_err(|e| {
         PolicyErrors::one(
-            "document",
-            format!(
-                "invalid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
+            FieldPath::root(),
+            PolicyErrorKind::InvalidJson {
+                line: e.line(),
+                column: e.column(),
+                reason: e.to_string(),
+            },
         )
     })
 }

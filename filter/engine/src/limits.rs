@@ -52,8 +52,11 @@ pub const MAX_TOTAL_WEIGHT: u64 = 1_000_000;
 /// The one error for a policy past [`MAX_POLICY_BYTES`], whoever measures it.
 pub(crate) fn policy_too_large(bytes: usize) -> crate::PolicyError {
     crate::PolicyError::new(
-        "document",
-        format!("policy is {bytes} bytes as JSON, the limit is {MAX_POLICY_BYTES}"),
+        crate::FieldPath::root(),
+        crate::PolicyErrorKind::PolicyTooLarge {
+            bytes,
+            limit: MAX_POLICY_BYTES,
+        },
     )
 }
 

@@ -176,7 +176,7 @@ pub struct HttpRule {
 }
 
 /// `match[i]`: all set fields must hold (Istio `HTTPMatchRequest`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,7 +207,7 @@ pub struct MatchRequest {
 
 /// Istio `StringMatch`: at most one of `exact`, `prefix`, `regex`; `{}` means
 /// "present" where presence makes sense (headers, queryParams).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StringMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -56,12 +56,21 @@ pub(crate) fn rewrite_path(
 /// A rewritten `:path` must be one Envoy accepts (`http_syntax`): a broken
 /// path must never leave the filter.
 pub(crate) fn check_path(path: &str) -> Result<(), String> {
-    crate::http_syntax::path_error("rewritten path", path).map_or(Ok(()), Err)
+    crate::http_syntax::path_error("rewritten path", path).map_or(Ok(()), |e| Err(e.to_string()))
+}
+
+/// Why a `uriRegexRewrite.rewrite` is not a replacement meshpolicy reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplacementError {
+    #[error("invalid escape `\\{0}` in rewrite, only `\\0`..`\\9` and `\\\\` are allowed")]
+    Escape(char),
+    #[error("rewrite ends with a lone `\\`")]
+    TrailingBackslash,
 }
 
 /// Convert Istio's RE2 rewrite (`\1`, `\\`) into the regex crate's syntax
 /// (`${1}`, literal `$` as `$$`). Returns the highest group referenced.
-pub(crate) fn convert_replacement(istio: &str) -> Result<(String, usize), String> {
+pub(crate) fn convert_replacement(istio: &str) -> Result<(String, usize), ReplacementError> {
     let mut out = String::with_capacity(istio.len() + 8);
     let mut max_group = 0;
     let mut chars = istio.chars();
@@ -76,12 +85,8 @@ pub(crate) fn convert_replacement(istio: &str) -> Result<(String, usize), String
                     out.push('}');
                 }
                 Some('\\') => out.push('\\'),
-                Some(other) => {
-                    return Err(format!(
-                        "invalid escape `\\{other}` in rewrite, only `\\0`..`\\9` and `\\\\` are allowed"
-                    ));
-                }
-                None => return Err("rewrite ends with a lone `\\`".to_owned()),
+                Some(other) => return Err(ReplacementError::Escape(other)),
+                None => return Err(ReplacementError::TrailingBackslash),
             },
             '$' => out.push_str("$$"),
             other => out.push(other),

@@ -186,23 +186,33 @@ fn destination(d: &crate::model::Destination) -> String {
     s
 }
 
+/// Why a duration is refused; each names the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("invalid duration `{0}`: write a number and a unit, e.g. `2s`, `500ms`, `1m30s`")]
+    Syntax(String),
+    #[error("duration `{0}` must not be negative")]
+    Negative(String),
+    #[error("duration `{0}` must be at least 1ms")]
+    BelowOneMillisecond(String),
+    #[error("duration `{0}`: only durations to ms precision are supported")]
+    SubMillisecond(String),
+}
+
 /// A Go duration as Kubernetes' CEL `duration()` reads it (the CRDs check
 /// `duration(self) >= duration('1ms')`): decimal numbers with units `ns`,
 /// `us`/`µs`, `ms`, `s`, `m`, `h`, e.g. `1.5s`, `1h30m`, `0`. Nanoseconds.
-pub fn parse_duration(text: &str) -> Result<u128, String> {
-    let bad = || {
-        format!("invalid duration `{text}`: write a number and a unit, e.g. `2s`, `500ms`, `1m30s`")
-    };
+pub fn parse_duration(text: &str) -> Result<u128, DurationError> {
+    let bad = || DurationError::Syntax(text.to_owned());
     let s = text.strip_prefix('+').unwrap_or(text);
     if s == "0" {
         return Ok(0);
     }
-    if s.is_empty() || s.starts_with('-') {
-        return Err(if s.starts_with('-') {
-            format!("duration `{text}` must not be negative")
-        } else {
-            bad()
-        });
+    if s.starts_with('-') {
+        return Err(DurationError::Negative(text.to_owned()));
+    }
+    if s.is_empty() {
+        return Err(bad());
     }
     let mut total: u128 = 0;
     let mut rest = s;
@@ -246,15 +256,13 @@ pub fn parse_duration(text: &str) -> Result<u128, String> {
 }
 
 /// `agent.ValidateDuration`: at least 1ms, whole milliseconds.
-pub(crate) fn check_duration(text: &str) -> Result<u128, String> {
+pub(crate) fn check_duration(text: &str) -> Result<u128, DurationError> {
     let ns = parse_duration(text)?;
     if ns < 1_000_000 {
-        return Err(format!("duration `{text}` must be at least 1ms"));
+        return Err(DurationError::BelowOneMillisecond(text.to_owned()));
     }
     if ns % 1_000_000 != 0 {
-        return Err(format!(
-            "duration `{text}`: only durations to ms precision are supported"
-        ));
+        return Err(DurationError::SubMillisecond(text.to_owned()));
     }
     Ok(ns)
 }

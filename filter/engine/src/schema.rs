@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::error::{Errors, field, item, key};
+use crate::error::{Errors, FieldPath, PathSegment, PolicyErrorKind};
 
 /// What a field holds.
 pub(crate) enum Kind {
@@ -255,22 +255,28 @@ static TRAFFIC_POLICY: &[Field] = &[
 
 /// Check `doc` against the `TrafficPolicy` shape; one error per problem.
 pub(crate) fn check(doc: &Value, errors: &mut Errors) {
-    walk(doc, &Kind::Obj(TRAFFIC_POLICY), "", errors);
+    walk(
+        doc,
+        &Kind::Obj(TRAFFIC_POLICY),
+        &mut FieldPath::root(),
+        "",
+        errors,
+    );
 }
 
-fn walk(value: &Value, kind: &Kind, path: &str, errors: &mut Errors) {
-    let at = if path.is_empty() { "document" } else { path };
+/// `path` is where `value` is, `name` the field that holds it; the path
+/// grows and shrinks in place, and is cloned only into an error.
+fn walk(value: &Value, kind: &Kind, path: &mut FieldPath, name: &'static str, errors: &mut Errors) {
     match (kind, value) {
         (Kind::Unsupported(hint), _) => {
-            let name = path.rsplit('.').next().unwrap_or(path);
-            errors.push(
-                at,
-                format!("field `{name}` is not supported by meshpolicy: {hint}"),
-            );
+            errors.push(path, PolicyErrorKind::UnsupportedField { name, hint });
         }
-        (_, Value::Null) => {
-            errors.push(at, format!("must not be null, expected {}", expected(kind)))
-        }
+        (_, Value::Null) => errors.push(
+            path,
+            PolicyErrorKind::Null {
+                expected: expected(kind),
+            },
+        ),
         (Kind::Str, Value::String(_))
         | (Kind::AnyMap, Value::Object(_))
         | (Kind::Bool, Value::Bool(_))
@@ -278,39 +284,52 @@ fn walk(value: &Value, kind: &Kind, path: &str, errors: &mut Errors) {
         (Kind::U32, Value::Number(n)) => {
             if n.as_u64().is_none_or(|v| u32::try_from(v).is_err()) {
                 errors.push(
-                    at,
-                    format!("invalid value `{n}`, expected {}", expected(kind)),
+                    path,
+                    PolicyErrorKind::OutOfRange {
+                        value: n.to_string(),
+                        expected: expected(kind),
+                    },
                 );
             }
         }
         (Kind::Obj(fields), Value::Object(map)) => {
-            for (name, child) in map {
-                match fields.iter().find(|fd| fd.name == name) {
-                    Some(fd) => walk(child, &fd.kind, &field(path, name), errors),
+            for (key, child) in map {
+                match fields.iter().find(|fd| fd.name == key) {
+                    Some(fd) => {
+                        path.push(PathSegment::Field(fd.name));
+                        walk(child, &fd.kind, path, fd.name, errors);
+                        path.pop();
+                    }
                     None => errors.push(
-                        &key(path, name),
-                        format!("unknown field `{name}`, expected one of {}", names(fields)),
+                        &path.key(key.as_str()),
+                        PolicyErrorKind::UnknownField {
+                            name: key.clone(),
+                            expected: names(fields),
+                        },
                     ),
                 }
             }
         }
         (Kind::List(inner), Value::Array(list)) => {
             for (i, child) in list.iter().enumerate() {
-                walk(child, inner, &item(path, i), errors);
+                path.push(PathSegment::Index(i));
+                walk(child, inner, path, name, errors);
+                path.pop();
             }
         }
         (Kind::Map(inner), Value::Object(map)) => {
-            for (name, child) in map {
-                walk(child, inner, &key(path, name), errors);
+            for (key, child) in map {
+                path.push(PathSegment::Key(key.clone()));
+                walk(child, inner, path, name, errors);
+                path.pop();
             }
         }
         (_, other) => errors.push(
-            at,
-            format!(
-                "invalid type: {}, expected {}",
-                describe(other),
-                expected(kind)
-            ),
+            path,
+            PolicyErrorKind::WrongType {
+                found: describe(other),
+                expected: expected(kind),
+            },
         ),
     }
 }

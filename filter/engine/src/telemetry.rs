@@ -12,6 +12,7 @@
 /// so `telemetry::cel::…` paths keep working.
 pub use meshpolicy_cel as cel;
 mod compile;
+pub(crate) use compile::ISTIO_METRICS;
 mod labels;
 pub mod model;
 

@@ -4,35 +4,58 @@
 
 use serde::Serialize;
 
-/// What a warning is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WarningKind {
+use crate::error::FieldPath;
+
+/// Defines [`WarningKind`] with its code and the list of every kind from one
+/// table, so no kind can be missing from [`WarningKind::ALL`].
+macro_rules! warning_kinds {
+    ($($(#[doc = $doc:literal])* $variant:ident => $code:literal,)*) => {
+        /// What a warning is about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum WarningKind {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl WarningKind {
+            /// Every kind, in documentation order.
+            pub const ALL: &'static [WarningKind] = &[$(WarningKind::$variant,)*];
+
+            /// Stable, kebab-case.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(WarningKind::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+warning_kinds! {
+    /// A rule after one that matches every request (first match wins).
+    UnreachableRule => "unreachable-rule",
+    /// A match entry equal to one of an earlier rule.
+    IneffectiveMatch => "ineffective-match",
+    /// A route to a subset no `spec.subsets` entry defines.
+    UndefinedSubset => "undefined-subset",
     /// Several virtual services name one host; their rules are merged.
-    MergedVirtualServices,
+    MergedVirtualServices => "merged-virtual-services",
+    /// Weight 0 on the only destination (it still gets every request).
+    ZeroWeight => "zero-weight",
+    /// A header match on a header the filter never sees.
+    InvisibleHeader => "invisible-header",
     /// `retries.perTryTimeout` is longer than the rule's `timeout`.
-    PerTryTimeoutExceedsTimeout,
+    PerTryTimeoutExceedsTimeout => "per-try-timeout-exceeds-timeout",
     /// `fault` with `timeout` or `retries` on one rule.
-    FaultDisablesTimeoutAndRetries,
+    FaultDisablesTimeoutAndRetries => "fault-disables-timeout-and-retries",
     /// A field Istio's API deprecates (`mirrorPercent`, `fault.delay.percent`,
     /// `corsPolicy.allowOrigin`).
-    DeprecatedField,
+    DeprecatedField => "deprecated-field",
     /// A field that has no effect where it is (`mirrorPercentage` without `mirror`).
-    IneffectiveField,
+    IneffectiveField => "ineffective-field",
 }
 
 impl WarningKind {
-    /// Stable, kebab-case.
-    pub fn code(self) -> &'static str {
-        match self {
-            WarningKind::MergedVirtualServices => "merged-virtual-services",
-            WarningKind::PerTryTimeoutExceedsTimeout => "per-try-timeout-exceeds-timeout",
-            WarningKind::FaultDisablesTimeoutAndRetries => "fault-disables-timeout-and-retries",
-            WarningKind::DeprecatedField => "deprecated-field",
-            WarningKind::IneffectiveField => "ineffective-field",
-        }
-    }
-
     /// What to do about it.
     pub fn help(self) -> &'static str {
         match self {
@@ -49,31 +72,64 @@ impl WarningKind {
                 "Istio's API deprecates it: use the field named in the message"
             }
             WarningKind::IneffectiveField => "remove it, or add the field it applies to",
+            WarningKind::UnreachableRule => "move the catch-all rule last, or give it a `match`",
+            WarningKind::IneffectiveMatch => {
+                "remove the entry, or make it differ from the earlier rule's (the earlier rule wins)"
+            }
+            WarningKind::UndefinedSubset => {
+                "add the DestinationRule that defines it to the files you pass, or a `spec.subsets` entry"
+            }
+            WarningKind::ZeroWeight => {
+                "remove the weight, or add the destination that should get the traffic"
+            }
+            WarningKind::InvisibleHeader => {
+                "Envoy turns `host` into `:authority` (match on `authority` instead), and the filter sees only the :authority, :method, :path and :scheme pseudo-headers"
+            }
         }
     }
 }
 
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, miette::Diagnostic)]
-#[error("{path}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{}: {message}", path.or_document())]
 pub struct Warning {
     pub kind: WarningKind,
     /// Field path, as in `PolicyError`.
-    pub path: String,
+    #[serde(serialize_with = "path_text")]
+    pub path: FieldPath,
     /// One line, lowercase, user input in backticks.
     pub message: String,
 }
 
 impl Warning {
-    pub(crate) fn new(
-        kind: WarningKind,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn new(kind: WarningKind, path: FieldPath, message: impl Into<String>) -> Self {
         Warning {
             kind,
-            path: path.into(),
+            path,
             message: message.into(),
         }
     }
+
+    /// The kind's stable code.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+impl miette::Diagnostic for Warning {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.kind.code()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Warning)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.kind.help()))
+    }
+}
+
+fn path_text<S: serde::Serializer>(path: &FieldPath, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&path.or_document())
 }

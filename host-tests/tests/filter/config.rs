@@ -71,3 +71,29 @@ fn bad_reconfigure_keeps_the_last_good_policy() {
     assert_eq!(out.path(), "/wpcatalog/books");
     assert_eq!(out.subset(), Some("blue"));
 }
+
+#[test]
+fn the_engines_warnings_are_logged_at_configure() {
+    // a rule after a catch-all, and a route to a subset nothing defines:
+    // valid, so the policy is active, and each warning is logged once
+    let doc = policy(json!({"http": [
+        {"name": "all", "route": [{"destination": {"host": "a", "subset": "v9"}}]},
+        {"name": "late", "match": [{"uri": {"prefix": "/x"}}],
+         "route": [{"destination": {"host": "a"}}]}
+    ]}));
+    let plugin = Plugin::start(module(), options(&doc)).unwrap();
+    assert!(plugin.configured(), "a policy with warnings is active");
+    let warnings: Vec<String> = plugin
+        .logs()
+        .iter()
+        .filter(|log| log.level == Level::Warn)
+        .map(|log| log.message.clone())
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "meshpolicy: spec.virtualServices[0].http[1]: rule `late` can never match: rule `all` before it matches every request",
+            "meshpolicy: spec.virtualServices[0].http[0].route[0].destination.subset: subset `v9` of host `a` is not defined by any DestinationRule or `spec.subsets` entry",
+        ]
+    );
+}

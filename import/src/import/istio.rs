@@ -1,7 +1,11 @@
 //! Istio resources to policy pieces: VirtualService `http` rules (with the
 //! fields Envoy's router enforces) and its `tcp`/`tls`/`exportTo`,
 //! DestinationRule `subsets` and cluster settings, Telemetry `metrics`.
-//! Every field meshpolicy cannot carry is an error at its place, never dropped.
+//! Every field meshpolicy cannot carry is an error at its place, never
+//! dropped: the engine's schema walk refuses what a policy cannot hold (the
+//! same refusal from Istio YAML and from a policy); this module refuses only
+//! what exists in the Istio resource alone (a gateway's VirtualService, a
+//! Telemetry's selectors).
 
 use serde_json::{Map, Value};
 
@@ -17,16 +21,6 @@ struct Unsupported {
 const fn un(field: &'static str, why: &'static str) -> Unsupported {
     Unsupported { field, why }
 }
-
-const HTTP_ROUTE: &[Unsupported] = &[un(
-    "delegate",
-    "a policy is one ordered rule list; inline the delegate's rules",
-)];
-
-const HTTP_MATCH: &[Unsupported] = &[un(
-    "statPrefix",
-    "meshpolicy labels its own metrics with `policy_rule` instead",
-)];
 
 const TELEMETRY_SPEC: &[Unsupported] = &[
     un(
@@ -175,31 +169,11 @@ pub fn virtual_service(
         .filter_map(|h| h.as_str().map(str::to_owned))
         .collect();
     let mut rules = Vec::new();
-    for (j, rule) in list(doc, spec, "http", &root, errors).iter().enumerate() {
-        let at = root.key("http").index(j);
-        reject(doc, rule, &at, HTTP_ROUTE, errors);
-        if let Some(redirect) = rule.get("redirect") {
-            reject(
-                doc,
-                redirect,
-                &at.key("redirect"),
-                &[un("derivePort", "set `port` explicitly")],
-                errors,
-            );
-        }
-        let matches = rule
-            .get("match")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (m, entry) in matches.iter().enumerate() {
-            let mp = at.key("match").index(m);
-            reject(doc, entry, &mp, HTTP_MATCH, errors);
-            reject_gateways(doc, entry, &mp, errors);
-        }
+    for rule in list(doc, spec, "http", &root, errors).iter() {
         let mut value = rule.clone();
         if let Some(obj) = value.as_object_mut() {
-            // gateways: [mesh] is what a sidecar policy means anyway
+            // `gateways: [mesh]` in a match is what a sidecar policy means
+            // anyway; any other gateway is left for the engine to refuse
             for entry in obj
                 .get_mut("match")
                 .and_then(Value::as_array_mut)
@@ -207,7 +181,13 @@ pub fn virtual_service(
                 .flatten()
             {
                 if let Some(e) = entry.as_object_mut() {
-                    e.remove("gateways");
+                    let only_mesh = e
+                        .get("gateways")
+                        .and_then(Value::as_array)
+                        .is_some_and(|g| g.iter().all(|g| g.as_str() == Some("mesh")));
+                    if only_mesh {
+                        e.remove("gateways");
+                    }
                 }
             }
         }

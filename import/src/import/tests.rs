@@ -72,21 +72,35 @@ fn keeps_each_virtual_service_with_its_hosts_and_resolves_short_names() {
     assert_eq!(merged.value["metadata"]["name"], "reviews");
     // a policy path maps back to the file the rule came from
     let (doc, at) = merged
-        .origin_of(&FieldPath::parse(
-            "spec.virtualServices[0].http[0].route[1].weight",
-        ))
+        .origin_of(
+            &FieldPath::fields(&["spec", "virtualServices"])
+                .index(0)
+                .field("http")
+                .index(0)
+                .field("route")
+                .index(1)
+                .field("weight"),
+        )
         .unwrap();
     assert_eq!(doc.file.name, "canary.yaml");
     assert_eq!(at.to_string(), "spec.http[0].route[1].weight");
     let (doc, at) = merged
-        .origin_of(&FieldPath::parse("spec.virtualServices[1].hosts[0]"))
+        .origin_of(
+            &FieldPath::fields(&["spec", "virtualServices"])
+                .index(1)
+                .field("hosts")
+                .index(0),
+        )
         .unwrap();
     assert_eq!(doc.file.name, "route.yaml");
     assert_eq!(at.to_string(), "spec.hosts[0]");
     let (doc, at) = merged
-        .origin_of(&FieldPath::parse(
-            "spec.subsets[\"reviews.prod.svc.cluster.local\"].v1.version",
-        ))
+        .origin_of(
+            &FieldPath::fields(&["spec", "subsets"])
+                .key("reviews.prod.svc.cluster.local")
+                .key("v1")
+                .key("version"),
+        )
         .unwrap();
     assert_eq!(doc.kind(), Some("DestinationRule"));
     assert_eq!(at.to_string(), "spec.subsets[0].labels.version");
@@ -115,22 +129,88 @@ spec:
     - delegate: {name: d}
       timeout: 5s
 ";
+    let found = |errors: &[Diagnostic]| -> Vec<_> {
+        errors
+            .iter()
+            .map(|e| (e.code, e.path.clone().unwrap(), e.pos.unwrap().line))
+            .collect()
+    };
+    // a gateway's VirtualService exists only in Istio: the import refuses it
     let errors = merge(docs(&[("vs.yaml", vs)]), None).unwrap_err();
-    let found: Vec<_> = errors
-        .iter()
-        .map(|e| (e.code, e.path.clone().unwrap(), e.pos.unwrap().line))
-        .collect();
     assert_eq!(
-        found,
-        [
-            ("unsupported-field", "spec.gateways[0]".to_owned(), 6),
-            ("unsupported-field", "spec.http[0].delegate".to_owned(), 8),
-        ]
+        found(&errors),
+        [("unsupported-field", "spec.gateways[0]".to_owned(), 6)]
     );
     assert_eq!(
         errors[0].message,
         "meshpolicy cannot route for gateway \"istio-system/ingress\": the filter runs on sidecars"
     );
+    // a rule field a policy cannot hold either: the engine's schema refuses
+    // it, at its place in the VirtualService
+    let vs = vs.replace("  gateways: [istio-system/ingress]\n", "");
+    let merged = merge(docs(&[("vs.yaml", &vs)]), None).unwrap();
+    let errors = merged.check().unwrap_err();
+    assert_eq!(
+        found(&errors),
+        [("unsupported-field", "spec.http[0].delegate".to_owned(), 7)]
+    );
+}
+
+#[test]
+fn an_unsupported_field_reads_the_same_from_istio_yaml_and_from_a_policy() {
+    let istio = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: prod}
+spec:
+  hosts: [r]
+  http:
+    - match:
+        - uri: {prefix: /a}
+          statPrefix: a
+      route:
+        - destination: {host: r}
+";
+    let policy = "\
+apiVersion: meshpolicy.dev/v1alpha2
+kind: TrafficPolicy
+metadata: {name: r, namespace: prod}
+spec:
+  virtualServices:
+    - name: r
+      hosts: [r]
+      http:
+        - match:
+            - uri: {prefix: /a}
+              statPrefix: a
+          route:
+            - destination: {host: r}
+";
+    let refusal = |name: &str, text: &str| {
+        // as `validate` reports it: the import's errors, else the engine's
+        let errors = match merge(docs(&[(name, text)]), None) {
+            Err(errors) => errors,
+            Ok(merged) => merged.check().unwrap_err(),
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let e = &errors[0];
+        (
+            e.code,
+            e.message.clone(),
+            e.help.clone(),
+            e.pos.unwrap().line,
+        )
+    };
+    let (code, message, help, line) = refusal("vs.yaml", istio);
+    assert_eq!(code, "unsupported-field");
+    assert_eq!(
+        message,
+        "field `statPrefix` is not supported by meshpolicy: meshpolicy emits its own metrics"
+    );
+    assert_eq!(line, 9);
+    let (code2, message2, help2, line2) = refusal("policy.yaml", policy);
+    assert_eq!((code2, &message2, &help2), (code, &message, &help));
+    assert_eq!(line2, 11);
 }
 
 #[test]
@@ -229,4 +309,94 @@ spec:
             ("spec.http[0].timeout".to_owned(), 8),
         ]
     );
+}
+
+fn engine_warnings(yaml: &str) -> Vec<Diagnostic> {
+    // the rules go into one virtual service for host `a` (three lines later)
+    let yaml = yaml.replace(
+        "\n  http:\n",
+        "\n  virtualServices:\n  - name: t\n    hosts: [a]\n    http:\n",
+    );
+    let docs = parse_documents(&SourceFile::new("p.yaml", &yaml)).unwrap();
+    let merged = merge(docs, None).unwrap();
+    let (_, policy) = merged.check().unwrap();
+    merged.warnings(&policy)
+}
+
+/// (code, field path, line) of a diagnostic placed in a file.
+type Placed = (&'static str, String, usize);
+
+/// Each engine warning, placed in the file.
+fn placed_warnings(yaml: &str) -> Vec<Placed> {
+    engine_warnings(yaml)
+        .iter()
+        .map(|d| (d.code, d.path.clone().unwrap(), d.pos.unwrap().line))
+        .collect()
+}
+
+const HEAD: &str = "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: t, namespace: prod}\nspec:\n";
+
+#[test]
+fn the_engines_warnings_point_into_the_file() {
+    let vs = "spec.virtualServices[0]";
+    let cases: [(String, Vec<Placed>); 4] = [
+        // a rule after a catch-all is unreachable
+        (
+            format!(
+                "{HEAD}  http:\n    - name: all\n      route: [{{destination: {{host: a}}}}]\n    - name: late\n      match: [{{uri: {{prefix: /x}}}}]\n      route: [{{destination: {{host: b}}}}]\n"
+            ),
+            vec![("unreachable-rule", format!("{vs}.http[1]"), 11)],
+        ),
+        // `prefix: /` is a catch-all, and a repeated match entry is ineffective
+        (
+            format!(
+                "{HEAD}  http:\n    - name: a\n      match: [{{uri: {{prefix: /x}}}}]\n      route: [{{destination: {{host: a}}}}]\n    - name: b\n      match: [{{uri: {{prefix: /x}}}}, {{uri: {{prefix: /}}}}]\n      route: [{{destination: {{host: b}}}}]\n    - name: c\n      route: [{{destination: {{host: c}}}}]\n"
+            ),
+            vec![
+                ("ineffective-match", format!("{vs}.http[1].match[0]"), 13),
+                ("unreachable-rule", format!("{vs}.http[2]"), 15),
+            ],
+        ),
+        // a short destination host resolves in the namespace
+        (
+            format!(
+                "{HEAD}  subsets:\n    reviews.prod.svc.cluster.local: {{v1: {{version: v1}}}}\n  http:\n    - route:\n        - {{destination: {{host: reviews.prod.svc.cluster.local, subset: v1}}, weight: 50}}\n        - {{destination: {{host: reviews, subset: v3}}, weight: 50}}\n"
+            ),
+            vec![(
+                "undefined-subset",
+                format!("{vs}.http[0].route[1].destination.subset"),
+                13,
+            )],
+        ),
+        // weight 0 on the only destination; `host` and `:status` never reach the filter
+        (
+            format!(
+                "{HEAD}  http:\n    - match:\n        - headers: {{host: {{exact: a}}, \":status\": {{exact: \"200\"}}, x-ok: {{}}}}\n      route:\n        - {{destination: {{host: a}}, weight: 0}}\n"
+            ),
+            vec![
+                ("zero-weight", format!("{vs}.http[0].route[0].weight"), 12),
+                (
+                    "invisible-header",
+                    format!("{vs}.http[0].match[0].headers[\":status\"]"),
+                    10,
+                ),
+                (
+                    "invisible-header",
+                    format!("{vs}.http[0].match[0].headers.host"),
+                    10,
+                ),
+            ],
+        ),
+    ];
+    for (yaml, want) in cases {
+        assert_eq!(placed_warnings(&yaml), want, "{yaml}");
+    }
+}
+
+#[test]
+fn the_article_policy_is_clean() {
+    let w = engine_warnings(&format!(
+        "{HEAD}  http:\n    - name: legacy\n      match: [{{uri: {{prefix: /wpcatalog}}}}]\n      route: [{{destination: {{host: reviews, subset: v2}}}}]\n    - name: canary\n      route:\n        - {{destination: {{host: reviews, subset: v1}}, weight: 90}}\n        - {{destination: {{host: reviews, subset: v2}}, weight: 10}}\n  subsets:\n    reviews.prod.svc.cluster.local: {{v1: {{version: v1}}, v2: {{version: v2}}}}\n"
+    ));
+    assert!(w.is_empty(), "{w:?}");
 }

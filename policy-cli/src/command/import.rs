@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use crate::ExitCode;
 use crate::import::merge;
 use crate::input::{DiagArgs, emit, load_documents, policy_yaml, usage_error, write_output};
-use crate::lint::{engine_warnings, lint};
 use crate::source::diagnostics;
 
 #[derive(Debug, clap::Args)]
@@ -54,8 +53,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
         }
     };
     let mut notes = diagnostics(merged.notes.clone());
-    notes.extend(diagnostics(engine_warnings(&compiled, &merged)));
-    notes.extend(diagnostics(lint(&policy, &merged)));
+    notes.extend(diagnostics(merged.warnings(&compiled)));
     emit(&notes, format);
     let yaml = match policy_yaml(&policy) {
         Ok(yaml) => yaml,

@@ -92,7 +92,7 @@ fn render_files(args: &RenderArgs) -> Result<Vec<RenderedFile>, (ExitCode, Strin
         let lines = errors
             .errors
             .iter()
-            .map(|e| format!("  {}: {}", e.path, e.message))
+            .map(|e| format!("  {e}"))
             .collect::<Vec<_>>()
             .join("\n");
         (

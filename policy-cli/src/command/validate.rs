@@ -12,7 +12,6 @@ use crate::ExitCode;
 use crate::diagnostic::{self, Diagnostic, ErrorFormat, Severity};
 use crate::import::merge;
 use crate::input::{DiagArgs, load};
-use crate::lint::{engine_warnings, lint};
 use crate::resource::{Kind, classify};
 use crate::source::{Document, diagnostics};
 
@@ -64,8 +63,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
                 match merged.check() {
                     Err(errors) => diags.extend(diagnostics(errors)),
                     Ok((policy, compiled)) => {
-                        diags.extend(diagnostics(engine_warnings(&compiled, &merged)));
-                        diags.extend(diagnostics(lint(&policy, &merged)));
+                        diags.extend(diagnostics(merged.warnings(&compiled)));
                         if merged
                             .docs
                             .iter()

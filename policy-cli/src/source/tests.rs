@@ -34,36 +34,69 @@ fn locates_engine_field_paths() {
     let d = docs(TWO_DOCS);
     let pos = d[0]
         .spans()
-        .locate(&FieldPath::parse("spec.http[0].match[0].uri.regex"))
+        .locate(
+            &FieldPath::fields(&["spec", "http"])
+                .index(0)
+                .field("match")
+                .index(0)
+                .field("uri")
+                .field("regex"),
+        )
         .unwrap();
     assert_eq!((pos.line, pos.column), (7, 24));
     assert_eq!(&TWO_DOCS[pos.offset..pos.offset + pos.len], "\"[\"");
     // a collection is pointed at by its key
-    let http = d[0].spans().locate(&FieldPath::parse("spec.http")).unwrap();
+    let http = d[0]
+        .spans()
+        .locate(&FieldPath::fields(&["spec", "http"]))
+        .unwrap();
     assert_eq!((http.line, http.column), (4, 3));
     // a path that does not exist falls back to the nearest enclosing field
     let missing = d[0]
         .spans()
-        .locate(&FieldPath::parse("spec.http[1].route[0].weight"))
+        .locate(
+            &FieldPath::fields(&["spec", "http"])
+                .index(1)
+                .field("route")
+                .index(0)
+                .field("weight"),
+        )
         .unwrap();
     assert_eq!(missing.line, 8);
     // positions are file-wide in later documents; quoted keys work
     let label = d[1]
         .spans()
-        .locate(&FieldPath::parse("labels[\"app.kubernetes.io/name\"]"))
+        .locate(&FieldPath::fields(&["labels"]).key("app.kubernetes.io/name"))
         .unwrap();
     assert_eq!((label.line, label.column), (13, 27));
 }
 
 #[test]
-fn field_paths_round_trip_through_text() {
-    for text in [
-        "spec.http[2].match[0].uri.regex",
-        "spec.subsets.reviews.v1",
-        "labels[\"app.kubernetes.io/name\"]",
-        "[0].a",
-    ] {
-        assert_eq!(FieldPath::parse(text).to_string(), text);
+fn typed_field_paths_display_as_the_engine_writes_them() {
+    let cases = [
+        (
+            FieldPath::fields(&["spec", "http"])
+                .index(2)
+                .field("match")
+                .index(0)
+                .field("uri")
+                .field("regex"),
+            "spec.http[2].match[0].uri.regex",
+        ),
+        (
+            FieldPath::fields(&["spec", "subsets"])
+                .key("reviews")
+                .key("v1"),
+            "spec.subsets.reviews.v1",
+        ),
+        (
+            FieldPath::fields(&["labels"]).key("app.kubernetes.io/name"),
+            "labels[\"app.kubernetes.io/name\"]",
+        ),
+        (FieldPath::root().index(0).key("a"), "[0].a"),
+    ];
+    for (path, text) in cases {
+        assert_eq!(path.to_string(), text);
     }
 }
 

@@ -129,3 +129,61 @@ fn a_per_try_timeout_longer_than_the_timeout_is_a_warning() {
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
 }
+
+#[test]
+fn json_codes_come_from_the_engines_kinds_not_the_messages_words() {
+    // both were guessed from their words once: `invalid-regex` ("…URI or
+    // UriRegexRewrite") and `wrong-type` ("maxValues must be at least 1")
+    let policy = "\
+apiVersion: meshpolicy.dev/v1alpha2
+kind: TrafficPolicy
+metadata: {name: t, namespace: prod}
+spec:
+  virtualServices:
+    - name: vs
+      hosts: [reviews]
+      http:
+        - rewrite: {uri: /a, uriRegexRewrite: {match: a, rewrite: /b}}
+          route: [{destination: {host: reviews}}]
+  telemetry:
+    - overrides:
+        - tagOverrides:
+            x: {operation: UPSERT, value: request.host, maxValues: 0}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("codes.yaml");
+    std::fs::write(&file, policy).unwrap();
+    let r = run(&["validate", "--error-format", "json", file.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let found: Vec<(&str, &str, &str, u64)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap(),
+                d["path"].as_str().unwrap(),
+                d["message"].as_str().unwrap(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "invalid-policy",
+                "spec.telemetry[0].overrides[0].tagOverrides.x.maxValues",
+                "maxValues must be at least 1",
+                14
+            ),
+            (
+                "invalid-policy",
+                "spec.virtualServices[0].http[0].rewrite",
+                "rewrite may only contain one of URI or UriRegexRewrite",
+                9
+            ),
+        ]
+    );
+}

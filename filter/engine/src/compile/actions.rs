@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::decision::{Destination, HeaderOp};
-use crate::error::{Errors, field, item, key};
+use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item, key};
 use crate::hosts::resolve;
 use crate::http_syntax;
 use crate::limits::{MAX_BODY_BYTES, MAX_DESTINATIONS, MAX_HEADER_VALUE_BYTES, MAX_TOTAL_WEIGHT};
@@ -27,7 +27,7 @@ pub(super) struct Ops {
 
 pub(super) fn header_ops(
     h: Option<&Headers>,
-    path: &str,
+    path: &FieldPath,
     decision_header: &str,
     errors: &mut Errors,
 ) -> Ops {
@@ -48,20 +48,27 @@ pub(super) fn header_ops(
 
 fn operations(
     o: &HeaderOperations,
-    path: &str,
+    path: &FieldPath,
     decision_header: &str,
     errors: &mut Errors,
 ) -> Vec<HeaderOp> {
     let mut out = Vec::with_capacity(o.remove.len() + o.set.len() + o.add.len());
-    let name_ok = |name: &str, p: &str, errors: &mut Errors| -> bool {
+    let name_ok = |name: &str, p: &FieldPath, errors: &mut Errors| -> bool {
         let before = errors.list.len();
         check_header_name(name, p, errors);
         if name.starts_with(':') || name.eq_ignore_ascii_case("host") {
-            errors.push(p, format!("header `{name}` cannot be changed here: use `rewrite` for the path and authority"));
+            errors.push(
+                p,
+                PolicyErrorKind::PseudoHeaderEdit {
+                    name: name.to_owned(),
+                },
+            );
         } else if !decision_header.is_empty() && name.eq_ignore_ascii_case(decision_header) {
             errors.push(
                 p,
-                format!("header `{name}` is the decision header, meshpolicy sets it"),
+                PolicyErrorKind::DecisionHeaderEdit {
+                    name: name.to_owned(),
+                },
             );
         }
         errors.list.len() == before
@@ -94,19 +101,19 @@ fn lower(name: &str) -> Arc<str> {
     Arc::from(name.to_ascii_lowercase())
 }
 
-pub(super) fn header_value_ok(value: &str, path: &str, errors: &mut Errors) -> bool {
+pub(super) fn header_value_ok(value: &str, path: &FieldPath, errors: &mut Errors) -> bool {
     if value.len() > MAX_HEADER_VALUE_BYTES {
         errors.push(
             path,
-            format!(
-                "header value is {} bytes long, the limit is {MAX_HEADER_VALUE_BYTES}",
-                value.len()
-            ),
+            PolicyErrorKind::HeaderValueTooLong {
+                len: value.len(),
+                limit: MAX_HEADER_VALUE_BYTES,
+            },
         );
         return false;
     }
     if let Some(e) = http_syntax::header_value_error(value) {
-        errors.push(path, e);
+        errors.push(path, PolicyErrorKind::InvalidHeaderValue { error: e });
         return false;
     }
     true
@@ -127,18 +134,18 @@ pub(super) fn route(
     list: &[RouteDestination],
     sticky: Option<&model::Sticky>,
     scope: &RouteScope<'_>,
-    path: &str,
-    rule_path: &str,
+    path: &FieldPath,
+    rule_path: &FieldPath,
     decision_header: &str,
     errors: &mut Errors,
 ) -> Route {
     if list.len() > MAX_DESTINATIONS {
         errors.push(
             path,
-            format!(
-                "too many destinations ({}), the limit is {MAX_DESTINATIONS}",
-                list.len()
-            ),
+            PolicyErrorKind::TooManyDestinations {
+                count: list.len(),
+                limit: MAX_DESTINATIONS,
+            },
         );
     }
     let mut dests = Vec::with_capacity(list.len());
@@ -147,7 +154,7 @@ pub(super) fn route(
     for (i, rd) in list.iter().enumerate() {
         let p = item(path, i);
         let Some(d) = &rd.destination else {
-            errors.push(&p, "destination is required");
+            errors.push(&p, PolicyErrorKind::MissingDestination);
             continue;
         };
         let dp = field(&p, "destination");
@@ -188,12 +195,15 @@ pub(super) fn route(
         });
     }
     if list.len() > 1 && total == 0 {
-        errors.push(path, "total destination weight = 0");
+        errors.push(path, PolicyErrorKind::ZeroTotalWeight);
     }
     if total > MAX_TOTAL_WEIGHT {
         errors.push(
             path,
-            format!("total destination weight = {total}, the limit is {MAX_TOTAL_WEIGHT}"),
+            PolicyErrorKind::TotalWeightTooLarge {
+                total,
+                limit: MAX_TOTAL_WEIGHT,
+            },
         );
     }
     let sticky_path = field(rule_path, "sticky");
@@ -210,19 +220,21 @@ pub(super) fn route(
 
 /// istio validation.go `validateDestination`: a host that is not `*`, a
 /// DNS-1123 subset, a port in 1..65535.
-pub(super) fn check_destination(d: &model::Destination, dp: &str, errors: &mut Errors) {
+pub(super) fn check_destination(d: &model::Destination, dp: &FieldPath, errors: &mut Errors) {
     if d.host.is_empty() {
-        errors.push(&field(dp, "host"), "destination host must not be empty");
+        errors.push(&field(dp, "host"), PolicyErrorKind::EmptyDestinationHost);
     } else if d.host == "*" {
-        errors.push(&field(dp, "host"), "invalid destination host *");
+        errors.push(&field(dp, "host"), PolicyErrorKind::WildcardDestinationHost);
     }
     if let Some(subset) = &d.subset {
         if subset.is_empty() {
-            errors.push(&field(dp, "subset"), "subset name cannot be empty");
+            errors.push(&field(dp, "subset"), PolicyErrorKind::EmptySubsetName);
         } else if !is_dns1123_label(subset) {
             errors.push(
                 &field(dp, "subset"),
-                format!("subset name is invalid: `{subset}`"),
+                PolicyErrorKind::InvalidSubsetName {
+                    name: subset.clone(),
+                },
             );
         }
     }
@@ -231,7 +243,7 @@ pub(super) fn check_destination(d: &model::Destination, dp: &str, errors: &mut E
     {
         errors.push(
             &field(&field(dp, "port"), "number"),
-            format!("port number {n} must be in the range 1..65535"),
+            PolicyErrorKind::PortOutOfRange { port: n },
         );
     }
 }
@@ -264,14 +276,15 @@ pub(crate) fn decision_key(
 
 /// `sticky.generate`: only with `cookie`; `ttl` a duration of whole
 /// seconds (`Max-Age`), absent or zero for a session cookie.
-fn generated_cookie(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<GeneratedCookie> {
+fn generated_cookie(
+    s: &model::Sticky,
+    path: &FieldPath,
+    errors: &mut Errors,
+) -> Option<GeneratedCookie> {
     let g = s.generate.as_ref()?;
     let gp = field(path, "generate");
     let Some(name) = &s.cookie else {
-        errors.push(
-            &gp,
-            "generate needs `cookie`: a drawn key can only be given back to the client as a cookie",
-        );
+        errors.push(&gp, PolicyErrorKind::GenerateWithoutCookie);
         return None;
     };
     if name.is_empty()
@@ -281,7 +294,7 @@ fn generated_cookie(s: &model::Sticky, path: &str, errors: &mut Errors) -> Optio
     {
         errors.push(
             &field(path, "cookie"),
-            format!("`{name}` is not a cookie name (RFC 6265 token)"),
+            PolicyErrorKind::InvalidCookieName { name: name.clone() },
         );
         return None;
     }
@@ -295,7 +308,10 @@ fn generated_cookie(s: &model::Sticky, path: &str, errors: &mut Errors) -> Optio
                 }
             }
             Err(why) => {
-                errors.push(&field(&gp, "ttl"), why);
+                errors.push(
+                    &field(&gp, "ttl"),
+                    PolicyErrorKind::InvalidDuration { error: why },
+                );
                 return None;
             }
         }
@@ -307,13 +323,10 @@ fn generated_cookie(s: &model::Sticky, path: &str, errors: &mut Errors) -> Optio
     })
 }
 
-fn sticky_key(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<StickyKey> {
+fn sticky_key(s: &model::Sticky, path: &FieldPath, errors: &mut Errors) -> Option<StickyKey> {
     let set = [&s.header, &s.cookie, &s.query_param];
     if set.iter().filter(|v| v.is_some()).count() != 1 {
-        errors.push(
-            path,
-            "sticky must set exactly one of `header`, `cookie` or `queryParam`",
-        );
+        errors.push(path, PolicyErrorKind::StickyKeyCount);
         return None;
     }
     let (name, which) = if let Some(h) = &s.header {
@@ -325,7 +338,7 @@ fn sticky_key(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<Stic
         (s.query_param.as_ref()?, 2)
     };
     if name.is_empty() {
-        errors.push(path, "sticky key name must not be empty");
+        errors.push(path, PolicyErrorKind::EmptyStickyKey);
         return None;
     }
     Some(match which {
@@ -335,18 +348,19 @@ fn sticky_key(s: &model::Sticky, path: &str, errors: &mut Errors) -> Option<Stic
     })
 }
 
-pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> RedirectAction {
+pub(super) fn redirect(
+    r: &model::Redirect,
+    path: &FieldPath,
+    errors: &mut Errors,
+) -> RedirectAction {
     if r.uri.is_none() && r.authority.is_none() && r.port.is_none() && r.scheme.is_none() {
-        errors.push(
-            path,
-            "redirect must specify URI, authority, scheme, or port",
-        );
+        errors.push(path, PolicyErrorKind::EmptyRedirect);
     }
     let code = r.redirect_code.unwrap_or(301);
     if ![301, 302, 303, 307, 308].contains(&code) {
         errors.push(
             &field(path, "redirectCode"),
-            format!("{code} is not a valid redirect code, must be one of 301, 302, 303, 307, 308"),
+            PolicyErrorKind::InvalidRedirectCode { code },
         );
     }
     if let Some(s) = &r.scheme
@@ -355,7 +369,7 @@ pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> 
     {
         errors.push(
             &field(path, "scheme"),
-            "invalid redirect scheme, must be \"http\" or \"https\"",
+            PolicyErrorKind::InvalidRedirectScheme,
         );
     }
     if let Some(p) = r.port
@@ -363,7 +377,7 @@ pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> 
     {
         errors.push(
             &field(path, "port"),
-            format!("port number {p} must be in the range 1..65535"),
+            PolicyErrorKind::PortOutOfRange { port: p },
         );
     }
     if let Some(e) = r
@@ -371,14 +385,20 @@ pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> 
         .as_deref()
         .and_then(|u| http_syntax::redirect_path_error("redirect uri", u))
     {
-        errors.push(&field(path, "uri"), e);
+        errors.push(
+            &field(path, "uri"),
+            PolicyErrorKind::InvalidPath { error: e },
+        );
     }
     if let Some(e) = r
         .authority
         .as_deref()
         .and_then(http_syntax::authority_error)
     {
-        errors.push(&field(path, "authority"), e);
+        errors.push(
+            &field(path, "authority"),
+            PolicyErrorKind::InvalidAuthority { error: e },
+        );
     }
     RedirectAction {
         code,
@@ -389,18 +409,15 @@ pub(super) fn redirect(r: &model::Redirect, path: &str, errors: &mut Errors) -> 
     }
 }
 
-pub(super) fn http_status(status: u32, path: &str, errors: &mut Errors) {
+pub(super) fn http_status(status: u32, path: &FieldPath, errors: &mut Errors) {
     if !(200..=599).contains(&status) {
-        errors.push(
-            path,
-            format!("HTTP status {status} is not in range 200-599"),
-        );
+        errors.push(path, PolicyErrorKind::InvalidHttpStatus { status });
     }
 }
 
 pub(super) fn direct_response(
     d: &model::DirectResponse,
-    path: &str,
+    path: &FieldPath,
     errors: &mut Errors,
 ) -> (u32, Arc<str>) {
     http_status(d.status, &field(path, "status"), errors);
@@ -412,29 +429,23 @@ pub(super) fn direct_response(
     if body.len() >= MAX_BODY_BYTES {
         errors.push(
             &field(&field(path, "body"), "string"),
-            "large direct_responses may impact control plane performance, must be less than 1MB",
+            PolicyErrorKind::BodyTooLarge,
         );
     }
     (d.status, Arc::from(body))
 }
 
 /// `fault.abort` (the filter answers it); `fault.delay` is a router option.
-pub(super) fn fault(f: &model::Fault, path: &str, errors: &mut Errors) -> Option<FaultAbort> {
+pub(super) fn fault(f: &model::Fault, path: &FieldPath, errors: &mut Errors) -> Option<FaultAbort> {
     let Some(abort) = &f.abort else {
         if f.delay.is_none() {
-            errors.push(
-                path,
-                "HTTP fault injection must have an abort and/or a delay",
-            );
+            errors.push(path, PolicyErrorKind::EmptyFault);
         }
         return None;
     };
     let ap = field(path, "abort");
     let Some(status) = abort.http_status else {
-        errors.push(
-            &ap,
-            "abort configured, but error type not set: set `httpStatus`",
-        );
+        errors.push(&ap, PolicyErrorKind::AbortWithoutStatus);
         return None;
     };
     http_status(status, &field(&ap, "httpStatus"), errors);
@@ -444,7 +455,9 @@ pub(super) fn fault(f: &model::Fault, path: &str, errors: &mut Errors) -> Option
     if !(0.0..=100.0).contains(&percent) {
         errors.push(
             &field(&field(&ap, "percentage"), "value"),
-            format!("percentage {percent} is not in range 0..100"),
+            PolicyErrorKind::PercentOutOfRange {
+                value: percent.to_string(),
+            },
         );
     }
     Some(FaultAbort {
@@ -456,21 +469,15 @@ pub(super) fn fault(f: &model::Fault, path: &str, errors: &mut Errors) -> Option
 /// `rewrite`: (path rewrite, authority).
 pub(super) fn rewrite(
     r: &model::Rewrite,
-    path: &str,
+    path: &FieldPath,
     errors: &mut Errors,
 ) -> (Option<PathRewrite>, Option<Arc<str>>) {
     if r.uri.is_some() && r.uri_regex_rewrite.is_some() {
-        errors.push(
-            path,
-            "rewrite may only contain one of URI or UriRegexRewrite",
-        );
+        errors.push(path, PolicyErrorKind::BothUriRewrites);
         return (None, None);
     }
     if r.uri.is_none() && r.uri_regex_rewrite.is_none() && r.authority.is_none() {
-        errors.push(
-            path,
-            "rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or UriRegexRewrite may be specified",
-        );
+        errors.push(path, PolicyErrorKind::EmptyRewrite);
         return (None, None);
     }
     let mut out = None;
@@ -478,36 +485,50 @@ pub(super) fn rewrite(
         let p = field(path, "uri");
         check_len(uri, &p, errors);
         if let Some(e) = http_syntax::path_error("rewrite uri", uri).filter(|_| !uri.is_empty()) {
-            errors.push(&p, e);
+            errors.push(&p, PolicyErrorKind::InvalidPath { error: e });
         }
         out = Some(PathRewrite::Uri(uri.as_str().into()));
     }
     if let Some(rr) = &r.uri_regex_rewrite {
         let p = field(path, "uriRegexRewrite");
         if rr.match_.is_empty() || rr.rewrite.is_empty() {
-            errors.push(
-                &p,
-                "UriRegexRewrite requires both Rewrite and Match fields to be specified",
-            );
+            errors.push(&p, PolicyErrorKind::IncompleteRegexRewrite);
         } else {
             check_len(&rr.match_, &field(&p, "match"), errors);
             let compiled = compile_regex(&rr.match_, Anchoring::Search)
-                .map_err(|e| errors.push(&field(&p, "match"), format!("{e} in `{}`", rr.match_)))
+                .map_err(|e| {
+                    errors.push(
+                        &field(&p, "match"),
+                        PolicyErrorKind::InvalidRegex {
+                            pattern: rr.match_.clone(),
+                            reason: e,
+                        },
+                    )
+                })
                 .ok();
             if let Some(e) = http_syntax::rewrite_literal_error(&rr.rewrite) {
-                errors.push(&field(&p, "rewrite"), e);
+                errors.push(
+                    &field(&p, "rewrite"),
+                    PolicyErrorKind::InvalidPath { error: e },
+                );
             }
             let replacement = convert_replacement(&rr.rewrite)
-                .map_err(|e| errors.push(&field(&p, "rewrite"), e))
+                .map_err(|e| {
+                    errors.push(
+                        &field(&p, "rewrite"),
+                        PolicyErrorKind::InvalidReplacement { error: e },
+                    )
+                })
                 .ok();
             if let (Some(regex), Some((replacement, max_group))) = (compiled, replacement) {
                 let groups = regex.captures_len().saturating_sub(1);
                 if max_group > groups {
                     errors.push(
                         &field(&p, "rewrite"),
-                        format!(
-                            "rewrite uses group \\{max_group} but the regex has {groups} group(s)"
-                        ),
+                        PolicyErrorKind::MissingRegexGroup {
+                            group: max_group,
+                            groups,
+                        },
                     );
                 } else {
                     out = Some(PathRewrite::Regex {
@@ -523,7 +544,10 @@ pub(super) fn rewrite(
         .as_deref()
         .and_then(|a| match http_syntax::authority_error(a) {
             Some(e) => {
-                errors.push(&field(path, "authority"), e);
+                errors.push(
+                    &field(path, "authority"),
+                    PolicyErrorKind::InvalidAuthority { error: e },
+                );
                 None
             }
             None => Some(Arc::from(a)),

@@ -1,6 +1,6 @@
 //! Validate and compile `match` entries.
 
-use crate::error::{Errors, field, item, key};
+use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item, key};
 use crate::index::Key;
 use crate::limits::{MAX_MATCHES_PER_RULE, MAX_PATTERN_BYTES};
 use crate::matcher::{CompiledMatch, UriMatch, ValueMatch};
@@ -13,16 +13,16 @@ use super::{check_header_name, is_dns1123_label};
 /// has an exact or prefix `uri`, the index keys.
 pub(super) fn compile_matches<'m>(
     entries: &'m [MatchRequest],
-    path: &str,
+    path: &FieldPath,
     errors: &mut Errors,
 ) -> (Vec<CompiledMatch>, Option<Vec<Key<'m>>>) {
     if entries.len() > MAX_MATCHES_PER_RULE {
         errors.push(
             path,
-            format!(
-                "too many match entries ({}), the limit is {MAX_MATCHES_PER_RULE}",
-                entries.len()
-            ),
+            PolicyErrorKind::TooManyMatches {
+                count: entries.len(),
+                limit: MAX_MATCHES_PER_RULE,
+            },
         );
     }
     let mut out = Vec::with_capacity(entries.len());
@@ -54,12 +54,12 @@ fn is_empty(m: &MatchRequest) -> bool {
 
 fn compile_entry<'m>(
     m: &'m MatchRequest,
-    path: &str,
+    path: &FieldPath,
     errors: &mut Errors,
 ) -> (CompiledMatch, Option<Key<'m>>) {
     let mut c = CompiledMatch::default();
     if is_empty(m) {
-        errors.push(path, "match entry may not be empty: set at least one condition, or remove `match` to match every request");
+        errors.push(path, PolicyErrorKind::EmptyMatch);
     }
     let ignore_case = m.ignore_uri_case.unwrap_or(false);
     let mut index_key = None;
@@ -95,9 +95,7 @@ fn compile_entry<'m>(
                     c.uri = Some(UriMatch::Regex(r));
                 }
             }
-            Some(Pattern::Present) => {
-                errors.push(&p, "uri match must set one of `exact`, `prefix` or `regex`")
-            }
+            Some(Pattern::Present) => errors.push(&p, PolicyErrorKind::EmptyUriMatch),
             None => {}
         }
     }
@@ -115,7 +113,7 @@ fn compile_entry<'m>(
     for (name, sm) in &m.query_params {
         let p = key(&qp, name);
         if name.is_empty() {
-            errors.push(&p, "query parameter name must not be empty");
+            errors.push(&p, PolicyErrorKind::EmptyQueryParamName);
         }
         if let Some(vm) = value_match(Some(sm), &p, errors) {
             c.query_params.push((name.as_str().into(), vm));
@@ -125,7 +123,7 @@ fn compile_entry<'m>(
         if !(1..=65535).contains(&port) {
             errors.push(
                 &field(path, "port"),
-                format!("port number {port} must be in the range 1..65535"),
+                PolicyErrorKind::PortOutOfRange { port },
             );
         }
         c.port = Some(port);
@@ -133,7 +131,7 @@ fn compile_entry<'m>(
     let sl = field(path, "sourceLabels");
     for (k, v) in &m.source_labels {
         if k.is_empty() {
-            errors.push(&key(&sl, k), "label key must not be empty");
+            errors.push(&key(&sl, k), PolicyErrorKind::EmptyLabelKey);
         }
         c.source_labels.push((k.as_str().into(), v.as_str().into()));
     }
@@ -141,7 +139,9 @@ fn compile_entry<'m>(
         if !is_dns1123_label(ns) {
             errors.push(
                 &field(path, "sourceNamespace"),
-                format!("sourceNamespace match `{ns}` is invalid"),
+                PolicyErrorKind::InvalidSourceNamespace {
+                    namespace: ns.clone(),
+                },
             );
         }
         c.source_namespace = Some(ns.as_str().into());
@@ -159,12 +159,12 @@ pub(super) enum Pattern<'a> {
 /// At most one of exact/prefix/regex; none = present.
 pub(super) fn one_of<'a>(
     sm: &'a StringMatch,
-    path: &str,
+    path: &FieldPath,
     errors: &mut Errors,
 ) -> Option<Pattern<'a>> {
     let set = [sm.exact.is_some(), sm.prefix.is_some(), sm.regex.is_some()];
     if set.iter().filter(|s| **s).count() > 1 {
-        errors.push(path, "only one of `exact`, `prefix` or `regex` may be set");
+        errors.push(path, PolicyErrorKind::SeveralStringMatches);
         return None;
     }
     Some(if let Some(v) = &sm.exact {
@@ -178,7 +178,11 @@ pub(super) fn one_of<'a>(
     })
 }
 
-fn value_match(sm: Option<&StringMatch>, path: &str, errors: &mut Errors) -> Option<ValueMatch> {
+fn value_match(
+    sm: Option<&StringMatch>,
+    path: &FieldPath,
+    errors: &mut Errors,
+) -> Option<ValueMatch> {
     Some(match one_of(sm?, path, errors)? {
         Pattern::Present => ValueMatch::Present,
         Pattern::Exact(v) => {
@@ -195,7 +199,7 @@ fn value_match(sm: Option<&StringMatch>, path: &str, errors: &mut Errors) -> Opt
 
 fn header_matches(
     map: &std::collections::BTreeMap<String, StringMatch>,
-    path: &str,
+    path: &FieldPath,
     without: bool,
     errors: &mut Errors,
 ) -> Vec<(Box<str>, ValueMatch)> {
@@ -220,20 +224,20 @@ fn header_matches(
     out
 }
 
-pub(super) fn check_len(v: &str, path: &str, errors: &mut Errors) {
+pub(super) fn check_len(v: &str, path: &FieldPath, errors: &mut Errors) {
     if v.len() > MAX_PATTERN_BYTES {
         errors.push(
             path,
-            format!(
-                "pattern is {} bytes long, the limit is {MAX_PATTERN_BYTES}",
-                v.len()
-            ),
+            PolicyErrorKind::PatternTooLong {
+                len: v.len(),
+                limit: MAX_PATTERN_BYTES,
+            },
         );
     }
 }
 
 /// Compile a full-match regex, reporting at `path`.
-fn regex(pattern: &str, path: &str, errors: &mut Errors) -> Option<regex::bytes::Regex> {
+fn regex(pattern: &str, path: &FieldPath, errors: &mut Errors) -> Option<regex::bytes::Regex> {
     if pattern.len() > MAX_PATTERN_BYTES {
         check_len(pattern, path, errors);
         return None;
@@ -241,7 +245,13 @@ fn regex(pattern: &str, path: &str, errors: &mut Errors) -> Option<regex::bytes:
     match compile_regex(pattern, Anchoring::Full) {
         Ok(r) => Some(r),
         Err(e) => {
-            errors.push(path, format!("{e} in `{pattern}`"));
+            errors.push(
+                path,
+                PolicyErrorKind::InvalidRegex {
+                    pattern: pattern.to_owned(),
+                    reason: e,
+                },
+            );
             None
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::error::{Errors, field, item, key};
+use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item, key};
 use crate::hosts::resolve;
 use crate::model::{CorsPolicy, DestinationRuleOptions, HttpRule, Percent};
 use crate::regex::{Anchoring, compile_regex};
@@ -19,13 +19,15 @@ use super::{check_header_name, is_dns1123_label};
 /// with mirror hosts resolved in `namespace` as Istio does.
 pub(super) fn options(
     rule: &HttpRule,
-    path: &str,
+    path: &FieldPath,
     namespace: Option<&str>,
     errors: &mut Errors,
     warnings: &mut Vec<Warning>,
 ) -> Option<RouterOptions> {
-    let duration = |text: &str, at: &str, errors: &mut Errors| -> Option<u128> {
-        check_duration(text).map_err(|e| errors.push(at, e)).ok()
+    let duration = |text: &str, at: &FieldPath, errors: &mut Errors| -> Option<u128> {
+        check_duration(text)
+            .map_err(|e| errors.push(at, PolicyErrorKind::InvalidDuration { error: e }))
+            .ok()
     };
     let timeout = rule
         .timeout
@@ -40,10 +42,7 @@ pub(super) fn options(
                 || r.retry_on.is_some()
                 || r.retry_remote_localities.is_some())
         {
-            errors.push(
-                &field(&rp, "attempts"),
-                "http retry policy configured when attempts are set to 0 (disabled)",
-            );
+            errors.push(&field(&rp, "attempts"), PolicyErrorKind::RetriesDisabled);
         }
         let per_try = r
             .per_try_timeout
@@ -58,10 +57,9 @@ pub(super) fn options(
                 if status.is_none() && !RETRY_ON.contains(&policy) {
                     errors.push(
                         &field(&rp, "retryOn"),
-                        format!(
-                            "`{policy}` is not a valid retryOn policy: use an HTTP status code or one of {}",
-                            RETRY_ON.join(", ")
-                        ),
+                        PolicyErrorKind::InvalidRetryOn {
+                            policy: policy.to_owned(),
+                        },
                     );
                 }
             }
@@ -85,7 +83,11 @@ pub(super) fn options(
     if rule.mirror.is_some() && rule.mirrors.as_ref().is_some_and(|m| !m.is_empty()) {
         errors.push(
             &field(path, "mirrors"),
-            "HTTP route cannot contain both mirror and mirrors",
+            PolicyErrorKind::ConflictingFields {
+                subject: "HTTP route",
+                first: "mirror",
+                second: "mirrors",
+            },
         );
     }
     if let Some(m) = &rule.mirror {
@@ -97,7 +99,12 @@ pub(super) fn options(
     if let Some(p) = rule.mirror_percent {
         let at = field(path, "mirrorPercent");
         if p > 100 {
-            errors.push(&at, format!("percentage {p} is not in range 0..100"));
+            errors.push(
+                &at,
+                PolicyErrorKind::PercentOutOfRange {
+                    value: p.to_string(),
+                },
+            );
         }
         warnings.push(Warning::new(
             WarningKind::DeprecatedField,
@@ -122,26 +129,24 @@ pub(super) fn options(
         let mp = item(&field(path, "mirrors"), i);
         match &m.destination {
             Some(d) => check_destination(d, &field(&mp, "destination"), errors),
-            None => errors.push(&mp, "destination is required for mirrors"),
+            None => errors.push(&mp, PolicyErrorKind::MirrorWithoutDestination),
         }
         if let Some(p) = &m.percentage {
             let at = field(&field(&mp, "percentage"), "value");
             if p.value > 100.0 {
                 errors.push(
                     &at,
-                    format!(
-                        "mirror percentage must have a max value of 100 (it has {})",
-                        p.value
-                    ),
+                    PolicyErrorKind::MirrorPercentTooHigh {
+                        value: p.value.to_string(),
+                    },
                 );
             }
             if p.value < 0.0 {
                 errors.push(
                     &at,
-                    format!(
-                        "mirror percentage must have a min value of 0 (it has {})",
-                        p.value
-                    ),
+                    PolicyErrorKind::MirrorPercentNegative {
+                        value: p.value.to_string(),
+                    },
                 );
             }
         }
@@ -156,7 +161,7 @@ pub(super) fn options(
             Some(t) => {
                 duration(t, &field(&dp, "fixedDelay"), errors);
             }
-            None => errors.push(&dp, "delay requires `fixedDelay`"),
+            None => errors.push(&dp, PolicyErrorKind::DelayWithoutFixedDelay),
         }
         if let Some(p) = &d.percentage {
             percentage(p, &field(&dp, "percentage"), errors);
@@ -164,7 +169,12 @@ pub(super) fn options(
         if let Some(p) = d.percent {
             let at = field(&dp, "percent");
             if p > 100 {
-                errors.push(&at, format!("percentage {p} is not in range 0..100"));
+                errors.push(
+                    &at,
+                    PolicyErrorKind::PercentOutOfRange {
+                        value: p.to_string(),
+                    },
+                );
             }
             warnings.push(Warning::new(
                 WarningKind::DeprecatedField,
@@ -198,18 +208,20 @@ pub(super) fn options(
 }
 
 /// validation.go `validatePercentage`.
-fn percentage(p: &Percent, path: &str, errors: &mut Errors) {
+fn percentage(p: &Percent, path: &FieldPath, errors: &mut Errors) {
     let v = p.value;
     if !(0.0..=100.0).contains(&v) || (v > 0.0 && v < 0.0001) {
         errors.push(
             &field(path, "value"),
-            format!("percentage {v} is neither 0.0, nor in range [0.0001, 100.0]"),
+            PolicyErrorKind::InvalidPercentage {
+                value: v.to_string(),
+            },
         );
     }
 }
 
 /// validation.go `validateCORSPolicy`.
-fn cors(c: &CorsPolicy, path: &str, errors: &mut Errors, warnings: &mut Vec<Warning>) {
+fn cors(c: &CorsPolicy, path: &FieldPath, errors: &mut Errors, warnings: &mut Vec<Warning>) {
     for (i, origin) in c.allow_origins.iter().flatten().enumerate() {
         let op = item(&field(path, "allowOrigins"), i);
         let set: Vec<(&str, &String)> = [
@@ -225,14 +237,17 @@ fn cors(c: &CorsPolicy, path: &str, errors: &mut Errors, warnings: &mut Vec<Warn
                 if *kind == "regex"
                     && let Err(e) = compile_regex(value, Anchoring::Full)
                 {
-                    errors.push(&field(&op, "regex"), format!("{e} in `{value}`"));
+                    errors.push(
+                        &field(&op, "regex"),
+                        PolicyErrorKind::InvalidRegex {
+                            pattern: value.to_string(),
+                            reason: e,
+                        },
+                    );
                 }
             }
-            [_] | [] => errors.push(
-                &op,
-                "'' is not a valid match type for CORS allow origins: set one of `exact`, `prefix`, `regex`",
-            ),
-            _ => errors.push(&op, "set only one of `exact`, `prefix`, `regex`"),
+            [_] | [] => errors.push(&op, PolicyErrorKind::EmptyCorsOrigin),
+            _ => errors.push(&op, PolicyErrorKind::SeveralCorsOriginMatches),
         }
     }
     if c.allow_origin.is_some() {
@@ -246,10 +261,7 @@ fn cors(c: &CorsPolicy, path: &str, errors: &mut Errors, warnings: &mut Vec<Warn
         if !CORS_METHODS.contains(&m.as_str()) {
             errors.push(
                 &item(&field(path, "allowMethods"), i),
-                format!(
-                    "`{m}` is not a supported HTTP method: use one of {}",
-                    CORS_METHODS.join(", ")
-                ),
+                PolicyErrorKind::UnsupportedCorsMethod { method: m.clone() },
             );
         }
     }
@@ -265,13 +277,11 @@ fn cors(c: &CorsPolicy, path: &str, errors: &mut Errors, warnings: &mut Vec<Warn
     }
     if let Some(age) = &c.max_age {
         let at = field(path, "maxAge");
-        if let Ok(ns) = check_duration(age).map_err(|e| errors.push(&at, e))
+        if let Ok(ns) = check_duration(age)
+            .map_err(|e| errors.push(&at, PolicyErrorKind::InvalidDuration { error: e }))
             && ns % 1_000_000_000 != 0
         {
-            errors.push(
-                &at,
-                "max_age duration is accurate only to seconds precision",
-            );
+            errors.push(&at, PolicyErrorKind::MaxAgePrecision);
         }
     }
     if let Some(u) = &c.unmatched_preflights
@@ -279,31 +289,25 @@ fn cors(c: &CorsPolicy, path: &str, errors: &mut Errors, warnings: &mut Vec<Warn
     {
         errors.push(
             &field(path, "unmatchedPreflights"),
-            format!("`{u}` is not one of UNSPECIFIED, FORWARD, IGNORE"),
+            PolicyErrorKind::InvalidUnmatchedPreflights { value: u.clone() },
         );
     }
 }
 
 /// validation.go `validateExportTo` for a VirtualService or
 /// DestinationRule: `.`, `*` or namespaces, no duplicates, `*` alone.
-pub(super) fn export_to(list: &[String], path: &str, errors: &mut Errors) {
+pub(super) fn export_to(list: &[String], path: &FieldPath, errors: &mut Errors) {
     let mut seen = BTreeSet::new();
     for (i, e) in list.iter().enumerate() {
         let at = item(path, i);
         if !seen.insert(e.as_str()) {
-            errors.push(&at, format!("duplicate entries in exportTo for entry {e}"));
+            errors.push(&at, PolicyErrorKind::DuplicateExportTo { entry: e.clone() });
         } else if e != "." && e != "*" && !is_dns1123_label(e) {
-            errors.push(
-                &at,
-                format!("`{e}` is not `.`, `*` or a namespace name (a DNS-1123 label)"),
-            );
+            errors.push(&at, PolicyErrorKind::InvalidExportTo { entry: e.clone() });
         }
     }
     if seen.contains("*") && list.len() > 1 {
-        errors.push(
-            path,
-            "cannot have both public (*) and non-public exportTo values for a resource",
-        );
+        errors.push(path, PolicyErrorKind::MixedExportTo);
     }
 }
 
@@ -316,23 +320,18 @@ pub(super) fn destination_rules(
     errors: &mut Errors,
 ) {
     for (host, dr) in rules {
-        let hp = key("spec.destinationRules", host);
+        let hp = key(&FieldPath::fields(&["spec", "destinationRules"]), host);
         if !host.contains('.') {
             errors.push(
                 &hp,
-                format!(
-                    "destination rules are keyed by the host's FQDN: write `{host}.<namespace>.svc.cluster.local`"
-                ),
+                PolicyErrorKind::DestinationRuleHostNotFqdn { host: host.clone() },
             );
         }
         if let Some(list) = &dr.export_to {
             let ep = field(&hp, "exportTo");
             export_to(list, &ep, errors);
             if dr.workload_selector.is_some() && list.iter().any(|e| e != ".") {
-                errors.push(
-                    &ep,
-                    "destination rule with workload selector cannot have exportTo beyond current namespace",
-                );
+                errors.push(&ep, PolicyErrorKind::WorkloadSelectorExportTo);
             }
         }
         for name in dr.subsets.keys() {
@@ -340,9 +339,10 @@ pub(super) fn destination_rules(
             if !defined {
                 errors.push(
                     &key(&field(&hp, "subsets"), name),
-                    format!(
-                        "subset `{name}` of `{host}` has no labels in `spec.subsets`: define it there first"
-                    ),
+                    PolicyErrorKind::UndefinedDestinationRuleSubset {
+                        name: name.clone(),
+                        host: host.clone(),
+                    },
                 );
             }
         }

@@ -8,7 +8,13 @@ fn table(hosts: &[(&str, u32)]) -> HostTable {
     let mut t = HostTable::default();
     let mut errors = Errors::default();
     for (h, g) in hosts {
-        let name = parse_host(h, Some("prod"), "h", &mut errors).unwrap();
+        let name = parse_host(
+            h,
+            Some("prod"),
+            &crate::FieldPath::root().key("h"),
+            &mut errors,
+        )
+        .unwrap();
         t.insert(&name, Arc::from(*h), *g);
     }
     assert!(errors.list.is_empty(), "{:?}", errors.list);
@@ -74,12 +80,26 @@ fn invalid_hosts_are_refused() {
     let mut errors = Errors::default();
     for h in ["", "a.*.com", "*foo.com", "foo*", "a b"] {
         assert!(
-            parse_host(h, Some("prod"), "h", &mut errors).is_none(),
+            parse_host(
+                h,
+                Some("prod"),
+                &crate::FieldPath::root().key("h"),
+                &mut errors
+            )
+            .is_none(),
             "{h}"
         );
     }
     assert_eq!(errors.list.len(), 5);
-    assert!(parse_host("reviews", None, "h", &mut errors).is_none());
+    assert!(
+        parse_host(
+            "reviews",
+            None,
+            &crate::FieldPath::root().key("h"),
+            &mut errors
+        )
+        .is_none()
+    );
 }
 
 #[test]

@@ -16,11 +16,21 @@ fn durations_read_as_go_durations() {
 #[test]
 fn durations_must_be_whole_milliseconds_of_at_least_one() {
     assert_eq!(check_duration("1ms"), Ok(1_000_000));
-    assert!(check_duration("0").unwrap_err().contains("at least 1ms"));
-    assert!(
-        check_duration("1500us")
-            .unwrap_err()
-            .contains("ms precision")
+    assert_eq!(
+        check_duration("0"),
+        Err(DurationError::BelowOneMillisecond("0".to_owned()))
+    );
+    assert_eq!(
+        check_duration("1500us").unwrap_err().to_string(),
+        "duration `1500us`: only durations to ms precision are supported"
+    );
+    assert_eq!(
+        parse_duration("-1s"),
+        Err(DurationError::Negative("-1s".to_owned()))
+    );
+    assert_eq!(
+        parse_duration("2sec").unwrap_err().to_string(),
+        "invalid duration `2sec`: write a number and a unit, e.g. `2s`, `500ms`, `1m30s`"
     );
 }
 

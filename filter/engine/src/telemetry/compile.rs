@@ -18,13 +18,13 @@ use super::cel::Program;
 use super::labels::STANDARD_LABELS;
 use super::model::{Metrics, MetricsOverrides, TagOverride};
 use super::{CompiledTelemetry, LabelPlan, LabelSource, Metric, Mode, Plan};
-use crate::error::{Errors, field, item, key};
+use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item, key};
 
 /// The default metric name prefix.
 pub const DEFAULT_PREFIX: &str = "meshpolicy_";
 
 /// Istio's metric selectors (telemetry.istio.io `MetricSelector.IstioMetric`).
-const ISTIO_METRICS: &[&str] = &[
+pub(crate) const ISTIO_METRICS: &[&str] = &[
     "ALL_METRICS",
     "REQUEST_COUNT",
     "REQUEST_DURATION",
@@ -67,8 +67,10 @@ pub(crate) fn compile(
         .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()));
     if !prefix_ok {
         errors.push(
-            "spec.settings.metricPrefix",
-            format!("metric prefix `{prefix}` must match `[a-zA-Z_][a-zA-Z0-9_]*`"),
+            &FieldPath::fields(&["spec", "settings", "metricPrefix"]),
+            PolicyErrorKind::InvalidMetricPrefix {
+                prefix: prefix.to_owned(),
+            },
         );
     }
 
@@ -78,13 +80,13 @@ pub(crate) fn compile(
     let mut all_disabled = [false; 2];
 
     for (i, entry) in entries.iter().enumerate() {
-        let path = item("spec.telemetry", i);
+        let path = item(&FieldPath::fields(&["spec", "telemetry"]), i);
         let mut ours = entry.providers.is_empty();
         for (k, p) in entry.providers.iter().enumerate() {
             if p.name.is_empty() {
                 errors.push(
                     &field(&item(&field(&path, "providers"), k), "name"),
-                    "providers.name may not be empty",
+                    PolicyErrorKind::EmptyProviderName,
                 );
             }
             ours |= p.name == "prometheus";
@@ -231,7 +233,7 @@ fn plan(st: &MetricState) -> Plan {
 /// The metrics and modes an override selects; `None` when invalid.
 fn selector(
     o: &MetricsOverrides,
-    opath: &str,
+    opath: &FieldPath,
     errors: &mut Errors,
 ) -> Option<(Vec<Metric>, Vec<Mode>)> {
     let mpath = field(opath, "match");
@@ -241,14 +243,14 @@ fn selector(
     let mut ok = true;
     let metrics = match (&m.metric, &m.custom_metric) {
         (Some(_), Some(_)) => {
-            errors.push(&mpath, "only one of `metric` or `customMetric` may be set");
+            errors.push(&mpath, PolicyErrorKind::MetricAndCustomMetric);
             ok = false;
             Vec::new()
         }
         (None, Some(c)) if c.is_empty() => {
             errors.push(
                 &field(&mpath, "customMetric"),
-                "customMetric may not be empty",
+                PolicyErrorKind::EmptyCustomMetric,
             );
             ok = false;
             Vec::new()
@@ -258,7 +260,7 @@ fn selector(
             None => {
                 errors.push(
                     &field(&mpath, "customMetric"),
-                    format!("unknown metric `{c}`; meshpolicy's metrics are requests_total, request_duration_milliseconds, request_bytes, response_bytes"),
+                    PolicyErrorKind::UnknownCustomMetric { name: c.clone() },
                 );
                 ok = false;
                 Vec::new()
@@ -267,10 +269,7 @@ fn selector(
         (Some(x), None) if !ISTIO_METRICS.contains(&x.as_str()) => {
             errors.push(
                 &field(&mpath, "metric"),
-                format!(
-                    "unknown metric `{x}`; expected one of {}",
-                    ISTIO_METRICS.join(", ")
-                ),
+                PolicyErrorKind::UnknownMetric { name: x.clone() },
             );
             ok = false;
             Vec::new()
@@ -291,9 +290,9 @@ fn selector(
         Some(other) => {
             errors.push(
                 &field(&mpath, "mode"),
-                format!(
-                    "unknown mode `{other}`; expected one of CLIENT_AND_SERVER, CLIENT, SERVER"
-                ),
+                PolicyErrorKind::UnknownMode {
+                    mode: other.to_owned(),
+                },
             );
             ok = false;
             Vec::new()
@@ -304,7 +303,7 @@ fn selector(
 
 fn tag_overrides(
     o: &MetricsOverrides,
-    opath: &str,
+    opath: &FieldPath,
     programs: &mut Vec<Program>,
     errors: &mut Errors,
 ) -> Vec<(String, Option<Resolved>)> {
@@ -319,7 +318,7 @@ fn tag_overrides(
         if name.is_empty() || !valid_name {
             errors.push(
                 &path,
-                format!("tag name `{name}` is not a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`)"),
+                PolicyErrorKind::InvalidTagName { name: name.clone() },
             );
             continue;
         }
@@ -333,7 +332,7 @@ fn tag_overrides(
 /// `Some(None)` for REMOVE, `Some(Some(..))` for UPSERT, `None` when invalid.
 fn tag_override(
     t: &TagOverride,
-    path: &str,
+    path: &FieldPath,
     programs: &mut Vec<Program>,
     errors: &mut Errors,
 ) -> Option<Option<Resolved>> {
@@ -341,7 +340,7 @@ fn tag_override(
     let value = t.value.as_deref();
     let max_ok = match t.max_values {
         Some(0) => {
-            errors.push(&field(path, "maxValues"), "maxValues must be at least 1");
+            errors.push(&field(path, "maxValues"), PolicyErrorKind::ZeroMaxValues);
             false
         }
         _ => true,
@@ -350,13 +349,13 @@ fn tag_override(
         Some("REMOVE") => {
             let mut ok = max_ok;
             if value.is_some() {
-                errors.push(&vpath, "value must not be set when operation is REMOVE");
+                errors.push(&vpath, PolicyErrorKind::ValueWithRemove);
                 ok = false;
             }
             if t.max_values.is_some() {
                 errors.push(
                     &field(path, "maxValues"),
-                    "maxValues may only be set when operation is UPSERT",
+                    PolicyErrorKind::MaxValuesWithRemove,
                 );
                 ok = false;
             }
@@ -364,13 +363,19 @@ fn tag_override(
         }
         None | Some("UPSERT") => {
             let Some(src) = value.filter(|v| !v.is_empty()) else {
-                errors.push(&vpath, "value must be set when operation is UPSERT");
+                errors.push(&vpath, PolicyErrorKind::MissingUpsertValue);
                 return None;
             };
             let program = match Program::compile(src) {
                 Ok(p) => p,
                 Err(e) => {
-                    errors.push(&vpath, format!("invalid CEL expression `{src}`: {e}"));
+                    errors.push(
+                        &vpath,
+                        PolicyErrorKind::InvalidCel {
+                            expression: src.to_owned(),
+                            reason: e.to_string(),
+                        },
+                    );
                     return None;
                 }
             };
@@ -393,7 +398,9 @@ fn tag_override(
         Some(other) => {
             errors.push(
                 &field(path, "operation"),
-                format!("unknown operation `{other}`; expected UPSERT or REMOVE"),
+                PolicyErrorKind::UnknownOperation {
+                    operation: other.to_owned(),
+                },
             );
             None
         }

@@ -13,7 +13,7 @@ fn one_error(rule: Value) -> (String, String) {
     let e = rule_errors(json!([rule]));
     assert_eq!(e.errors.len(), 1, "{e}");
     let first = &e.errors[0];
-    (first.path.clone(), first.message.clone())
+    (first.path.to_string(), first.message())
 }
 
 fn routed(extra: Value) -> Value {

@@ -297,7 +297,7 @@ fn a_v1_document_is_refused_with_help_to_move_its_rules() {
     assert!(
         e.errors
             .iter()
-            .all(|e| e.message.contains("spec.virtualServices[0].http")),
+            .all(|e| e.message().contains("spec.virtualServices[0].http")),
         "{e}"
     );
 }

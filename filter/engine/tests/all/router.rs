@@ -19,7 +19,7 @@ fn messages(http: Value) -> Vec<(String, String)> {
     rule_errors(http)
         .errors
         .into_iter()
-        .map(|e| (e.path, e.message))
+        .map(|e| (e.path.to_string(), e.message()))
         .collect()
 }
 
@@ -220,11 +220,12 @@ fn warnings_are_typed_like_istio_analyze() {
         {"timeout": "1s", "fault": {"delay": {"fixedDelay": "1s", "percentage": {"value": 5.0}}},
          "route": [{"destination": {"host": "reviews"}}]}
     ]));
-    let got: Vec<(WarningKind, &str)> = p
+    let paths: Vec<(WarningKind, String)> = p
         .warnings()
         .iter()
-        .map(|w| (w.kind, w.path.as_str()))
+        .map(|w| (w.kind, w.path.to_string()))
         .collect();
+    let got: Vec<(WarningKind, &str)> = paths.iter().map(|(k, p)| (*k, p.as_str())).collect();
     assert_eq!(
         got,
         [
@@ -270,7 +271,7 @@ fn non_http_sections_and_destination_rule_settings_are_kept_and_checked() {
     let got: Vec<(String, String)> = errors(doc)
         .errors
         .into_iter()
-        .map(|e| (e.path, e.message))
+        .map(|e| (e.path.to_string(), e.message()))
         .collect();
     let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(

@@ -1,5 +1,8 @@
 //! Bad policies: every error at once, each with its field path.
 
+use std::collections::BTreeSet;
+
+use meshpolicy_engine::{ErrorCode, Policy, WarningKind};
 use serde_json::json;
 
 use crate::support::{errors, rule_errors, testdata, yaml_value};
@@ -7,7 +10,7 @@ use crate::support::{errors, rule_errors, testdata, yaml_value};
 fn messages(e: &meshpolicy_engine::PolicyErrors) -> Vec<(String, String)> {
     e.errors
         .iter()
-        .map(|e| (e.path.clone(), e.message.clone()))
+        .map(|e| (e.path.to_string(), e.message()))
         .collect()
 }
 
@@ -91,7 +94,7 @@ fn a_match_entry_may_not_be_empty() {
     assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].match[1]"]);
     assert!(
         e.errors[0]
-            .message
+            .message()
             .starts_with("match entry may not be empty")
     );
 }
@@ -102,7 +105,7 @@ fn rewrite_needs_uri_regex_rewrite_or_authority() {
     assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].rewrite"]);
     assert!(
         e.errors[0]
-            .message
+            .message()
             .starts_with("rewrite must specify at least one of URI, UriRegexRewrite, or authority")
     );
 }
@@ -123,11 +126,11 @@ fn uri_regex_rewrite_errors_name_their_field() {
         ]
     );
     assert_eq!(
-        e.errors[0].message,
+        e.errors[0].message(),
         "UriRegexRewrite requires both Rewrite and Match fields to be specified"
     );
     assert_eq!(
-        e.errors[1].message,
+        e.errors[1].message(),
         "rewrite uses group \\2 but the regex has 1 group(s)"
     );
 }
@@ -257,9 +260,9 @@ fn regexes_have_a_size_limit() {
         vec!["spec.virtualServices[0].http[0].match[0].uri.regex"]
     );
     assert!(
-        e.errors[0].message.contains("too big"),
+        e.errors[0].message().contains("too big"),
         "{}",
-        e.errors[0].message
+        e.errors[0].message()
     );
 }
 
@@ -290,7 +293,7 @@ fn wrong_api_version_kind_and_bad_json_are_errors() {
         .err()
         .unwrap();
     assert_eq!(e.paths(), vec!["document"]);
-    assert!(e.errors[0].message.starts_with("invalid JSON at line 1"));
+    assert!(e.errors[0].message().starts_with("invalid JSON at line 1"));
 }
 
 #[test]
@@ -300,4 +303,216 @@ fn too_many_rules_is_an_error() {
         .collect();
     let e = rule_errors(json!(many));
     assert_eq!(e.paths(), vec!["spec.virtualServices"]);
+}
+
+/// A policy of one virtual service for `r.prod.svc.cluster.local` with `http`.
+fn with_rules(http: serde_json::Value) -> String {
+    json!({"apiVersion": "meshpolicy.dev/v1alpha2", "kind": "TrafficPolicy",
+        "metadata": {"name": "t", "namespace": "prod"},
+        "spec": {"virtualServices": [{"name": "vs", "hosts": ["r"], "http": http}]}})
+    .to_string()
+}
+
+fn route() -> serde_json::Value {
+    json!([{"destination": {"host": "r"}}])
+}
+
+/// For each error code, a minimal policy (the filter's JSON) that produces it.
+fn error_inputs() -> Vec<(ErrorCode, String)> {
+    use ErrorCode as C;
+    vec![
+        (C::UnknownField, json!({"spec": {"colour": 1}}).to_string()),
+        (
+            C::UnsupportedField,
+            with_rules(json!([{"delegate": {"name": "d"}, "route": route()}])),
+        ),
+        (
+            C::WrongType,
+            json!({"spec": {"virtualServices": 1}}).to_string(),
+        ),
+        (C::InvalidJson, "{\"spec\": ".to_owned()),
+        (
+            C::UnknownKind,
+            json!({"kind": "VirtualService"}).to_string(),
+        ),
+        (
+            C::InvalidRegex,
+            with_rules(json!([{"match": [{"uri": {"regex": "("}}], "route": route()}])),
+        ),
+        (
+            C::InvalidWeights,
+            with_rules(json!([{"route": [
+                {"destination": {"host": "r", "subset": "a"}, "weight": 0},
+                {"destination": {"host": "r", "subset": "b"}, "weight": 0}]}])),
+        ),
+        (
+            C::Duplicate,
+            with_rules(
+                json!([{"name": "a", "match": [{"uri": {"prefix": "/a"}}], "route": route()},
+                {"name": "a", "route": route()}]),
+            ),
+        ),
+        (
+            C::LimitExceeded,
+            with_rules(json!([{"route": route(),
+                "headers": {"request": {"set": {"x-big": "v".repeat(9000)}}}}])),
+        ),
+        (
+            C::InvalidCel,
+            json!({"spec": {"telemetry": [{"overrides": [{"tagOverrides":
+                {"x": {"operation": "UPSERT", "value": "(("}}}]}]}})
+            .to_string(),
+        ),
+        (C::InvalidPolicy, with_rules(json!([{"name": "no-action"}]))),
+    ]
+}
+
+/// For each warning code, a minimal policy that compiles with it.
+fn warning_inputs() -> Vec<(WarningKind, String)> {
+    use WarningKind as W;
+    let two_services = json!({"metadata": {"namespace": "prod"}, "spec": {"virtualServices": [
+        {"name": "a", "hosts": ["r"], "http": [{"match": [{"uri": {"prefix": "/a"}}], "route": route()}]},
+        {"name": "b", "hosts": ["r"], "http": [{"route": route()}]}]}});
+    vec![
+        (
+            W::UnreachableRule,
+            with_rules(
+                json!([{"route": route()}, {"match": [{"uri": {"prefix": "/a"}}], "route": route()}]),
+            ),
+        ),
+        (
+            W::IneffectiveMatch,
+            with_rules(
+                json!([{"match": [{"uri": {"prefix": "/a"}}], "route": route()},
+                {"match": [{"uri": {"prefix": "/a"}}], "route": route()}]),
+            ),
+        ),
+        (
+            W::UndefinedSubset,
+            with_rules(json!([{"route": [{"destination": {"host": "r", "subset": "v9"}}]}])),
+        ),
+        (W::MergedVirtualServices, two_services.to_string()),
+        (
+            W::ZeroWeight,
+            with_rules(json!([{"route": [{"destination": {"host": "r"}, "weight": 0}]}])),
+        ),
+        (
+            W::InvisibleHeader,
+            with_rules(
+                json!([{"match": [{"headers": {":status": {"exact": "200"}}}], "route": route()}]),
+            ),
+        ),
+        (
+            W::PerTryTimeoutExceedsTimeout,
+            with_rules(
+                json!([{"timeout": "1s", "retries": {"attempts": 2, "perTryTimeout": "2s"},
+                "route": route()}]),
+            ),
+        ),
+        (
+            W::FaultDisablesTimeoutAndRetries,
+            with_rules(json!([{"timeout": "1s", "route": route(),
+                "fault": {"abort": {"httpStatus": 503, "percentage": {"value": 1.0}}}}])),
+        ),
+        (
+            W::DeprecatedField,
+            with_rules(json!([{"route": route(), "mirror": {"host": "m"}, "mirrorPercent": 5}])),
+        ),
+        (
+            W::IneffectiveField,
+            with_rules(json!([{"route": route(), "mirrorPercentage": {"value": 5.0}}])),
+        ),
+    ]
+}
+
+/// The codes in the first column of the table under `### {title}` in
+/// docs/cli.md's `## Codes`.
+fn documented_codes(title: &str) -> BTreeSet<String> {
+    let path = format!("{}/../../docs/cli.md", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    let codes = doc
+        .split("\n## Codes\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("docs/cli.md has no `## Codes` section"));
+    let table = codes
+        .split(&format!("\n### {title}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("docs/cli.md `## Codes` has no `### {title}` table"));
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn docs_list_exactly_the_codes_the_engine_defines() {
+    let errors: BTreeSet<String> = ErrorCode::ALL.iter().map(|c| c.to_string()).collect();
+    assert_eq!(documented_codes("Errors"), errors);
+    let warnings: BTreeSet<String> = WarningKind::ALL
+        .iter()
+        .map(|k| k.code().to_owned())
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        WarningKind::ALL.len(),
+        "a warning code twice"
+    );
+    assert_eq!(documented_codes("Warnings"), warnings);
+}
+
+#[test]
+fn every_error_code_is_produced_by_some_input() {
+    let inputs = error_inputs();
+    let covered: Vec<ErrorCode> = inputs.iter().map(|(c, _)| *c).collect();
+    assert_eq!(covered, ErrorCode::ALL, "one input per code, in order");
+    for (code, input) in inputs {
+        let e = Policy::from_json(&input)
+            .err()
+            .unwrap_or_else(|| panic!("{code}: the input compiled: {input}"));
+        let codes: Vec<ErrorCode> = e.errors.iter().map(|e| e.kind.code()).collect();
+        assert!(codes.contains(&code), "{code}: got {codes:?}\n{e}");
+        for err in &e.errors {
+            assert_eq!(err.code(), err.kind.code().as_str());
+        }
+    }
+}
+
+#[test]
+fn every_warning_code_is_produced_by_some_input() {
+    let inputs = warning_inputs();
+    let covered: Vec<WarningKind> = inputs.iter().map(|(k, _)| *k).collect();
+    assert_eq!(covered, WarningKind::ALL, "one input per kind, in order");
+    for (kind, input) in inputs {
+        let policy = Policy::from_json(&input)
+            .unwrap_or_else(|e| panic!("{}: the input must compile:\n{e}", kind.code()));
+        let kinds: Vec<WarningKind> = policy.warnings().iter().map(|w| w.kind).collect();
+        assert!(kinds.contains(&kind), "{}: got {kinds:?}", kind.code());
+    }
+}
+
+#[test]
+fn the_two_codes_guessed_wrong_from_words_are_right() {
+    // "…URI or UriRegexRewrite" was reported as invalid-regex, "maxValues
+    // must be at least 1" as wrong-type, when codes came from the words
+    let e = rule_errors(
+        json!([{"rewrite": {"uri": "/a", "uriRegexRewrite": {"match": "a", "rewrite": "/b"}},
+        "route": route()}]),
+    );
+    assert_eq!(
+        e.errors[0].message(),
+        "rewrite may only contain one of URI or UriRegexRewrite"
+    );
+    assert_eq!(e.errors[0].code(), "invalid-policy");
+    let e = errors(
+        json!({"spec": {"telemetry": [{"overrides": [{"tagOverrides":
+        {"x": {"operation": "UPSERT", "value": "request.host", "maxValues": 0}}}]}]}}),
+    );
+    assert_eq!(e.errors[0].message(), "maxValues must be at least 1");
+    assert_eq!(e.errors[0].code(), "invalid-policy");
+    assert_eq!(
+        e.paths(),
+        ["spec.telemetry[0].overrides[0].tagOverrides.x.maxValues"]
+    );
 }
