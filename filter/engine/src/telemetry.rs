@@ -12,6 +12,8 @@ pub mod cel;
 mod compile;
 mod labels;
 pub mod model;
+mod peer;
+mod stats;
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +22,8 @@ pub use labels::{
     NodeInfo, STANDARD_LABELS, mode as reporter_mode, response_flags, standard as standard_labels,
     standard_into as standard_labels_into,
 };
+pub use peer::PeerAttributes;
+pub use stats::{Fallbacks, MAX_STATS, StatRecorder, StatSink, metric_value};
 
 use crate::error::{Errors, PolicyErrors};
 use cel::{Attributes, Program};

@@ -52,6 +52,20 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
+    /// Every field `unknown`: a proxy whose node metadata is not read yet.
+    pub fn unknown() -> NodeInfo {
+        let unknown = || UNKNOWN.to_string();
+        NodeInfo {
+            workload: unknown(),
+            namespace: unknown(),
+            app: unknown(),
+            version: unknown(),
+            canonical_service: unknown(),
+            canonical_revision: unknown(),
+            cluster: unknown(),
+        }
+    }
+
     /// Reads `node.metadata` (`WORKLOAD_NAME`, `NAMESPACE`, `CLUSTER_ID`,
     /// `LABELS`) through `attrs`.
     pub fn read(attrs: &dyn Attributes) -> NodeInfo {
