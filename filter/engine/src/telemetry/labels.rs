@@ -66,6 +66,21 @@ impl NodeInfo {
         }
     }
 
+    /// Every field as a label value ([`super::sanitize`]d), once for all
+    /// the requests of a VM.
+    pub fn sanitized(&self) -> NodeInfo {
+        let s = |v: &String| super::sanitize(v);
+        NodeInfo {
+            workload: s(&self.workload),
+            namespace: s(&self.namespace),
+            app: s(&self.app),
+            version: s(&self.version),
+            canonical_service: s(&self.canonical_service),
+            canonical_revision: s(&self.canonical_revision),
+            cluster: s(&self.cluster),
+        }
+    }
+
     /// Reads `node.metadata` (`WORKLOAD_NAME`, `NAMESPACE`, `CLUSTER_ID`,
     /// `LABELS`) through `attrs`.
     pub fn read(attrs: &dyn Attributes) -> NodeInfo {
@@ -152,6 +167,12 @@ const RESPONSE_CODE: usize = 21;
 const GRPC_RESPONSE_STATUS: usize = 22;
 const RESPONSE_FLAGS: usize = 23;
 const CONNECTION_SECURITY_POLICY: usize = 24;
+
+/// The standard labels whose value is one of a few constants that need no
+/// sanitizing: `reporter`, `request_protocol`, `response_flags`,
+/// `connection_security_policy` (bit `i` for `STANDARD_LABELS[i]`).
+pub(crate) const CONSTANT_LABELS: u32 =
+    (1 << 0) | (1 << REQUEST_PROTOCOL) | (1 << RESPONSE_FLAGS) | (1 << CONNECTION_SECURITY_POLICY);
 
 /// The standard labels whose value depends only on the mode and the
 /// [`NodeInfo`] (bit `i` for `STANDARD_LABELS[i]`): the reporter and the

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::ops::Range;
 
 use super::cel::{Attributes, HeaderMap};
 use crate::encoding::protobuf::struct_fields;
@@ -20,10 +21,18 @@ pub struct PeerAttributes<'a> {
 enum Peer {
     /// Envoy has none: every field is absent too.
     Absent,
-    /// The Struct's fields; `None` for a value that is not a string.
-    Fields(Vec<(Vec<u8>, Option<Vec<u8>>)>),
+    /// The Struct's bytes and its fields as ranges of them (one copy of
+    /// the bytes, no allocation per field); `None` for a value that is not
+    /// a string.
+    Fields(Vec<u8>, Vec<(Range<usize>, Option<Range<usize>>)>),
     /// Not a Struct (an older proxy's encoding): fields are read one by one.
     Opaque,
+}
+
+/// Where `part`, a subslice of `whole`, lies in it.
+fn range(whole: &[u8], part: &[u8]) -> Range<usize> {
+    let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    start..start.saturating_add(part.len())
 }
 
 impl Peer {
@@ -31,15 +40,14 @@ impl Peer {
         let Some(bytes) = inner.property(&[root]) else {
             return Peer::Absent;
         };
-        match struct_fields(&bytes) {
-            Some(fields) => Peer::Fields(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
-                    .collect(),
-            ),
-            None => Peer::Opaque,
-        }
+        let fields = match struct_fields(&bytes) {
+            Some(fields) => fields
+                .into_iter()
+                .map(|(k, v)| (range(&bytes, k), v.map(|v| range(&bytes, v))))
+                .collect(),
+            None => return Peer::Opaque,
+        };
+        Peer::Fields(bytes.into_owned(), fields)
     }
 }
 
@@ -63,11 +71,17 @@ impl<'a> PeerAttributes<'a> {
         match cell.get_or_init(|| Peer::read(self.inner, root)) {
             Peer::Absent => Some(None),
             Peer::Opaque => None,
-            Peer::Fields(fields) => match fields.iter().find(|(k, _)| k == field.as_bytes()) {
-                None => Some(None),
-                Some((_, Some(value))) => Some(Some(value.as_slice())),
-                Some((_, None)) => None,
-            },
+            Peer::Fields(bytes, fields) => {
+                let key = |r: &Range<usize>| bytes.get(r.clone());
+                match fields
+                    .iter()
+                    .find(|(k, _)| key(k) == Some(field.as_bytes()))
+                {
+                    None => Some(None),
+                    Some((_, Some(value))) => Some(key(value)),
+                    Some((_, None)) => None,
+                }
+            }
         }
     }
 }

@@ -93,6 +93,9 @@ pub fn metric_value(
 /// cardinality.
 pub const MAX_STATS: usize = 10_000;
 
+/// The most label keys the recorder caches.
+const MAX_KEYS: usize = 4 * MAX_STATS;
+
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Per-VM metric state.
@@ -103,15 +106,20 @@ pub struct StatRecorder {
     /// stat name -> metric id, for every stat name this VM defined.
     ids: FastMap<String, u32>,
     full_warned: bool,
-    /// Label key ([`CompiledTelemetry::write_label_key`] after the
+    /// Label key ([`CompiledTelemetry::write_raw_label_key`] after the
     /// telemetry id, mode and plan group) -> the metric ids of the group's
     /// stat names, by `Metric as usize`. Only complete groups are kept. A
     /// request hashes one key of its label values instead of four ~1 KB
     /// stat names (those are built only when a label set is first seen).
     by_key: FastMap<Vec<u8>, [Option<u32>; 4]>,
     caps: CapState,
-    /// Buffers reused by every request.
+    /// Buffers reused by every request: its labels as evaluated (standard
+    /// labels unsanitized, enough to key them), their sanitized copy for a
+    /// label set seen for the first time, and the key.
     req: RequestLabels,
+    clean: RequestLabels,
+    /// Whether `clean` holds this request's labels.
+    clean_ready: bool,
     key: Vec<u8>,
 }
 
@@ -134,13 +142,15 @@ impl StatRecorder {
     /// The state for `node` in a known reporter mode.
     pub fn with_mode(node: NodeInfo, mode: Mode) -> Self {
         StatRecorder {
-            node,
+            node: node.sanitized(),
             mode,
             ids: FastMap::default(),
             full_warned: false,
             by_key: FastMap::default(),
             caps: CapState::default(),
             req: RequestLabels::default(),
+            clean: RequestLabels::default(),
+            clean_ready: false,
             key: Vec::new(),
         }
     }
@@ -172,8 +182,9 @@ impl StatRecorder {
         if groups.is_empty() {
             return;
         }
-        let (rule, destination) = decision_labels;
-        telemetry.evaluate_into(mode, &self.node, attrs, rule, destination, &mut self.req);
+        let decision = decision_labels;
+        telemetry.evaluate_unsanitized(mode, &self.node, attrs, decision, &mut self.req);
+        self.clean_ready = false;
         let mut ids: [Option<u32>; 4] = [None; 4];
         for &mask in groups {
             let group_ids = self.group_ids(telemetry, mask, sink);
@@ -215,16 +226,22 @@ impl StatRecorder {
         self.key.clear();
         self.key.extend_from_slice(&telemetry.id().to_le_bytes());
         self.key.extend_from_slice(&[mode as u8, mask]);
-        telemetry.write_label_key(mode, first, &self.req, &mut self.caps, &mut self.key);
+        telemetry.write_raw_label_key(mode, first, &self.req, &mut self.caps, &mut self.key);
         if let Some(cached) = self.by_key.get(self.key.as_slice()) {
             return *cached;
         }
-        // First time this label set is seen: build the stat names.
+        // First time this label set is seen: build the stat names, from
+        // the sanitized labels.
+        if !self.clean_ready {
+            self.clean.clone_from(&self.req);
+            CompiledTelemetry::sanitize_standard(&mut self.clean);
+            self.clean_ready = true;
+        }
         let mut fresh: [Option<u32>; 4] = [None; 4];
         for (metric, slot) in Metric::ALL.into_iter().zip(fresh.iter_mut()) {
             if in_group(metric) {
                 *slot = telemetry
-                    .stat_name(mode, metric, &self.req, &mut self.caps)
+                    .stat_name(mode, metric, &self.clean, &mut self.caps)
                     .and_then(|name| self.id(name, metric.is_histogram(), sink));
             }
         }
@@ -232,7 +249,10 @@ impl StatRecorder {
             .into_iter()
             .zip(fresh)
             .all(|(m, id)| !in_group(m) || id.is_some());
-        if complete {
+        // Keys are of unsanitized values, so several may name one label set
+        // (values that differ in what sanitizing replaces or cuts): the
+        // cache is bounded on its own, past which misses rebuild the names.
+        if complete && self.by_key.len() < MAX_KEYS {
             self.by_key.insert(self.key.clone(), fresh);
         }
         fresh

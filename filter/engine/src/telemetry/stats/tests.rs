@@ -289,3 +289,24 @@ fn metric_values_from_envoys_attributes_else_the_fallbacks() {
     );
     assert_eq!(metric_value(Metric::RequestCount, &a, &clock, [7, 9]), 1);
 }
+
+#[test]
+fn values_that_sanitize_alike_share_one_label_set() {
+    let t = telemetry("[]");
+    let mut rec = StatRecorder::with_mode(node(), Mode::Client);
+    let mut sink = FakeSink::default();
+    for authority in ["shop example", "shop;example", "shop example"] {
+        let mut a = request("a");
+        a.headers.insert(":authority".into(), authority.into());
+        rec.record(&t, &a, ("r", "d"), &mut sink, value);
+    }
+    assert_eq!(sink.defined.len(), 4, "{:?}", sink.defined);
+    assert!(
+        sink.defined[0]
+            .1
+            .contains("destination_service=.=shop_example;.;"),
+        "{}",
+        sink.defined[0].1
+    );
+    assert_eq!(sink.increments, [(1, 1), (1, 1), (1, 1)]);
+}
