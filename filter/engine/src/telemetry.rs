@@ -11,6 +11,7 @@
 pub mod cel;
 mod compile;
 mod labels;
+mod memo;
 pub mod model;
 mod peer;
 mod stats;
@@ -298,6 +299,11 @@ impl CompiledTelemetry {
             }
             sanitize_in_place(slot);
         }
+    }
+
+    /// Whether some label is an UPSERT expression.
+    pub(crate) fn has_programs(&self) -> bool {
+        !self.programs.is_empty()
     }
 
     /// Unique to this compilation and its clones.

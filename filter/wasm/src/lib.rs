@@ -19,7 +19,7 @@ use std::rc::Rc;
 use meshpolicy_engine::node::NodeMetadata;
 use meshpolicy_engine::random::Random;
 use meshpolicy_engine::telemetry::cel::HeaderMap;
-use meshpolicy_engine::telemetry::{Mode, NodeInfo, PeerAttributes, StatRecorder, metric_value};
+use meshpolicy_engine::telemetry::{Mode, NodeInfo, StatRecorder, metric_value};
 use meshpolicy_engine::{Decision, Policy, Request, SourceInfo, port};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
@@ -200,8 +200,7 @@ impl HttpContext for Stream {
             Some(d) => (&*d.labels.policy_rule, &*d.labels.policy_destination),
             None => ("unknown", "unknown"),
         };
-        let attrs = PeerAttributes::new(&Host);
-        let value = |metric| metric_value(metric, &attrs, &Host, self.bodies);
-        stats.record(telemetry, &attrs, labels, &mut Host, value);
+        let value = |metric| metric_value(metric, &Host, &Host, self.bodies);
+        stats.record(telemetry, &Host, labels, &mut Host, value);
     }
 }

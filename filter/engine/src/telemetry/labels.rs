@@ -168,12 +168,6 @@ const GRPC_RESPONSE_STATUS: usize = 22;
 const RESPONSE_FLAGS: usize = 23;
 const CONNECTION_SECURITY_POLICY: usize = 24;
 
-/// The standard labels whose value is one of a few constants that need no
-/// sanitizing: `reporter`, `request_protocol`, `response_flags`,
-/// `connection_security_policy` (bit `i` for `STANDARD_LABELS[i]`).
-pub(crate) const CONSTANT_LABELS: u32 =
-    (1 << 0) | (1 << REQUEST_PROTOCOL) | (1 << RESPONSE_FLAGS) | (1 << CONNECTION_SECURITY_POLICY);
-
 /// The standard labels whose value depends only on the mode and the
 /// [`NodeInfo`] (bit `i` for `STANDARD_LABELS[i]`): the reporter and the
 /// proxy's own workload side but its principal.

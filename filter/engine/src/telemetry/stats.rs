@@ -10,6 +10,8 @@
 use std::collections::HashMap;
 
 use super::cel::{AttrType, Attributes, HeaderMap, Value, attributes::decode};
+use super::memo::{Memo, Replay, Walk};
+use super::peer::PeerAttributes;
 use super::{CapState, CompiledTelemetry, Metric, Mode, NodeInfo, RequestLabels};
 
 /// Where metrics go: Envoy's stats (`proxy_define_metric`,
@@ -121,6 +123,11 @@ pub struct StatRecorder {
     /// Whether `clean` holds this request's labels.
     clean_ready: bool,
     key: Vec<u8>,
+    /// Label sets by the reads that produced them, for the telemetry of
+    /// id `memo_for` (the first one recorded without UPSERT expressions).
+    memo: Memo,
+    memo_for: Option<u64>,
+    decision_key: Vec<u8>,
 }
 
 impl StatRecorder {
@@ -152,6 +159,9 @@ impl StatRecorder {
             clean: RequestLabels::default(),
             clean_ready: false,
             key: Vec::new(),
+            memo: Memo::default(),
+            memo_for: None,
+            decision_key: Vec::new(),
         }
     }
 
@@ -167,8 +177,10 @@ impl StatRecorder {
     }
 
     /// Records the metrics of one finished request: its labels from `attrs`
-    /// and the decision's `policy_rule` / `policy_destination`, each enabled
-    /// metric's value from `value` (asked only for metrics that record).
+    /// (Envoy's attributes as the proxy answers them; peer metadata is read
+    /// whole, [`PeerAttributes`]) and the decision's `policy_rule` /
+    /// `policy_destination`, each enabled metric's value from `value`
+    /// (asked only for metrics that record).
     pub fn record(
         &mut self,
         telemetry: &CompiledTelemetry,
@@ -177,23 +189,34 @@ impl StatRecorder {
         sink: &mut impl StatSink,
         mut value: impl FnMut(Metric) -> u64,
     ) {
-        let mode = self.mode;
-        let groups = telemetry.plan_groups(mode);
+        let groups = telemetry.plan_groups(self.mode);
         if groups.is_empty() {
             return;
         }
-        let decision = decision_labels;
-        telemetry.evaluate_unsanitized(mode, &self.node, attrs, decision, &mut self.req);
-        self.clean_ready = false;
-        let mut ids: [Option<u32>; 4] = [None; 4];
-        for &mask in groups {
-            let group_ids = self.group_ids(telemetry, mask, sink);
-            for (i, (slot, id)) in ids.iter_mut().zip(group_ids).enumerate() {
-                if mask & (1 << i) != 0 {
-                    *slot = id;
+        let ids = if self.memoises(telemetry) {
+            let (rule, destination) = decision_labels;
+            self.decision_key.clear();
+            self.decision_key.extend_from_slice(rule.as_bytes());
+            self.decision_key.push(0);
+            self.decision_key.extend_from_slice(destination.as_bytes());
+            match self.memo.walk(&self.decision_key, attrs) {
+                Walk::Hit(ids) => ids,
+                Walk::Miss(reads) => {
+                    let replay = Replay::new(attrs, reads);
+                    let ids = self.label_ids(telemetry, &replay, decision_labels, sink);
+                    let complete = groups.iter().fold(0u8, |all, mask| all | mask).eq(&ids
+                        .iter()
+                        .enumerate()
+                        .fold(0u8, |all, (i, id)| all | (u8::from(id.is_some()) << i)));
+                    if let (true, Some(reads)) = (complete, replay.into_reads()) {
+                        self.memo.insert(&self.decision_key, &reads, ids);
+                    }
+                    ids
                 }
             }
-        }
+        } else {
+            self.label_ids(telemetry, attrs, decision_labels, sink)
+        };
         for (metric, id) in Metric::ALL.into_iter().zip(ids) {
             let Some(id) = id else {
                 continue;
@@ -208,6 +231,39 @@ impl StatRecorder {
                 "meshpolicy: tag `{tag}` reached its maxValues; further new values are reported as `other`"
             ));
         }
+    }
+
+    /// Whether label sets of `telemetry` are memoised by their reads
+    /// ([`Memo`]): without UPSERT expressions, for one telemetry at a time.
+    fn memoises(&mut self, telemetry: &CompiledTelemetry) -> bool {
+        if telemetry.has_programs() {
+            return false;
+        }
+        *self.memo_for.get_or_insert(telemetry.id()) == telemetry.id()
+    }
+
+    /// The metric ids of a request's label set, its labels evaluated.
+    fn label_ids(
+        &mut self,
+        telemetry: &CompiledTelemetry,
+        attrs: &dyn Attributes,
+        decision: (&str, &str),
+        sink: &mut impl StatSink,
+    ) -> [Option<u32>; 4] {
+        let attrs = PeerAttributes::new(attrs);
+        let mode = self.mode;
+        telemetry.evaluate_unsanitized(mode, &self.node, &attrs, decision, &mut self.req);
+        self.clean_ready = false;
+        let mut ids: [Option<u32>; 4] = [None; 4];
+        for &mask in telemetry.plan_groups(mode) {
+            let group_ids = self.group_ids(telemetry, mask, sink);
+            for (i, (slot, id)) in ids.iter_mut().zip(group_ids).enumerate() {
+                if mask & (1 << i) != 0 {
+                    *slot = id;
+                }
+            }
+        }
+        ids
     }
 
     /// The metric ids of one plan group (`mask` over `Metric as usize`) for

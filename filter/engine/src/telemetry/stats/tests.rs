@@ -77,11 +77,27 @@ fn node() -> NodeInfo {
     }
 }
 
+/// A protobuf `Struct` of string fields, as Envoy serves peer metadata.
+fn peer(fields: &[(&str, &str)]) -> Vec<u8> {
+    let len = |field: u8, bytes: &[u8]| {
+        let mut out = vec![field << 3 | 2, u8::try_from(bytes.len()).unwrap()];
+        out.extend_from_slice(bytes);
+        out
+    };
+    let mut out = Vec::new();
+    for (key, value) in fields {
+        let mut entry = len(1, key.as_bytes());
+        entry.extend(len(2, &len(3, value.as_bytes())));
+        out.extend(len(1, &entry));
+    }
+    out
+}
+
 fn request(tenant: &str) -> Attrs {
     let mut a = Attrs::default();
     a.headers.insert("x-tenant".into(), tenant.into());
     a.props
-        .insert("upstream_peer.workload".into(), b"reviews-v2".to_vec());
+        .insert("upstream_peer".into(), peer(&[("workload", "reviews-v2")]));
     a.props
         .insert("response.code".into(), 200_i64.to_le_bytes().to_vec());
     a
@@ -309,4 +325,39 @@ fn values_that_sanitize_alike_share_one_label_set() {
         sink.defined[0].1
     );
     assert_eq!(sink.increments, [(1, 1), (1, 1), (1, 1)]);
+}
+#[test]
+fn a_label_set_seen_before_costs_its_reads_and_nothing_else() {
+    let t = telemetry("[]");
+    let mut rec = StatRecorder::with_mode(node(), Mode::Client);
+    let mut sink = FakeSink::default();
+    let reads = |rec: &mut StatRecorder, sink: &mut FakeSink, workload: &str| {
+        let mut a = request("a");
+        a.props
+            .insert("upstream_peer".into(), peer(&[("workload", workload)]));
+        rec.record(&t, &a, ("r", "d"), sink, value);
+        a.reads.get()
+    };
+    let first = reads(&mut rec, &mut sink, "reviews-v2");
+    let second = reads(&mut rec, &mut sink, "reviews-v2");
+    // The same reads (the same host calls), answered alike: the label set
+    // is known without computing it.
+    assert_eq!(first, second);
+    assert!(first > 0);
+    assert_eq!(sink.defined.len(), 4);
+    assert_eq!(sink.increments, [(1, 1), (1, 1)]);
+    // Another answer is another label set, whatever the tree knew.
+    reads(&mut rec, &mut sink, "reviews-v3");
+    assert_eq!(sink.defined.len(), 8);
+    assert!(
+        sink.defined[4]
+            .1
+            .contains("destination_workload=.=reviews-v3;.;")
+    );
+    assert_eq!(reads(&mut rec, &mut sink, "reviews-v2"), first);
+    assert_eq!(sink.defined.len(), 8);
+    assert_eq!(sink.increments, [(1, 1), (1, 1), (5, 1), (1, 1)]);
+    // Another decision too.
+    rec.record(&t, &request("a"), ("r2", "d"), &mut sink, value);
+    assert_eq!(sink.defined.len(), 12);
 }
