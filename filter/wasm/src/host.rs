@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use meshpolicy_engine::encoding::pairs;
+use meshpolicy_engine::encoding::{self, pairs};
 use meshpolicy_engine::telemetry::cel::{Attributes, HeaderMap};
 use meshpolicy_engine::telemetry::{Fallbacks, StatSink};
 use meshpolicy_engine::{HeaderSink, LocalResponse};
@@ -82,27 +82,11 @@ pub fn plugin_configuration() -> Option<Vec<u8>> {
     read(|d, s| unsafe { proxy_get_buffer_bytes(PLUGIN_CONFIGURATION, 0, usize::MAX, d, s) })
 }
 
-/// A property (path segments joined by NUL, as Envoy expects them), joined
-/// on the stack when short.
+/// A property (Envoy's path encoding: segments joined by NUL).
 pub fn property(path: &[&str]) -> Option<Vec<u8>> {
-    let mut buf = [0u8; 128];
-    let mut len = 0;
-    for (i, seg) in path.iter().enumerate() {
-        let sep = usize::from(i > 0);
-        let Some(dst) = buf.get_mut(len..len + sep + seg.len()) else {
-            return property_joined(path.join("\0").as_bytes());
-        };
-        let (nul, rest) = dst.split_at_mut(sep);
-        nul.fill(0);
-        rest.copy_from_slice(seg.as_bytes());
-        len += sep + seg.len();
-    }
-    property_joined(buf.get(..len).unwrap_or_default())
-}
-
-fn property_joined(path: &[u8]) -> Option<Vec<u8>> {
     // SAFETY: the path is live for the call; out-parameters as in `read`.
-    read(|d, s| unsafe { proxy_get_property(path.as_ptr(), path.len(), d, s) })
+    let get = |p: &[u8]| read(|d, s| unsafe { proxy_get_property(p.as_ptr(), p.len(), d, s) });
+    encoding::with_property_path(path, get)
 }
 
 /// A whole header map in one call, decoded without trapping on invalid
