@@ -13,15 +13,16 @@
 /// by a NUL byte (spec: proxy-wasm/spec abi-versions/v0.2.1 "Serialized maps").
 /// Returns `None` when the bytes are not a well-formed map.
 pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    // Valid UTF-8 (nearly every header) is copied as it is; only the rest
+    // goes through the slower lossy conversion.
+    let text = |b: &[u8]| match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    };
     Some(
         decode_raw(bytes)?
             .into_iter()
-            .map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
-            })
+            .map(|(k, v)| (text(k), text(v)))
             .collect(),
     )
 }
