@@ -94,8 +94,10 @@ pub(crate) enum Walk {
 }
 
 impl Memo {
-    /// The most nodes kept; past it new paths are not added.
-    pub(crate) const MAX_NODES: usize = 100_000;
+    /// The most nodes kept (a path is a node per read, about ten, sharing
+    /// prefixes: thousands of label sets in a few MiB); past it new paths
+    /// are not added and their requests compute their labels.
+    pub(crate) const MAX_NODES: usize = 20_000;
 
     /// Walks the tree for a request with `decision` labels, reading `attrs`.
     pub(crate) fn walk(&self, decision: &[u8], attrs: &dyn Attributes) -> Walk {
@@ -243,5 +245,89 @@ impl Attributes for Replay<'_> {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::cell::Cell;
+
+    use super::{Answer, Memo, Read, Replay, Walk};
+    use crate::telemetry::cel::{Attributes, HeaderMap};
+
+    /// `a` answers its own value, `b` is absent; counts reads.
+    struct Host {
+        a: &'static [u8],
+        reads: Cell<usize>,
+    }
+
+    impl Attributes for Host {
+        fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
+            self.reads.set(self.reads.get() + 1);
+            (path == ["a"]).then_some(Cow::Borrowed(self.a))
+        }
+        fn header(&self, _: HeaderMap, _: &str) -> Option<Cow<'_, str>> {
+            None
+        }
+    }
+
+    fn host(a: &'static [u8]) -> Host {
+        Host {
+            a,
+            reads: Cell::new(0),
+        }
+    }
+
+    /// An evaluation: reads `a`, then `b` only when `a` is `x`.
+    fn evaluate(attrs: &dyn Attributes) {
+        if attrs.property(&["a"]).as_deref() == Some(b"x") {
+            let _ = attrs.property(&["b"]);
+        }
+    }
+
+    fn learn(memo: &mut Memo, h: &Host, id: u32) -> Walk {
+        let walk = memo.walk(b"r", h);
+        if let Walk::Miss(reads) = &walk {
+            let replay = Replay::new(h, reads.clone());
+            evaluate(&replay);
+            let reads: Vec<(Read, Answer)> = replay.into_reads().unwrap();
+            memo.insert(b"r", &reads, [Some(id), None, None, None]);
+        }
+        walk
+    }
+
+    #[test]
+    fn walks_make_the_evaluations_reads_and_hit_once_learned() {
+        let mut memo = Memo::default();
+        let x = host(b"x");
+        assert!(matches!(learn(&mut memo, &x, 1), Walk::Miss(r) if r.is_empty()));
+        assert_eq!(x.reads.get(), 2, "the evaluation read a and b");
+        x.reads.set(0);
+        assert!(matches!(memo.walk(b"r", &x), Walk::Hit([Some(1), ..])));
+        assert_eq!(x.reads.get(), 2, "the walk made the same reads");
+        // Another answer to `a`: a miss after one read, replayed, not re-read.
+        let y = host(b"y");
+        assert!(matches!(learn(&mut memo, &y, 2), Walk::Miss(r) if r.len() == 1));
+        assert_eq!(y.reads.get(), 1);
+        assert!(matches!(memo.walk(b"r", &y), Walk::Hit([Some(2), ..])));
+        assert!(matches!(memo.walk(b"r", &x), Walk::Hit([Some(1), ..])));
+        // Another decision is another root.
+        assert!(matches!(memo.walk(b"other", &x), Walk::Miss(_)));
+    }
+
+    #[test]
+    fn the_tree_stops_growing_at_its_cap() {
+        let mut memo = Memo::default();
+        let reads = |i: usize| vec![(Read::of_property(&["a"]), Some(i.to_le_bytes().to_vec()))];
+        let mut i = 0;
+        while memo.nodes.len() + 2 <= Memo::MAX_NODES {
+            memo.insert(b"r", &reads(i), [Some(1), None, None, None]);
+            i += 1;
+        }
+        let full = memo.nodes.len();
+        memo.insert(b"r", &reads(i + 1), [Some(1), None, None, None]);
+        assert_eq!(memo.nodes.len(), full);
+        assert!(matches!(memo.walk(b"r", &host(b"new")), Walk::Miss(_)));
     }
 }
