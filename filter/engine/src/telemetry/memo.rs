@@ -103,7 +103,7 @@ impl Memo {
     pub(crate) fn walk(&self, decision: &[u8], attrs: &dyn Attributes) -> Walk {
         // The nodes passed and their reads' answers (the reads themselves
         // are cloned only on a miss).
-        let mut passed: Vec<(usize, Answer)> = Vec::new();
+        let mut passed: Vec<(usize, Answer)> = Vec::with_capacity(16);
         let miss = |passed: Vec<(usize, Answer)>| {
             let reads = passed.into_iter().filter_map(|(at, answer)| {
                 let read = self.nodes.get(at)?.read.clone()?;
