@@ -560,3 +560,36 @@ fn human(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::header_differences;
+
+    fn list(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn header_differences_name_each_header_that_differs() {
+        let want = list(&[
+            (":path", "/new"),
+            ("x-a", "1"),
+            ("x-a", "2"),
+            ("x-gone", "g"),
+        ]);
+        let got = list(&[(":path", "/new"), ("X-A", "1,2"), ("x-extra", "e")]);
+        assert_eq!(
+            header_differences("request header", &want, &got, &[]),
+            [
+                "request header x-gone: engine `g`, filter none",
+                "request header x-extra: engine none, filter `e`"
+            ]
+        );
+        // Only the names asked for.
+        assert!(header_differences("request header", &want, &got, &[":path"]).is_empty());
+        assert!(header_differences("response header", &want, &want, &[]).is_empty());
+    }
+}
