@@ -79,9 +79,12 @@ impl Context for Root {}
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let config = host::plugin_configuration().unwrap_or_default();
-        let Ok(text) = std::str::from_utf8(&config) else {
-            log::error!("meshpolicy: plugin configuration is not UTF-8");
-            return self.refuse();
+        let text = match std::str::from_utf8(&config) {
+            Ok(text) => text,
+            Err(err) => {
+                log::error!("meshpolicy: plugin configuration is not UTF-8: {err}");
+                return self.refuse();
+            }
         };
         let policy = match Policy::from_json(text) {
             Ok(policy) => policy,
