@@ -9,7 +9,12 @@
 //!     the four metrics with ids defined once), meshpolicy with the
 //!     article's policy and its Telemetry, and the same with every metric
 //!     disabled. Each ratio is the median over rounds of the round's ratio.
-//!     Host calls per request are counted on a separate plugin.
+//!     Host calls per request are counted on a separate plugin, and the
+//!     fuel (wasm instructions) each group of callbacks spends: a measure
+//!     of guest work that does not depend on the machine.
+//!     With `COST_BEFORE_WASM=<path>` two more variants run the same
+//!     policies on that module (an earlier build), in the same rounds, so a
+//!     change is measured before and after in one run.
 //! (b) Linear memory after configure and after 10,000 requests, start-up
 //!     (`Plugin::start`: instantiate, `_initialize`, root context, vm start
 //!     and configure) and configure alone (`proxy_on_configure` again), for
@@ -34,7 +39,7 @@ use serde_json::{Value, json};
 #[path = "support/common.rs"]
 #[allow(dead_code)]
 mod common;
-use common::{filter_bytes, guest_bytes, request, target_dir};
+use common::{RESPONSE, filter_bytes, guest_bytes, request, target_dir};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench cost";
 const ROUNDS: usize = 41;
@@ -124,6 +129,23 @@ fn start(module: &LoadedModule, config: &[u8], count: bool) -> Plugin {
             ..PluginOptions::default()
         },
     )
+}
+
+/// Fuel (wasm instructions) of one request whose label set is already
+/// defined: request headers (with the context's creation), response
+/// headers, and the end (on_log, on_done, on_delete).
+fn fuel(module: &LoadedModule, config: &[u8]) -> [u64; 3] {
+    let mut plugin = start(module, config, false);
+    request(&mut plugin, REQUEST);
+    let t0 = plugin.fuel_total();
+    let mut stream = plugin.new_stream();
+    stream.request_headers(REQUEST, true);
+    let t1 = stream.plugin().fuel_total();
+    stream.response_headers(RESPONSE, true);
+    let t2 = stream.plugin().fuel_total();
+    stream.complete();
+    let t3 = plugin.fuel_total();
+    [t1 - t0, t2 - t1, t3 - t2]
 }
 
 struct Variant {
@@ -297,7 +319,28 @@ fn main() {
             config: to_vec(&article(metrics_off())),
         },
     ];
+    let mut variants = variants;
+    let before = std::env::var_os("COST_BEFORE_WASM").filter(|p| !p.is_empty());
+    if let Some(path) = &before {
+        let bytes = std::fs::read(path)
+            .unwrap_or_else(|e| panic!("COST_BEFORE_WASM={}: {e}", path.to_string_lossy()));
+        let module = || host.load_bytes(&bytes).expect("the earlier module loads");
+        variants.push(Variant {
+            label: "before (`COST_BEFORE_WASM`), the article's policy and its Telemetry",
+            module: module(),
+            config: to_vec(&article(article_telemetry())),
+        });
+        variants.push(Variant {
+            label: "before (`COST_BEFORE_WASM`), every metric disabled",
+            module: module(),
+            config: to_vec(&article(metrics_off())),
+        });
+    }
     let (times, ratios, calls) = per_request(&variants);
+    let fuels: Vec<[u64; 3]> = variants
+        .iter()
+        .map(|v| fuel(&v.module, &v.config))
+        .collect();
     let mut md = format!(
         "## Per-request cost against the floors (issue 11)\n\n\
          Command: `{COMMAND}` ({ROUNDS} interleaved rounds of {BATCH} requests per module, \
@@ -306,12 +349,16 @@ fn main() {
          on_delete, on a fresh stream of a started plugin (an outbound sidecar, peer metadata \
          present). A ratio is the median over rounds of the ratio within a round. Host calls \
          are counted on another plugin, for a request whose label set is already defined.\n\n\
-         | module | per request | host calls | ratio to the header floor | ratio to the telemetry floor |\n\
-         |---|---:|---:|---:|---:|\n"
+         Fuel is wasm instructions (the host's fuel) per group of callbacks of one such \
+         request: request headers (with the stream context's creation), response headers, \
+         and the end (on_log, on_done, on_delete).\n\n\
+         | module | per request | host calls | ratio to the header floor | ratio to the telemetry floor | fuel: request headers | response headers | log and end |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n"
     );
     for (i, v) in variants.iter().enumerate() {
+        let [rq, rs, end] = fuels[i];
         md.push_str(&format!(
-            "| {} | {} | {} | {:.2}x | {:.2}x |\n",
+            "| {} | {} | {} | {:.2}x | {:.2}x | {rq} | {rs} | {end} |\n",
             v.label,
             human(times[i]),
             calls[i],
@@ -339,6 +386,9 @@ fn main() {
          | proxy-wasm Rust SDK `http_headers` example | 3.4x | about 147 KB |\n\
          | Kuadrant wasm-shim (HEAD, a path predicate and one header action) | 30-38x | 4.56 MB with LTO |\n",
     );
+
+    // (a) first, on its own: (b) takes longer and can fail on its own.
+    println!("{md}");
 
     // (b) memory and start-up.
     let module = filter();

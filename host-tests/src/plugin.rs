@@ -124,6 +124,8 @@ pub struct Plugin {
     chained: bool,
     /// Fuel the last event spent so far (its call plus what it chained).
     fuel_spent: u64,
+    /// Fuel every guest call spent since the plugin started.
+    fuel_total: u64,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -267,6 +269,7 @@ impl Plugin {
             root_deleted: false,
             chained: false,
             fuel_spent: 0,
+            fuel_total: 0,
         };
         // WASI reactor (`_initialize`, then `main` if any) or command
         // (`_start`), with host calls restricted (cpp-host `startVm`).
@@ -344,7 +347,11 @@ impl Plugin {
         }
         let result = f.call(&mut self.store, args);
         let left = self.store.get_fuel().unwrap_or(0);
+        let before = if self.chained { self.fuel_spent } else { 0 };
         self.fuel_spent = self.limits.fuel_per_call.saturating_sub(left);
+        self.fuel_total = self
+            .fuel_total
+            .saturating_add(self.fuel_spent.saturating_sub(before));
         let st = self.store.data_mut();
         st.current_context = saved.0;
         st.effective_context = saved.1;
@@ -381,6 +388,13 @@ impl Plugin {
     /// replies, queue notifications). At most [`Limits::fuel_per_call`].
     pub fn fuel_spent(&self) -> u64 {
         self.fuel_spent
+    }
+
+    /// Fuel every guest call spent since the plugin started (a stable
+    /// measure of guest work: the difference across a request is what all
+    /// its callbacks cost, whatever the machine's speed).
+    pub fn fuel_total(&self) -> u64 {
+        self.fuel_total
     }
 
     /// A trap failed the VM.

@@ -263,13 +263,9 @@ fn not_forwarded(outcome: &Outcome) -> String {
     }
 }
 
-/// The port in `host:port`.
+/// The port in `host:port` (the engine's rule), as a listener port.
 pub fn authority_port(authority: &str) -> Option<u16> {
-    let (host, port) = authority.rsplit_once(':')?;
-    if host.starts_with('[') && !host.ends_with(']') {
-        return None;
-    }
-    port.parse().ok()
+    meshpolicy_engine::port::authority_port(authority).and_then(|p| u16::try_from(p).ok())
 }
 
 /// `outbound|<port>|<subset>|<fqdn>` as (fqdn, subset, port).

@@ -6,38 +6,73 @@
 //! apply it to a header list with [`HeaderList`], so both are compared on
 //! the same terms.
 
-use crate::decision::{Decision, HeaderOp};
+use crate::decision::{Decision, HeaderOp, LocalResponse};
 
 /// A header map a decision is applied to. Names are lower-case.
 pub trait HeaderSink {
+    /// Envoy's `setCopy`: the first entry takes the value, the others go.
     fn set(&mut self, name: &str, value: &str);
+    /// Envoy's `addCopy`: one more entry.
     fn add(&mut self, name: &str, value: &str);
+    /// Envoy's `remove`: every entry goes.
     fn remove(&mut self, name: &str);
+    /// Whether the map may hold `name` as it was before [`Decision::apply`]
+    /// began. A removal of a header the map does not hold, and that no
+    /// earlier edit of the same apply wrote, does nothing in Envoy, so it is
+    /// skipped (for the filter, a host call saved). The default says "may".
+    fn held(&self, _name: &str) -> bool {
+        true
+    }
 }
 
 impl Decision {
-    /// The request edits: `:path` when rewritten, then the header edits in
-    /// order (the first removes a client-sent decision header, the last sets
-    /// it). `:authority` is never written (the key's route rewrites it).
-    pub fn apply_request(&self, sink: &mut impl HeaderSink) {
-        if let Some(path) = &self.path {
-            sink.set(":path", path);
+    /// What Envoy does with the decision on the request path. A decision
+    /// that answers the request itself (redirect, directResponse, abort, a
+    /// refused rewrite) returns its local response and edits nothing: the
+    /// caller sends it. Otherwise `:path` when rewritten, then the header
+    /// edits in order (the first removes a client-sent decision header, the
+    /// last sets it). `:authority` is never written (the key's route
+    /// rewrites it).
+    pub fn apply(&self, request: &mut impl HeaderSink) -> Option<&LocalResponse> {
+        if let Some(response) = &self.local_response {
+            return Some(response);
         }
-        apply_ops(&self.request_headers, sink);
+        if let Some(path) = &self.path {
+            request.set(":path", path);
+        }
+        apply_ops(&self.request_headers, request);
+        None
     }
 
-    /// The response edits, in order.
-    pub fn apply_response(&self, sink: &mut impl HeaderSink) {
-        apply_ops(&self.response_headers, sink);
+    /// The response edits, in order (when the upstream's response headers
+    /// arrive). A decision answered locally edits no response: its local
+    /// response is all the client gets.
+    pub fn apply_response(&self, response: &mut impl HeaderSink) {
+        if self.local_response.is_some() {
+            return;
+        }
+        apply_ops(&self.response_headers, response);
     }
 }
 
 fn apply_ops(ops: &[HeaderOp], sink: &mut impl HeaderSink) {
+    let mut written: Vec<&str> = Vec::new();
     for op in ops {
         match op {
-            HeaderOp::Set { name, value } => sink.set(name, value),
-            HeaderOp::Add { name, value } => sink.add(name, value),
-            HeaderOp::Remove { name } => sink.remove(name),
+            HeaderOp::Set { name, value } => {
+                sink.set(name, value);
+                written.push(name);
+            }
+            HeaderOp::Add { name, value } => {
+                sink.add(name, value);
+                written.push(name);
+            }
+            HeaderOp::Remove { name } => {
+                let same = |w: &&str| w.eq_ignore_ascii_case(name);
+                if sink.held(name) || written.iter().any(same) {
+                    sink.remove(name);
+                }
+            }
         }
     }
 }
@@ -100,6 +135,98 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         )
+    }
+
+    /// A sink that records the calls it gets and holds only `x-held`.
+    #[derive(Default)]
+    struct Calls(Vec<String>);
+
+    impl HeaderSink for Calls {
+        fn set(&mut self, name: &str, value: &str) {
+            self.0.push(format!("set {name}: {value}"));
+        }
+        fn add(&mut self, name: &str, value: &str) {
+            self.0.push(format!("add {name}: {value}"));
+        }
+        fn remove(&mut self, name: &str) {
+            self.0.push(format!("remove {name}"));
+        }
+        fn held(&self, name: &str) -> bool {
+            name == "x-held"
+        }
+    }
+
+    fn op(kind: &str, name: &str, value: &str) -> HeaderOp {
+        let (name, value) = (name.into(), value.into());
+        match kind {
+            "set" => HeaderOp::Set { name, value },
+            "add" => HeaderOp::Add { name, value },
+            _ => HeaderOp::Remove { name },
+        }
+    }
+
+    fn decision(request: Vec<HeaderOp>, path: Option<&str>) -> Decision {
+        Decision {
+            host: None,
+            rule: None,
+            path: path.map(str::to_owned),
+            authority: None,
+            request_headers: request,
+            response_headers: vec![op("remove", "x-absent", "")],
+            destination: None,
+            local_response: None,
+            rewrite_rejected: None,
+            labels: crate::DecisionLabels {
+                policy_rule: "unknown".into(),
+                policy_destination: "unknown".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn apply_writes_the_path_then_the_edits_and_skips_removing_what_is_not_there() {
+        let d = decision(
+            vec![
+                op("remove", "x-meshpolicy-route", ""),
+                op("remove", "x-held", ""),
+                op("add", "x-new", "1"),
+                op("remove", "X-New", ""),
+                op("set", "x-meshpolicy-route", "k"),
+            ],
+            Some("/new"),
+        );
+        let mut calls = Calls::default();
+        assert!(d.apply(&mut calls).is_none());
+        assert_eq!(
+            calls.0,
+            [
+                "set :path: /new",
+                "remove x-held",
+                "add x-new: 1",
+                "remove X-New",
+                "set x-meshpolicy-route: k"
+            ]
+        );
+        // The response side knows nothing held either.
+        let mut response = Calls::default();
+        d.apply_response(&mut response);
+        assert!(response.0.is_empty(), "{:?}", response.0);
+        let mut list = list(&[("x-absent", "1")]);
+        d.apply_response(&mut list);
+        assert_eq!(list, HeaderList::default());
+    }
+
+    #[test]
+    fn a_local_response_is_returned_and_nothing_is_edited() {
+        let mut d = decision(vec![op("set", "x-a", "1")], Some("/new"));
+        d.local_response = Some(LocalResponse {
+            status: 301,
+            headers: vec![("location".into(), "http://x/".into())],
+            body: String::new(),
+        });
+        let mut calls = Calls::default();
+        assert_eq!(d.apply(&mut calls).map(|r| r.status), Some(301));
+        assert!(calls.0.is_empty(), "{:?}", calls.0);
     }
 
     #[test]

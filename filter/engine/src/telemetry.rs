@@ -14,7 +14,10 @@ pub use meshpolicy_cel as cel;
 mod compile;
 pub(crate) use compile::ISTIO_METRICS;
 mod labels;
+mod memo;
 pub mod model;
+mod peer;
+mod stats;
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +26,8 @@ pub use labels::{
     NodeInfo, STANDARD_LABELS, mode as reporter_mode, response_flags, standard as standard_labels,
     standard_into as standard_labels_into,
 };
+pub use peer::PeerAttributes;
+pub use stats::{Fallbacks, MAX_STATS, StatRecorder, StatSink, metric_value};
 
 use crate::error::{Errors, PolicyErrors};
 use cel::{Attributes, Program};
@@ -238,6 +243,41 @@ impl CompiledTelemetry {
         policy_destination: &str,
         out: &mut RequestLabels,
     ) {
+        let decision = (policy_rule, policy_destination);
+        self.evaluate_labels(mode, node, attrs, decision, 0, out);
+    }
+
+    /// [`Self::evaluate_into`] without sanitizing the standard labels (the
+    /// UPSERT expressions are, as `maxValues` counts sanitized values): for
+    /// [`Self::write_raw_label_key`]; [`Self::sanitize_standard`] makes them
+    /// what [`Self::evaluate_into`] gives.
+    pub(crate) fn evaluate_unsanitized(
+        &self,
+        mode: Mode,
+        node: &NodeInfo,
+        attrs: &dyn Attributes,
+        decision: (&str, &str),
+        out: &mut RequestLabels,
+    ) {
+        self.evaluate_labels(mode, node, attrs, decision, u32::MAX, out);
+    }
+
+    /// Sanitizes the standard labels of `req` (see [`Self::evaluate_unsanitized`]).
+    pub(crate) fn sanitize_standard(req: &mut RequestLabels) {
+        req.standard.iter_mut().for_each(sanitize_in_place);
+    }
+
+    /// The labels of a request; the standard labels whose bit is set in
+    /// `safe` are left as they are (sanitized already, or to be later).
+    fn evaluate_labels(
+        &self,
+        mode: Mode,
+        node: &NodeInfo,
+        attrs: &dyn Attributes,
+        (policy_rule, policy_destination): (&str, &str),
+        safe: u32,
+        out: &mut RequestLabels,
+    ) {
         labels::standard_into(
             mode,
             node,
@@ -247,7 +287,11 @@ impl CompiledTelemetry {
             self.needed.get(mode as usize).copied().unwrap_or(u32::MAX),
             &mut out.standard,
         );
-        out.standard.iter_mut().for_each(sanitize_in_place);
+        for (i, value) in out.standard.iter_mut().enumerate() {
+            if i >= 32 || (safe >> i) & 1 == 0 {
+                sanitize_in_place(value);
+            }
+        }
         out.exprs.resize_with(self.programs.len(), String::new);
         for (p, slot) in self.programs.iter().zip(out.exprs.iter_mut()) {
             slot.clear();
@@ -258,6 +302,11 @@ impl CompiledTelemetry {
             }
             sanitize_in_place(slot);
         }
+    }
+
+    /// Whether some label is an UPSERT expression.
+    pub(crate) fn has_programs(&self) -> bool {
+        !self.programs.is_empty()
     }
 
     /// Unique to this compilation and its clones.
@@ -289,6 +338,34 @@ impl CompiledTelemetry {
         caps: &mut CapState,
         key: &mut Vec<u8>,
     ) {
+        self.label_key(mode, metric, req, caps, key, false);
+    }
+
+    /// [`Self::write_label_key`] for standard labels that may not be
+    /// sanitized yet ([`Self::evaluate_unsanitized`]): each value is
+    /// prefixed with its length instead of followed by `;`, so no value can
+    /// run into the next. The recorder keys a request's label set before
+    /// sanitizing, which only a label set seen for the first time needs.
+    pub(crate) fn write_raw_label_key(
+        &self,
+        mode: Mode,
+        metric: Metric,
+        req: &RequestLabels,
+        caps: &mut CapState,
+        key: &mut Vec<u8>,
+    ) {
+        self.label_key(mode, metric, req, caps, key, true);
+    }
+
+    fn label_key(
+        &self,
+        mode: Mode,
+        metric: Metric,
+        req: &RequestLabels,
+        caps: &mut CapState,
+        key: &mut Vec<u8>,
+        raw: bool,
+    ) {
         let Some(plan) = self.plan(mode, metric) else {
             return;
         };
@@ -303,8 +380,15 @@ impl CompiledTelemetry {
             {
                 continue;
             }
-            key.extend_from_slice(self.value(l, req, caps).as_bytes());
-            key.push(b';');
+            let value = self.value(l, req, caps).as_bytes();
+            if raw {
+                let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
+                key.extend_from_slice(&len.to_le_bytes());
+                key.extend_from_slice(value);
+            } else {
+                key.extend_from_slice(value);
+                key.push(b';');
+            }
         }
     }
 
@@ -448,14 +532,36 @@ pub fn sanitize(value: &str) -> String {
         .collect()
 }
 
-/// Whether [`sanitize`] keeps a byte as it is (a per-byte search of the
-/// allowed punctuation was a visible part of the per-request cost).
-fn safe_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
+/// The bytes [`sanitize`] keeps as they are (`[A-Za-z0-9._/:@+~%*,!-]`),
+/// bit `b` for byte `b` below 64, then bit `b - 64` for the rest of ASCII:
+/// a shift and a test per byte, as the check runs over label values.
+const SAFE_BYTES: [u64; 2] = {
+    let mut masks = [0u64; 2];
+    let mut b = 0u8;
+    while b < 128 {
+        let punct = matches!(
             b,
             b'.' | b'_' | b'/' | b':' | b'@' | b'+' | b'~' | b'%' | b'*' | b',' | b'!' | b'-'
-        )
+        );
+        if b.is_ascii_alphanumeric() || punct {
+            if b < 64 {
+                masks[0] |= 1 << b;
+            } else {
+                masks[1] |= 1 << (b - 64);
+            }
+        }
+        b += 1;
+    }
+    masks
+};
+
+/// Whether [`sanitize`] keeps a byte as it is.
+fn safe_byte(b: u8) -> bool {
+    match b {
+        0..64 => (SAFE_BYTES[0] >> b) & 1 == 1,
+        64..128 => (SAFE_BYTES[1] >> (b - 64)) & 1 == 1,
+        _ => false,
+    }
 }
 
 /// [`sanitize`] in place, without a copy when the value is already safe.

@@ -2,58 +2,75 @@
 //!
 //! `on_configure` parses and compiles the plugin configuration once (a bad
 //! one is logged error by error and refused, and the last good policy stays
-//! active); each request reads all its headers with one host call, asks the
-//! engine for a decision and applies it as SPEC §2.4 says: `:path`, header
-//! edits (the first of which removes any client-supplied decision header),
-//! the decision header naming the destination, or a local response. It never
-//! writes `:authority`: Envoy would select another virtual host.
+//! active) and reads what depends only on the proxy: node metadata (one
+//! host call) and, when a metric is enabled, the listener's direction. Each
+//! request reads all its headers with one host call, asks the engine for a
+//! decision and applies it with `Decision::apply` onto the request headers
+//! (SPEC §2.4: `:path`, header edits, the decision header naming the
+//! destination, or a local response); `on_log` records the metrics through
+//! the engine's `StatRecorder`. Every host call is in `host.rs`.
 
-mod apply;
-mod metrics;
-mod node;
-mod pairs;
-mod proto;
-mod random;
+mod host;
 
 use std::cell::RefCell;
+use std::hash::{BuildHasher, RandomState};
 use std::rc::Rc;
 
-use meshpolicy_engine::{Policy, Request, SourceInfo};
+use meshpolicy_engine::node::NodeMetadata;
+use meshpolicy_engine::random::Random;
+use meshpolicy_engine::telemetry::cel::HeaderMap;
+use meshpolicy_engine::telemetry::{Mode, NodeInfo, StatRecorder, metric_value};
+use meshpolicy_engine::{Decision, Policy, Request, SourceInfo, port};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType};
 
-use crate::random::Random;
+use crate::host::{HeaderEdits, Host};
+
+static LOG: host::HostLog = host::HostLog;
 
 proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Info);
+    let _ = log::set_logger(&LOG);
+    log::set_max_level(log::LevelFilter::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::new()) });
 }}
 
+/// What a configure produced: the policy and the proxy's own workload
+/// (node metadata, read once per configure).
+struct Active {
+    policy: Policy,
+    source: SourceInfo,
+}
+
 /// What the root context shares with its streams.
 struct Shared {
-    /// The last policy that compiled; `None` until one does.
-    policy: RefCell<Option<Rc<Policy>>>,
-    /// This proxy's workload, from node metadata read once per configure.
-    source: RefCell<Rc<SourceInfo>>,
+    /// From the last configuration that compiled; `None` until one does.
+    active: RefCell<Option<Rc<Active>>>,
     random: Random,
-    /// Metric ids defined so far and the `maxValues` state (metrics.rs).
-    metrics: RefCell<metrics::Metrics>,
+    /// The reporter mode, metric ids and `maxValues` state of this VM.
+    stats: RefCell<StatRecorder>,
 }
 
-struct Root {
-    shared: Rc<Shared>,
-}
+struct Root(Rc<Shared>);
 
 impl Root {
+    /// No host call before configure: Envoy hands node metadata over with
+    /// the configuration. The seed comes from the host (WASI `random_get`,
+    /// through std's `RandomState`).
     fn new() -> Self {
-        Self {
-            shared: Rc::new(Shared {
-                policy: RefCell::new(None),
-                source: RefCell::new(Rc::new(SourceInfo::default())),
-                random: Random::from_host(),
-                metrics: RefCell::new(metrics::Metrics::new(node::unknown_node())),
-            }),
+        Root(Rc::new(Shared {
+            active: RefCell::new(None),
+            random: Random::with_seed(RandomState::new().hash_one(0x6d65_7368_706f_6c69_u64)),
+            stats: RefCell::new(StatRecorder::with_mode(NodeInfo::unknown(), Mode::Client)),
+        }))
+    }
+
+    /// Refuses a configuration: Envoy rejects it, and on a reconfigure the
+    /// policy already active stays active.
+    fn refuse(&self) -> bool {
+        if self.0.active.borrow().is_some() {
+            log::warn!("meshpolicy: configuration refused; the last good policy stays active");
         }
+        false
     }
 }
 
@@ -61,7 +78,7 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        let config = self.get_plugin_configuration().unwrap_or_default();
+        let config = host::plugin_configuration().unwrap_or_default();
         let text = match std::str::from_utf8(&config) {
             Ok(text) => text,
             Err(err) => {
@@ -69,40 +86,36 @@ impl RootContext for Root {
                 return self.refuse();
             }
         };
-        match Policy::from_json(text) {
-            Ok(policy) => {
-                for warning in policy.warnings() {
-                    log::warn!("meshpolicy: {warning}");
-                }
-                log::info!(
-                    "meshpolicy: policy active with {} rule(s) in {} virtual service(s)",
-                    policy.rule_count(),
-                    policy.virtual_service_count()
-                );
-                // One host call for everything node metadata gives.
-                let node = node::NodeMetadata::read();
-                *self.shared.source.borrow_mut() = Rc::new(node.source_info());
-                *self.shared.policy.borrow_mut() = Some(Rc::new(policy));
-                *self.shared.metrics.borrow_mut() = metrics::Metrics::new(node.node_info());
-                true
-            }
+        let policy = match Policy::from_json(text) {
+            Ok(policy) => policy,
             Err(errors) => {
                 for error in &errors.errors {
                     log::error!("meshpolicy: invalid policy: {error}");
                 }
-                self.refuse()
+                return self.refuse();
             }
+        };
+        for warning in policy.warnings() {
+            log::warn!("meshpolicy: {warning}");
         }
+        log::info!(
+            "meshpolicy: policy active with {} rule(s) in {} virtual service(s)",
+            policy.rule_count(),
+            policy.virtual_service_count()
+        );
+        let node = NodeMetadata::read(&Host);
+        *self.0.stats.borrow_mut() = StatRecorder::new(node.node_info(), policy.telemetry(), &Host);
+        let source = node.source_info();
+        *self.0.active.borrow_mut() = Some(Rc::new(Active { policy, source }));
+        true
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Stream {
-            policy: self.shared.policy.borrow().clone(),
-            source: self.shared.source.borrow().clone(),
-            shared: self.shared.clone(),
-            response_ops: Vec::new(),
-            metrics: metrics::StreamMetrics::default(),
-            labels: None,
+            active: self.0.active.borrow().clone(),
+            shared: self.0.clone(),
+            decision: None,
+            bodies: [0, 0],
         }))
     }
 
@@ -111,92 +124,80 @@ impl RootContext for Root {
     }
 }
 
-impl Root {
-    /// Refuses a configuration: Envoy rejects it, and on a reconfigure the
-    /// policy already active stays active.
-    fn refuse(&self) -> bool {
-        if self.shared.policy.borrow().is_some() {
-            log::warn!("meshpolicy: configuration refused; the last good policy stays active");
-        }
-        false
-    }
-}
-
 /// One HTTP request through the filter.
 struct Stream {
-    /// The policy in effect when the stream started (`None`: pass through).
-    policy: Option<Rc<Policy>>,
-    source: Rc<SourceInfo>,
+    /// In effect when the stream started (`None`: pass through).
+    active: Option<Rc<Active>>,
     shared: Rc<Shared>,
-    /// Response header edits decided on the request path.
-    response_ops: Vec<meshpolicy_engine::HeaderOp>,
-    /// What the request metrics measure along the stream (metrics.rs).
-    metrics: metrics::StreamMetrics,
-    /// The decision's `policy_rule` / `policy_destination` labels.
-    labels: Option<meshpolicy_engine::DecisionLabels>,
+    /// What the engine decided on the request path.
+    decision: Option<Decision>,
+    /// Request and response body bytes seen (for the size metrics when
+    /// Envoy has no total size).
+    bodies: [u64; 2],
 }
 
 impl Context for Stream {}
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(policy) = self.policy.clone() else {
+        let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
-        let headers = pairs::request_headers();
-        let virtual_host = node::virtual_host_name();
-        let request = Request {
+        let headers = host::headers(HeaderMap::Request);
+        // The virtual host Envoy's router selected; without it the engine
+        // selects by `:authority`.
+        let virtual_host = host::property(&["xds", "virtual_host_name"])
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|name| !name.is_empty());
+        let port = active.policy.uses_port().then(|| {
+            let property = host::property(&["destination", "port"]);
+            port::of_request(property.as_deref(), &headers)
+        });
+        let decision = active.policy.decide(&Request {
             headers: &headers,
-            source: &self.source,
-            port: if policy.uses_port() {
-                node::destination_port(&headers)
-            } else {
-                None
-            },
+            source: &active.source,
+            port: port.flatten(),
             random: self.shared.random.next_u64(),
             virtual_host: virtual_host.as_deref(),
-        };
-        let decision = policy.decide(&request);
-        self.labels = Some(decision.labels.clone());
+        });
         if let Some(reason) = &decision.rewrite_rejected {
             log::warn!("meshpolicy: rewrite refused, answered 400: {reason}");
         }
-        if let Some(response) = &decision.local_response {
-            apply::send_local_response(self, response);
-            return Action::Pause;
-        }
-        apply::request_edits(self, &headers, &decision);
-        self.response_ops = decision.response_headers;
-        Action::Continue
+        let request = &mut HeaderEdits::new(HeaderMap::Request, Some(&headers));
+        let local = decision.apply(request).map(host::send_local_response);
+        self.decision = Some(decision);
+        local.map_or(Action::Continue, |()| Action::Pause)
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        apply::header_ops(self, apply::Side::Response, &self.response_ops);
+        if let Some(decision) = &self.decision {
+            decision.apply_response(&mut HeaderEdits::new(HeaderMap::Response, None));
+        }
         Action::Continue
     }
 
     fn on_http_request_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
-        self.metrics.request_body(body_size);
+        self.bodies[0] = self.bodies[0].saturating_add(body_size as u64);
         Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, _end_of_stream: bool) -> Action {
-        self.metrics.response_body(body_size);
+        self.bodies[1] = self.bodies[1].saturating_add(body_size as u64);
         Action::Continue
     }
 
     fn on_log(&mut self) {
-        let Some(policy) = &self.policy else {
+        let (Some(active), Ok(mut stats)) = (&self.active, self.shared.stats.try_borrow_mut())
+        else {
             return;
         };
-        let Ok(mut shared) = self.shared.metrics.try_borrow_mut() else {
-            return;
-        };
-        let (rule, destination) = match &self.labels {
-            Some(l) => (l.policy_rule.as_ref(), l.policy_destination.as_ref()),
+        // With every metric disabled, `record` makes no host call at all.
+        let telemetry = active.policy.telemetry();
+        let labels = match &self.decision {
+            Some(d) => (&*d.labels.policy_rule, &*d.labels.policy_destination),
             None => ("unknown", "unknown"),
         };
-        self.metrics
-            .log(&mut shared, policy.telemetry(), rule, destination);
+        let value = |metric| metric_value(metric, &Host, &Host, self.bodies);
+        stats.record(telemetry, &Host, labels, &mut Host, value);
     }
 }

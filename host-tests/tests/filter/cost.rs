@@ -138,11 +138,13 @@ fn with_the_articles_telemetry_a_request_pays_for_what_it_records() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), calls.properties().len(), "{calls}");
-    // Routing, then on_log: the direction, the peer, the two certificates,
-    // the cluster (absent without a route table, so `:authority` too),
-    // `content-type`, `:status`, the response flags, the duration and both
-    // sizes, and the four metric calls.
-    assert_eq!(calls.total(), ROUTING + 16, "{calls}");
+    // The listener's direction is read once, at configure, not per request.
+    assert_eq!(calls.property_reads("xds.listener_direction"), 0, "{calls}");
+    // Routing, then on_log: the peer, the two certificates, the cluster
+    // (absent without a route table, so `:authority` too), `content-type`,
+    // `:status`, the response flags, the duration and both sizes, and the
+    // four metric calls.
+    assert_eq!(calls.total(), ROUTING + 15, "{calls}");
     assert_eq!(plugin.metrics().len(), 4);
 }
 

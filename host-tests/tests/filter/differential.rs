@@ -2,8 +2,9 @@
 //! the host must take the same decision for the same policy and request,
 //! compared on everything the filter changes: the whole request header list
 //! the upstream sees, the whole response header list the client sees, or
-//! the local response (the engine's `Decision::apply_*` gives the native
-//! side with Envoy's header-map semantics). Requests span three hosts: an
+//! the whole local response (the engine's `Decision::apply` and
+//! `apply_response` give the native side with Envoy's header-map semantics;
+//! the filter applies the same decision through host calls). Requests span three hosts: an
 //! exact one, a wildcard one and one no virtual service covers.
 //!
 //! The policy uses every deterministic feature (no unsticky split, whose
@@ -62,7 +63,8 @@ pub enum Outcome {
     },
     Local {
         status: u32,
-        location: Option<String>,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
     },
 }
 
@@ -131,19 +133,14 @@ pub fn native(policy: &Policy, headers: &[(String, String)]) -> Outcome {
         virtual_host: None,
     };
     let decision = policy.decide(&request);
-    if let Some(local) = decision.local_response {
-        let location = local
-            .headers
-            .iter()
-            .find(|(k, _)| k == "location")
-            .map(|(_, v)| v.clone());
+    let mut request = HeaderList(headers.to_vec());
+    if let Some(local) = decision.apply(&mut request) {
         return Outcome::Local {
             status: local.status,
-            location,
+            headers: local.headers.clone(),
+            body: local.body.clone().into_bytes(),
         };
     }
-    let mut request = HeaderList(headers.to_vec());
-    decision.apply_request(&mut request);
     let mut response = HeaderList(upstream_response());
     decision.apply_response(&mut response);
     Outcome::Forward {
@@ -160,14 +157,10 @@ pub fn on_host(plugin: &mut host_tests::Plugin, headers: &[(String, String)]) ->
     let mut stream = plugin.new_stream();
     stream.request_headers(&pairs, true);
     let outcome = if let Some(local) = stream.local_response() {
-        let location = local
-            .headers
-            .iter()
-            .find(|(k, _)| k == "location")
-            .map(|(_, v)| v.clone());
         Outcome::Local {
             status: local.status,
-            location,
+            headers: local.headers,
+            body: local.body,
         }
     } else {
         let request = stream.request_headers_seen_upstream().expect("forwarded");

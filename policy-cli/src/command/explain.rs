@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use meshpolicy_engine::{Decision, HeaderOp, Request, RouterOptions, Trace};
+use meshpolicy_engine::{
+    Decision, HeaderList, HeaderOp, HeaderSink, Request, RouterOptions, Trace, port,
+};
 use serde::Serialize;
 
 use crate::ExitCode;
@@ -15,7 +17,7 @@ use crate::input::{DiagArgs, LoadedPolicy, load_policy, usage_error};
 use crate::request::RequestSpec;
 use crate::routes::{Service, route_table};
 use crate::testfile::{NodeMeta, PeerMeta};
-use crate::wasm::{Filter, Outcome, send, wasm_path};
+use crate::wasm::{Filter, Outcome, header, send, wasm_path};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
@@ -140,7 +142,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     };
     let headers = req.wire_headers();
     let source = node.source_info();
-    let port = node.port.or_else(|| authority_port(&req.authority()));
+    let port = port::request_port(node.port, Some(&req.authority()));
     let request = Request {
         headers: &headers,
         source: &source,
@@ -169,6 +171,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
                 Some(compare(
                     &loaded,
                     &decision,
+                    &req,
                     &outcome,
                     &filter.path.display().to_string(),
                 ))
@@ -241,16 +244,15 @@ fn explain_routes(
     })
 }
 
-/// The port in `host:port`, as the filter falls back to it.
-fn authority_port(authority: &str) -> Option<u32> {
-    let (_, port) = authority.rsplit_once(':')?;
-    port.parse().ok()
-}
-
-/// The filter's outcome against the engine's decision.
+/// The filter's outcome against what Envoy does with the engine's
+/// decision (`Decision::apply` onto the request's header list, then the
+/// router's Host rewrite; `apply_response` onto the upstream's answer):
+/// the local response, every request header the upstream sees and every
+/// response header the client sees.
 fn compare(
     loaded: &LoadedPolicy,
     decision: &Decision,
+    req: &RequestSpec,
     outcome: &Outcome,
     path: &str,
 ) -> WasmReport {
@@ -258,7 +260,8 @@ fn compare(
     let mut differences = Vec::new();
     let key = outcome.upstream_header(header);
     let local_status = outcome.local.as_ref().map(|(s, _, _)| *s);
-    let want_local = decision.local_response.as_ref().map(|l| l.status);
+    let mut want = HeaderList(req.wire_headers());
+    let want_local = decision.apply(&mut want).map(|l| l.status);
     if want_local != local_status {
         differences.push(format!(
             "local response: engine {}, filter {}",
@@ -266,35 +269,29 @@ fn compare(
             opt(local_status)
         ));
     }
-    if outcome.upstream.is_some() {
-        let want_path = decision.path.clone();
-        let got_path = outcome.upstream_header(":path");
-        if want_path.is_some() && want_path != got_path {
-            differences.push(format!(
-                "path: engine {}, filter {}",
-                opt(want_path),
-                opt(got_path)
-            ));
+    // an unsticky split draws its own randomness in the filter: only the
+    // path is the engine's to compare
+    let random_split = decision.rule.as_ref().is_some_and(|r| {
+        loaded
+            .doc
+            .spec
+            .virtual_services
+            .get(r.virtual_service_index)
+            .and_then(|vs| vs.http.get(r.index))
+            .is_some_and(|rule| {
+                rule.sticky.is_none() && rule.route.as_ref().is_some_and(|d| d.len() > 1)
+            })
+    });
+    if let (Some(got), None) = (&outcome.upstream, want_local) {
+        if let Some(authority) = &decision.authority {
+            want.set(":authority", authority);
         }
-        let want_key = decision.destination.as_ref().map(|d| d.key.to_string());
-        // an unsticky split draws its own randomness in the filter
-        let random_split = decision.rule.as_ref().is_some_and(|r| {
-            loaded
-                .doc
-                .spec
-                .virtual_services
-                .get(r.virtual_service_index)
-                .and_then(|vs| vs.http.get(r.index))
-                .is_some_and(|rule| {
-                    rule.sticky.is_none() && rule.route.as_ref().is_some_and(|d| d.len() > 1)
-                })
-        });
-        if want_key != key && !random_split {
-            differences.push(format!(
-                "{header}: engine {}, filter {}",
-                opt(want_key),
-                opt(key.clone())
-            ));
+        let names: &[&str] = if random_split { &[":path"] } else { &[] };
+        differences.extend(header_differences("request header", &want.0, got, names));
+        if !random_split && let Some(got) = &outcome.downstream {
+            let mut want = HeaderList(vec![(":status".to_owned(), "200".to_owned())]);
+            decision.apply_response(&mut want);
+            differences.extend(header_differences("response header", &want.0, got, &[]));
         }
     }
     if let Some(f) = &outcome.failure {
@@ -322,6 +319,26 @@ fn compare(
         route: outcome.route_name.clone(),
         local_status,
     }
+}
+
+/// `what` `name`: engine `a`, filter `b`, for every header whose values
+/// differ (only `only`'s names when given), in the engine's order.
+fn header_differences(
+    what: &str,
+    want: &[(String, String)],
+    got: &[(String, String)],
+    only: &[&str],
+) -> Vec<String> {
+    let mut names: Vec<&str> = want.iter().chain(got).map(|(k, _)| k.as_str()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    names.retain(|n| seen.insert(n.to_ascii_lowercase()) && (only.is_empty() || only.contains(n)));
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let (w, g) = (header(want, name), header(got, name));
+            (w != g).then(|| format!("{what} {name}: engine {}, filter {}", opt(w), opt(g)))
+        })
+        .collect()
 }
 
 /// The options of the route the router used, for people.
@@ -542,4 +559,37 @@ fn human(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_differences;
+
+    fn list(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn header_differences_name_each_header_that_differs() {
+        let want = list(&[
+            (":path", "/new"),
+            ("x-a", "1"),
+            ("x-a", "2"),
+            ("x-gone", "g"),
+        ]);
+        let got = list(&[(":path", "/new"), ("X-A", "1,2"), ("x-extra", "e")]);
+        assert_eq!(
+            header_differences("request header", &want, &got, &[]),
+            [
+                "request header x-gone: engine `g`, filter none",
+                "request header x-extra: engine none, filter `e`"
+            ]
+        );
+        // Only the names asked for.
+        assert!(header_differences("request header", &want, &got, &[":path"]).is_empty());
+        assert!(header_differences("response header", &want, &want, &[]).is_empty());
+    }
 }

@@ -52,6 +52,35 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
+    /// Every field `unknown`: a proxy whose node metadata is not read yet.
+    pub fn unknown() -> NodeInfo {
+        let unknown = || UNKNOWN.to_string();
+        NodeInfo {
+            workload: unknown(),
+            namespace: unknown(),
+            app: unknown(),
+            version: unknown(),
+            canonical_service: unknown(),
+            canonical_revision: unknown(),
+            cluster: unknown(),
+        }
+    }
+
+    /// Every field as a label value ([`super::sanitize`]d), once for all
+    /// the requests of a VM.
+    pub fn sanitized(&self) -> NodeInfo {
+        let s = |v: &String| super::sanitize(v);
+        NodeInfo {
+            workload: s(&self.workload),
+            namespace: s(&self.namespace),
+            app: s(&self.app),
+            version: s(&self.version),
+            canonical_service: s(&self.canonical_service),
+            canonical_revision: s(&self.canonical_revision),
+            cluster: s(&self.cluster),
+        }
+    }
+
     /// Reads `node.metadata` (`WORKLOAD_NAME`, `NAMESPACE`, `CLUSTER_ID`,
     /// `LABELS`) through `attrs`.
     pub fn read(attrs: &dyn Attributes) -> NodeInfo {

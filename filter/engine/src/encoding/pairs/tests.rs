@@ -1,4 +1,4 @@
-use super::{decode, decode_raw};
+use super::{decode, decode_raw, encode as encode_strings};
 
 fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
     let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
@@ -65,4 +65,15 @@ fn raw_values_keep_nested_maps_intact() {
     assert_eq!(pairs[1].1, labels.as_slice());
     let inner = decode_raw(pairs[1].1).unwrap();
     assert_eq!(inner[1], (&b"long"[..], long.as_slice()));
+}
+
+#[test]
+fn encoded_pairs_decode_to_themselves() {
+    let pairs = vec![
+        ("location".to_string(), "http://x/y".to_string()),
+        ("".to_string(), "".to_string()),
+    ];
+    let bytes = encode_strings(&pairs);
+    assert_eq!(bytes, encode(&[(b"location", b"http://x/y"), (b"", b"")]));
+    assert_eq!(decode(&bytes).unwrap(), pairs);
 }

@@ -1,27 +1,28 @@
-//! Reading header maps and map-valued properties without the SDK's panics.
+//! proxy-wasm's serialized maps: a header map as `proxy_get_header_map_pairs`
+//! gives it, and a map-valued property (`node.metadata`) as Envoy's
+//! `serializeValue` gives it.
 //!
 //! The proxy-wasm SDK's `get_http_request_headers` decodes values with
 //! `String::from_utf8(..).unwrap()`: one header value with a byte above 0x7f
 //! (which Envoy lets through) would trap the VM and fail every later request.
-//! So the adapter asks the host for the serialized map once and decodes it
+//! So the filter asks the host for the serialized map once and decodes it
 //! here, bounds-checked, replacing invalid UTF-8 instead of trapping.
-
-use proxy_wasm::types::MapType;
 
 /// Decodes proxy-wasm's serialized map format: a u32 count, then a u32 key
 /// length and a u32 value length per pair, then each key and value followed
 /// by a NUL byte (spec: proxy-wasm/spec abi-versions/v0.2.1 "Serialized maps").
 /// Returns `None` when the bytes are not a well-formed map.
 pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    // Valid UTF-8 (nearly every header) is copied as it is; only the rest
+    // goes through the slower lossy conversion.
+    let text = |b: &[u8]| match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    };
     Some(
         decode_raw(bytes)?
             .into_iter()
-            .map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
-            })
+            .map(|(k, v)| (text(k), text(v)))
             .collect(),
     )
 }
@@ -53,6 +54,30 @@ pub fn decode_raw(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     Some(pairs)
 }
 
+/// Encodes pairs in the same format (what `proxy_send_local_response`
+/// takes for its headers).
+pub fn encode(pairs: &[(String, String)]) -> Vec<u8> {
+    let size = pairs
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 10)
+        .sum::<usize>()
+        + 4;
+    let mut out = Vec::with_capacity(size);
+    let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    out.extend_from_slice(&len(pairs.len()));
+    for (k, v) in pairs {
+        out.extend_from_slice(&len(k.len()));
+        out.extend_from_slice(&len(v.len()));
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k.as_bytes());
+        out.push(0);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     let raw: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
     Some(u32::from_le_bytes(raw))
@@ -64,38 +89,6 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, len: usize) -> Option<&'a [u8]> {
     let slice = bytes.get(*at..end)?;
     *at = end.checked_add(1)?;
     Some(slice)
-}
-
-// The same import the SDK declares; declared again here so that the reply is
-// decoded by `decode` instead of the SDK's panicking decoder.
-#[link(wasm_import_module = "env")]
-unsafe extern "C" {
-    fn proxy_get_header_map_pairs(
-        map_type: u32,
-        return_map_data: *mut *mut u8,
-        return_map_size: *mut usize,
-    ) -> u32;
-}
-
-/// All request headers with one host call, lower-case names as Envoy gives them.
-/// A map the host cannot give (any status but OK) or cannot decode reads as
-/// empty rather than trapping.
-pub fn request_headers() -> Vec<(String, String)> {
-    let mut data: *mut u8 = std::ptr::null_mut();
-    let mut size: usize = 0;
-    // SAFETY: the host writes a pointer and a size into the two out-parameters,
-    // which point at live locals.
-    let status = unsafe {
-        proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size)
-    };
-    if status != 0 || data.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: on OK the host allocated `size` bytes through the guest's
-    // `proxy_on_memory_allocate`, which the SDK implements as a boxed slice of
-    // exactly `size` bytes, so the buffer is ours to own and free as a Vec.
-    let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
-    decode(&bytes).unwrap_or_default()
 }
 
 #[cfg(test)]

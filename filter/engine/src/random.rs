@@ -1,13 +1,13 @@
 //! Per-request randomness for the unsticky weighted split and fault
-//! percentages.
+//! percentages ([`crate::Request::random`]).
 //!
 //! SplitMix64 (Steele, Lea and Flood, 2014), written here because it is five
 //! lines: a crate such as `rand` would add tens of KiB to a module with a size
-//! budget. The seed comes from std's `RandomState`, which on `wasm32-wasip1`
-//! asks the host through WASI `random_get` (Envoy provides it).
+//! budget. The engine knows no entropy source: the filter seeds it from the
+//! host (std's `RandomState`, which on `wasm32-wasip1` asks through WASI
+//! `random_get`; Envoy provides it).
 
 use std::cell::Cell;
-use std::hash::{BuildHasher, RandomState};
 
 /// A SplitMix64 generator. Not for cryptography: it only spreads requests.
 #[derive(Debug)]
@@ -16,11 +16,6 @@ pub struct Random {
 }
 
 impl Random {
-    /// A generator seeded from the host's randomness.
-    pub fn from_host() -> Self {
-        Self::with_seed(RandomState::new().hash_one(0x6d65_7368_706f_6c69_u64))
-    }
-
     pub fn with_seed(seed: u64) -> Self {
         Self {
             state: Cell::new(seed),
@@ -54,9 +49,10 @@ mod tests {
     }
 
     #[test]
-    fn host_seeds_differ_between_generators() {
-        let a = Random::from_host();
-        let b = Random::from_host();
-        assert_ne!(a.next_u64(), b.next_u64());
+    fn different_seeds_differ() {
+        assert_ne!(
+            Random::with_seed(1).next_u64(),
+            Random::with_seed(2).next_u64()
+        );
     }
 }

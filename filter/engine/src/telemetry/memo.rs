@@ -1,0 +1,333 @@
+//! Label sets memoised by the attribute reads that produced them, so a
+//! request whose reads answer as an earlier one's did pays for its reads
+//! (host calls) and a few hash lookups, not for computing its labels.
+//!
+//! The standard labels are a function of the decision's two labels and the
+//! answers to the attribute reads their computation makes, and which read
+//! comes next is itself a function of the answers so far. So the reads of
+//! every evaluation form a path in a tree: a node names the next read, its
+//! children are keyed by that read's answer, and a leaf holds the metric
+//! ids of the label set. A request walks the tree reading exactly what the
+//! evaluation would read, in the same order (the same host calls); where
+//! the tree ends, the labels are evaluated with the answers read so far
+//! replayed ([`Replay`]) and the path is added. Only for telemetry without
+//! UPSERT expressions (their values, and `maxValues`, are not a function of
+//! these reads alone).
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use super::cel::{Attributes, HeaderMap};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// One attribute read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Read {
+    Property(Vec<String>),
+    Header(HeaderMap, String),
+}
+
+impl Read {
+    fn of_property(path: &[&str]) -> Read {
+        Read::Property(path.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    fn is_property(&self, path: &[&str]) -> bool {
+        matches!(self, Read::Property(p) if p.iter().map(String::as_str).eq(path.iter().copied()))
+    }
+
+    fn is_header(&self, map: HeaderMap, name: &str) -> bool {
+        matches!(self, Read::Header(m, n) if *m == map && n == name)
+    }
+
+    /// Performs the read on `attrs`.
+    fn on<'a>(&self, attrs: &'a dyn Attributes) -> Option<Cow<'a, [u8]>> {
+        match self {
+            Read::Property(path) => {
+                // On the stack: this runs for every read of every request.
+                let mut segments = [""; 4];
+                for (slot, segment) in segments.iter_mut().zip(path) {
+                    *slot = segment;
+                }
+                match segments.get(..path.len()) {
+                    Some(short) => attrs.property(short),
+                    None => attrs.property(&path.iter().map(String::as_str).collect::<Vec<_>>()),
+                }
+            }
+            Read::Header(map, name) => attrs.header(*map, name).map(|v| match v {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+            }),
+        }
+    }
+}
+
+/// An answer: the bytes, or `None` for absent.
+pub(crate) type Answer = Option<Vec<u8>>;
+
+#[derive(Debug, Default)]
+struct Node {
+    /// The next read; `None` at a leaf.
+    read: Option<Read>,
+    children: FastMap<Vec<u8>, usize>,
+    absent: Option<usize>,
+    /// At a leaf: the metric ids of the label set.
+    ids: [Option<u32>; 4],
+}
+
+/// The tree of one compiled telemetry in one reporter mode.
+#[derive(Debug, Default)]
+pub(crate) struct Memo {
+    /// Roots by the decision's labels (`rule`, NUL, `destination`).
+    roots: FastMap<Vec<u8>, usize>,
+    nodes: Vec<Node>,
+}
+
+/// Where a walk ended.
+pub(crate) enum Walk {
+    /// The label set's metric ids.
+    Hit([Option<u32>; 4]),
+    /// Not known yet: the reads made so far, with their answers.
+    Miss(Vec<(Read, Answer)>),
+}
+
+impl Memo {
+    /// The most nodes kept (a path is a node per read, about ten, sharing
+    /// prefixes: thousands of label sets in a few MiB); past it new paths
+    /// are not added and their requests compute their labels.
+    pub(crate) const MAX_NODES: usize = 20_000;
+
+    /// Walks the tree for a request with `decision` labels, reading `attrs`.
+    pub(crate) fn walk(&self, decision: &[u8], attrs: &dyn Attributes) -> Walk {
+        // The nodes passed and their reads' answers (the reads themselves
+        // are cloned only on a miss).
+        let mut passed: Vec<(usize, Answer)> = Vec::with_capacity(16);
+        let miss = |passed: Vec<(usize, Answer)>| {
+            let reads = passed.into_iter().filter_map(|(at, answer)| {
+                let read = self.nodes.get(at)?.read.clone()?;
+                Some((read, answer))
+            });
+            Walk::Miss(reads.collect())
+        };
+        let Some(mut at) = self.roots.get(decision).copied() else {
+            return miss(passed);
+        };
+        loop {
+            let Some(node) = self.nodes.get(at) else {
+                return miss(passed);
+            };
+            let Some(read) = &node.read else {
+                return Walk::Hit(node.ids);
+            };
+            let answer = read.on(attrs);
+            let next = match &answer {
+                None => node.absent,
+                Some(bytes) => node.children.get(bytes.as_ref()).copied(),
+            };
+            passed.push((at, answer.map(Cow::into_owned)));
+            match next {
+                Some(n) => at = n,
+                None => return miss(passed),
+            }
+        }
+    }
+
+    /// Adds the path of an evaluation (its decision labels and every read
+    /// it made, in order) ending at `ids`. Nothing is added when the tree
+    /// is full or the path disagrees with it (an evaluation that is not a
+    /// function of its reads).
+    pub(crate) fn insert(
+        &mut self,
+        decision: &[u8],
+        reads: &[(Read, Answer)],
+        ids: [Option<u32>; 4],
+    ) {
+        if self.nodes.len() + reads.len() + 1 > Self::MAX_NODES {
+            return;
+        }
+        let mut at = match self.roots.get(decision) {
+            Some(at) => *at,
+            None => {
+                self.nodes.push(Node::default());
+                let at = self.nodes.len() - 1;
+                self.roots.insert(decision.to_vec(), at);
+                at
+            }
+        };
+        for (read, answer) in reads {
+            let fresh = self.nodes.len();
+            let Some(node) = self.nodes.get_mut(at) else {
+                return;
+            };
+            match &node.read {
+                Some(r) if r != read => return,
+                Some(_) => {}
+                None if node.children.is_empty() && node.absent.is_none() => {
+                    node.read = Some(read.clone());
+                }
+                None => return,
+            }
+            let slot = match answer {
+                None => *node.absent.get_or_insert(fresh),
+                Some(bytes) => *node.children.entry(bytes.clone()).or_insert(fresh),
+            };
+            if slot == fresh {
+                self.nodes.push(Node::default());
+            }
+            at = slot;
+        }
+        if let Some(leaf) = self.nodes.get_mut(at)
+            && leaf.read.is_none()
+        {
+            leaf.ids = ids;
+        }
+    }
+}
+
+/// [`Attributes`] that answers the reads already made (in order) from
+/// their answers, and makes and records the rest.
+pub(crate) struct Replay<'a> {
+    inner: &'a dyn Attributes,
+    reads: RefCell<Vec<(Read, Answer)>>,
+    next: Cell<usize>,
+    /// A read that did not match the recorded one at its position.
+    diverged: Cell<bool>,
+}
+
+impl<'a> Replay<'a> {
+    pub(crate) fn new(inner: &'a dyn Attributes, reads: Vec<(Read, Answer)>) -> Self {
+        Replay {
+            inner,
+            reads: RefCell::new(reads),
+            next: Cell::new(0),
+            diverged: Cell::new(false),
+        }
+    }
+
+    /// Every read, in order; `None` when the evaluation diverged from the
+    /// reads replayed.
+    pub(crate) fn into_reads(self) -> Option<Vec<(Read, Answer)>> {
+        (!self.diverged.get()).then(|| self.reads.into_inner())
+    }
+
+    fn answer(&self, matches: impl Fn(&Read) -> bool, read: impl FnOnce() -> Read) -> Answer {
+        let i = self.next.get();
+        self.next.set(i + 1);
+        let mut reads = self.reads.borrow_mut();
+        if let Some((recorded, answer)) = reads.get(i) {
+            if matches(recorded) {
+                return answer.clone();
+            }
+            self.diverged.set(true);
+            reads.truncate(i);
+        }
+        let read = read();
+        let answer = read.on(self.inner).map(Cow::into_owned);
+        reads.push((read, answer.clone()));
+        answer
+    }
+}
+
+impl Attributes for Replay<'_> {
+    fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
+        self.answer(|r| r.is_property(path), || Read::of_property(path))
+            .map(Cow::Owned)
+    }
+
+    fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {
+        let answer = self.answer(
+            |r| r.is_header(map, name),
+            || Read::Header(map, name.to_owned()),
+        )?;
+        Some(Cow::Owned(match String::from_utf8(answer) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::cell::Cell;
+
+    use super::{Answer, Memo, Read, Replay, Walk};
+    use crate::telemetry::cel::{Attributes, HeaderMap};
+
+    /// `a` answers its own value, `b` is absent; counts reads.
+    struct Host {
+        a: &'static [u8],
+        reads: Cell<usize>,
+    }
+
+    impl Attributes for Host {
+        fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
+            self.reads.set(self.reads.get() + 1);
+            (path == ["a"]).then_some(Cow::Borrowed(self.a))
+        }
+        fn header(&self, _: HeaderMap, _: &str) -> Option<Cow<'_, str>> {
+            None
+        }
+    }
+
+    fn host(a: &'static [u8]) -> Host {
+        Host {
+            a,
+            reads: Cell::new(0),
+        }
+    }
+
+    /// An evaluation: reads `a`, then `b` only when `a` is `x`.
+    fn evaluate(attrs: &dyn Attributes) {
+        if attrs.property(&["a"]).as_deref() == Some(b"x") {
+            let _ = attrs.property(&["b"]);
+        }
+    }
+
+    fn learn(memo: &mut Memo, h: &Host, id: u32) -> Walk {
+        let walk = memo.walk(b"r", h);
+        if let Walk::Miss(reads) = &walk {
+            let replay = Replay::new(h, reads.clone());
+            evaluate(&replay);
+            let reads: Vec<(Read, Answer)> = replay.into_reads().unwrap();
+            memo.insert(b"r", &reads, [Some(id), None, None, None]);
+        }
+        walk
+    }
+
+    #[test]
+    fn walks_make_the_evaluations_reads_and_hit_once_learned() {
+        let mut memo = Memo::default();
+        let x = host(b"x");
+        assert!(matches!(learn(&mut memo, &x, 1), Walk::Miss(r) if r.is_empty()));
+        assert_eq!(x.reads.get(), 2, "the evaluation read a and b");
+        x.reads.set(0);
+        assert!(matches!(memo.walk(b"r", &x), Walk::Hit([Some(1), ..])));
+        assert_eq!(x.reads.get(), 2, "the walk made the same reads");
+        // Another answer to `a`: a miss after one read, replayed, not re-read.
+        let y = host(b"y");
+        assert!(matches!(learn(&mut memo, &y, 2), Walk::Miss(r) if r.len() == 1));
+        assert_eq!(y.reads.get(), 1);
+        assert!(matches!(memo.walk(b"r", &y), Walk::Hit([Some(2), ..])));
+        assert!(matches!(memo.walk(b"r", &x), Walk::Hit([Some(1), ..])));
+        // Another decision is another root.
+        assert!(matches!(memo.walk(b"other", &x), Walk::Miss(_)));
+    }
+
+    #[test]
+    fn the_tree_stops_growing_at_its_cap() {
+        let mut memo = Memo::default();
+        let reads = |i: usize| vec![(Read::of_property(&["a"]), Some(i.to_le_bytes().to_vec()))];
+        let mut i = 0;
+        while memo.nodes.len() + 2 <= Memo::MAX_NODES {
+            memo.insert(b"r", &reads(i), [Some(1), None, None, None]);
+            i += 1;
+        }
+        let full = memo.nodes.len();
+        memo.insert(b"r", &reads(i + 1), [Some(1), None, None, None]);
+        assert_eq!(memo.nodes.len(), full);
+        assert!(matches!(memo.walk(b"r", &host(b"new")), Walk::Miss(_)));
+    }
+}
