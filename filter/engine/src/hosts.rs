@@ -189,15 +189,15 @@ impl HostTable {
         // A proxy without a namespace has no DNS domain to share, and Istio
         // generates none of these forms for it.
         let dots = host.bytes().filter(|&b| b == b'.').count();
-        let fqdn = match (dots, client_ns) {
+        let fqdn: Option<&[&str]> = match (dots, client_ns) {
             (_, None) => None,
-            (0, Some(ns)) => Some(format!("{host}.{ns}{CLUSTER_SUFFIX}")),
-            (1, Some(_)) => Some(format!("{host}{CLUSTER_SUFFIX}")),
-            (2, Some(_)) if host.ends_with(".svc") => Some(format!("{host}.cluster.local")),
-            (3, Some(_)) if host.ends_with(".svc.cluster") => Some(format!("{host}.local")),
+            (0, Some(ns)) => Some(&[host, ".", ns, CLUSTER_SUFFIX]),
+            (1, Some(_)) => Some(&[host, CLUSTER_SUFFIX]),
+            (2, Some(_)) if host.ends_with(".svc") => Some(&[host, ".cluster.local"]),
+            (3, Some(_)) if host.ends_with(".svc.cluster") => Some(&[host, ".local"]),
             _ => None,
         };
-        if let Some(g) = fqdn.and_then(|f| self.exact.get(&f)) {
+        if let Some(g) = fqdn.and_then(|parts| get_joined(&self.exact, parts)) {
             let how = if dots == 0 {
                 Found::ShortName
             } else {
@@ -232,6 +232,24 @@ impl HostTable {
         }
         self.exact.get(host)
     }
+}
+
+/// `map[parts.concat()]`, per request without allocating: the key is built
+/// in a stack buffer that holds any host a policy can name (a host is at most
+/// 255 bytes); a longer one (only from a request) is built on the heap.
+fn get_joined<'m>(map: &'m HashMap<String, HostEntry>, parts: &[&str]) -> Option<&'m HostEntry> {
+    let mut buf = [0u8; 384];
+    let mut len = 0usize;
+    for part in parts {
+        let end = len.checked_add(part.len())?;
+        match buf.get_mut(len..end) {
+            Some(dst) => dst.copy_from_slice(part.as_bytes()),
+            None => return map.get(&parts.concat()),
+        }
+        len = end;
+    }
+    let key = std::str::from_utf8(buf.get(..len)?).ok()?;
+    map.get(key)
 }
 
 /// How a request's host matched a virtual service's domain.

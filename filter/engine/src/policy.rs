@@ -409,13 +409,9 @@ impl Policy {
         view: &View<'_, '_>,
         host: Option<SelectedHost>,
         found: Option<(usize, Matched)>,
-        mut notes: Option<&mut Vec<String>>,
+        notes: Option<&mut Vec<String>>,
     ) -> Decision {
-        let mut note = |s: String| {
-            if let Some(n) = notes.as_deref_mut() {
-                n.push(s);
-            }
-        };
+        let mut note = Notes(notes);
         let mut d = Decision {
             host,
             rule: None,
@@ -454,24 +450,26 @@ impl Policy {
 
         if let Some(fault) = &rule.fault {
             if fault_fires(fault.ppm, req.random) {
-                note(format!(
-                    "fault.abort fired ({} ppm): status {}",
-                    fault.ppm, fault.status
-                ));
+                note.add(|| {
+                    format!(
+                        "fault.abort fired ({} ppm): status {}",
+                        fault.ppm, fault.status
+                    )
+                });
                 d.local_response = Some(local(fault.status, FAULT_ABORT_BODY));
                 return d;
             }
-            note(format!("fault.abort did not fire ({} ppm)", fault.ppm));
+            note.add(|| format!("fault.abort did not fire ({} ppm)", fault.ppm));
         }
 
         match &rule.action {
             Action::Direct { status, body } => {
-                note(format!("directResponse: status {status}"));
+                note.add(|| format!("directResponse: status {status}"));
                 d.local_response = Some(local(*status, body));
             }
             Action::Redirect(r) => {
                 let location = redirect_location(r, view);
-                note(format!("redirect {} to `{location}`", r.code));
+                note.add(|| format!("redirect {} to `{location}`", r.code));
                 d.local_response = Some(LocalResponse {
                     status: r.code,
                     headers: vec![("location".to_owned(), location)],
@@ -481,34 +479,37 @@ impl Policy {
             Action::Route(route) => {
                 let (chosen, drawn) = choose(route, view, &mut note);
                 if let (Some(key), Some(cookie)) = (drawn, &route.generate) {
-                    note(format!("set cookie `{}` to the drawn key", cookie.name));
+                    note.add(|| format!("set cookie `{}` to the drawn key", cookie.name));
                     d.response_headers.push(HeaderOp::Add {
                         name: Arc::from("set-cookie"),
                         value: Arc::from(format!("{}={key}{}", cookie.name, cookie.attributes)),
                     });
                 }
                 if let Some(rd) = route.dests.get(chosen) {
+                    // the decision header's removal, these, the rule's, its set
+                    d.request_headers
+                        .reserve(rd.request_ops.len() + rule.request_ops.len() + 1);
                     d.destination = Some(rd.dest.clone());
                     d.labels.policy_destination = rd.label.clone();
-                    note(format!("destination `{}` (route[{chosen}])", rd.label));
+                    note.add(|| format!("destination `{}` (route[{chosen}])", rd.label));
                     d.request_headers.extend(rd.request_ops.iter().cloned());
                     d.response_headers.extend(rd.response_ops.iter().cloned());
                 }
                 if let Some(rw) = &rule.rewrite_path {
                     match rewrite_path(rw, view.path, matched) {
                         Ok(p) => {
-                            note(format!("rewrite path `{}` to `{p}`", view.path));
+                            note.add(|| format!("rewrite path `{}` to `{p}`", view.path));
                             d.path = Some(p);
                         }
                         Err(why) => {
-                            note(format!("rewrite refused, answered 400: {why}"));
+                            note.add(|| format!("rewrite refused, answered 400: {why}"));
                             crate::http_syntax::refuse_rewrite(&mut d, why, &self.unknown);
                             return d;
                         }
                     }
                 }
                 if let Some(a) = &rule.rewrite_authority {
-                    note(format!(
+                    note.add(|| format!(
                         "authority `{a}` sent upstream (the rendered route of the key rewrites it)"
                     ));
                     d.authority = Some(a.clone());
@@ -518,13 +519,25 @@ impl Policy {
         d.request_headers.extend(rule.request_ops.iter().cloned());
         d.response_headers.extend(rule.response_ops.iter().cloned());
         if let Some(key) = d.destination.as_ref().map(|x| x.key.clone()) {
-            note(format!("set `{}: {key}`", self.decision_header));
+            note.add(|| format!("set `{}: {key}`", self.decision_header));
             d.request_headers.push(HeaderOp::Set {
                 name: self.decision_header.clone(),
                 value: key,
             });
         }
         d
+    }
+}
+
+/// The trace lines of `explain`; `decide` passes none, and then no line is
+/// ever formatted (the fast path pays for nothing it does not return).
+struct Notes<'n>(Option<&'n mut Vec<String>>);
+
+impl Notes<'_> {
+    fn add(&mut self, line: impl FnOnce() -> String) {
+        if let Some(lines) = self.0.as_deref_mut() {
+            lines.push(line());
+        }
     }
 }
 
@@ -544,11 +557,7 @@ fn local(status: u32, body: &str) -> LocalResponse {
 /// Pick a destination: sticky when the key is present; else, with
 /// `sticky.generate`, by a key drawn from the request's randomness (returned
 /// so the response can set it); else random.
-fn choose(
-    route: &Route,
-    view: &View<'_, '_>,
-    note: &mut impl FnMut(String),
-) -> (usize, Option<String>) {
+fn choose(route: &Route, view: &View<'_, '_>, note: &mut Notes<'_>) -> (usize, Option<String>) {
     if route.dests.len() <= 1 && route.generate.is_none() {
         return (0, None);
     }
@@ -567,32 +576,30 @@ fn choose(
         match key {
             Some(key) => {
                 let i = pick_sticky(&route.weights, &key);
-                note(format!(
-                    "sticky split on {}: key `{key}` picked route[{i}]",
-                    sticky.describe()
-                ));
+                note.add(|| {
+                    format!(
+                        "sticky split on {}: key `{key}` picked route[{i}]",
+                        sticky.describe()
+                    )
+                });
                 return (i, None);
             }
             None if route.generate.is_some() => {
                 let key = drawn_key(req.random);
                 let i = pick_sticky(&route.weights, &key);
-                note(format!(
-                    "sticky key {} missing: drew key `{key}`, which picked route[{i}]",
-                    sticky.describe()
-                ));
+                note.add(|| {
+                    format!(
+                        "sticky key {} missing: drew key `{key}`, which picked route[{i}]",
+                        sticky.describe()
+                    )
+                });
                 return (i, Some(key));
             }
-            None => note(format!(
-                "sticky key {} missing: random split",
-                sticky.describe()
-            )),
+            None => note.add(|| format!("sticky key {} missing: random split", sticky.describe())),
         }
     }
     let i = pick_random(&route.weights, route.total, req.random);
-    note(format!(
-        "weighted split: random % {} picked route[{i}]",
-        route.total
-    ));
+    note.add(|| format!("weighted split: random % {} picked route[{i}]", route.total));
     (i, None)
 }
 
