@@ -169,6 +169,22 @@ pub(crate) struct RedirectAction {
 const FAULT_ABORT_BODY: &str = "fault filter abort";
 
 impl CompiledRule {
+    /// At most how many request header edits a decision of this rule has:
+    /// the decision header's removal, the destination's, the rule's, and the
+    /// decision header's set (one allocation per decision).
+    fn request_edits(&self) -> usize {
+        let dest = match &self.action {
+            Action::Route(route) => route
+                .dests
+                .iter()
+                .map(|d| d.request_ops.len())
+                .max()
+                .unwrap_or(0),
+            Action::Redirect(_) | Action::Direct { .. } => 0,
+        };
+        dest + self.request_ops.len() + 2
+    }
+
     /// The first entry that matches, in entry order.
     fn eval(&self, view: &View<'_, '_>) -> Option<Matched> {
         if self.matches.is_empty() {
@@ -412,14 +428,17 @@ impl Policy {
         notes: Option<&mut Vec<String>>,
     ) -> Decision {
         let mut note = Notes(notes);
+        let rule = found.and_then(|(index, _)| self.rules.get(index));
+        let mut request_headers = Vec::with_capacity(rule.map_or(1, CompiledRule::request_edits));
+        request_headers.push(HeaderOp::Remove {
+            name: self.decision_header.clone(),
+        });
         let mut d = Decision {
             host,
             rule: None,
             path: None,
             authority: None,
-            request_headers: vec![HeaderOp::Remove {
-                name: self.decision_header.clone(),
-            }],
+            request_headers,
             response_headers: Vec::new(),
             destination: None,
             local_response: None,
@@ -429,10 +448,7 @@ impl Policy {
                 policy_destination: self.unknown.clone(),
             },
         };
-        let Some((index, matched)) = found else {
-            return d;
-        };
-        let Some(rule) = self.rules.get(index) else {
+        let (Some((_, matched)), Some(rule)) = (found, rule) else {
             return d;
         };
         d.rule = Some(MatchedRule {
@@ -486,9 +502,6 @@ impl Policy {
                     });
                 }
                 if let Some(rd) = route.dests.get(chosen) {
-                    // the decision header's removal, these, the rule's, its set
-                    d.request_headers
-                        .reserve(rd.request_ops.len() + rule.request_ops.len() + 1);
                     d.destination = Some(rd.dest.clone());
                     d.labels.policy_destination = rd.label.clone();
                     note.add(|| format!("destination `{}` (route[{chosen}])", rd.label));
@@ -633,7 +646,7 @@ fn redirect_location(r: &RedirectAction, view: &View<'_, '_>) -> String {
         .unwrap_or("")
         .to_owned();
     if let Some(port) = r.port {
-        authority = format!("{}:{port}", strip_port(&authority));
+        authority = format!("{}:{port}", crate::hosts::strip_port(&authority));
     }
     let path = match r.uri.as_deref() {
         // Envoy's path_redirect: the request's query is kept unless the new
@@ -643,14 +656,4 @@ fn redirect_location(r: &RedirectAction, view: &View<'_, '_>) -> String {
         None => view.path.to_owned(),
     };
     format!("{scheme}://{authority}{path}")
-}
-
-/// `host:port` -> `host` (IPv6 `[::1]:80` -> `[::1]`).
-fn strip_port(authority: &str) -> &str {
-    match authority.rfind(':') {
-        Some(i) if !authority.get(i..).unwrap_or("").contains(']') => {
-            authority.get(..i).unwrap_or(authority)
-        }
-        _ => authority,
-    }
 }
