@@ -194,7 +194,10 @@ impl HostTable {
         // proxy's DNS domain `<client ns>.svc.cluster.local`).
         // A proxy without a namespace has no DNS domain to share, and Istio
         // generates none of these forms for it.
-        let dots = host.bytes().filter(|&b| b == b'.').count();
+        let dots = match client_ns {
+            Some(_) => host.bytes().filter(|&b| b == b'.').count(),
+            None => 0,
+        };
         let fqdn: Option<&[&str]> = match (dots, client_ns) {
             (_, None) => None,
             (0, Some(ns)) => Some(&[host, ".", ns, CLUSTER_SUFFIX]),
@@ -211,14 +214,18 @@ impl HostTable {
             };
             return Some((g, how));
         }
-        // wildcard suffixes, the longest first: `a.b.c` tries `.b.c`, `.c`.
-        let mut rest = host;
-        while let Some(i) = rest.find('.') {
-            let suffix = rest.get(i..).unwrap_or("");
-            if let Some(g) = self.suffix.get(suffix.as_bytes()) {
-                return Some((g, Found::Suffix));
+        // wildcard suffixes, the longest first: `a.b.c` tries `.b.c`, `.c`
+        // (a request for a host the policy does not cover ends here: skip
+        // the walk when there is no wildcard host)
+        if !self.suffix.is_empty() {
+            let mut rest = host;
+            while let Some(i) = rest.bytes().position(|b| b == b'.') {
+                let suffix = rest.get(i..).unwrap_or("");
+                if let Some(g) = self.suffix.get(suffix.as_bytes()) {
+                    return Some((g, Found::Suffix));
+                }
+                rest = suffix.get(1..).unwrap_or("");
             }
-            rest = suffix.get(1..).unwrap_or("");
         }
         self.any.as_ref().map(|g| (g, Found::Any))
     }
