@@ -15,7 +15,7 @@ goal=524288
 cat <<MD
 ## Size of the filter
 
-Command: \`make build\` (profile \`wasm\`: \`opt-level = "z"\`, LTO, one codegen unit,
+Command: \`make build\` (profile \`wasm\`: \`opt-level = "s"\`, LTO, one codegen unit,
 \`panic = "abort"\`, stripped; then \`wasm-opt -Oz --converge\`), sizes read with \`stat\` by
 \`scripts/size-report.sh\`.
 
@@ -70,8 +70,13 @@ tail -n +2 <<<"$top" \
       n < 10 { n++; gsub(/\|/, "\\|", name); printf "| %d | `%s` | %d | %.1f%% |\n", n, name, size, 100 * size / total }'
 cat <<MD
 
-Tried for size on 2026-11-30 (this run's figures come from the choices kept): \`opt-level = "s"\`
-instead of \`"z"\` (796,880 bytes against 707,177: kept \`"z"\`); \`wasm-opt -Oz\` with \`--converge\`,
+Speed against size, measured 2026-11-30 for issue 11 on one tree (the article's request with metrics
+disabled; fuel is wasm instructions on the host, per request-headers callback and per configure of
+1,000 prefix rules): \`opt-level = "z"\` 785,716 bytes, 29,907 and 135,673 per rule; \`"s"\` 887,114
+bytes (+13%), 25,053 (-16%) and 109,745 (-19%); \`3\` (with \`wasm-opt -O3\`) 1,142,121 bytes (+45%),
+22,742 (-24%) and 99,215 (-27%), no faster than \`"s"\` in CPU time per full request within the
+noise. Kept \`"s"\`: speed comes before size, and \`3\` buys a few percent for a quarter more bytes.
+Tried for size earlier the same day: \`wasm-opt -Oz\` with \`--converge\`,
 \`-O4 -Oz\`, \`--gufa -Oz\`, and \`-Os\` (at most 0.8 KB smaller, \`-Os\` 12 KB larger): kept
 \`--converge\` and \`--strip-producers\`. LTO, one codegen unit and \`panic = "abort"\` were already on. The code left is the policy engine, serde's
 deserializers for the policy document, the regex parser and compiler with the lazy DFA (kept:

@@ -18,7 +18,7 @@
 //! (b) Linear memory after configure and after 10,000 requests, start-up
 //!     (`Plugin::start`: instantiate, `_initialize`, root context, vm start
 //!     and configure) and configure alone (`proxy_on_configure` again), for
-//!     the article's policy and for 1,000 and 10,000 prefix rules; and the
+//!     the article's policy and for 1,000 and 5,000 (`MAX_RULES`) prefix rules; and the
 //!     leak check: memory after 100,000 more requests.
 //!
 //! Run with `cargo bench -p host-tests --bench cost` (after `make build guests`).
@@ -33,6 +33,7 @@
 use std::time::Instant;
 
 use host_tests::{Host, LoadedModule, Plugin, PluginOptions, Properties};
+use meshpolicy_engine::limits::MAX_RULES;
 use serde_json::{Value, json};
 
 // `estimate` (criterion's estimates) is for the criterion benchmarks.
@@ -92,14 +93,14 @@ fn metrics_off() -> Value {
     json!([{"overrides": [{"disabled": true}]}])
 }
 
-/// `n` prefix rules `/svc{i}/`, each to its own subset; the article's Telemetry.
+/// `n` prefix rules `/svc{i}/`, each to its own subset; the article's
+/// Telemetry. No `name`: `MAX_RULES` of them fit `MAX_POLICY_BYTES`.
 fn prefix_rules(n: usize) -> Value {
     let http: Vec<Value> = (0..n)
         .map(|i| {
             json!({
-                "name": format!("svc{i}"),
                 "match": [{"uri": {"prefix": format!("/svc{i}/")}}],
-                "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": format!("v{i}")}}]
+                "route": [{"destination": {"host": "svc", "subset": format!("v{i}")}}]
             })
         })
         .collect();
@@ -412,9 +413,9 @@ fn main() {
         ),
         startup(
             &module,
-            "10,000 prefix rules".into(),
-            &to_vec(&prefix_rules(10_000)),
-            "/svc9999/x",
+            "5,000 prefix rules (`MAX_RULES`)".into(),
+            &to_vec(&prefix_rules(MAX_RULES)),
+            "/svc4999/x",
             10,
             false,
         ),
@@ -442,23 +443,27 @@ fn main() {
             mib(r.after_10k),
         ));
     }
-    let (article_row, k1, k10) = (&rows[0], &rows[1], &rows[2]);
+    let (article_row, k1, k5) = (&rows[0], &rows[1], &rows[2]);
     let per_rule = |r: &Startup, n: f64| {
         (r.after_configure as f64 - article_row.after_configure as f64).max(0.0) / n
     };
-    let (per_1k, per_10k) = (per_rule(k1, 1_000.0), per_rule(k10, 10_000.0));
+    let (per_1k, per_5k) = (per_rule(k1, 1_000.0), per_rule(k5, MAX_RULES as f64));
+    // issue 11's goal is 50 ms for 10,000 rules, set before MAX_RULES became
+    // 5,000: the same goal per rule
+    let per_rule_ns = k5.configure_ns / MAX_RULES as f64;
     let leak = article_row.after_110k.unwrap_or(usize::MAX);
     md.push_str(&format!(
         "\n| goal | measured | verdict |\n|---|---:|---|\n\
-         | configure of 10,000 rules under 50 ms | {} | {} |\n\
+         | configure of 5,000 rules (`MAX_RULES`) under 25 ms (issue 11: 10,000 under 50 ms, 5 µs per rule) | {} ({} per rule) | {} |\n\
          | memory after configure under 4 MiB for the article's policy | {} | {} |\n\
-         | memory grows at most linearly with rules (bytes per rule over the article's, at 10,000 rules at most 1.5x that at 1,000) | {per_10k:.0} B/rule at 10,000, {per_1k:.0} B/rule at 1,000 | {} |\n\
+         | memory grows at most linearly with rules (bytes per rule over the article's, at 5,000 rules at most 1.5x that at 1,000) | {per_5k:.0} B/rule at 5,000, {per_1k:.0} B/rule at 1,000 | {} |\n\
          | no growth across 100,000 requests (after 10,000 warm-up requests) | {} → {} | {} |\n",
-        human(k10.configure_ns),
-        verdict(k10.configure_ns < 50e6),
+        human(k5.configure_ns),
+        human(per_rule_ns),
+        verdict(per_rule_ns < 5e3),
         mib(article_row.after_configure),
         verdict(article_row.after_configure < 4 << 20),
-        verdict(per_10k <= 1.5 * per_1k.max(1.0)),
+        verdict(per_5k <= 1.5 * per_1k.max(1.0)),
         article_row.after_10k,
         leak,
         verdict(leak == article_row.after_10k),

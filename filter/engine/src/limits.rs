@@ -8,8 +8,8 @@
 /// this bounds `on_configure` (see [`CONFIGURE_FUEL`]); a Kubernetes object
 /// (the WasmPlugin that carries the policy) cannot exceed ~1.5 MiB anyway.
 pub const MAX_POLICY_BYTES: usize = 512 * 1024;
-/// Most rules over all virtual services (~110,000 instructions each to
-/// configure on the `.wasm`).
+/// Most rules over all virtual services (~76,000 instructions each to
+/// configure on the `.wasm`, `tests/filter/limits.rs`).
 pub const MAX_RULES: usize = 5_000;
 /// Most entries in one rule's `match`.
 pub const MAX_MATCHES_PER_RULE: usize = 256;
@@ -36,7 +36,7 @@ pub const MAX_POLICY_REGEXES: usize = 100;
 /// What compiling the costliest regex the limits allow costs on the
 /// `.wasm`, in wasm instructions (fuel), as measured by `host-tests`
 /// (`[0-9A-Za-z_-]{982}`, the longest that fits [`REGEX_SIZE_LIMIT`]:
-/// about 6.6e6).
+/// about 5.1e6).
 pub const REGEX_COMPILE_FUEL: u64 = 8_000_000;
 /// The stated bound of one `on_configure` of a policy at the limits (the
 /// densest [`MAX_POLICY_BYTES`] with [`MAX_POLICY_REGEXES`] of the

@@ -169,6 +169,22 @@ pub(crate) struct RedirectAction {
 const FAULT_ABORT_BODY: &str = "fault filter abort";
 
 impl CompiledRule {
+    /// At most how many request header edits a decision of this rule has:
+    /// the decision header's removal, the destination's, the rule's, and the
+    /// decision header's set (one allocation per decision).
+    fn request_edits(&self) -> usize {
+        let dest = match &self.action {
+            Action::Route(route) => route
+                .dests
+                .iter()
+                .map(|d| d.request_ops.len())
+                .max()
+                .unwrap_or(0),
+            Action::Redirect(_) | Action::Direct { .. } => 0,
+        };
+        dest + self.request_ops.len() + 2
+    }
+
     /// The first entry that matches, in entry order.
     fn eval(&self, view: &View<'_, '_>) -> Option<Matched> {
         if self.matches.is_empty() {
@@ -409,21 +425,20 @@ impl Policy {
         view: &View<'_, '_>,
         host: Option<SelectedHost>,
         found: Option<(usize, Matched)>,
-        mut notes: Option<&mut Vec<String>>,
+        notes: Option<&mut Vec<String>>,
     ) -> Decision {
-        let mut note = |s: String| {
-            if let Some(n) = notes.as_deref_mut() {
-                n.push(s);
-            }
-        };
+        let mut note = Notes(notes);
+        let rule = found.and_then(|(index, _)| self.rules.get(index));
+        let mut request_headers = Vec::with_capacity(rule.map_or(1, CompiledRule::request_edits));
+        request_headers.push(HeaderOp::Remove {
+            name: self.decision_header.clone(),
+        });
         let mut d = Decision {
             host,
             rule: None,
             path: None,
             authority: None,
-            request_headers: vec![HeaderOp::Remove {
-                name: self.decision_header.clone(),
-            }],
+            request_headers,
             response_headers: Vec::new(),
             destination: None,
             local_response: None,
@@ -433,10 +448,7 @@ impl Policy {
                 policy_destination: self.unknown.clone(),
             },
         };
-        let Some((index, matched)) = found else {
-            return d;
-        };
-        let Some(rule) = self.rules.get(index) else {
+        let (Some((_, matched)), Some(rule)) = (found, rule) else {
             return d;
         };
         d.rule = Some(MatchedRule {
@@ -454,24 +466,26 @@ impl Policy {
 
         if let Some(fault) = &rule.fault {
             if fault_fires(fault.ppm, req.random) {
-                note(format!(
-                    "fault.abort fired ({} ppm): status {}",
-                    fault.ppm, fault.status
-                ));
+                note.add(|| {
+                    format!(
+                        "fault.abort fired ({} ppm): status {}",
+                        fault.ppm, fault.status
+                    )
+                });
                 d.local_response = Some(local(fault.status, FAULT_ABORT_BODY));
                 return d;
             }
-            note(format!("fault.abort did not fire ({} ppm)", fault.ppm));
+            note.add(|| format!("fault.abort did not fire ({} ppm)", fault.ppm));
         }
 
         match &rule.action {
             Action::Direct { status, body } => {
-                note(format!("directResponse: status {status}"));
+                note.add(|| format!("directResponse: status {status}"));
                 d.local_response = Some(local(*status, body));
             }
             Action::Redirect(r) => {
                 let location = redirect_location(r, view);
-                note(format!("redirect {} to `{location}`", r.code));
+                note.add(|| format!("redirect {} to `{location}`", r.code));
                 d.local_response = Some(LocalResponse {
                     status: r.code,
                     headers: vec![("location".to_owned(), location)],
@@ -481,7 +495,7 @@ impl Policy {
             Action::Route(route) => {
                 let (chosen, drawn) = choose(route, view, &mut note);
                 if let (Some(key), Some(cookie)) = (drawn, &route.generate) {
-                    note(format!("set cookie `{}` to the drawn key", cookie.name));
+                    note.add(|| format!("set cookie `{}` to the drawn key", cookie.name));
                     d.response_headers.push(HeaderOp::Add {
                         name: Arc::from("set-cookie"),
                         value: Arc::from(format!("{}={key}{}", cookie.name, cookie.attributes)),
@@ -490,25 +504,25 @@ impl Policy {
                 if let Some(rd) = route.dests.get(chosen) {
                     d.destination = Some(rd.dest.clone());
                     d.labels.policy_destination = rd.label.clone();
-                    note(format!("destination `{}` (route[{chosen}])", rd.label));
+                    note.add(|| format!("destination `{}` (route[{chosen}])", rd.label));
                     d.request_headers.extend(rd.request_ops.iter().cloned());
                     d.response_headers.extend(rd.response_ops.iter().cloned());
                 }
                 if let Some(rw) = &rule.rewrite_path {
                     match rewrite_path(rw, view.path, matched) {
                         Ok(p) => {
-                            note(format!("rewrite path `{}` to `{p}`", view.path));
+                            note.add(|| format!("rewrite path `{}` to `{p}`", view.path));
                             d.path = Some(p);
                         }
                         Err(why) => {
-                            note(format!("rewrite refused, answered 400: {why}"));
+                            note.add(|| format!("rewrite refused, answered 400: {why}"));
                             crate::http_syntax::refuse_rewrite(&mut d, why, &self.unknown);
                             return d;
                         }
                     }
                 }
                 if let Some(a) = &rule.rewrite_authority {
-                    note(format!(
+                    note.add(|| format!(
                         "authority `{a}` sent upstream (the rendered route of the key rewrites it)"
                     ));
                     d.authority = Some(a.clone());
@@ -518,13 +532,25 @@ impl Policy {
         d.request_headers.extend(rule.request_ops.iter().cloned());
         d.response_headers.extend(rule.response_ops.iter().cloned());
         if let Some(key) = d.destination.as_ref().map(|x| x.key.clone()) {
-            note(format!("set `{}: {key}`", self.decision_header));
+            note.add(|| format!("set `{}: {key}`", self.decision_header));
             d.request_headers.push(HeaderOp::Set {
                 name: self.decision_header.clone(),
                 value: key,
             });
         }
         d
+    }
+}
+
+/// The trace lines of `explain`; `decide` passes none, and then no line is
+/// ever formatted (the fast path pays for nothing it does not return).
+struct Notes<'n>(Option<&'n mut Vec<String>>);
+
+impl Notes<'_> {
+    fn add(&mut self, line: impl FnOnce() -> String) {
+        if let Some(lines) = self.0.as_deref_mut() {
+            lines.push(line());
+        }
     }
 }
 
@@ -544,11 +570,7 @@ fn local(status: u32, body: &str) -> LocalResponse {
 /// Pick a destination: sticky when the key is present; else, with
 /// `sticky.generate`, by a key drawn from the request's randomness (returned
 /// so the response can set it); else random.
-fn choose(
-    route: &Route,
-    view: &View<'_, '_>,
-    note: &mut impl FnMut(String),
-) -> (usize, Option<String>) {
+fn choose(route: &Route, view: &View<'_, '_>, note: &mut Notes<'_>) -> (usize, Option<String>) {
     if route.dests.len() <= 1 && route.generate.is_none() {
         return (0, None);
     }
@@ -567,32 +589,30 @@ fn choose(
         match key {
             Some(key) => {
                 let i = pick_sticky(&route.weights, &key);
-                note(format!(
-                    "sticky split on {}: key `{key}` picked route[{i}]",
-                    sticky.describe()
-                ));
+                note.add(|| {
+                    format!(
+                        "sticky split on {}: key `{key}` picked route[{i}]",
+                        sticky.describe()
+                    )
+                });
                 return (i, None);
             }
             None if route.generate.is_some() => {
                 let key = drawn_key(req.random);
                 let i = pick_sticky(&route.weights, &key);
-                note(format!(
-                    "sticky key {} missing: drew key `{key}`, which picked route[{i}]",
-                    sticky.describe()
-                ));
+                note.add(|| {
+                    format!(
+                        "sticky key {} missing: drew key `{key}`, which picked route[{i}]",
+                        sticky.describe()
+                    )
+                });
                 return (i, Some(key));
             }
-            None => note(format!(
-                "sticky key {} missing: random split",
-                sticky.describe()
-            )),
+            None => note.add(|| format!("sticky key {} missing: random split", sticky.describe())),
         }
     }
     let i = pick_random(&route.weights, route.total, req.random);
-    note(format!(
-        "weighted split: random % {} picked route[{i}]",
-        route.total
-    ));
+    note.add(|| format!("weighted split: random % {} picked route[{i}]", route.total));
     (i, None)
 }
 
@@ -626,7 +646,7 @@ fn redirect_location(r: &RedirectAction, view: &View<'_, '_>) -> String {
         .unwrap_or("")
         .to_owned();
     if let Some(port) = r.port {
-        authority = format!("{}:{port}", strip_port(&authority));
+        authority = format!("{}:{port}", crate::hosts::strip_port(&authority));
     }
     let path = match r.uri.as_deref() {
         // Envoy's path_redirect: the request's query is kept unless the new
@@ -636,14 +656,4 @@ fn redirect_location(r: &RedirectAction, view: &View<'_, '_>) -> String {
         None => view.path.to_owned(),
     };
     format!("{scheme}://{authority}{path}")
-}
-
-/// `host:port` -> `host` (IPv6 `[::1]:80` -> `[::1]`).
-fn strip_port(authority: &str) -> &str {
-    match authority.rfind(':') {
-        Some(i) if !authority.get(i..).unwrap_or("").contains(']') => {
-            authority.get(..i).unwrap_or(authority)
-        }
-        _ => authority,
-    }
 }

@@ -62,8 +62,8 @@ impl<'a> Request<'a> {
 
 /// `path` split at the first `?`: (path without query, query with its `?`).
 pub(crate) fn split_query(path: &str) -> (&str, &str) {
-    match path.find('?') {
-        Some(i) => path.split_at(i),
+    match path.bytes().position(|b| b == b'?') {
+        Some(i) => path.split_at_checked(i).unwrap_or((path, "")),
         None => (path, ""),
     }
 }
