@@ -14,6 +14,7 @@ mod filter {
     pub mod differential;
     pub mod differential_generated;
     pub mod envoy_syntax;
+    pub mod header_bytes;
     pub mod limits;
     pub mod local_responses;
     pub mod routing;

@@ -10,6 +10,8 @@
 
 #[path = "guests/abi_status.rs"]
 mod abi_status;
+#[path = "guests/header_bytes.rs"]
+mod header_bytes;
 #[path = "guests/hostile.rs"]
 mod hostile;
 #[path = "guests/hostile_wat.rs"]
