@@ -34,16 +34,33 @@ impl<'a> Request<'a> {
     /// The value of header `name` (lower-case). Several values are joined
     /// with `,` as Envoy's header matcher sees them.
     pub fn header(&self, name: &str) -> Option<Cow<'a, str>> {
-        let mut found: Option<Cow<'a, str>> = None;
-        for (n, v) in self.headers {
-            if n.eq_ignore_ascii_case(name) {
-                found = Some(match found {
-                    None => Cow::Borrowed(v.as_str()),
-                    Some(prev) => Cow::Owned(format!("{prev},{v}")),
-                });
-            }
+        let mut values = self.header_values(name);
+        let first = values.next()?;
+        let Some(second) = values.next() else {
+            return Some(Cow::Borrowed(first));
+        };
+        // One allocation of the joined size (a chain of `format!`s copied
+        // the growing prefix once per value: quadratic in the values).
+        let mut joined = String::with_capacity(
+            self.header_values(name)
+                .map(|v| v.len().saturating_add(1))
+                .sum(),
+        );
+        joined.push_str(first);
+        for v in std::iter::once(second).chain(values) {
+            joined.push(',');
+            joined.push_str(v);
         }
-        found
+        Some(Cow::Owned(joined))
+    }
+
+    /// Every value of header `name`, in order, without joining them.
+    pub fn header_values<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        let headers: &'a [(String, String)] = self.headers;
+        headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value of header `name`, without joining.

@@ -133,3 +133,42 @@ fn one_regex_past_the_limit_is_refused_at_configure() {
     let at_limit = Plugin::start(module(), options(&regex_rules(limit))).expect("starts");
     assert!(at_limit.configured(), "{:?}", at_limit.logs());
 }
+
+/// A policy at `MAX_RULES` whose rules each match `x-a` exactly (never),
+/// then a catch-all; `values` values of `x-a` fill Envoy's 60 KiB.
+fn repeated_header_fuel(rules: usize, values: usize) -> (u64, u64) {
+    let mut http: Vec<Value> = (0..rules)
+        .map(|i| {
+            json!({"match": [{"headers": {"x-a": {"exact": format!("v{i}")}}}],
+                        "route": [{"destination": {"host": "a", "subset": "v1"}}]})
+        })
+        .collect();
+    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
+    let config = policy(
+        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
+    );
+    let mut plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
+    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
+    let ordinary = fuel_of(&mut plugin, &base());
+    let value = "x".repeat((60 * 1024 - 200) / values - 4);
+    let mut worst = base();
+    worst.extend((0..values).map(|_| ("x-a", value.as_str())));
+    let worst = fuel_of(&mut plugin, &worst);
+    eprintln!(
+        "{rules} header rules, {values} values of x-a: ordinary {ordinary} fuel, worst {worst} fuel ({}x)",
+        worst / ordinary.max(1)
+    );
+    (ordinary, worst)
+}
+
+/// Envoy's matcher joins a header's values with `,`: a request that sends
+/// one header 95 times (60 KiB in all) makes every header rule look at all
+/// of it. Through `MAX_RULES` such rules it stays within the budget.
+#[test]
+fn one_header_sent_95_times_through_max_rules_header_matchers_stays_within_budget() {
+    let (_, worst) = repeated_header_fuel(meshpolicy_engine::limits::MAX_RULES - 1, 95);
+    assert!(
+        worst <= WORST_CASE_FUEL,
+        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
+    );
+}
