@@ -1,10 +1,15 @@
 //! Compiled match entries and their evaluation (SPEC §2.1, Istio/Envoy
-//! semantics). Evaluation never allocates except when a header arrives
-//! several times (values joined with `,` as Envoy's header matcher sees them).
+//! semantics). Evaluation never allocates except for a regex on a header
+//! that arrives several times (values joined with `,` as Envoy's header
+//! matcher sees them) and for the request's query parameters, parsed once
+//! when a rule first asks for one.
 
 use regex::bytes::Regex;
 
-use crate::request::{Request, query_param, split_query};
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+
+use crate::request::{Request, first_query_values, query_param, split_query};
 
 /// One request, with `:path` split once.
 pub(crate) struct View<'r, 'a> {
@@ -15,6 +20,10 @@ pub(crate) struct View<'r, 'a> {
     pub(crate) path_only: &'a str,
     /// The query string with its `?` (or empty).
     pub(crate) query: &'a str,
+    /// The first value of each query parameter, parsed once per request:
+    /// looking one up per rule scanned the whole query each time (a 60 KiB
+    /// query through 5,000 query rules ran the filter out of fuel).
+    params: OnceCell<BTreeMap<&'a str, &'a str>>,
 }
 
 impl<'r, 'a> View<'r, 'a> {
@@ -26,7 +35,16 @@ impl<'r, 'a> View<'r, 'a> {
             path,
             path_only,
             query,
+            params: OnceCell::new(),
         }
+    }
+
+    /// The first value of query parameter `name` (see [`query_param`]).
+    pub(crate) fn query_param(&self, name: &str) -> Option<&'a str> {
+        self.params
+            .get_or_init(|| first_query_values(self.query))
+            .get(name)
+            .copied()
     }
 }
 
@@ -260,7 +278,7 @@ impl CompiledMatch {
             }
         }
         for (i, (name, m)) in self.query_params.iter().enumerate() {
-            match query_param(view.query, name) {
+            match view.query_param(name) {
                 Some(v) if m.matches(v) => {}
                 _ => return Err(Miss::QueryParam(i)),
             }

@@ -99,6 +99,19 @@ pub(crate) fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     })
 }
 
+/// The first value of every query parameter in `query`, as [`query_param`]
+/// finds each: one pass over the query.
+pub(crate) fn first_query_values(query: &str) -> std::collections::BTreeMap<&str, &str> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let query = query.split('#').next().unwrap_or(query);
+    let mut first = std::collections::BTreeMap::new();
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        first.entry(k).or_insert(v);
+    }
+    first
+}
+
 /// The value of cookie `name` in a `cookie` header value.
 pub(crate) fn cookie<'c>(header: &'c str, name: &str) -> Option<&'c str> {
     header.split(';').find_map(|pair| {

@@ -172,3 +172,34 @@ fn one_header_sent_95_times_through_max_rules_header_matchers_stays_within_budge
         "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
     );
 }
+
+/// The query string is scanned for a parameter by every rule that matches
+/// one: a 60 KiB query of parameters no rule names, through `MAX_RULES`
+/// query rules, stays within the budget.
+#[test]
+fn a_60_kib_query_string_through_max_rules_query_matchers_stays_within_budget() {
+    let rules = meshpolicy_engine::limits::MAX_RULES - 1;
+    let mut http: Vec<Value> = (0..rules)
+        .map(|i| {
+            json!({"match": [{"queryParams": {"q": {"exact": format!("v{i}")}}}],
+                        "route": [{"destination": {"host": "a", "subset": "v1"}}]})
+        })
+        .collect();
+    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
+    let config = policy(
+        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
+    );
+    let mut plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
+    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
+    let ordinary = fuel_of(&mut plugin, &base());
+    let path = format!("/?{}", "a=b&".repeat((60 * 1024 - 200) / 4));
+    let mut worst = base();
+    worst.retain(|(k, _)| *k != ":path");
+    worst.push((":path", path.as_str()));
+    let worst = fuel_of(&mut plugin, &worst);
+    eprintln!("{rules} query rules, 60 KiB query: ordinary {ordinary} fuel, worst {worst} fuel");
+    assert!(
+        worst <= WORST_CASE_FUEL,
+        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
+    );
+}
