@@ -94,8 +94,11 @@ fn non_utf8_header_bytes_reach_the_guest_and_the_upstream_unchanged() {
         )),
         "{text:?}"
     );
-    drop(stream);
-    assert!(!plugin.is_failed(), "{:?}", plugin.failure());
+    assert!(
+        !stream.plugin().is_failed(),
+        "{:?}",
+        stream.plugin().failure()
+    );
 }
 
 /// The codec still refuses control bytes among obs-text bytes.

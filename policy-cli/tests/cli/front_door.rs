@@ -153,7 +153,7 @@ fn render_prints_no_parser_debug_struct_or_library_option_and_keeps_the_yaml_bud
         let prev = format!("*a{}", i - 1);
         yaml.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 9].join(", ")
+            [prev.as_str(); 9].join(", ")
         ));
     }
     std::fs::write(&bomb, yaml).unwrap();
