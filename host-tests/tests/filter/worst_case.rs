@@ -11,7 +11,7 @@ use super::support::{module, options, policy};
 
 /// The stated budget of the worst request: 10% of the host's default fuel
 /// per event (2e9), so a worker thread spends at most this on one request.
-pub const WORST_CASE_FUEL: u64 = 200_000_000;
+pub const WORST_CASE_FUEL: u64 = meshpolicy_engine::limits::REQUEST_FUEL;
 
 /// `rules` rules each matching `authorization` with the regex,
 /// none of which the test's token matches; the last rule catches all.
