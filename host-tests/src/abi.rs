@@ -191,3 +191,37 @@ pub(crate) fn instantiate_pre(
         }
     })
 }
+
+/// A WAT module that imports every host function a module linked for `abi`
+/// may import, with its signature: what a module generator (the host fuzz
+/// target's `wasm-smith` `available_imports`) may draw from. Sorted by
+/// module and name, so the text is stable.
+pub(crate) fn imports_wat(engine: &Engine, abi: AbiVersion) -> Result<String, Error> {
+    let reg = build(engine, abi).map_err(|e| Error::Instantiate(format!("{e:#}")))?;
+    let state = crate::plugin::host_state(crate::PluginOptions::default(), None);
+    let mut store = wasmtime::Store::new(engine, state);
+    let funcs: Vec<(String, String, wasmtime::Func)> = reg
+        .linker
+        .iter(&mut store)
+        .filter_map(|(module, name, item)| {
+            Some((module.to_string(), name.to_string(), item.into_func()?))
+        })
+        .collect();
+    let mut imports: Vec<(String, String, wasmtime::FuncType)> = funcs
+        .into_iter()
+        .map(|(module, name, func)| (module, name, func.ty(&store)))
+        .collect();
+    imports.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut wat = String::from("(module\n");
+    for (module, name, ty) in imports {
+        let params: Vec<String> = ty.params().map(|t| t.to_string()).collect();
+        let results: Vec<String> = ty.results().map(|t| t.to_string()).collect();
+        wat.push_str(&format!(
+            "  (import \"{module}\" \"{name}\" (func (param {}) (result {})))\n",
+            params.join(" "),
+            results.join(" ")
+        ));
+    }
+    wat.push_str(")\n");
+    Ok(wat)
+}

@@ -114,7 +114,7 @@ impl Plugin {
     pub(crate) fn refuse(
         &mut self,
         id: u32,
-        headers: Vec<(String, String)>,
+        headers: crate::header_list::Headers,
         refusal: Refusal,
     ) -> Action {
         let Some(stream) = self.store.data_mut().streams.get_mut(&id) else {

@@ -27,15 +27,18 @@ fn callback(dir: Dir, kind: Held) -> Callback {
 
 /// The local reply Envoy builds: `:status`, `content-length`,
 /// `content-type: text/plain` for a body, then the filter's headers.
-pub(crate) fn local_reply_headers(reply: &LocalResponse) -> Vec<(String, String)> {
+pub(crate) fn local_reply_headers(reply: &LocalResponse) -> crate::header_list::Headers {
     let mut h = vec![
-        (":status".to_string(), reply.status.to_string()),
-        ("content-length".to_string(), reply.body.len().to_string()),
+        (b":status".to_vec(), reply.status.to_string().into_bytes()),
+        (
+            b"content-length".to_vec(),
+            reply.body.len().to_string().into_bytes(),
+        ),
     ];
     if !reply.body.is_empty() {
-        h.push(("content-type".to_string(), "text/plain".to_string()));
+        h.push((b"content-type".to_vec(), b"text/plain".to_vec()));
     }
-    h.extend(reply.headers.iter().cloned());
+    h.extend(crate::header_list::bytes(&reply.headers));
     h
 }
 

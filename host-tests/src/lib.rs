@@ -177,6 +177,7 @@ mod codec;
 mod encoding;
 mod error;
 mod flow;
+mod header_list;
 mod memory;
 mod module;
 mod plugin;

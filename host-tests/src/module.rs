@@ -81,6 +81,9 @@ pub struct Host {
     cache_dir: Option<PathBuf>,
 }
 
+/// Most compiled modules the in-process cache keeps.
+const MAX_CACHED_MODULES: usize = 256;
+
 type MemoryCache = Mutex<HashMap<String, Arc<ModuleInner>>>;
 
 fn memory_cache() -> &'static MemoryCache {
@@ -136,6 +139,13 @@ impl Host {
         Ok(Host { cache_dir: None })
     }
 
+    /// A WAT module importing every host function a module declaring `abi`
+    /// may import, each with the signature the host gives it (what a
+    /// module generator may draw imports from).
+    pub fn imports_wat(&self, abi: AbiVersion) -> Result<String, Error> {
+        abi::imports_wat(&engine()?, abi)
+    }
+
     /// Loads a module from a file.
     pub fn load_file(&self, path: impl AsRef<Path>) -> Result<LoadedModule, Error> {
         let path = path.as_ref();
@@ -169,6 +179,11 @@ impl Host {
             sha256,
         });
         if let Ok(mut cache) = memory_cache().lock() {
+            // A process that loads module after module (a fuzzer) must not
+            // keep every one: past the bound the cache starts over.
+            if cache.len() >= MAX_CACHED_MODULES {
+                cache.clear();
+            }
             cache.insert(key, Arc::clone(&inner));
         }
         Ok(LoadedModule { inner, source })

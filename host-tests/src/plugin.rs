@@ -152,6 +152,62 @@ fn export<P: WasmParams, R: WasmResults>(
         .map_err(|_| Error::ExportSignature(name.to_string()))
 }
 
+/// The host's state for a new VM: everything in `options`, nothing run yet.
+pub(crate) fn host_state(
+    options: PluginOptions,
+    router: Option<Arc<crate::router::CompiledTable>>,
+) -> HostState {
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(options.limits.max_memory_bytes)
+        .table_elements(1 << 20)
+        .instances(1)
+        .build();
+    HostState {
+        memory: None,
+        malloc: None,
+        restriction: Restriction::Initialize,
+        current_context: ROOT_CONTEXT_ID,
+        effective_context: 0,
+        vm_config: options.vm_config,
+        plugin_config: options.plugin_config,
+        configuring: false,
+        plugin_name: options.plugin_name,
+        root_id: options.root_id,
+        vm_id: options.vm_id,
+        logs: Vec::new(),
+        log_bytes: 0,
+        dropped_logs: 0,
+        budget: options.limits,
+        log_level: options.log_level,
+        metrics: Metrics::default(),
+        properties: options.properties,
+        streams: HashMap::new(),
+        completed: Default::default(),
+        pending_calls: Vec::new(),
+        next_call_token: 1,
+        call_response: None,
+        status: (0, Vec::new()),
+        shared: options.shared,
+        tick_period: None,
+        tick_reset: false,
+        clock: Clock {
+            realtime: options.start_time,
+            monotonic: Duration::ZERO,
+        },
+        limits,
+        stop_next_iteration: false,
+        after: Vec::new(),
+        envs: options.envs,
+        rng: options.random_seed.max(1),
+        clusters: options.clusters,
+        root_done_pending: false,
+        router,
+        host_calls: options
+            .count_host_calls
+            .then(crate::calls::HostCalls::default),
+    }
+}
+
 impl Plugin {
     /// Instantiates the module and runs `_initialize` (or `_start`),
     /// `proxy_on_context_create` for the root context, `proxy_on_vm_start`
@@ -165,59 +221,12 @@ impl Plugin {
             .as_ref()
             .map(crate::router::compile)
             .transpose()?;
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(options.limits.max_memory_bytes)
-            .table_elements(1 << 20)
-            .instances(1)
-            .build();
-        let state = HostState {
-            memory: None,
-            malloc: None,
-            restriction: Restriction::Initialize,
-            current_context: ROOT_CONTEXT_ID,
-            effective_context: 0,
-            vm_config: options.vm_config,
-            plugin_config: options.plugin_config,
-            configuring: false,
-            plugin_name: options.plugin_name,
-            root_id: options.root_id,
-            vm_id: options.vm_id,
-            logs: Vec::new(),
-            log_bytes: 0,
-            dropped_logs: 0,
-            budget: options.limits,
-            log_level: options.log_level,
-            metrics: Metrics::default(),
-            properties: options.properties,
-            streams: HashMap::new(),
-            completed: Default::default(),
-            pending_calls: Vec::new(),
-            next_call_token: 1,
-            call_response: None,
-            status: (0, Vec::new()),
-            shared: options.shared,
-            tick_period: None,
-            tick_reset: false,
-            clock: Clock {
-                realtime: options.start_time,
-                monotonic: Duration::ZERO,
-            },
-            limits,
-            stop_next_iteration: false,
-            after: Vec::new(),
-            envs: options.envs,
-            rng: options.random_seed.max(1),
-            clusters: options.clusters,
-            root_done_pending: false,
-            router,
-            host_calls: options
-                .count_host_calls
-                .then(crate::calls::HostCalls::default),
-        };
+        let (fail_open, host_limits) = (options.fail_open, options.limits);
+        let state = host_state(options, router);
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limits);
         store
-            .set_fuel(options.limits.fuel_per_call)
+            .set_fuel(host_limits.fuel_per_call)
             .map_err(|e| Error::Instantiate(e.to_string()))?;
         let instance = inner
             .pre
@@ -259,13 +268,13 @@ impl Plugin {
         let mut plugin = Plugin {
             store,
             exports: Arc::new(exports),
-            fail_open: options.fail_open,
+            fail_open,
             failure: None,
             vm_started: false,
             configured: false,
             next_context_id: ROOT_CONTEXT_ID + 1,
             next_tick: None,
-            limits: options.limits,
+            limits: host_limits,
             root_deleted: false,
             chained: false,
             fuel_spent: 0,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::{Memory, StoreLimits, TypedFunc};
 
+use crate::header_list::Headers;
 use crate::properties::Properties;
 use crate::types::{
     Action, Callback, HttpCallRequest, HttpCallResponse, Level, Limits, LocalResponse, LogEntry,
@@ -59,14 +60,32 @@ pub(crate) enum Held {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Queued {
     Body(Vec<u8>, bool),
-    Trailers(Vec<(String, String)>),
+    Trailers(Headers),
+}
+
+/// The answer to an http call while `on_http_call_response` reads it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallResponse {
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    pub trailers: Headers,
+}
+
+impl From<HttpCallResponse> for CallResponse {
+    fn from(r: HttpCallResponse) -> Self {
+        CallResponse {
+            headers: crate::header_list::bytes(&r.headers),
+            body: r.body,
+            trailers: crate::header_list::bytes(&r.trailers),
+        }
+    }
 }
 
 /// One direction of an HTTP stream.
 #[derive(Debug, Default)]
 pub(crate) struct DirState {
     /// The live header map (keys lower-cased), as the filter edits it.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     /// Envoy's `request_headers_` / `response_headers_` is set (writable).
     pub headers_avail: bool,
     /// Headers arrived at all (for `on_log`).
@@ -78,7 +97,7 @@ pub(crate) struct DirState {
     pub body_eos: bool,
     /// The last body callback asked Envoy to buffer.
     pub buffering: bool,
-    pub trailers: Vec<(String, String)>,
+    pub trailers: Headers,
     pub trailers_avail: bool,
     pub trailers_started: bool,
     /// What the filter holds, if it paused this direction.
@@ -89,9 +108,9 @@ pub(crate) struct DirState {
     pub queued: VecDeque<Queued>,
     /// What went past the filter: upstream for the request, downstream for
     /// the response.
-    pub seen_headers: Option<Vec<(String, String)>>,
+    pub seen_headers: Option<Headers>,
     pub seen_body: Vec<u8>,
-    pub seen_trailers: Option<Vec<(String, String)>>,
+    pub seen_trailers: Option<Headers>,
     /// `end_of_stream` went past the filter.
     pub seen_end: bool,
     /// Number of `continue_stream` calls that resumed this direction.
@@ -327,7 +346,7 @@ pub(crate) struct HostState {
     pub pending_calls: Vec<HttpCallRequest>,
     pub next_call_token: u32,
     /// The response being delivered in `on_http_call_response`.
-    pub call_response: Option<HttpCallResponse>,
+    pub call_response: Option<CallResponse>,
     /// `proxy_get_status` (code, message) of the root context.
     pub status: (u32, Vec<u8>),
     pub shared: SharedStore,

@@ -18,12 +18,7 @@ impl std::fmt::Debug for HttpStream<'_> {
     }
 }
 
-fn lowered(headers: &[(&str, &str)]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_string()))
-        .collect()
-}
+use crate::header_list::{Headers, lowered, strings};
 
 impl<'p> HttpStream<'p> {
     pub(crate) fn new(plugin: &'p mut Plugin, id: u32) -> Self {
@@ -48,13 +43,12 @@ impl<'p> HttpStream<'p> {
         self.plugin.store.data_mut().streams.get_mut(&self.id)
     }
 
-    fn headers(&mut self, dir: Dir, headers: &[(&str, &str)], eos: bool) -> Action {
+    fn headers(&mut self, dir: Dir, headers: Headers, eos: bool) -> Action {
         if dir == Dir::Request
             && self.state().is_some_and(|s| !s.request.headers_started)
-            && let Some(refusal) =
-                crate::codec::refuse_request(&lowered(headers), &self.plugin.limits)
+            && let Some(refusal) = crate::codec::refuse_request(&headers, &self.plugin.limits)
         {
-            return self.plugin.refuse(self.id, lowered(headers), refusal);
+            return self.plugin.refuse(self.id, headers, refusal);
         }
         if dir == Dir::Request {
             self.plugin.ensure_created(self.id);
@@ -79,7 +73,7 @@ impl<'p> HttpStream<'p> {
             return Action::NotDelivered;
         };
         let d = stream.dir_mut(dir);
-        d.headers = lowered(headers);
+        d.headers = headers;
         d.headers_started = true;
         d.headers_avail = true;
         if dir == Dir::Request {
@@ -109,7 +103,7 @@ impl<'p> HttpStream<'p> {
         self.plugin.deliver_body(self.id, dir, chunk.to_vec(), eos)
     }
 
-    fn trailers(&mut self, dir: Dir, trailers: &[(&str, &str)]) -> Action {
+    fn trailers(&mut self, dir: Dir, trailers: Headers) -> Action {
         let Some(stream) = self.state_mut() else {
             return Action::NotDelivered;
         };
@@ -118,10 +112,10 @@ impl<'p> HttpStream<'p> {
         }
         let d = stream.dir_mut(dir);
         if matches!(d.held, Some(Held::Headers | Held::Trailers)) || !d.queued.is_empty() {
-            d.queued.push_back(Queued::Trailers(lowered(trailers)));
+            d.queued.push_back(Queued::Trailers(trailers));
             return Action::NotDelivered;
         }
-        d.trailers = lowered(trailers);
+        d.trailers = trailers;
         d.trailers_started = true;
         d.trailers_avail = true;
         self.plugin.deliver_trailers(self.id, dir)
@@ -130,7 +124,18 @@ impl<'p> HttpStream<'p> {
     /// Request headers from the downstream (names are lower-cased, as
     /// Envoy's codecs do). The first call creates the guest context.
     pub fn request_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-        self.headers(Dir::Request, headers, end_of_stream)
+        self.headers(Dir::Request, lowered(headers), end_of_stream)
+    }
+
+    /// [`HttpStream::request_headers`] with names and values as bytes
+    /// (`&[u8]`, `Vec<u8>`, `String`, ...): a value may carry obs-text
+    /// bytes (`0x80..=0xFF`) that are not UTF-8, as Envoy delivers them.
+    pub fn request_headers_bytes<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        headers: &[(K, V)],
+        end_of_stream: bool,
+    ) -> Action {
+        self.headers(Dir::Request, lowered(headers), end_of_stream)
     }
 
     /// A request body chunk. While the filter holds the request headers the
@@ -143,12 +148,29 @@ impl<'p> HttpStream<'p> {
 
     /// Request trailers (they end the request).
     pub fn request_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-        self.trailers(Dir::Request, trailers)
+        self.trailers(Dir::Request, lowered(trailers))
+    }
+
+    /// Request trailers with names and values as bytes.
+    pub fn request_trailers_bytes<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        trailers: &[(K, V)],
+    ) -> Action {
+        self.trailers(Dir::Request, lowered(trailers))
     }
 
     /// Response headers from the upstream.
     pub fn response_headers(&mut self, headers: &[(&str, &str)], end_of_stream: bool) -> Action {
-        self.headers(Dir::Response, headers, end_of_stream)
+        self.headers(Dir::Response, lowered(headers), end_of_stream)
+    }
+
+    /// Response headers with names and values as bytes.
+    pub fn response_headers_bytes<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        headers: &[(K, V)],
+        end_of_stream: bool,
+    ) -> Action {
+        self.headers(Dir::Response, lowered(headers), end_of_stream)
     }
 
     /// A response body chunk.
@@ -158,7 +180,15 @@ impl<'p> HttpStream<'p> {
 
     /// Response trailers.
     pub fn response_trailers(&mut self, trailers: &[(&str, &str)]) -> Action {
-        self.trailers(Dir::Response, trailers)
+        self.trailers(Dir::Response, lowered(trailers))
+    }
+
+    /// Response trailers with names and values as bytes.
+    pub fn response_trailers_bytes<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        trailers: &[(K, V)],
+    ) -> Action {
+        self.trailers(Dir::Response, lowered(trailers))
     }
 
     /// Ends the stream as Envoy does: `proxy_on_log` (access log, maps
@@ -214,8 +244,15 @@ impl<'p> HttpStream<'p> {
     }
 
     /// The request headers as the upstream sees them; `None` until the
-    /// filter lets them pass (never, after a local response).
+    /// filter lets them pass (never, after a local response). Text with
+    /// invalid UTF-8 replaced; [`HttpStream::request_headers_seen_upstream_bytes`]
+    /// has the bytes.
     pub fn request_headers_seen_upstream(&self) -> Option<Vec<(String, String)>> {
+        Some(strings(self.state()?.request.seen_headers.as_ref()?))
+    }
+
+    /// The request headers as the upstream sees them, as bytes.
+    pub fn request_headers_seen_upstream_bytes(&self) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
         self.state()?.request.seen_headers.clone()
     }
 
@@ -228,12 +265,17 @@ impl<'p> HttpStream<'p> {
 
     /// The request trailers the upstream received.
     pub fn request_trailers_seen_upstream(&self) -> Option<Vec<(String, String)>> {
-        self.state()?.request.seen_trailers.clone()
+        Some(strings(self.state()?.request.seen_trailers.as_ref()?))
     }
 
     /// The response headers the downstream sees (a local response's, when
     /// there is one); `None` until they pass the filter.
     pub fn response_headers_seen_downstream(&self) -> Option<Vec<(String, String)>> {
+        Some(strings(self.state()?.response.seen_headers.as_ref()?))
+    }
+
+    /// The response headers the downstream sees, as bytes.
+    pub fn response_headers_seen_downstream_bytes(&self) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
         self.state()?.response.seen_headers.clone()
     }
 
@@ -246,13 +288,13 @@ impl<'p> HttpStream<'p> {
 
     /// The response trailers the downstream received.
     pub fn response_trailers_seen_downstream(&self) -> Option<Vec<(String, String)>> {
-        self.state()?.response.seen_trailers.clone()
+        Some(strings(self.state()?.response.seen_trailers.as_ref()?))
     }
 
     /// The request headers as they are now in the filter's hands.
     pub fn request_headers_now(&self) -> Vec<(String, String)> {
         self.state()
-            .map(|s| s.request.headers.clone())
+            .map(|s| strings(&s.request.headers))
             .unwrap_or_default()
     }
 
@@ -318,9 +360,7 @@ impl<'p> HttpStream<'p> {
     /// The Host (`:authority`) sent upstream, after the route's host rewrite.
     pub fn upstream_host(&self) -> Option<String> {
         let seen = self.state()?.request.seen_headers.as_ref()?;
-        seen.iter()
-            .find(|(k, _)| k == ":authority")
-            .map(|(_, v)| v.clone())
+        crate::header_list::text(seen, ":authority").map(|v| v.into_owned())
     }
 
     /// The name of the route in the stream info (what `xds.route_name`

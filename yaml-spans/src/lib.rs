@@ -41,6 +41,10 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
     if let Some(sentence) = budget::breach_message(e) {
         return sentence;
     }
+    if let serde_saphyr::Error::BinaryNotUtf8 { .. } = e {
+        // The parser's own text tells the reader to set one of its options.
+        return "invalid YAML: this `!!binary` value decodes to bytes that are not UTF-8 text, and every field of a policy or test file takes text".to_owned();
+    }
     let text = e.without_snippet().to_string();
     let text = match text.rfind(" at line ") {
         Some(i) => text.get(..i).unwrap_or(&text).to_owned(),

@@ -44,6 +44,13 @@ pub const REGEX_COMPILE_FUEL: u64 = 8_000_000;
 /// one callback (2e9), checked on the `.wasm` by `host-tests`
 /// (`tests/filter/limits.rs`).
 pub const CONFIGURE_FUEL: u64 = 1_400_000_000;
+/// The stated bound of one request's `on_request_headers` on the `.wasm`,
+/// in wasm instructions (fuel): 10% of the fuel a host gives one callback
+/// (2e9). The worst request the limits allow (60 KiB of headers through
+/// [`MAX_REGEXES`] regexes, or through [`MAX_RULES`] header or query
+/// rules) stays under it, checked by `host-tests`
+/// (`tests/filter/worst_case.rs`) and reported by `make bench`.
+pub const REQUEST_FUEL: u64 = 200_000_000;
 /// Deepest nesting of groups and repetitions in one regex.
 pub const REGEX_NEST_LIMIT: u32 = 64;
 /// Largest sum of weights in one rule's `route` (keeps `random % Σw` unbiased enough).

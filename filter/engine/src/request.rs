@@ -34,16 +34,33 @@ impl<'a> Request<'a> {
     /// The value of header `name` (lower-case). Several values are joined
     /// with `,` as Envoy's header matcher sees them.
     pub fn header(&self, name: &str) -> Option<Cow<'a, str>> {
-        let mut found: Option<Cow<'a, str>> = None;
-        for (n, v) in self.headers {
-            if n.eq_ignore_ascii_case(name) {
-                found = Some(match found {
-                    None => Cow::Borrowed(v.as_str()),
-                    Some(prev) => Cow::Owned(format!("{prev},{v}")),
-                });
-            }
+        let mut values = self.header_values(name);
+        let first = values.next()?;
+        let Some(second) = values.next() else {
+            return Some(Cow::Borrowed(first));
+        };
+        // One allocation of the joined size (a chain of `format!`s copied
+        // the growing prefix once per value: quadratic in the values).
+        let mut joined = String::with_capacity(
+            self.header_values(name)
+                .map(|v| v.len().saturating_add(1))
+                .sum(),
+        );
+        joined.push_str(first);
+        for v in std::iter::once(second).chain(values) {
+            joined.push(',');
+            joined.push_str(v);
         }
-        found
+        Some(Cow::Owned(joined))
+    }
+
+    /// Every value of header `name`, in order, without joining them.
+    pub fn header_values<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        let headers: &'a [(String, String)] = self.headers;
+        headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value of header `name`, without joining.
@@ -80,6 +97,19 @@ pub(crate) fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (k == name).then_some(v)
     })
+}
+
+/// The first value of every query parameter in `query`, as [`query_param`]
+/// finds each: one pass over the query.
+pub(crate) fn first_query_values(query: &str) -> std::collections::BTreeMap<&str, &str> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let query = query.split('#').next().unwrap_or(query);
+    let mut first = std::collections::BTreeMap::new();
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        first.entry(k).or_insert(v);
+    }
+    first
 }
 
 /// The value of cookie `name` in a `cookie` header value.

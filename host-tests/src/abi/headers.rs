@@ -24,7 +24,7 @@ pub(super) fn register(reg: &mut Registry) -> wasmtime::Result<()> {
     Ok(())
 }
 
-type Map = Vec<(String, String)>;
+type Map = crate::header_list::Headers;
 
 /// `WasmHeaderMapType::MAX` (HttpCallResponseTrailers).
 const MAP_TYPE_MAX: u32 = 7;
@@ -95,20 +95,17 @@ fn map(state: &mut HostState, t: u32, access: Access) -> Option<&mut Map> {
     }
 }
 
-fn lower(key: &[u8]) -> String {
-    String::from_utf8_lossy(key).to_ascii_lowercase()
-}
-
-fn text(value: &[u8]) -> String {
-    String::from_utf8_lossy(value).into_owned()
+/// Envoy lower-cases keys (`LowerCaseString`); values are kept as bytes.
+fn lower(key: &[u8]) -> Vec<u8> {
+    key.to_ascii_lowercase()
 }
 
 /// Envoy keeps pseudo-headers ahead of the others (`HeaderMapImpl`).
-pub(crate) fn insert(map: &mut Map, key: String, value: String) {
-    if key.starts_with(':') {
+pub(crate) fn insert(map: &mut Map, key: Vec<u8>, value: Vec<u8>) {
+    if key.starts_with(b":") {
         let pos = map
             .iter()
-            .position(|(k, _)| !k.starts_with(':'))
+            .position(|(k, _)| !k.starts_with(b":"))
             .unwrap_or(map.len());
         map.insert(pos, (key, value));
     } else {
@@ -131,10 +128,10 @@ fn read_kv(
     ks: i32,
     vp: i32,
     vs: i32,
-) -> Option<(String, String)> {
+) -> Option<(Vec<u8>, Vec<u8>)> {
     let (mem, _) = parts(caller);
     let key = lower(slice(mem, kp, ks)?);
-    let value = text(slice(mem, vp, vs)?);
+    let value = slice(mem, vp, vs)?.to_vec();
     Some((key, value))
 }
 
@@ -146,7 +143,7 @@ fn write_kv(
     call: &str,
     t: i32,
     (kp, ks, vp, vs): (i32, i32, i32, i32),
-    edit: impl FnOnce(&mut Map, String, String),
+    edit: impl FnOnce(&mut Map, Vec<u8>, Vec<u8>),
 ) -> wasmtime::Result<WasmResult> {
     let t = t as u32;
     if t > MAP_TYPE_MAX {
@@ -166,7 +163,7 @@ fn write_kv(
     // Host-side bound on one header map (keys plus values): Envoy has no
     // such limit on a filter's own edits, but a guest adding headers in a
     // loop must not exhaust the host's memory (`crate::budget`).
-    let size: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let size = crate::header_list::byte_size(m);
     crate::budget::held(limit, call, "a header map", size)?;
     cleared_route_cache(state, t);
     Ok(WasmResult::Ok)
@@ -217,7 +214,7 @@ fn get(
     let Some(value) = m.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()) else {
         return Ok(WasmResult::NotFound);
     };
-    copy_out(caller, value.as_bytes(), vpp, vsp)
+    copy_out(caller, &value, vpp, vsp)
 }
 
 fn replace(
@@ -308,7 +305,7 @@ fn set_pairs(
     };
     m.clear();
     for (k, v) in pairs {
-        insert(m, lower(&k), text(&v));
+        insert(m, lower(&k), v);
     }
     cleared_route_cache(state, t);
     Ok(WasmResult::Ok)
@@ -324,7 +321,7 @@ fn get_size(caller: &mut Caller<'_, HostState>, t: i32, rp: i32) -> wasmtime::Re
     let Some(m) = map(state, t, Access::Write) else {
         return Ok(WasmResult::BadArgument);
     };
-    let size: usize = m.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let size = crate::header_list::byte_size(m);
     if !write_u32(mem, rp, u32::try_from(size).unwrap_or(u32::MAX)) {
         return Ok(WasmResult::InvalidMemoryAccess);
     }
@@ -337,13 +334,10 @@ mod tests {
 
     #[test]
     fn pseudo_headers_stay_in_front() {
-        let mut m = vec![
-            (":path".to_string(), "/".to_string()),
-            ("a".to_string(), "1".to_string()),
-        ];
-        insert(&mut m, ":authority".into(), "x".into());
-        insert(&mut m, "b".into(), "2".into());
-        let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, [":path", ":authority", "a", "b"]);
+        let mut m = crate::header_list::bytes(&[(":path", "/"), ("a", "1")]);
+        insert(&mut m, b":authority".to_vec(), b"x".to_vec());
+        insert(&mut m, b"b".to_vec(), b"2".to_vec());
+        let keys: Vec<&[u8]> = m.iter().map(|(k, _)| k.as_slice()).collect();
+        assert_eq!(keys, [&b":path"[..], b":authority", b"a", b"b"]);
     }
 }

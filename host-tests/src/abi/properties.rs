@@ -5,6 +5,8 @@
 //! maps (by key) and lists (by decimal index); values are encoded with
 //! `serializeValue`.
 
+use std::borrow::Cow;
+
 use wasmtime::Caller;
 
 use super::{Registry, register};
@@ -74,13 +76,13 @@ pub(crate) fn lookup(state: &HostState, path: &[u8]) -> Result<Vec<u8>, WasmResu
             stream.response.headers_started
         };
         let mut joined: Option<Vec<u8>> = None;
-        for (_, v) in headers.iter().filter(|(k, _)| k.as_bytes() == *name) {
+        for (_, v) in headers.iter().filter(|(k, _)| k.as_slice() == *name) {
             match &mut joined {
                 Some(j) => {
                     j.push(b',');
-                    j.extend_from_slice(v.as_bytes());
+                    j.extend_from_slice(v);
                 }
-                None => joined = Some(v.as_bytes().to_vec()),
+                None => joined = Some(v.clone()),
             }
         }
         return match joined {
@@ -213,11 +215,11 @@ pub(crate) fn derived_attribute(
 /// One entry of `request_attributes` + `stream_request_attributes`.
 fn request_attribute(state: &HostState, stream: &StreamState, key: &[u8]) -> Option<PropertyValue> {
     let headers = &stream.request.headers;
-    let from = |name: &str| header(headers, name).map(PropertyValue::string);
+    let from = |name: &str| raw(headers, name).map(|v| PropertyValue::Bytes(v.to_vec()));
     let path = || header(headers, ":path");
     match key {
         b"path" => from(":path"),
-        b"url_path" => path().map(|p| PropertyValue::string(p.split('?').next().unwrap_or(p))),
+        b"url_path" => path().map(|p| PropertyValue::string(p.split('?').next().unwrap_or(&p))),
         b"host" => from(":authority"),
         b"scheme" => from(":scheme"),
         b"method" => from(":method"),
@@ -293,59 +295,67 @@ fn merge(mut derived: Vec<(String, PropertyValue)>, set: Option<&PropertyValue>)
     PropertyValue::Map(derived)
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+type Headers = [crate::header_list::Header];
+
+/// A header's first value as text (invalid UTF-8 replaced), for values
+/// the host parses (a path, a number).
+fn header<'a>(headers: &'a Headers, name: &str) -> Option<Cow<'a, str>> {
+    crate::header_list::text(headers, name)
+}
+
+/// A header's first value as Envoy hands it over: its bytes.
+fn raw<'a>(headers: &'a Headers, name: &str) -> Option<&'a [u8]> {
+    crate::header_list::get(headers, name)
 }
 
 /// Envoy's `HeadersWrapper`: one entry per name, repeated values joined
 /// with a comma.
-fn headers_value(headers: &[(String, String)]) -> PropertyValue {
+fn headers_value(headers: &Headers) -> PropertyValue {
     let mut m: Vec<(String, PropertyValue)> = Vec::new();
     for (k, v) in headers {
-        match m.iter_mut().find(|(mk, _)| mk == k) {
+        let k = String::from_utf8_lossy(k);
+        match m.iter_mut().find(|(mk, _)| *mk == k) {
             Some((_, PropertyValue::Bytes(existing))) => {
                 existing.push(b',');
-                existing.extend_from_slice(v.as_bytes());
+                existing.extend_from_slice(v);
             }
-            _ => m.push((k.clone(), PropertyValue::string(v.as_str()))),
+            _ => m.push((k.into_owned(), PropertyValue::Bytes(v.clone()))),
         }
     }
     PropertyValue::Map(m)
 }
 
 /// Envoy's `RequestWrapper` attributes derived from the request headers.
-fn request_attributes(headers: &[(String, String)]) -> Vec<(String, PropertyValue)> {
+fn request_attributes(headers: &Headers) -> Vec<(String, PropertyValue)> {
     let mut m = Vec::new();
-    let mut put = |k: &str, v: Option<&str>| {
+    let mut put = |k: &str, v: Option<&[u8]>| {
         if let Some(v) = v {
-            m.push((k.to_string(), PropertyValue::string(v)));
+            m.push((k.to_string(), PropertyValue::Bytes(v.to_vec())));
         }
     };
     let path = header(headers, ":path");
-    put("path", path);
-    put("url_path", path.map(|p| p.split('?').next().unwrap_or(p)));
-    put("host", header(headers, ":authority"));
-    put("scheme", header(headers, ":scheme"));
-    put("method", header(headers, ":method"));
-    put("referer", header(headers, "referer"));
-    put("useragent", header(headers, "user-agent"));
-    put("id", header(headers, "x-request-id"));
+    let path = path.as_deref();
+    put("path", raw(headers, ":path"));
+    put(
+        "url_path",
+        path.map(|p| p.split('?').next().unwrap_or(p).as_bytes()),
+    );
+    put("host", raw(headers, ":authority"));
+    put("scheme", raw(headers, ":scheme"));
+    put("method", raw(headers, ":method"));
+    put("referer", raw(headers, "referer"));
+    put("useragent", raw(headers, "user-agent"));
+    put("id", raw(headers, "x-request-id"));
     put(
         "query",
-        path.map(|p| p.split_once('?').map_or("", |(_, q)| q)),
+        path.map(|p| p.split_once('?').map_or("", |(_, q)| q).as_bytes()),
     );
     m.push(("headers".to_string(), headers_value(headers)));
     m
 }
 
-fn byte_size(headers: &[(String, String)]) -> i64 {
-    headers
-        .iter()
-        .map(|(k, v)| (k.len() + v.len()) as i64)
-        .sum()
+fn byte_size(headers: &Headers) -> i64 {
+    i64::try_from(crate::header_list::byte_size(headers)).unwrap_or(i64::MAX)
 }
 
 /// Envoy's `RequestWrapper` attributes from the stream info: `time`,
@@ -377,7 +387,7 @@ fn stream_request_attributes(
 }
 
 /// Envoy's `ResponseWrapper` attributes derived from the response headers.
-fn response_attributes(headers: &[(String, String)]) -> Vec<(String, PropertyValue)> {
+fn response_attributes(headers: &Headers) -> Vec<(String, PropertyValue)> {
     let mut m = Vec::new();
     if let Some(code) = header(headers, ":status").and_then(|s| s.parse::<i64>().ok()) {
         m.push(("code".to_string(), PropertyValue::Int(code)));

@@ -91,7 +91,7 @@ impl Plugin {
             response.body.len() as i32,
             response.trailers.len() as i32,
         );
-        self.store.data_mut().call_response = Some(response);
+        self.store.data_mut().call_response = Some(response.into());
         let ex = Arc::clone(&self.exports);
         if let Some(f) = ex.on_http_call_response.as_ref() {
             self.call(

@@ -8,6 +8,7 @@
 use super::matchers::path_without_query;
 use super::select::{Action, CompiledRoute, PathRewrite, Selection, header, strip_port};
 use crate::abi::insert_header as insert;
+use crate::header_list::Headers;
 use crate::types::LocalResponse;
 
 /// Response code details of Envoy's router replies.
@@ -18,15 +19,12 @@ pub(crate) const DIRECT_RESPONSE: &str = "direct_response";
 #[derive(Debug)]
 pub(crate) enum Verdict {
     /// Forward upstream with these headers.
-    Forward(Vec<(String, String)>),
+    Forward(Headers),
     /// Answer locally; the response flag when there is one (`NR`).
     Local(LocalResponse, Option<&'static str>),
 }
 
-pub(crate) fn decide(
-    route: Option<(&Selection, &CompiledRoute)>,
-    mut headers: Vec<(String, String)>,
-) -> Verdict {
+pub(crate) fn decide(route: Option<(&Selection, &CompiledRoute)>, mut headers: Headers) -> Verdict {
     let Some((selection, route)) = route else {
         return Verdict::Local(
             local(404, ROUTE_NOT_FOUND, Vec::new(), String::new()),
@@ -56,14 +54,14 @@ pub(crate) fn decide(
         }
         Action::Route { rewrite, .. } => {
             for name in &route.headers_to_remove {
-                headers.retain(|(k, _)| k != name);
+                headers.retain(|(k, _)| k.as_slice() != name.as_bytes());
             }
             for add in &route.headers_to_add {
-                let key = add.key.to_ascii_lowercase();
+                let key = add.key.to_ascii_lowercase().into_bytes();
                 if !add.append {
                     headers.retain(|(k, _)| *k != key);
                 }
-                insert(&mut headers, key, add.value.clone());
+                insert(&mut headers, key, add.value.clone().into_bytes());
             }
             if let Some(host) = &selection.host_rewrite {
                 set(&mut headers, ":authority", host.clone());
@@ -72,8 +70,8 @@ pub(crate) fn decide(
                 PathRewrite::None => {}
                 PathRewrite::Prefix(prefix) => rewrite_prefix(&mut headers, route, prefix),
                 PathRewrite::Regex(re, substitution) => {
-                    if let Some(path) = header(&headers, ":path") {
-                        let just = path_without_query(path);
+                    if let Some(path) = header(&headers, ":path").map(|p| p.into_owned()) {
+                        let just = path_without_query(&path);
                         let rest = path.get(just.len()..).unwrap_or("");
                         let replaced = re.replace_all(just.as_bytes(), substitution.as_bytes());
                         let new = format!("{}{rest}", String::from_utf8_lossy(&replaced));
@@ -101,41 +99,48 @@ fn local(
     }
 }
 
-fn set(headers: &mut Vec<(String, String)>, name: &str, value: String) {
-    match headers.iter_mut().find(|(k, _)| k == name) {
-        Some(slot) => slot.1 = value,
-        None => insert(headers, name.to_string(), value),
+fn set(headers: &mut Headers, name: &str, value: String) {
+    match headers
+        .iter_mut()
+        .find(|(k, _)| k.as_slice() == name.as_bytes())
+    {
+        Some(slot) => slot.1 = value.into_bytes(),
+        None => insert(headers, name.as_bytes().to_vec(), value.into_bytes()),
     }
 }
 
 /// `currentUrlPathAfterRewriteWithMatchedPath`: the matched part of the
 /// path (the configured prefix, or the whole path of a regex match) is
 /// replaced; the query string stays.
-fn rewrite_prefix(headers: &mut Vec<(String, String)>, route: &CompiledRoute, prefix: &str) {
-    let Some(path) = header(headers, ":path") else {
+fn rewrite_prefix(headers: &mut Headers, route: &CompiledRoute, prefix: &str) {
+    let Some(path) = header(headers, ":path").map(|p| p.into_owned()) else {
         return;
     };
-    let matched = route.path.matched_len(path).min(path.len());
+    let matched = route.path.matched_len(&path).min(path.len());
     let rest = path.get(matched..).unwrap_or("");
     let new = format!("{prefix}{rest}");
     set(headers, ":path", new);
 }
 
 /// `Http::Utility::newUri` with `processRequestHost`.
-fn new_uri(r: &super::table::RedirectAction, headers: &[(String, String)]) -> String {
-    let request_scheme = header(headers, "x-forwarded-proto")
-        .or_else(|| header(headers, ":scheme"))
+fn new_uri(r: &super::table::RedirectAction, headers: &[crate::header_list::Header]) -> String {
+    let forwarded_proto = header(headers, "x-forwarded-proto");
+    let request_scheme_header = header(headers, ":scheme");
+    let request_scheme = forwarded_proto
+        .as_deref()
+        .or(request_scheme_header.as_deref())
         .unwrap_or("http");
     let scheme = match &r.scheme_redirect {
         Some(s) if !s.is_empty() => s.as_str(),
         _ if r.https_redirect => "https",
-        _ => header(headers, ":scheme").unwrap_or("http"),
+        _ => request_scheme_header.as_deref().unwrap_or("http"),
     };
     let port = r.port_redirect.map(|p| format!(":{p}")).unwrap_or_default();
     let host = match &r.host_redirect {
         Some(h) if !h.is_empty() => h.clone(),
         _ => {
-            let request_host = header(headers, ":authority").unwrap_or("");
+            let request_host = header(headers, ":authority").unwrap_or_default();
+            let request_host = request_host.as_ref();
             let bare = strip_port(request_host);
             let request_port = request_host.get(bare.len()..).unwrap_or("");
             let mut remove = !port.is_empty();
@@ -150,7 +155,8 @@ fn new_uri(r: &super::table::RedirectAction, headers: &[(String, String)]) -> St
             }
         }
     };
-    let current = header(headers, ":path").unwrap_or("/");
+    let current = header(headers, ":path").unwrap_or(std::borrow::Cow::Borrowed("/"));
+    let current = current.as_ref();
     let redirect_has_query = r.path_redirect.as_deref().is_some_and(|p| p.contains('?'));
     let mut path = match r.path_redirect.as_deref() {
         Some(p) if !p.is_empty() => {

@@ -233,15 +233,19 @@ impl HeaderData {
 
     /// `HeaderUtility::matchHeaders`: several values of a header are
     /// joined with `,` (`getAllOfHeaderAsString`).
-    pub(crate) fn matches(&self, headers: &[(String, String)]) -> bool {
+    pub(crate) fn matches(&self, headers: &[crate::header_list::Header]) -> bool {
         let mut joined: Option<String> = None;
-        for (_, v) in headers.iter().filter(|(k, _)| *k == self.name) {
+        for (_, v) in headers
+            .iter()
+            .filter(|(k, _)| k.as_slice() == self.name.as_bytes())
+        {
+            let v = String::from_utf8_lossy(v);
             match &mut joined {
                 Some(j) => {
                     j.push(',');
-                    j.push_str(v);
+                    j.push_str(&v);
                 }
-                None => joined = Some(v.clone()),
+                None => joined = Some(v.into_owned()),
             }
         }
         let value = match joined {

@@ -4,6 +4,9 @@
 //! `RouteEntryImplBase::matchRoute` + `*RouteEntryImpl::matches` (envoy
 //! `source/common/router/config_impl.cc`).
 
+use std::borrow::Cow;
+
+use crate::header_list::Header;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
@@ -144,15 +147,15 @@ impl CompiledTable {
     /// (port stripped only with `ignore_port_in_host_matching`), exact
     /// domains, then suffix wildcards, then prefix wildcards, longest
     /// first, then `*`.
-    pub(crate) fn find_virtual_host(&self, headers: &[(String, String)]) -> Option<usize> {
+    pub(crate) fn find_virtual_host(&self, headers: &[Header]) -> Option<usize> {
         if self.exact.is_empty() && self.suffixes.is_empty() && self.prefixes.is_empty() {
             return self.default;
         }
         let authority = header(headers, ":authority")?;
         let host = if self.source.ignore_port_in_host_matching {
-            strip_port(authority)
+            strip_port(&authority)
         } else {
-            authority
+            &authority
         };
         let host = host.to_ascii_lowercase();
         if let Some(i) = self.exact.get(&host) {
@@ -181,7 +184,7 @@ impl CompiledTable {
     /// The route, first match wins (`getRouteFromRoutes`); a request
     /// without `:path` matches no route (only CONNECT routes accept one,
     /// and this table has none).
-    pub(crate) fn select(&self, headers: &[(String, String)], random: u64) -> Option<Selection> {
+    pub(crate) fn select(&self, headers: &[Header], random: u64) -> Option<Selection> {
         let vhost = self.find_virtual_host(headers)?;
         let mut selection = Selection {
             vhost,
@@ -195,8 +198,8 @@ impl CompiledTable {
         let routes = &self.vhosts.get(vhost)?.routes;
         let Some((ri, route)) = routes.iter().enumerate().find(|(_, r)| {
             r.headers.iter().all(|h| h.matches(headers))
-                && r.query.iter().all(|q| q.matches(path))
-                && r.path.matches(path)
+                && r.query.iter().all(|q| q.matches(&path))
+                && r.path.matches(&path)
         }) else {
             return Some(selection);
         };
@@ -244,11 +247,11 @@ fn pick(clusters: &Clusters, random: u64) -> (String, Option<String>) {
     }
 }
 
-pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+/// A header's first value as text: Envoy's matchers compare bytes, and
+/// everything this router configures is text, so invalid UTF-8 (replaced
+/// by U+FFFD) matches no configured literal either.
+pub(crate) fn header<'a>(headers: &'a [Header], name: &str) -> Option<Cow<'a, str>> {
+    crate::header_list::text(headers, name)
 }
 
 /// `HeaderUtility::getPortStart`: the last `:` outside an IPv6 literal.

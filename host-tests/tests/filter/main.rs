@@ -13,6 +13,7 @@ mod cost;
 mod differential;
 mod differential_generated;
 mod envoy_syntax;
+mod header_bytes;
 mod limits;
 mod local_responses;
 mod routing;

@@ -11,7 +11,7 @@ use super::support::{module, options, policy};
 
 /// The stated budget of the worst request: 10% of the host's default fuel
 /// per event (2e9), so a worker thread spends at most this on one request.
-pub const WORST_CASE_FUEL: u64 = 200_000_000;
+pub const WORST_CASE_FUEL: u64 = meshpolicy_engine::limits::REQUEST_FUEL;
 
 /// `rules` rules each matching `authorization` with the regex,
 /// none of which the test's token matches; the last rule catches all.
@@ -132,4 +132,74 @@ fn one_regex_past_the_limit_is_refused_at_configure() {
     );
     let at_limit = Plugin::start(module(), options(&regex_rules(limit))).expect("starts");
     assert!(at_limit.configured(), "{:?}", at_limit.logs());
+}
+
+/// A policy at `MAX_RULES` whose rules each match `x-a` exactly (never),
+/// then a catch-all; `values` values of `x-a` fill Envoy's 60 KiB.
+fn repeated_header_fuel(rules: usize, values: usize) -> (u64, u64) {
+    let mut http: Vec<Value> = (0..rules)
+        .map(|i| {
+            json!({"match": [{"headers": {"x-a": {"exact": format!("v{i}")}}}],
+                        "route": [{"destination": {"host": "a", "subset": "v1"}}]})
+        })
+        .collect();
+    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
+    let config = policy(
+        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
+    );
+    let mut plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
+    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
+    let ordinary = fuel_of(&mut plugin, &base());
+    let value = "x".repeat((60 * 1024 - 200) / values - 4);
+    let mut worst = base();
+    worst.extend((0..values).map(|_| ("x-a", value.as_str())));
+    let worst = fuel_of(&mut plugin, &worst);
+    eprintln!(
+        "{rules} header rules, {values} values of x-a: ordinary {ordinary} fuel, worst {worst} fuel ({}x)",
+        worst / ordinary.max(1)
+    );
+    (ordinary, worst)
+}
+
+/// Envoy's matcher joins a header's values with `,`: a request that sends
+/// one header 95 times (60 KiB in all) makes every header rule look at all
+/// of it. Through `MAX_RULES` such rules it stays within the budget.
+#[test]
+fn one_header_sent_95_times_through_max_rules_header_matchers_stays_within_budget() {
+    let (_, worst) = repeated_header_fuel(meshpolicy_engine::limits::MAX_RULES - 1, 95);
+    assert!(
+        worst <= WORST_CASE_FUEL,
+        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
+    );
+}
+
+/// The query string is scanned for a parameter by every rule that matches
+/// one: a 60 KiB query of parameters no rule names, through `MAX_RULES`
+/// query rules, stays within the budget.
+#[test]
+fn a_60_kib_query_string_through_max_rules_query_matchers_stays_within_budget() {
+    let rules = meshpolicy_engine::limits::MAX_RULES - 1;
+    let mut http: Vec<Value> = (0..rules)
+        .map(|i| {
+            json!({"match": [{"queryParams": {"q": {"exact": format!("v{i}")}}}],
+                        "route": [{"destination": {"host": "a", "subset": "v1"}}]})
+        })
+        .collect();
+    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
+    let config = policy(
+        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
+    );
+    let mut plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
+    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
+    let ordinary = fuel_of(&mut plugin, &base());
+    let path = format!("/?{}", "a=b&".repeat((60 * 1024 - 200) / 4));
+    let mut worst = base();
+    worst.retain(|(k, _)| *k != ":path");
+    worst.push((":path", path.as_str()));
+    let worst = fuel_of(&mut plugin, &worst);
+    eprintln!("{rules} query rules, 60 KiB query: ordinary {ordinary} fuel, worst {worst} fuel");
+    assert!(
+        worst <= WORST_CASE_FUEL,
+        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
+    );
 }

@@ -326,9 +326,15 @@ fn nul_in_the_path_gets_envoys_400() {
 
 #[test]
 fn two_path_headers_reset_the_stream() {
-    let mut headers = REQUEST.to_vec();
-    headers.push((":path", "/other"));
-    assert_refused(&headers, "http2.invalid.header.field", None);
+    for (pseudo, second) in [
+        (":path", "/other"),
+        (":method", "POST"),
+        (":authority", "evil"),
+    ] {
+        let mut headers = REQUEST.to_vec();
+        headers.push((pseudo, second));
+        assert_refused(&headers, "http2.invalid.header.field", None);
+    }
 }
 
 #[test]

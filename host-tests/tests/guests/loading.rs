@@ -109,3 +109,44 @@ fn unsupported_or_missing_abi_versions_are_refused() {
         .expect_err("an unknown abi is refused");
     assert!(matches!(err, Error::UnknownAbi), "{err:?}");
 }
+
+/// The host's import list (what the host fuzz target gives `wasm-smith`):
+/// a module importing every function it names, with the listed
+/// signatures, links and starts; a name the host lacks does not.
+#[test]
+fn the_import_list_names_every_host_function_with_its_signature() {
+    let wat = host().imports_wat(AbiVersion::V0_2_1).expect("listed");
+    assert!(
+        wat.contains(r#"(import "env" "proxy_log" (func (param i32 i32 i32) (result i32)))"#),
+        "{wat}"
+    );
+    assert!(wat.contains(
+        r#"(import "env" "proxy_increment_metric" (func (param i32 i64) (result i32)))"#
+    ));
+    for module in ["wasi_snapshot_preview1", "wasi_unstable"] {
+        assert!(
+            wat.contains(&format!("(import \"{module}\" \"fd_write\" ")),
+            "{module}"
+        );
+    }
+    let imports: Vec<&str> = wat.lines().filter(|l| l.contains("(import ")).collect();
+    assert!(imports.len() > 80, "{} imports", imports.len());
+    let module = |extra: &str| {
+        let body = wat.trim_end().trim_end_matches(')');
+        format!(
+            r#"{body}
+  {extra}
+  (memory (export "memory") 1)
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1")))"#
+        )
+    };
+    let all = wat::parse_str(module("")).expect("the list is valid WAT");
+    let loaded = host().load_bytes(&all).expect("every listed import links");
+    let plugin = Plugin::start(&loaded, PluginOptions::default()).expect("starts");
+    assert!(plugin.configured() && !plugin.is_failed());
+    let unknown =
+        wat::parse_str(module(r#"(import "env" "proxy_no_such_call" (func))"#)).expect("valid WAT");
+    let err = host().load_bytes(&unknown).expect_err("an unknown import");
+    assert!(matches!(err, Error::MissingImport { .. }), "{err:?}");
+}

@@ -9,6 +9,7 @@
 )]
 
 mod abi_status;
+mod header_bytes;
 mod hostile;
 mod hostile_wat;
 mod lifecycle;

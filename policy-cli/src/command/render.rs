@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use meshpolicy_engine::Policy;
 
 use crate::ExitCode;
+use crate::diagnostic::{self, Diagnostic, ErrorFormat};
 use crate::gitops::release::Release;
 use crate::gitops::render::{
     Image, PluginKind, PluginOptions, RenderInput, RenderedFile, parse_selector, render,
 };
+use crate::source::{ReadSource, SourceFile, parse_documents};
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -84,10 +86,24 @@ pub fn run(args: RenderArgs) -> ExitCode {
 fn render_files(args: &RenderArgs) -> Result<Vec<RenderedFile>, (ExitCode, String)> {
     let usage = |message: String| (ExitCode::Usage, format!("error: {message}"));
     let display = args.policy.display();
-    let text = std::fs::read_to_string(&args.policy)
-        .map_err(|err| usage(format!("cannot read `{display}`: {err}")))?;
-    let value: serde_json::Value = serde_saphyr::from_str(&text)
-        .map_err(|err| usage(format!("`{display}` is not valid YAML: {err}")))?;
+    // The front door every other command uses: the size limit holds for
+    // stdin and devices, the YAML parser runs within its budget, and what
+    // goes wrong reads as a sentence at its line (no parser structs).
+    let shown = |d: Diagnostic| {
+        let text = diagnostic::render(&[d], ErrorFormat::Human, diagnostic::stderr_color());
+        text.trim_end().to_owned()
+    };
+    let file = SourceFile::read(&args.policy).map_err(|d| (ExitCode::Usage, shown(d)))?;
+    let mut documents = parse_documents(&file).map_err(|d| (ExitCode::Usage, shown(d)))?;
+    let count = documents.len();
+    let value = match documents.pop() {
+        Some(document) if count == 1 => document.value,
+        _ => {
+            return Err(usage(format!(
+                "`{display}` has {count} YAML documents; render takes one TrafficPolicy"
+            )));
+        }
+    };
     let invalid = |errors: meshpolicy_engine::PolicyErrors| {
         let lines = errors
             .errors

@@ -138,3 +138,68 @@ fn a_yaml_alias_bomb_is_a_sentence_not_alias_anchor_ratio_debug_struct() {
     );
     assert!(!r.stderr.contains("AliasAnchorRatio"), "{}", r.stderr);
 }
+
+/// `render` read its policy with its own YAML call: no size limit for
+/// stdin or devices, no parser budget, and the parser's debug structs and
+/// option names in its messages (`budget breached: Nodes { nodes: 250001 }`,
+/// "set ignore_binary_tag_for_string in Options"). It now reads through the
+/// same front door as `validate`.
+#[test]
+fn render_prints_no_parser_debug_struct_or_library_option_and_keeps_the_yaml_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.yaml");
+    let mut yaml = String::from("a0: &a0 [x, y]\n");
+    for i in 1..12 {
+        let prev = format!("*a{}", i - 1);
+        yaml.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            [prev.as_str(); 9].join(", ")
+        ));
+    }
+    std::fs::write(&bomb, yaml).unwrap();
+    let binary = dir.path().join("binary.yaml");
+    std::fs::write(
+        &binary,
+        "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: !!binary //79, namespace: prod}\nspec: {}\n",
+    )
+    .unwrap();
+    for (file, says) in [
+        (&bomb, "invalid YAML: the YAML"),
+        (&binary, "decodes to bytes that are not UTF-8 text"),
+    ] {
+        let r = run(&["render", file.to_str().unwrap(), "--image", "oci://r/f:1"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        for library in ["Nodes {", "AliasAnchorRatio", "budget breached", "Options"] {
+            assert!(!r.stderr.contains(library), "{library}: {}", r.stderr);
+        }
+    }
+    let r = run(&["render", "/dev/zero", "--image", "oci://r/f:1"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("16777216"), "{}", r.stderr);
+}
+
+/// `validate` says the same of a `!!binary` value that is not UTF-8.
+#[test]
+fn a_binary_yaml_value_that_is_not_utf8_is_a_sentence_not_the_parsers_option_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("binary.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: !!binary //79, namespace: prod}\nspec: {}\n",
+    )
+    .unwrap();
+    let r = run(&[
+        "validate",
+        "--error-format",
+        "plain",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not UTF-8 text"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("ignore_binary_tag_for_string"),
+        "{}",
+        r.stderr
+    );
+}

@@ -24,6 +24,28 @@ fn query_param_takes_the_first_raw_value() {
 }
 
 #[test]
+fn first_query_values_agree_with_query_param() {
+    for query in [
+        "?a=1&b=2&a=3",
+        "a=1&flag",
+        "?a=%31",
+        "?a=1#frag&b=2",
+        "",
+        "?&&=x&a",
+        "?a==b",
+    ] {
+        let all = first_query_values(query);
+        for name in ["a", "b", "flag", "", "frag", "c"] {
+            assert_eq!(
+                all.get(name).copied(),
+                query_param(query, name),
+                "{query:?} {name:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn cookie_finds_a_named_cookie() {
     assert_eq!(cookie("a=1; session=xyz; b=2", "session"), Some("xyz"));
     assert_eq!(cookie("session=\"q\"", "session"), Some("q"));

@@ -1,10 +1,7 @@
 use super::*;
 
-fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+fn headers(pairs: &[(&str, &str)]) -> crate::header_list::Headers {
+    crate::header_list::bytes(pairs)
 }
 
 fn header(name: &str) -> HeaderMatcher {

@@ -33,12 +33,12 @@ fn table(vhosts: Vec<VirtualHost>) -> CompiledTable {
     .unwrap()
 }
 
-fn request(authority: &str, path: &str) -> Vec<(String, String)> {
-    vec![
-        (":authority".into(), authority.into()),
-        (":path".into(), path.into()),
-        (":method".into(), "GET".into()),
-    ]
+fn request(authority: &str, path: &str) -> crate::header_list::Headers {
+    crate::header_list::bytes(&[
+        (":authority", authority),
+        (":path", path),
+        (":method", "GET"),
+    ])
 }
 
 fn vhost_name(t: &CompiledTable, authority: &str) -> Option<String> {
