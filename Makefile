@@ -12,10 +12,12 @@ WASM := target/meshpolicy.wasm
 # matching bounded and Envoy's header/path syntax checks (issue 15), and the
 # router fields that ride along (issue 16), the module was about 769 KiB;
 # built with `opt-level = "s"` for speed (issue 11: 16% fewer instructions
-# per request than `"z"`, Cargo.toml) it is about 866 KiB, so the budget is
-# the tightest round figure above it: 870 KiB (BENCHMARKS.md says where the
-# bytes go). `scripts/check-size.sh` fails the build past it.
-WASM_BUDGET ?= 890880
+# per request than `"z"`, Cargo.toml), with typed errors and the engine's
+# lint warnings (issue 10) it is about 905 KiB, so the budget is the
+# tightest round figure above it with room for a fix: 920 KiB
+# (BENCHMARKS.md says where the bytes go). `scripts/check-size.sh` fails
+# the build past it.
+WASM_BUDGET ?= 942080
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
