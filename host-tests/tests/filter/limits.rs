@@ -328,3 +328,42 @@ fn configure_fuel_grows_linearly_with_the_rules() {
         large / small.max(1)
     );
 }
+
+/// Issue 15's probe "`validate` is quadratic (45 s for 250 rules × 180
+/// matches)": the duplicate-entry check compared every match entry with
+/// every earlier one. That check is the engine's now (`lint.rs`), run by
+/// `validate` and by the filter's configure alike, so its work is counted
+/// here in fuel (wasm instructions, whatever the machine's speed): the
+/// configure work per match entry at 100 rules × 180 entries is at most
+/// 1.5x that at 10 rules × 180 (the old pairwise check made it ~10x).
+#[test]
+fn validate_was_quadratic_in_match_entries_now_configure_work_per_entry_is_flat() {
+    const ENTRIES: usize = 180;
+    let policy = |rules: usize| {
+        services(1, |_| {
+            let mut http: Vec<Value> = (1..rules)
+                .map(|r| {
+                    let matches: Vec<Value> = (0..ENTRIES)
+                        .map(|e| json!({"uri": {"prefix": format!("/{r}-{e}")}}))
+                        .collect();
+                    json!({"match": matches, "route": [{"destination": {"host": "a"}}]})
+                })
+                .collect();
+            http.push(json!({"route": route("v1")}));
+            http
+        })
+    };
+    let fuel = |rules: usize| {
+        let (_plugin, configured, fuel) = configure(&policy(rules));
+        assert!(configured, "{rules} rules × {ENTRIES} entries configure");
+        fuel
+    };
+    let base = fuel(1);
+    let small = fuel(10).saturating_sub(base) as f64 / (9 * ENTRIES) as f64;
+    let large = fuel(100).saturating_sub(base) as f64 / (99 * ENTRIES) as f64;
+    let ratio = large / small;
+    assert!(
+        ratio <= 1.5,
+        "configure fuel per match entry: {large:.0} at 100 × {ENTRIES} against {small:.0} at 10 × {ENTRIES} ({ratio:.2}x, at most 1.5x)"
+    );
+}
