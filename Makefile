@@ -148,6 +148,8 @@ bench: build guests playground
 	WASM_BUDGET=$(WASM_BUDGET) $(CARGO) bench -p host-tests --bench telemetry
 	$(CARGO) bench -p host-tests --bench worst_case
 	$(CARGO) bench -p meshpolicy-engine --bench decide
+	# allocations per decision (issue 10): counted and bounded by `make test`, kept as measured
+	awk '/^## /{p = ($$0 ~ /^## Engine: allocations per decision/)} p' BENCHMARKS.md > target/bench/21-allocations.md
 	$(CARGO) bench -p policy-cli --bench cli
 	$(CARGO) bench -p policy-cli --bench diff
 	$(CARGO) bench -p policy-cli --bench validate

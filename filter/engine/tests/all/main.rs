@@ -7,6 +7,7 @@
 )]
 
 mod actions;
+mod allocations;
 mod envoy_syntax;
 mod examples;
 mod hosts;
