@@ -2,7 +2,6 @@
 //! each with its field path) and compile regexes and the rule index once.
 
 mod actions;
-mod matching;
 mod router;
 
 use std::collections::BTreeMap;
@@ -360,7 +359,9 @@ fn compile_rule<'r>(
     check_conflicts(rule, path, errors);
 
     let (matches, keys) = match &rule.match_ {
-        Some(entries) => matching::compile_matches(entries, &field(path, "match"), errors),
+        Some(entries) => {
+            crate::route::r#match::compile_matches(entries, &field(path, "match"), errors)
+        }
         // No `match`: every request; not indexable (always a candidate).
         None => (Vec::new(), None),
     };

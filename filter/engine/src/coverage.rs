@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::matcher::View;
 use crate::policy::{Action, CompiledRule, Policy};
 use crate::request::Request;
+use crate::route::view::View;
 
 impl Policy {
     fn rule_at(&self, virtual_service: usize, index: usize) -> Option<&CompiledRule> {

@@ -10,9 +10,10 @@ use crate::decision::{
 };
 use crate::hosts::{Found, HostEntry, HostName, HostTable};
 use crate::index::RuleIndex;
-use crate::matcher::{CompiledMatch, Matched, View, implicit_prefix};
 use crate::request::{Request, cookie, query_param};
 use crate::rewrite::{PathRewrite, rewrite_path};
+use crate::route::r#match::{CompiledMatch, Matched, implicit_prefix};
+use crate::route::view::View;
 use crate::router::RouterOptions;
 use crate::split::{Weighted, fault_fires, mix64, pick_random, pick_sticky};
 use crate::telemetry::CompiledTelemetry;

@@ -3,8 +3,8 @@
 
 use regex::bytes::Regex;
 
-use crate::matcher::Matched;
 use crate::request::split_query;
+use crate::route::r#match::Matched;
 
 /// A compiled `rewrite`.
 #[derive(Debug)]

@@ -13,9 +13,9 @@ use crate::model::{self, HeaderOperations, Headers, RouteDestination};
 use crate::policy::{FaultAbort, GeneratedCookie, RedirectAction, Route, RouteDest, StickyKey};
 use crate::regex::{Anchoring, compile_regex};
 use crate::rewrite::{PathRewrite, convert_replacement};
+use crate::route::r#match::check_len;
 use crate::split::{Weighted, fnv1a64, percent_to_ppm};
 
-use super::matching::check_len;
 use super::{check_header_name, is_dns1123_label};
 
 /// Header edits of one level, in Envoy's order: removes, then sets, then adds
