@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::policy::{Action, CompiledRule, Policy};
+use crate::policy::Policy;
 use crate::request::Request;
+use crate::route::rule::{Action, CompiledRule};
 use crate::route::view::View;
 
 impl Policy {

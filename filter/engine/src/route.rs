@@ -3,5 +3,7 @@
 //! holds one file per match condition, each with its compile from the
 //! model, its evaluation on a request and its explain-a-miss text.
 
+pub(crate) mod action;
 pub(crate) mod r#match;
+pub(crate) mod rule;
 pub(crate) mod view;

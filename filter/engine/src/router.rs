@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use crate::model::{CorsPolicy, Destination, Fault, HttpRule, MirrorPolicy, Percent, Retries};
-use crate::split::fnv1a64;
+use crate::route::action::split::fnv1a64;
 
 /// A rule's router-enforced fields, in Istio's shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]

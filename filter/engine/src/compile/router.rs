@@ -12,12 +12,12 @@ use crate::regex::{Anchoring, compile_regex};
 use crate::router::{CORS_METHODS, RETRY_ON, RouterOptions, check_duration, is_known_status};
 use crate::warning::{Warning, WarningKind};
 
-use super::actions::check_destination;
 use super::{check_header_name, is_dns1123_label};
+use crate::route::action::route::check_destination;
 
 /// Checks the router fields of `rule` at `path` and returns its options,
 /// with mirror hosts resolved in `namespace` as Istio does.
-pub(super) fn options(
+pub(crate) fn options(
     rule: &HttpRule,
     path: &FieldPath,
     namespace: Option<&str>,
