@@ -1,8 +1,6 @@
 //! `TrafficPolicy` -> `Policy`: validate everything (every error at once,
 //! each with its field path) and compile regexes and the rule index once.
 
-pub(crate) mod router;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -74,7 +72,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         &mut errors,
     );
     check_subsets(&spec.subsets, &mut errors);
-    router::destination_rules(&spec.destination_rules, &spec.subsets, &mut errors);
+    crate::router::compile::destination_rules(&spec.destination_rules, &spec.subsets, &mut errors);
     let mut warnings = Vec::new();
 
     let mut rules = Vec::new();
@@ -100,7 +98,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         check_vs_identity(vs, v, &vp, &mut vs_names, &mut errors);
         let hosts = vs_hosts(vs, namespace, &vp, &mut errors);
         if let Some(list) = &vs.export_to {
-            router::export_to(list, &field(&vp, "exportTo"), &mut errors);
+            crate::router::compile::export_to(list, &field(&vp, "exportTo"), &mut errors);
         }
         // only the selected host's rules run on a request: the regex bound
         // holds per virtual service

@@ -317,5 +317,7 @@ pub(crate) const CORS_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
 ];
 
+pub(crate) mod compile;
+
 #[cfg(test)]
 mod tests;

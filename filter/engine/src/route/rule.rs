@@ -113,7 +113,7 @@ pub(crate) fn compile_rule<'r>(
         Some(r) => rewrite::compile(r, &field(path, "rewrite"), errors),
         None => (None, None),
     };
-    let router = crate::compile::router::options(rule, path, scope.namespace, errors, warnings)
+    let router = crate::router::compile::options(rule, path, scope.namespace, errors, warnings)
         .map(Arc::new);
     let fault = rule
         .fault
