@@ -1,18 +1,15 @@
 //! `TrafficPolicy` -> `Policy`: validate everything (every error at once,
 //! each with its field path) and compile regexes and the rule index once.
 
-mod actions;
-mod matching;
-mod router;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::error::{Errors, FieldPath, PolicyErrorKind, PolicyErrors, field, item, key};
 use crate::hosts::{HostName, HostTable, parse_host, vs_path};
 use crate::limits::{MAX_HEADER_NAME_BYTES, MAX_RULES};
-use crate::model::{HttpRule, TrafficPolicy, VirtualService};
-use crate::policy::{Action, CompiledRule, CompiledVs, HostGroup, Policy, Route};
+use crate::model::{TrafficPolicy, VirtualService};
+use crate::policy::{CompiledVs, HostGroup, Policy};
+use crate::route::rule::{Action, CompiledRule};
 use crate::warning::{Warning, WarningKind};
 
 /// The `apiVersion` and `kind` of a policy document.
@@ -75,7 +72,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         &mut errors,
     );
     check_subsets(&spec.subsets, &mut errors);
-    router::destination_rules(&spec.destination_rules, &spec.subsets, &mut errors);
+    crate::router::compile::destination_rules(&spec.destination_rules, &spec.subsets, &mut errors);
     let mut warnings = Vec::new();
 
     let mut rules = Vec::new();
@@ -101,7 +98,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         check_vs_identity(vs, v, &vp, &mut vs_names, &mut errors);
         let hosts = vs_hosts(vs, namespace, &vp, &mut errors);
         if let Some(list) = &vs.export_to {
-            router::export_to(list, &field(&vp, "exportTo"), &mut errors);
+            crate::router::compile::export_to(list, &field(&vp, "exportTo"), &mut errors);
         }
         // only the selected host's rules run on a request: the regex bound
         // holds per virtual service
@@ -121,12 +118,12 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
                 );
                 names.insert(name, first);
             }
-            let scope = RuleScope {
+            let scope = crate::route::rule::RuleScope {
                 vs: &vs.name,
                 vs_index: v,
                 namespace,
             };
-            let (compiled, rule_keys) = compile_rule(
+            let (compiled, rule_keys) = crate::route::rule::compile_rule(
                 rule,
                 i,
                 &scope,
@@ -333,179 +330,6 @@ fn check_key_collisions(rules: &[CompiledRule], errors: &mut Errors) {
                 );
             }
         }
-    }
-}
-
-/// Where a rule sits: its virtual service and the namespace short hosts
-/// resolve in.
-struct RuleScope<'a> {
-    vs: &'a str,
-    vs_index: usize,
-    namespace: Option<&'a str>,
-}
-
-fn compile_rule<'r>(
-    rule: &'r HttpRule,
-    i: usize,
-    scope: &RuleScope<'_>,
-    path: &FieldPath,
-    decision_header: &str,
-    errors: &mut Errors,
-    warnings: &mut Vec<Warning>,
-) -> (CompiledRule, Option<Vec<crate::index::Key<'r>>>) {
-    let name: Arc<str> = match &rule.name {
-        Some(n) => Arc::from(n.as_str()),
-        None => Arc::from(format!("{}.http[{i}]", scope.vs)),
-    };
-    check_conflicts(rule, path, errors);
-
-    let (matches, keys) = match &rule.match_ {
-        Some(entries) => matching::compile_matches(entries, &field(path, "match"), errors),
-        // No `match`: every request; not indexable (always a candidate).
-        None => (Vec::new(), None),
-    };
-    // `match: []` matches everything too: never index it.
-    let keys = keys.filter(|k| !k.is_empty());
-
-    let (rewrite_path, rewrite_authority) = match &rule.rewrite {
-        Some(r) => actions::rewrite(r, &field(path, "rewrite"), errors),
-        None => (None, None),
-    };
-    let router = router::options(rule, path, scope.namespace, errors, warnings).map(Arc::new);
-    let fault = rule
-        .fault
-        .as_ref()
-        .and_then(|f| actions::fault(f, &field(path, "fault"), errors));
-    let ops = actions::header_ops(
-        rule.headers.as_ref(),
-        &field(path, "headers"),
-        decision_header,
-        errors,
-    );
-
-    let action = if let Some(r) = &rule.redirect {
-        Action::Redirect(actions::redirect(r, &field(path, "redirect"), errors))
-    } else if let Some(d) = &rule.direct_response {
-        let (status, body) = actions::direct_response(d, &field(path, "directResponse"), errors);
-        Action::Direct { status, body }
-    } else {
-        let list = rule.route.as_deref().unwrap_or(&[]);
-        let route_scope = actions::RouteScope {
-            namespace: scope.namespace,
-            authority: rewrite_authority.as_deref(),
-            options: router.as_deref().map(|o| o.hash.as_str()),
-        };
-        Action::Route(actions::route(
-            list,
-            rule.sticky.as_ref(),
-            &route_scope,
-            &field(path, "route"),
-            path,
-            decision_header,
-            errors,
-        ))
-    };
-    if rule.sticky.is_some()
-        && !matches!(&action, Action::Route(Route { dests, .. }) if !dests.is_empty())
-    {
-        errors.push(&field(path, "sticky"), PolicyErrorKind::StickyWithoutRoute);
-    }
-    let compiled = CompiledRule {
-        name,
-        vs_index: scope.vs_index,
-        index: i,
-        matches,
-        rewrite_path,
-        rewrite_authority,
-        fault,
-        request_ops: ops.request,
-        response_ops: ops.response,
-        action,
-        router,
-    };
-    (compiled, keys)
-}
-
-/// Exactly one of route/redirect/directResponse; Istio's conflict messages
-/// (pkg/config/validation/virtualservice.go `validateHTTPRouteConflict`).
-fn check_conflicts(rule: &HttpRule, path: &FieldPath, errors: &mut Errors) {
-    let has_route = rule.route.as_ref().is_some_and(|r| !r.is_empty());
-    if rule.redirect.is_some() {
-        let at = field(path, "redirect");
-        if has_route {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "route",
-                    second: "redirect",
-                },
-            );
-        }
-        if rule.fault.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "fault",
-                    second: "redirect",
-                },
-            );
-        }
-        if rule.rewrite.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route rule",
-                    first: "rewrite",
-                    second: "redirect",
-                },
-            );
-        }
-        if rule.direct_response.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route rule",
-                    first: "direct_response",
-                    second: "redirect",
-                },
-            );
-        }
-    } else if rule.direct_response.is_some() {
-        let at = field(path, "directResponse");
-        if has_route {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "route",
-                    second: "direct_response",
-                },
-            );
-        }
-        if rule.fault.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "fault",
-                    second: "direct_response",
-                },
-            );
-        }
-        if rule.rewrite.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route rule",
-                    first: "rewrite",
-                    second: "direct_response",
-                },
-            );
-        }
-    } else if !has_route {
-        errors.push(path, PolicyErrorKind::NoAction);
     }
 }
 

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::matcher::View;
-use crate::policy::{Action, CompiledRule, Policy};
+use crate::policy::Policy;
 use crate::request::Request;
+use crate::route::rule::{Action, CompiledRule};
+use crate::route::view::View;
 
 impl Policy {
     fn rule_at(&self, virtual_service: usize, index: usize) -> Option<&CompiledRule> {

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use crate::policy::{Action, Policy};
+use crate::policy::Policy;
+use crate::route::rule::Action;
 use crate::router::RouterOptions;
 
 /// One host of the policy.

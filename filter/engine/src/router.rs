@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use crate::model::{CorsPolicy, Destination, Fault, HttpRule, MirrorPolicy, Percent, Retries};
-use crate::split::fnv1a64;
+use crate::route::action::split::fnv1a64;
 
 /// A rule's router-enforced fields, in Istio's shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -316,6 +316,8 @@ pub(crate) fn is_known_status(code: u32) -> bool {
 pub(crate) const CORS_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
 ];
+
+pub(crate) mod compile;
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::compile::{API_VERSION, API_VERSION_V1, KIND};
 use crate::error::{ErrorCode, FieldPath};
 use crate::http_syntax::SyntaxError;
-use crate::rewrite::ReplacementError;
+use crate::route::action::rewrite::ReplacementError;
 use crate::router::{CORS_METHODS, DurationError, RETRY_ON};
 use crate::schema::V1_HTTP;
 use crate::telemetry::ISTIO_METRICS;

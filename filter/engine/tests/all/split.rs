@@ -200,7 +200,7 @@ fn sticky_hash_is_a_fixed_algorithm() {
 }
 
 /// Computed independently (a 20-line Python transcription of the algorithm
-/// documented in src/split.rs: FNV-1a 64, XOR, splitmix64, `-ln(u)/w`),
+/// documented in src/route/action/split.rs: FNV-1a 64, XOR, splitmix64, `-ln(u)/w`),
 /// over the destinations `reviews.prod.svc.cluster.local/v1` and `/v2`.
 const PINNED_STICKY: &str = "2212112122212121";
 

@@ -1,4 +1,4 @@
-//! Choosing a destination among weighted ones (SPEC §2.2).
+//! Choosing a destination among a `route`'s weighted ones (SPEC §2.3).
 //!
 //! Unsticky: `random % Σw` walked over the cumulative weights, as Envoy's
 //! weighted clusters do. Sticky: weighted rendezvous hashing — each
@@ -76,16 +76,4 @@ pub(crate) fn pick_sticky(dests: &[Weighted], key: &str) -> usize {
         }
     }
     best
-}
-
-/// Fault percentage in parts per million (0..=1_000_000).
-pub(crate) fn percent_to_ppm(percent: f64) -> u32 {
-    // `as` saturates, and validation keeps percent within 0..=100.
-    (percent * 10_000.0).round() as u32
-}
-
-/// Whether a fault with `ppm` fires for this request's randomness. Mixed so
-/// it does not correlate with the split, which uses `random` directly.
-pub(crate) fn fault_fires(ppm: u32, random: u64) -> bool {
-    mix64(random ^ 0x6661_756c_745f_6162) % 1_000_000 < u64::from(ppm)
 }

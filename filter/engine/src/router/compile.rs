@@ -5,19 +5,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::{CORS_METHODS, RETRY_ON, RouterOptions, check_duration, is_known_status};
 use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item, key};
 use crate::hosts::resolve;
 use crate::model::{CorsPolicy, DestinationRuleOptions, HttpRule, Percent};
 use crate::regex::{Anchoring, compile_regex};
-use crate::router::{CORS_METHODS, RETRY_ON, RouterOptions, check_duration, is_known_status};
 use crate::warning::{Warning, WarningKind};
 
-use super::actions::check_destination;
-use super::{check_header_name, is_dns1123_label};
+use crate::compile::{check_header_name, is_dns1123_label};
+use crate::route::action::route::check_destination;
 
 /// Checks the router fields of `rule` at `path` and returns its options,
 /// with mirror hosts resolved in `namespace` as Istio does.
-pub(super) fn options(
+pub(crate) fn options(
     rule: &HttpRule,
     path: &FieldPath,
     namespace: Option<&str>,
@@ -296,7 +296,7 @@ fn cors(c: &CorsPolicy, path: &FieldPath, errors: &mut Errors, warnings: &mut Ve
 
 /// validation.go `validateExportTo` for a VirtualService or
 /// DestinationRule: `.`, `*` or namespaces, no duplicates, `*` alone.
-pub(super) fn export_to(list: &[String], path: &FieldPath, errors: &mut Errors) {
+pub(crate) fn export_to(list: &[String], path: &FieldPath, errors: &mut Errors) {
     let mut seen = BTreeSet::new();
     for (i, e) in list.iter().enumerate() {
         let at = item(path, i);
@@ -314,7 +314,7 @@ pub(super) fn export_to(list: &[String], path: &FieldPath, errors: &mut Errors) 
 /// `spec.destinationRules`: FQDN keys, subsets that `spec.subsets` defines,
 /// `exportTo` as Istio's, and a `workloadSelector` only with an `exportTo`
 /// of the own namespace (`validateExportTo`, isDestinationRuleWithSelector).
-pub(super) fn destination_rules(
+pub(crate) fn destination_rules(
     rules: &BTreeMap<String, DestinationRuleOptions>,
     subsets: &BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     errors: &mut Errors,
