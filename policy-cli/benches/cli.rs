@@ -49,7 +49,7 @@ fn generate(policy: &Path, n: usize) -> String {
         "/ratings/",
     ];
     let mut out = String::from(
-        "node: {namespace: prod, labels: {app: productpage}, port: 9080}\nauthority: reviews:9080\ncases:\n",
+        "node: {namespace: prod, labels: {app: productpage}, port: 9080}\nauthority: reviews:9080\nservices:\n  - {fqdn: reviews.prod.svc.cluster.local, ports: [9080]}\ncases:\n",
     );
     for i in 0..n {
         let path = format!("{}{i}", paths[i % paths.len()]);
