@@ -29,6 +29,8 @@ mod route;
 pub mod router;
 mod schema;
 pub mod telemetry;
+#[cfg(test)]
+mod test_support;
 mod trace;
 mod warning;
 

@@ -96,30 +96,11 @@ impl Attributes for NodeMetadata<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
     use std::cell::RefCell;
 
     use super::NodeMetadata;
-    use crate::telemetry::cel::{Attributes, HeaderMap};
 
-    struct Host {
-        props: Vec<(&'static str, Vec<u8>)>,
-        reads: RefCell<Vec<String>>,
-    }
-
-    impl Attributes for Host {
-        fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
-            let joined = path.join(".");
-            self.reads.borrow_mut().push(joined.clone());
-            self.props
-                .iter()
-                .find(|(k, _)| *k == joined)
-                .map(|(_, v)| Cow::Borrowed(v.as_slice()))
-        }
-        fn header(&self, _: HeaderMap, _: &str) -> Option<Cow<'_, str>> {
-            None
-        }
-    }
+    use crate::test_support::Host;
 
     fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
         let mut out = u32::try_from(pairs.len()).unwrap().to_le_bytes().to_vec();

@@ -103,31 +103,12 @@ impl Attributes for PeerAttributes<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
     use std::cell::RefCell;
 
     use super::PeerAttributes;
-    use crate::telemetry::cel::{Attributes, HeaderMap};
+    use crate::telemetry::cel::Attributes;
 
-    /// Properties by path; records every read.
-    struct Host {
-        props: Vec<(&'static str, Vec<u8>)>,
-        reads: RefCell<Vec<String>>,
-    }
-
-    impl Attributes for Host {
-        fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
-            let joined = path.join(".");
-            self.reads.borrow_mut().push(joined.clone());
-            self.props
-                .iter()
-                .find(|(k, _)| *k == joined)
-                .map(|(_, v)| Cow::Borrowed(v.as_slice()))
-        }
-        fn header(&self, _: HeaderMap, _: &str) -> Option<Cow<'_, str>> {
-            None
-        }
-    }
+    use crate::test_support::Host;
 
     fn len(field: u8, bytes: &[u8]) -> Vec<u8> {
         let mut out = vec![field << 3 | 2, u8::try_from(bytes.len()).unwrap()];
