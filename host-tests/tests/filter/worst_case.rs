@@ -134,21 +134,28 @@ fn one_regex_past_the_limit_is_refused_at_configure() {
     assert!(at_limit.configured(), "{:?}", at_limit.logs());
 }
 
-/// A policy at `MAX_RULES` whose rules each match `x-a` exactly (never),
-/// then a catch-all; `values` values of `x-a` fill Envoy's 60 KiB.
-fn repeated_header_fuel(rules: usize, values: usize) -> (u64, u64) {
+/// A started plugin whose policy has `rules` rules, rule `i` with the one
+/// match entry `entry(i)` (routing to `v1`), then a catch-all to `v2`.
+fn rules_then_catch_all(rules: usize, entry: impl Fn(usize) -> Value) -> Plugin {
     let mut http: Vec<Value> = (0..rules)
-        .map(|i| {
-            json!({"match": [{"headers": {"x-a": {"exact": format!("v{i}")}}}],
-                        "route": [{"destination": {"host": "a", "subset": "v1"}}]})
-        })
+        .map(|i| json!({"match": [entry(i)], "route": [{"destination": {"host": "a", "subset": "v1"}}]}))
         .collect();
     http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
     let config = policy(
         json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
     );
-    let mut plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
+    let plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
     assert!(plugin.configured(), "refused: {:?}", plugin.logs());
+    plugin
+}
+
+/// A policy at `MAX_RULES` whose rules each match `x-a` exactly (never),
+/// then a catch-all; `values` values of `x-a` fill Envoy's 60 KiB.
+fn repeated_header_fuel(rules: usize, values: usize) -> (u64, u64) {
+    let mut plugin = rules_then_catch_all(
+        rules,
+        |i| json!({"headers": {"x-a": {"exact": format!("v{i}")}}}),
+    );
     let ordinary = fuel_of(&mut plugin, &base());
     let value = "x".repeat((60 * 1024 - 200) / values - 4);
     let mut worst = base();
@@ -179,18 +186,10 @@ fn one_header_sent_95_times_through_max_rules_header_matchers_stays_within_budge
 #[test]
 fn a_60_kib_query_string_through_max_rules_query_matchers_stays_within_budget() {
     let rules = meshpolicy_engine::limits::MAX_RULES - 1;
-    let mut http: Vec<Value> = (0..rules)
-        .map(|i| {
-            json!({"match": [{"queryParams": {"q": {"exact": format!("v{i}")}}}],
-                        "route": [{"destination": {"host": "a", "subset": "v1"}}]})
-        })
-        .collect();
-    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
-    let config = policy(
-        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
+    let mut plugin = rules_then_catch_all(
+        rules,
+        |i| json!({"queryParams": {"q": {"exact": format!("v{i}")}}}),
     );
-    let mut plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
-    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
     let ordinary = fuel_of(&mut plugin, &base());
     let path = format!("/?{}", "a=b&".repeat((60 * 1024 - 200) / 4));
     let mut worst = base();
