@@ -1,6 +1,6 @@
-//! A finding about the input, placed in its document: what the import and
-//! the document helpers report. `policy-cli` renders it with miette (file,
-//! snippet), the playground marks it in the editor; both through [`Place`].
+//! A finding about the input, placed in its document: what the import, the
+//! document helpers and `policy-cli` report. `policy-cli` renders it with
+//! miette (file, snippet), the playground marks it in the editor.
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,7 +31,8 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// A stable kebab-case name of the kind of finding (`unknown-kind`, `inferred-namespace`).
+    /// A stable kebab-case name of the kind of finding (`unknown-kind`,
+    /// `inferred-namespace`, `yaml-syntax`, `undefined-subset`).
     pub code: &'static str,
     /// One line, lowercase, user input in backticks.
     pub message: String,
@@ -107,38 +108,32 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
-}
 
-/// A diagnostic type a document can place: this crate's, and the CLI's
-/// (which renders snippets). `Document::diag` and `Merged::diag_at` take
-/// either, so callers keep their own type.
-pub trait Place: Sized {
-    /// The stable code (an unknown field is placed at its key).
-    fn code(&self) -> &str;
-    /// Placed in `file`, document `document`, at `pos` and field `path`.
-    fn place(self, file: &Arc<SourceFile>, document: usize, pos: Option<Pos>, path: String)
-    -> Self;
-    /// Only the field path is known (it came from no document).
-    fn at_field(self, path: &str) -> Self;
-}
-
-impl Place for Diagnostic {
-    fn code(&self) -> &str {
-        self.code
+    /// `file:line:col`, or as much of it as is known.
+    pub fn location(&self) -> Option<String> {
+        let file = self.file.as_ref()?;
+        Some(match self.pos {
+            Some(pos) => format!("{}:{}:{}", file.name, pos.line, pos.column),
+            None => file.name.clone(),
+        })
     }
 
-    fn place(
+    /// The source line the diagnostic points at, without its newline.
+    pub fn snippet(&self) -> Option<&str> {
+        let (file, pos) = (self.file.as_ref()?, self.pos?);
+        file.text.lines().nth(pos.line.checked_sub(1)?)
+    }
+
+    /// Placed in `file`, document `document`, at `pos` and field `path`
+    /// (`Document::diag`).
+    pub(crate) fn placed(
         mut self,
         file: &Arc<SourceFile>,
         document: usize,
         pos: Option<Pos>,
         path: String,
-    ) -> Self {
+    ) -> Diagnostic {
         self.document = Some(document);
         self.in_file(file, pos).at_path(path)
-    }
-
-    fn at_field(self, path: &str) -> Self {
-        self.at_path(path)
     }
 }

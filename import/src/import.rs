@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use meshpolicy_engine::{Policy, PolicyErrors, TrafficPolicy};
 use serde_json::{Map, Value, json};
 
-use crate::diagnostic::{Diagnostic, Place};
+use crate::diagnostic::Diagnostic;
 use crate::resource::{self, Kind, POLICY_API_VERSION, POLICY_KIND};
 use crate::source::{Document, FieldPath, PathSegment};
 
@@ -582,10 +582,10 @@ impl Merged {
 
     /// A diagnostic about a field of the merged policy, pointed at the file
     /// and field the user wrote.
-    pub fn diag_at<D: Place>(&self, diag: D, policy_path: &FieldPath) -> D {
+    pub fn diag_at(&self, diag: Diagnostic, policy_path: &FieldPath) -> Diagnostic {
         match self.origin_of(policy_path) {
             Some((doc, at)) => doc.diag(diag, &at),
-            None => diag.at_field(&policy_path.to_string()),
+            None => diag.at_path(policy_path.to_string()),
         }
     }
 

@@ -4,8 +4,8 @@
 //! ([`import`]), with the engine's errors and warnings placed in the files
 //! the user wrote ([`Merged::check`], [`Merged::warnings`]). Pure Rust over the engine and `yaml-spans`, so `policy-cli`
 //! and the playground (built for `wasm32-unknown-unknown`, where the CLI
-//! cannot go: it pulls wasmtime) import with the same code; each turns this
-//! crate's [`Diagnostic`] into its own rendering.
+//! cannot go: it pulls wasmtime) import with the same code; both report this
+//! crate's [`Diagnostic`], each in its own rendering.
 
 // `Diagnostic` is large (file, place, path, help) and is returned once per
 // input problem, never on a hot path: boxing it would only add noise.
@@ -16,6 +16,6 @@ pub mod import;
 pub mod resource;
 pub mod source;
 
-pub use diagnostic::{Diagnostic, Place, Severity};
+pub use diagnostic::{Diagnostic, Severity};
 pub use import::{Merged, Origin, merge};
 pub use source::{Document, SourceFile, parse_documents};

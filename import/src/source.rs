@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 
 pub use yaml_spans::{FieldPath, Node, PathSegment, Pos, SpanMap};
 
-use crate::diagnostic::{Diagnostic, Place};
+use crate::diagnostic::Diagnostic;
 
 /// A text as read, shared by every diagnostic that points into it.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,13 +72,13 @@ impl Document {
     /// A diagnostic pointed at `path` in this document.
     /// An unknown or unsupported field is shown at its key, everything else
     /// at its value.
-    pub fn diag<D: Place>(&self, diag: D, path: &FieldPath) -> D {
-        let pos = match diag.code() {
+    pub fn diag(&self, diag: Diagnostic, path: &FieldPath) -> Diagnostic {
+        let pos = match diag.code {
             "unknown-field" | "unsupported-field" => self.spans().locate_key(path),
             _ => None,
         };
         let pos = pos.or_else(|| self.spans().locate(path));
-        diag.place(&self.file, self.index, pos, path.to_string())
+        diag.placed(&self.file, self.index, pos, path.to_string())
     }
 
     /// A string field at the top of the document (`kind`, `apiVersion`).

@@ -1,101 +1,46 @@
 //! What the page shows for a finding in the policy text (an error, a
-//! warning, a note of the import): severity, a stable code, the field path
-//! and line:column (1-based; columns count characters).
+//! warning, a note of the import): the import's own [`Diagnostic`], the type
+//! `policy-cli` reports too, as JSON with severity, a stable code, the field
+//! path and line:column (1-based; columns count characters).
 
-use meshpolicy_import::source::Pos;
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Note,
+pub use meshpolicy_import::{Diagnostic, Severity};
+
+/// A diagnostic as the page reads it: `severity`, `code`, `message`, then
+/// `path`, `document` (0-based index among the text's non-empty YAML
+/// documents), `line`, `column`, `len` (bytes of the spanned text) and
+/// `help`, each left out when there is none.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a>(pub &'a Diagnostic);
+
+/// Every diagnostic as the page reads it.
+pub fn shown(diagnostics: &[Diagnostic]) -> Vec<Shown<'_>> {
+    diagnostics.iter().map(Shown).collect()
 }
 
-/// One problem, placed in the policy text when it can be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    pub severity: Severity,
-    /// Stable, kebab-case (`yaml-syntax`, `invalid-policy`, ...).
-    pub code: &'static str,
-    /// One line, lowercase, user input in backticks.
-    pub message: String,
-    /// The field path (`spec.http[0].match[0].uri.regex`), when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// 0-based index among the text's non-empty YAML documents.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<usize>,
-    /// Length in bytes of the spanned text (0 when unknown).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub len: Option<usize>,
-    /// What to do about it, when there is more to say than the message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
-}
-
-impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            code,
-            message: message.into(),
-            path: None,
-            document: None,
-            line: None,
-            column: None,
-            len: None,
-            help: None,
+impl Serialize for Shown<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let pos = d.pos;
+        let optional = [
+            ("path", d.path.as_deref().map(Value::from)),
+            ("document", d.document.map(Value::from)),
+            ("line", pos.map(|p| Value::from(p.line))),
+            ("column", pos.map(|p| Value::from(p.column))),
+            ("len", pos.map(|p| Value::from(p.len))),
+            ("help", d.help.as_deref().map(Value::from)),
+        ];
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("severity", &d.severity)?;
+        map.serialize_entry("code", d.code)?;
+        map.serialize_entry("message", &d.message)?;
+        for (key, value) in optional {
+            if let Some(value) = value {
+                map.serialize_entry(key, &value)?;
+            }
         }
-    }
-
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-
-    pub fn at(mut self, pos: Option<Pos>) -> Diagnostic {
-        if let Some(pos) = pos {
-            self.line = Some(pos.line);
-            self.column = Some(pos.column);
-            self.len = Some(pos.len);
-        }
-        self
-    }
-
-    pub fn at_path(mut self, document: usize, path: impl Into<String>) -> Diagnostic {
-        self.document = Some(document);
-        self.path = Some(path.into());
-        self
-    }
-
-    /// `line:column: message`, for people and test failures.
-    pub fn display(&self) -> String {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => format!("{l}:{c}: {}", self.message),
-            _ => self.message.clone(),
-        }
-    }
-}
-
-/// The import's finding (the same code and place `policy-cli validate`
-/// reports), as the page shows it.
-impl From<meshpolicy_import::Diagnostic> for Diagnostic {
-    fn from(d: meshpolicy_import::Diagnostic) -> Diagnostic {
-        use meshpolicy_import::Severity as S;
-        let mut out = Diagnostic::error(d.code, d.message).at(d.pos);
-        out.severity = match d.severity {
-            S::Error => Severity::Error,
-            S::Warning => Severity::Warning,
-            S::Note => Severity::Note,
-        };
-        out.path = d.path;
-        out.document = d.document;
-        out.help = d.help;
-        out
+        map.end()
     }
 }

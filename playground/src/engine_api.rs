@@ -65,7 +65,7 @@ pub fn check(text: &str) -> Checked {
     }
     let docs = match parse_documents(&SourceFile::new(TEXT_NAME, text)) {
         Ok(docs) => docs,
-        Err(e) => return failed(vec![e.into()]),
+        Err(e) => return failed(vec![e]),
     };
     if docs.is_empty() {
         return failed(vec![Diagnostic::error(
@@ -78,16 +78,16 @@ pub fn check(text: &str) -> Checked {
         .any(|d| resource::classify(d).ok() != Some(Kind::TrafficPolicy));
     let merged = match merge(docs, None) {
         Ok(merged) => merged,
-        Err(errors) => return failed(converted(errors)),
+        Err(errors) => return failed(errors),
     };
-    let mut diagnostics = converted(merged.notes.clone());
+    let mut diagnostics = merged.notes.clone();
     match merged.check() {
         Err(errors) => {
-            diagnostics.extend(converted(errors));
+            diagnostics.extend(errors);
             failed(diagnostics)
         }
         Ok((doc, policy)) => {
-            diagnostics.extend(converted(merged.warnings(&policy)));
+            diagnostics.extend(merged.warnings(&policy));
             let imported = if istio {
                 serde_saphyr::to_string(&doc).ok()
             } else {
@@ -106,10 +106,6 @@ pub fn check(text: &str) -> Checked {
 pub fn compile(text: &str) -> Result<CompiledPolicy, Vec<Diagnostic>> {
     let checked = check(text);
     checked.policy.ok_or(checked.diagnostics)
-}
-
-fn converted(list: Vec<meshpolicy_import::Diagnostic>) -> Vec<Diagnostic> {
-    list.into_iter().map(Diagnostic::from).collect()
 }
 
 /// A request as the page's form describes it.

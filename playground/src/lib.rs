@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use diagnostic::Diagnostic;
+use diagnostic::{Diagnostic, shown};
 use engine_api::{CompiledPolicy, RequestInput};
 
 /// The engine version this build runs (share links carry it).
@@ -40,7 +40,7 @@ pub fn validate(policy: &str) -> String {
     let checked = engine_api::check(policy);
     to_json(&json!({
         "ok": checked.policy.is_some(),
-        "diagnostics": checked.diagnostics,
+        "diagnostics": shown(&checked.diagnostics),
         "imported": checked.imported,
     }))
 }
@@ -70,7 +70,7 @@ pub fn explain(policy: &str, request: &str) -> String {
                 outcome.decision,
                 outcome.trace,
                 to_json(&outcome.metrics),
-                to_json(&diagnostics),
+                to_json(&shown(&diagnostics)),
                 to_json(&imported)
             )
         }
@@ -152,7 +152,7 @@ pub fn parse_request(text: &str) -> Result<RequestInput, Vec<Diagnostic>> {
 }
 
 fn failure(diagnostics: &[Diagnostic]) -> String {
-    to_json(&json!({ "ok": false, "diagnostics": diagnostics }))
+    to_json(&json!({ "ok": false, "diagnostics": shown(diagnostics) }))
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {

@@ -4,12 +4,9 @@
 
 use std::fmt;
 use std::io::IsTerminal;
-use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 use serde::Serialize;
-
-use crate::source::{Pos, SourceFile};
 
 /// How diagnostics are written (`--error-format`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -23,103 +20,26 @@ pub enum ErrorFormat {
     Json,
 }
 
-/// The import crate's, so findings keep their severity across the two.
-pub use meshpolicy_import::Severity;
+/// One finding about the input: the import crate's type, which the CLI
+/// reports too, so findings keep their code, severity and place across the
+/// two.
+pub use meshpolicy_import::{Diagnostic, Severity};
 
-/// One finding about the input.
-#[derive(Debug, Clone)]
-pub struct Diagnostic {
-    pub severity: Severity,
-    /// A stable kebab-case name of the kind of finding (`yaml-syntax`, `undefined-subset`).
-    pub code: &'static str,
-    /// One line, lowercase, user input in backticks.
-    pub message: String,
-    pub file: Option<Arc<SourceFile>>,
-    pub pos: Option<Pos>,
-    /// The logical field path, as the engine writes it.
-    pub path: Option<String>,
-    pub help: Option<String>,
-}
-
-impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            code,
-            message: message.into(),
-            file: None,
-            pos: None,
-            path: None,
-            help: None,
-        }
-    }
-
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
-        }
-    }
-
-    pub fn note(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Note,
-            ..Diagnostic::error(code, message)
-        }
-    }
-
-    pub fn in_file(mut self, file: &Arc<SourceFile>, pos: Option<Pos>) -> Diagnostic {
-        self.file = Some(Arc::clone(file));
-        self.pos = pos;
-        self
-    }
-
-    pub fn at_path(mut self, path: impl Into<String>) -> Diagnostic {
-        let path = path.into();
-        self.path = (!path.is_empty()).then_some(path);
-        self
-    }
-
-    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
-        self
-    }
-
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-
-    /// `file:line:col`, or as much of it as is known.
-    pub fn location(&self) -> Option<String> {
-        let file = self.file.as_ref()?;
-        Some(match self.pos {
-            Some(pos) => format!("{}:{}:{}", file.name, pos.line, pos.column),
-            None => file.name.clone(),
-        })
-    }
-
-    /// The source line the diagnostic points at, without its newline.
-    pub fn snippet(&self) -> Option<&str> {
-        let (file, pos) = (self.file.as_ref()?, self.pos?);
-        file.text.lines().nth(pos.line.checked_sub(1)?)
-    }
-
-    /// `file:line:col: severity: path: message` on one line.
-    pub fn plain(&self) -> String {
-        let mut out = String::new();
-        if let Some(loc) = self.location() {
-            out.push_str(&loc);
-            out.push_str(": ");
-        }
-        out.push_str(&self.severity.to_string());
+/// `file:line:col: severity: path: message` on one line.
+pub fn plain(diag: &Diagnostic) -> String {
+    let mut out = String::new();
+    if let Some(loc) = diag.location() {
+        out.push_str(&loc);
         out.push_str(": ");
-        if let Some(path) = &self.path {
-            out.push_str(path);
-            out.push_str(": ");
-        }
-        out.push_str(&self.message);
-        terminal_safe(&out).into_owned()
     }
+    out.push_str(&diag.severity.to_string());
+    out.push_str(": ");
+    if let Some(path) = &diag.path {
+        out.push_str(path);
+        out.push_str(": ");
+    }
+    out.push_str(&diag.message);
+    terminal_safe(&out).into_owned()
 }
 
 /// Longest source line shown in a snippet: past it (minified JSON, a line
@@ -194,7 +114,7 @@ struct JsonReport<'a> {
 /// (human, plain) or stdout (json).
 pub fn render(diags: &[Diagnostic], format: ErrorFormat, color: bool) -> String {
     match format {
-        ErrorFormat::Plain => diags.iter().map(|d| d.plain() + "\n").collect(),
+        ErrorFormat::Plain => diags.iter().map(|d| plain(d) + "\n").collect(),
         ErrorFormat::Json => render_json(diags),
         ErrorFormat::Human => diags.iter().map(|d| render_human(d, color)).collect(),
     }
@@ -252,7 +172,7 @@ fn render_human(diag: &Diagnostic, color: bool) -> String {
     let view = MietteView::new(diag);
     let mut out = String::new();
     if handler.render_report(&mut out, &view).is_err() {
-        return diag.plain() + "\n";
+        return plain(diag) + "\n";
     }
     // miette marks the place but not the file position when there is no
     // snippet; the plain line keeps file:line:col visible in every case.
@@ -336,6 +256,7 @@ impl miette::Diagnostic for MietteView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{Pos, SourceFile};
 
     fn at(text: &str, offset: usize, message: &str) -> Diagnostic {
         let line = text

@@ -158,7 +158,7 @@ pub fn convert(docs: &[Document], namespace: &str) -> Result<Converted, Vec<Diag
         let file: IcvFile = match doc.typed() {
             Ok(f) => f,
             Err(d) => {
-                errors.push(d.into());
+                errors.push(d);
                 continue;
             }
         };

@@ -10,7 +10,7 @@ use meshpolicy_engine::{Policy, TrafficPolicy};
 use crate::ExitCode;
 use crate::diagnostic::{self, Diagnostic, ErrorFormat};
 use crate::import::{Merged, merge};
-use crate::source::{Document, ReadSource, SourceFile, diagnostics, parse_documents};
+use crate::source::{Document, ReadSource, SourceFile, parse_documents};
 
 /// `--error-format`, shared by every command that reports on its input.
 #[derive(Debug, Clone, clap::Args)]
@@ -163,11 +163,11 @@ pub fn load_policy_text(
 
 fn policy_of_documents(docs: Vec<Document>, format: ErrorFormat) -> Result<LoadedPolicy, ExitCode> {
     let merged = merge(docs, None).map_err(|d| {
-        emit(&diagnostics(d), format);
+        emit(&d, format);
         ExitCode::Failure
     })?;
     let (doc, policy) = merged.check().map_err(|d| {
-        emit(&diagnostics(d), format);
+        emit(&d, format);
         ExitCode::Failure
     })?;
     let json = serde_json::to_string(&doc).map_err(|e| {

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-pub use meshpolicy_import::Place;
 pub use meshpolicy_import::source::{Document, SourceFile};
 pub use yaml_spans::{FieldPath, Node, PathSegment, Pos, SpanMap};
 
@@ -107,48 +106,7 @@ fn lower_io(e: &std::io::Error) -> String {
 /// Splits a file into its documents. Empty documents (only comments, or a
 /// trailing `---`) are skipped, as kubectl does.
 pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Document>, Diagnostic> {
-    meshpolicy_import::parse_documents(file).map_err(Diagnostic::from)
-}
-
-// === impl Diagnostic ===
-
-impl From<meshpolicy_import::Diagnostic> for Diagnostic {
-    fn from(d: meshpolicy_import::Diagnostic) -> Diagnostic {
-        Diagnostic {
-            severity: d.severity,
-            code: d.code,
-            message: d.message,
-            file: d.file,
-            pos: d.pos,
-            path: d.path,
-            help: d.help,
-        }
-    }
-}
-
-/// The import's diagnostics as the CLI renders them.
-pub fn diagnostics(list: Vec<meshpolicy_import::Diagnostic>) -> Vec<Diagnostic> {
-    list.into_iter().map(Diagnostic::from).collect()
-}
-
-impl Place for Diagnostic {
-    fn code(&self) -> &str {
-        self.code
-    }
-
-    fn place(
-        self,
-        file: &Arc<SourceFile>,
-        _document: usize,
-        pos: Option<Pos>,
-        path: String,
-    ) -> Self {
-        self.in_file(file, pos).at_path(path)
-    }
-
-    fn at_field(self, path: &str) -> Self {
-        self.at_path(path)
-    }
+    meshpolicy_import::parse_documents(file)
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use crate::ExitCode;
 use crate::import::merge;
 use crate::input::{DiagArgs, emit, load_documents, policy_yaml, usage_error, write_output};
-use crate::source::diagnostics;
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
@@ -40,20 +39,20 @@ pub fn run(args: ImportArgs) -> ExitCode {
     let merged = match merge(docs, args.name.as_deref()) {
         Ok(merged) => merged,
         Err(errors) => {
-            emit(&diagnostics(errors), format);
+            emit(&errors, format);
             return ExitCode::Failure;
         }
     };
     let (policy, compiled) = match merged.check() {
         Ok(checked) => checked,
         Err(errors) => {
-            emit(&diagnostics(merged.notes.clone()), format);
-            emit(&diagnostics(errors), format);
+            emit(&merged.notes, format);
+            emit(&errors, format);
             return ExitCode::Failure;
         }
     };
-    let mut notes = diagnostics(merged.notes.clone());
-    notes.extend(diagnostics(merged.warnings(&compiled)));
+    let mut notes = merged.notes.clone();
+    notes.extend(merged.warnings(&compiled));
     emit(&notes, format);
     let yaml = match policy_yaml(&policy) {
         Ok(yaml) => yaml,

@@ -13,7 +13,7 @@ use crate::diagnostic::{self, Diagnostic, ErrorFormat, Severity};
 use crate::import::merge;
 use crate::input::{DiagArgs, load};
 use crate::resource::{Kind, classify};
-use crate::source::{Document, diagnostics};
+use crate::source::Document;
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -57,13 +57,13 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         .collect();
     for group in groups {
         match merge(group, None) {
-            Err(errors) => diags.extend(diagnostics(errors)),
+            Err(errors) => diags.extend(errors),
             Ok(merged) => {
-                diags.extend(diagnostics(merged.notes.clone()));
+                diags.extend(merged.notes.iter().cloned());
                 match merged.check() {
-                    Err(errors) => diags.extend(diagnostics(errors)),
+                    Err(errors) => diags.extend(errors),
                     Ok((policy, compiled)) => {
-                        diags.extend(diagnostics(merged.warnings(&compiled)));
+                        diags.extend(merged.warnings(&compiled));
                         if merged
                             .docs
                             .iter()
