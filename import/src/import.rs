@@ -78,9 +78,8 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
             Diagnostic::note(
                 "inferred-namespace",
                 format!(
-                    "{} `{}` has no namespace: taken as `{ns}`, {why} (set `metadata.namespace` to choose)",
-                    doc.kind().unwrap_or_default(),
-                    doc.name()
+                    "{} has no namespace: taken as `{ns}`, {why} (set `metadata.namespace` to choose)",
+                    doc.title()
                 ),
             ),
             &FieldPath::default().key("metadata"),
@@ -100,9 +99,8 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                 Diagnostic::note(
                     "skipped-resource",
                     format!(
-                        "skipped {} `{}`: not a routing resource, Istio enforces it as it is",
-                        doc.kind().unwrap_or_default(),
-                        doc.name()
+                        "skipped {}: not a routing resource, Istio enforces it as it is",
+                        doc.title()
                     ),
                 ),
                 &FieldPath::default().key("kind"),
@@ -153,13 +151,7 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
                     });
                     for (subset, labels, at) in list {
                         if entry.contains_key(&subset) {
-                            errors.push(doc.diag(
-                                Diagnostic::error(
-                                    "duplicate-subset",
-                                    format!("subset `{subset}` of host `{host}` is defined twice"),
-                                ),
-                                &at,
-                            ));
+                            errors.push(doc.diag(subset_defined_twice(&subset, &host), &at));
                             continue;
                         }
                         origins.push(Origin {
@@ -307,26 +299,10 @@ pub fn merge(docs: Vec<Document>, name: Option<&str>) -> Result<Merged, Vec<Diag
         spec.insert("virtualServices".to_owned(), Value::Array(virtual_services));
     }
     if !subsets.is_empty() {
-        spec.insert(
-            "subsets".to_owned(),
-            Value::Object(
-                subsets
-                    .into_iter()
-                    .map(|(h, s)| (h, Value::Object(s)))
-                    .collect(),
-            ),
-        );
+        spec.insert("subsets".to_owned(), by_host(subsets));
     }
     if !destination_rules.is_empty() {
-        spec.insert(
-            "destinationRules".to_owned(),
-            Value::Object(
-                destination_rules
-                    .into_iter()
-                    .map(|(h, s)| (h, Value::Object(s)))
-                    .collect(),
-            ),
-        );
+        spec.insert("destinationRules".to_owned(), by_host(destination_rules));
     }
     if let Some((s, _)) = settings {
         spec.insert("settings".to_owned(), s);
@@ -404,14 +380,7 @@ fn policy_document(
         at: FieldPath::default(),
     });
     let policy_ns = doc_namespace(doc);
-    for (v, vs) in spec
-        .and_then(|s| s.get("virtualServices"))
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    for (v, vs) in list(spec, "virtualServices").iter().enumerate() {
         let mut value = vs.clone();
         // keep the namespace its short hosts resolve in once merged
         if let (Some(obj), Some(ns)) = (value.as_object_mut(), &policy_ns)
@@ -437,13 +406,8 @@ fn policy_document(
             });
             for (subset, labels) in by_name.as_object().into_iter().flatten() {
                 if entry.insert(subset.clone(), labels.clone()).is_some() {
-                    errors.push(doc.diag(
-                        Diagnostic::error(
-                            "duplicate-subset",
-                            format!("subset `{subset}` of host `{host}` is defined twice"),
-                        ),
-                        &host_path.key(subset),
-                    ));
+                    errors
+                        .push(doc.diag(subset_defined_twice(subset, host), &host_path.key(subset)));
                 }
             }
         }
@@ -472,14 +436,7 @@ fn policy_document(
             });
         }
     }
-    for (i, m) in spec
-        .and_then(|s| s.get("telemetry"))
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    for (i, m) in list(spec, "telemetry").iter().enumerate() {
         telemetry.push((m.clone(), d, spec_path.key("telemetry").index(i)));
     }
     if let Some(s) = spec.and_then(|s| s.get("settings")) {
@@ -503,6 +460,31 @@ fn policy_document(
             }
         }
     }
+}
+
+/// The error for a subset a host has twice.
+fn subset_defined_twice(subset: &str, host: &str) -> Diagnostic {
+    Diagnostic::error(
+        "duplicate-subset",
+        format!("subset `{subset}` of host `{host}` is defined twice"),
+    )
+}
+
+/// The list at `key` of a TrafficPolicy's `spec` (none: empty).
+fn list<'a>(spec: Option<&'a Value>, key: &str) -> &'a [Value] {
+    spec.and_then(|s| s.get(key))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// A map by FQDN as the policy's JSON (`spec.subsets`, `spec.destinationRules`).
+fn by_host(map: BTreeMap<String, Map<String, Value>>) -> Value {
+    Value::Object(
+        map.into_iter()
+            .map(|(h, s)| (h, Value::Object(s)))
+            .collect(),
+    )
 }
 
 /// The namespace of a document: `metadata.namespace`, else the one its

@@ -102,6 +102,11 @@ impl Document {
             .map_or_else(|| format!("#{}", self.index + 1), str::to_owned)
     }
 
+    /// The kind and name, as messages name the document (``VirtualService `reviews` ``).
+    pub fn title(&self) -> String {
+        format!("{} `{}`", self.kind().unwrap_or_default(), self.name())
+    }
+
     /// Deserialises the whole document into `T`; an error names the field path
     /// and points at it.
     pub fn typed<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
