@@ -245,6 +245,13 @@ fn expectation(
             &at.key(field),
         )
     };
+    // a case that converts, but checks less than istio-config-validator did
+    let weak = |field: &str, why: &str| {
+        doc.diag(
+            Diagnostic::note("weak-test", why.to_owned()),
+            &at.key(field),
+        )
+    };
     if case.delegate.is_some() {
         return Err(refuse(
             "delegate",
@@ -282,24 +289,15 @@ fn expectation(
                 Some(list) => {
                     expect.insert("subset".into(), json!(list));
                 }
-                None => notes.push(doc.diag(
-                    Diagnostic::note(
-                        "weak-test",
-                        "a weighted split of one host without subsets: only the host is checked",
-                    ),
-                    &at.key("route"),
+                None => notes.push(weak(
+                    "route",
+                    "a weighted split of one host without subsets: only the host is checked",
                 )),
             }
         }
         expect.insert("destination".into(), Value::Object(dest));
         if case.route.iter().any(|r| r.headers.is_some()) {
-            notes.push(doc.diag(
-                Diagnostic::note(
-                    "weak-test",
-                    "destination-level `headers` are not checked: add `expect.headers` for the values the upstream must see",
-                ),
-                &at.key("route"),
-            ));
+            notes.push(weak("route", "destination-level `headers` are not checked: add `expect.headers` for the values the upstream must see"));
         }
     }
     if let Some(rewrite) = &case.rewrite {
@@ -307,13 +305,7 @@ fn expectation(
             expect.insert("authority".into(), json!(authority));
         }
         if rewrite.uri.is_some() || rewrite.uri_regex_rewrite.is_some() {
-            notes.push(doc.diag(
-                Diagnostic::note(
-                    "weak-test",
-                    "istio-config-validator compares the rule's `rewrite` as configuration; a meshpolicy case checks the path the upstream sees: add `expect.path` per request",
-                ),
-                &at.key("rewrite"),
-            ));
+            notes.push(weak("rewrite", "istio-config-validator compares the rule's `rewrite` as configuration; a meshpolicy case checks the path the upstream sees: add `expect.path` per request"));
         }
     }
     if let Some(redirect) = &case.redirect {
@@ -328,13 +320,7 @@ fn expectation(
             || redirect.scheme.is_some()
             || redirect.port.is_some()
         {
-            notes.push(doc.diag(
-                Diagnostic::note(
-                    "weak-test",
-                    "the redirect's status is checked; add `expect.localResponse.headers.location` for its target",
-                ),
-                &at.key("redirect"),
-            ));
+            notes.push(weak("redirect", "the redirect's status is checked; add `expect.localResponse.headers.location` for its target"));
         }
     }
     if let Some(fault) = &case.fault {
@@ -351,12 +337,9 @@ fn expectation(
             Some(status) if always => {
                 expect.insert("localResponse".into(), json!({ "status": status }));
             }
-            _ => notes.push(doc.diag(
-                Diagnostic::note(
-                    "weak-test",
-                    "only an abort at 100% is checked (a delay or a partial abort varies per request)",
-                ),
-                &at.key("fault"),
+            _ => notes.push(weak(
+                "fault",
+                "only an abort at 100% is checked (a delay or a partial abort varies per request)",
             )),
         }
     }
@@ -374,12 +357,9 @@ fn expectation(
                 want.insert(k.to_ascii_lowercase(), Value::Null);
             }
             if !ops.add.is_empty() {
-                notes.push(doc.diag(
-                    Diagnostic::note(
-                        "weak-test",
-                        "`add` keeps values a client sent: only `set` and `remove` are checked",
-                    ),
-                    &at.key("headers"),
+                notes.push(weak(
+                    "headers",
+                    "`add` keeps values a client sent: only `set` and `remove` are checked",
                 ));
             }
             if !want.is_empty() {

@@ -76,6 +76,27 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Envoy's route table of listener `port` for the proxy `node`.
+    fn route_table(
+        &self,
+        services: &[Service],
+        node: &NodeMeta,
+        port: u16,
+    ) -> Result<host_tests::RouteTable, Diagnostic> {
+        route_table(
+            self.virtual_services,
+            services,
+            node.namespace.as_deref(),
+            port,
+        )
+        .map_err(|e| {
+            Diagnostic::error(
+                "routes",
+                format!("cannot build the route table of port {port}: {e}"),
+            )
+        })
+    }
+
     fn plugin(
         &mut self,
         node: &NodeMeta,
@@ -90,18 +111,7 @@ impl<'a> Runner<'a> {
             self.plugins.remove(&key);
         }
         if !self.plugins.contains_key(&key) {
-            let table = route_table(
-                self.virtual_services,
-                services,
-                node.namespace.as_deref(),
-                port,
-            )
-            .map_err(|e| {
-                Diagnostic::error(
-                    "routes",
-                    format!("cannot build the route table of port {port}: {e}"),
-                )
-            })?;
+            let table = self.route_table(services, node, port)?;
             let plugin = self
                 .filter
                 .plugin(self.policy_json, node, peer, Some(table))?;
@@ -124,18 +134,7 @@ impl<'a> Runner<'a> {
         status: u32,
         port: u16,
     ) -> Result<Vec<Check>, Diagnostic> {
-        let table = route_table(
-            self.virtual_services,
-            &file.services,
-            node.namespace.as_deref(),
-            port,
-        )
-        .map_err(|e| {
-            Diagnostic::error(
-                "routes",
-                format!("cannot build the route table of port {port}: {e}"),
-            )
-        })?;
+        let table = self.route_table(&file.services, node, port)?;
         let setup = crate::canary::Setup {
             filter: self.filter,
             policy_json: self.policy_json,

@@ -16,32 +16,23 @@ use crate::testrun::authority_port;
 /// or the minimal format (`headers`, `sourceNamespace`, `sourceLabels`,
 /// `port`). Other fields are ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct ReplayLine {
-    #[serde(default)]
     pub method: Option<String>,
-    #[serde(default)]
     pub path: Option<String>,
-    #[serde(default)]
     pub authority: Option<String>,
-    #[serde(default)]
     pub scheme: Option<String>,
-    #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    #[serde(default, rename = "sourceNamespace")]
+    #[serde(rename = "sourceNamespace")]
     pub source_namespace: Option<String>,
-    #[serde(default, rename = "sourceLabels")]
+    #[serde(rename = "sourceLabels")]
     pub source_labels: BTreeMap<String, String>,
-    #[serde(default)]
     pub port: Option<u32>,
     // Istio's access log: the headers it records, and the address the
     // client dialled (its port is the destination port).
-    #[serde(default)]
     pub user_agent: Option<String>,
-    #[serde(default)]
     pub x_forwarded_for: Option<String>,
-    #[serde(default)]
     pub request_id: Option<String>,
-    #[serde(default)]
     pub downstream_local_address: Option<String>,
 }
 

@@ -125,6 +125,16 @@ impl VirtualService {
         Ok(vs)
     }
 
+    /// `v` as a mapping, else an error at `field`.
+    fn mapping<'v>(
+        &self,
+        v: &'v Value,
+        field: &str,
+    ) -> Result<&'v Map<String, Value>, RoutesError> {
+        v.as_object()
+            .ok_or_else(|| self.err(field, "expected a mapping"))
+    }
+
     fn err(&self, field: &str, reason: impl Into<String>) -> RoutesError {
         RoutesError {
             doc: self.doc,
@@ -159,9 +169,7 @@ impl VirtualService {
         let mut out = Vec::new();
         for (hi, http) in self.http.iter().enumerate() {
             let field = format!("spec.http[{hi}]");
-            let http = http
-                .as_object()
-                .ok_or_else(|| self.err(&field, "expected a mapping"))?;
+            let http = self.mapping(http, &field)?;
             let matches = match http.get("match") {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::Array(a)) => a.clone(),
@@ -176,9 +184,7 @@ impl VirtualService {
             } else {
                 for (mi, m) in matches.iter().enumerate() {
                     let mfield = format!("{field}.match[{mi}]");
-                    let m = m
-                        .as_object()
-                        .ok_or_else(|| self.err(&mfield, "expected a mapping"))?;
+                    let m = self.mapping(m, &mfield)?;
                     if let Some(r) =
                         self.translate(&field, http, Some((mfield.as_str(), m)), port, client)?
                     {
@@ -278,9 +284,7 @@ impl VirtualService {
             return Ok(gateways.iter().any(|g| g == "mesh"));
         }
         if let Some(labels) = m.get("sourceLabels") {
-            let labels = labels
-                .as_object()
-                .ok_or_else(|| self.err(&format!("{field}.sourceLabels"), "expected a mapping"))?;
+            let labels = self.mapping(labels, &format!("{field}.sourceLabels"))?;
             for (k, v) in labels {
                 if client.labels.get(k).map(String::as_str) != v.as_str() {
                     return Ok(false);
@@ -325,9 +329,7 @@ impl VirtualService {
             let Some(headers) = m.get(key) else {
                 continue;
             };
-            let headers = headers
-                .as_object()
-                .ok_or_else(|| self.err(&format!("{field}.{key}"), "expected a mapping"))?;
+            let headers = self.mapping(headers, &format!("{field}.{key}"))?;
             for (name, sm) in headers {
                 let hfield = format!("{field}.{key}.{name}");
                 if name.starts_with("@request.auth.claims") {
@@ -379,22 +381,10 @@ impl VirtualService {
             }
         }
         if let Some(params) = m.get("queryParams") {
-            let params = params
-                .as_object()
-                .ok_or_else(|| self.err(&format!("{field}.queryParams"), "expected a mapping"))?;
+            let params = self.mapping(params, &format!("{field}.queryParams"))?;
             for (name, sm) in params {
                 let sm = self.string_match(&format!("{field}.queryParams.{name}"), sm)?;
-                let mut q = QueryParameterMatcher {
-                    name: name.clone(),
-                    ..QueryParameterMatcher::default()
-                };
-                match sm {
-                    None => q.present = Some(true),
-                    Some(StringMatch::Exact(v)) => q.exact = Some(v),
-                    Some(StringMatch::Prefix(v)) => q.prefix = Some(v),
-                    Some(StringMatch::Regex(v)) => q.safe_regex = Some(v),
-                }
-                out.query_parameters.push(q);
+                out.query_parameters.push(query_parameter_matcher(name, sm));
             }
         }
         Ok(out)
@@ -456,9 +446,7 @@ impl VirtualService {
                 let Some(map) = ops.get(op) else {
                     continue;
                 };
-                let map = map
-                    .as_object()
-                    .ok_or_else(|| self.err(&format!("{dfield}.{op}"), "expected a mapping"))?;
+                let map = self.mapping(map, &format!("{dfield}.{op}"))?;
                 for (k, val) in map {
                     let val = val.as_str().ok_or_else(|| {
                         self.err(&format!("{dfield}.{op}.{k}"), "expected a string")
@@ -736,6 +724,20 @@ fn header_matcher(name: &str, sm: Option<StringMatch>) -> HeaderMatcher {
         Some(StringMatch::Regex(v)) => h.safe_regex = Some(v),
     }
     h
+}
+
+/// `translateQueryParamMatch`: the string match a header gets, on a query
+/// parameter named as written.
+fn query_parameter_matcher(name: &str, sm: Option<StringMatch>) -> QueryParameterMatcher {
+    let h = header_matcher(name, sm);
+    QueryParameterMatcher {
+        name: name.to_owned(),
+        exact: h.exact,
+        prefix: h.prefix,
+        safe_regex: h.safe_regex,
+        present: h.present,
+        ..QueryParameterMatcher::default()
+    }
 }
 
 /// `IsCatchAllRoute`: prefix `/` (or regex `*`) and no header or query
