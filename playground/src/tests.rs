@@ -9,30 +9,65 @@ fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
+/// A TrafficPolicy of one virtual service `t` for `reviews` in `prod` with
+/// these `http` rules (given at the list's indentation); the first rule is
+/// on line 9.
+fn policy_of_rules(rules: &str) -> String {
+    let head = "\
+apiVersion: meshpolicy.dev/v1alpha2
+kind: TrafficPolicy
+metadata: {name: t, namespace: prod}
+spec:
+  virtualServices:
+  - name: t
+    hosts: [reviews]
+    http:
+";
+    format!("{head}{rules}")
+}
+
+/// JSON strings as `&str`.
+fn strs<'a>(values: impl IntoIterator<Item = &'a Value>) -> Vec<&'a str> {
+    values.into_iter().map(|s| s.as_str().unwrap()).collect()
+}
+
+/// The field path of each diagnostic of a playground answer.
+fn diagnostic_paths(out: &Value) -> Vec<&str> {
+    strs(
+        out["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| &d["path"]),
+    )
+}
+
 fn article_request() -> String {
     json!({ "method": "GET", "authority": "reviews:9080", "path": "/wpcatalog/books?id=1",
             "sourceNamespace": "prod" })
     .to_string()
 }
 
-#[test]
-fn the_article_request_is_rewritten_and_routed_to_v2() {
-    let out = parse(&explain(ARTICLE, &article_request()));
+/// Explains the article's request on `policy`, which must rewrite it and
+/// route it to v2; the whole answer, for more checks.
+fn explain_article_request(policy: &str) -> Value {
+    let out = parse(&explain(policy, &article_request()));
     assert_eq!(out["ok"], true, "{out}");
     let d = &out["decision"];
     assert_eq!(d["path"], "/newcatalog/books?id=1");
-    assert_eq!(d["rule"]["name"], "legacy-catalog");
     assert_eq!(d["destination"]["host"], "reviews.prod.svc.cluster.local");
     assert_eq!(d["destination"]["subset"], "v2");
+    out
+}
+
+#[test]
+fn the_article_request_is_rewritten_and_routed_to_v2() {
+    let out = explain_article_request(ARTICLE);
+    assert_eq!(out["decision"]["rule"]["name"], "legacy-catalog");
     assert_eq!(out["trace"]["rules"][0]["matched"], true);
     let count = &out["metrics"][0];
     assert_eq!(count["name"], "meshpolicy_requests_total");
-    let labels: Vec<&str> = count["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap())
-        .collect();
+    let labels = strs(count["labels"].as_array().unwrap());
     assert!(labels.contains(&"policy_rule"), "{labels:?}");
     assert!(!labels.contains(&"source_app"), "REMOVEd: {labels:?}");
 }
@@ -75,22 +110,15 @@ fn explain_gives_the_native_engines_decision_and_trace() {
 
 #[test]
 fn an_invalid_regex_is_reported_at_its_line_and_column() {
-    let text = "\
-apiVersion: meshpolicy.dev/v1alpha2
-kind: TrafficPolicy
-metadata: {name: t, namespace: prod}
-spec:
-  virtualServices:
-  - name: t
-    hosts: [reviews]
-    http:
-    - name: bad
+    let text = policy_of_rules(
+        "    - name: bad
       match:
         - uri: {regex: \"/a[\"}
       route:
         - destination: {host: reviews}
-";
-    let out = parse(&validate(text));
+",
+    );
+    let out = parse(&validate(&text));
     assert_eq!(out["ok"], false);
     let d = &out["diagnostics"][0];
     assert_eq!(
@@ -126,12 +154,7 @@ spec:
       bogus: 1
 ";
     let out = parse(&validate(text));
-    let paths: Vec<&str> = out["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["path"].as_str().unwrap())
-        .collect();
+    let paths = diagnostic_paths(&out);
     assert!(
         paths.contains(&"spec.virtualServices[0].http[0].bogus"),
         "{paths:?}"
@@ -155,12 +178,7 @@ const ISTIO: &str = concat!(
 
 #[test]
 fn the_articles_istio_yaml_is_imported_and_decides() {
-    let out = parse(&explain(ISTIO, &article_request()));
-    assert_eq!(out["ok"], true, "{out}");
-    let d = &out["decision"];
-    assert_eq!(d["path"], "/newcatalog/books?id=1");
-    assert_eq!(d["destination"]["host"], "reviews.prod.svc.cluster.local");
-    assert_eq!(d["destination"]["subset"], "v2");
+    let out = explain_article_request(ISTIO);
     // the imported policy is shown as `policy-cli import` writes it
     let imported = out["imported"].as_str().unwrap();
     assert!(imported.contains("kind: TrafficPolicy"), "{imported}");
@@ -228,22 +246,15 @@ spec:
 #[test]
 fn a_lint_warning_keeps_the_policy_valid() {
     // a rule after a catch-all can never match (`policy-cli validate` warns)
-    let text = "\
-apiVersion: meshpolicy.dev/v1alpha2
-kind: TrafficPolicy
-metadata: {name: t, namespace: prod}
-spec:
-  virtualServices:
-  - name: t
-    hosts: [reviews]
-    http:
-    - name: all
+    let text = policy_of_rules(
+        "    - name: all
       route: [{destination: {host: reviews}}]
     - name: never
       match: [{uri: {prefix: /x}}]
       route: [{destination: {host: reviews}}]
-";
-    let out = parse(&validate(text));
+",
+    );
+    let out = parse(&validate(&text));
     assert_eq!(out["ok"], true, "{out}");
     let d = &out["diagnostics"][0];
     assert_eq!(d["severity"], "warning", "{d}");
@@ -263,12 +274,7 @@ fn other_kinds_and_empty_text_are_refused() {
 #[test]
 fn a_bad_request_names_its_field() {
     let out = parse(&explain(ARTICLE, r#"{"method": "G T", "path": "x"}"#));
-    let paths: Vec<&str> = out["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["path"].as_str().unwrap())
-        .collect();
+    let paths = diagnostic_paths(&out);
     assert_eq!(paths, ["request.method", "request.path"]);
     let out = parse(&explain(ARTICLE, r#"{"path": "/", "colour": 1}"#));
     assert!(

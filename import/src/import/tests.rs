@@ -36,6 +36,15 @@ spec:
         - destination: {host: reviews.prod.svc.cluster.local, subset: v2}
 ";
 
+/// VirtualService `r` in `prod` for host `r`, up to the rest of its `spec`.
+const VS_R: &str = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r, namespace: prod}
+spec:
+  hosts: [r]
+";
+
 fn docs(files: &[(&str, &str)]) -> Vec<Document> {
     files
         .iter()
@@ -43,13 +52,18 @@ fn docs(files: &[(&str, &str)]) -> Vec<Document> {
         .collect()
 }
 
-#[test]
-fn keeps_each_virtual_service_with_its_hosts_and_resolves_short_names() {
-    let merged = merge(
+/// The article's canary and route, merged.
+fn canary_and_route() -> Merged {
+    merge(
         docs(&[("canary.yaml", CANARY), ("route.yaml", ROUTE)]),
         None,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn keeps_each_virtual_service_with_its_hosts_and_resolves_short_names() {
+    let merged = canary_and_route();
     let spec = &merged.value["spec"];
     let vs = &spec["virtualServices"];
     assert_eq!(vs[0]["name"], "reviews");
@@ -71,48 +85,34 @@ fn keeps_each_virtual_service_with_its_hosts_and_resolves_short_names() {
     );
     assert_eq!(merged.value["metadata"]["name"], "reviews");
     // a policy path maps back to the file the rule came from
-    let (doc, at) = merged
-        .origin_of(
-            &FieldPath::fields(&["spec", "virtualServices"])
-                .index(0)
-                .field("http")
-                .index(0)
-                .field("route")
-                .index(1)
-                .field("weight"),
-        )
-        .unwrap();
+    let origin = |path: &FieldPath| {
+        let (doc, at) = merged.origin_of(path).unwrap();
+        (doc, at.to_string())
+    };
+    let vs_path = FieldPath::fields(&["spec", "virtualServices"]);
+    let route_path = vs_path.index(0).field("http").index(0).field("route");
+    let (doc, at) = origin(&route_path.index(1).field("weight"));
     assert_eq!(doc.file.name, "canary.yaml");
-    assert_eq!(at.to_string(), "spec.http[0].route[1].weight");
-    let (doc, at) = merged
-        .origin_of(
-            &FieldPath::fields(&["spec", "virtualServices"])
-                .index(1)
-                .field("hosts")
-                .index(0),
-        )
-        .unwrap();
+    assert_eq!(at, "spec.http[0].route[1].weight");
+    let (doc, at) = origin(&vs_path.index(1).field("hosts").index(0));
     assert_eq!(doc.file.name, "route.yaml");
-    assert_eq!(at.to_string(), "spec.hosts[0]");
-    let (doc, at) = merged
-        .origin_of(
-            &FieldPath::fields(&["spec", "subsets"])
-                .key("reviews.prod.svc.cluster.local")
-                .key("v1")
-                .key("version"),
-        )
-        .unwrap();
+    assert_eq!(at, "spec.hosts[0]");
+    let (doc, at) = origin(
+        &FieldPath::fields(&["spec", "subsets"])
+            .key("reviews.prod.svc.cluster.local")
+            .key("v1")
+            .key("version"),
+    );
     assert_eq!(doc.kind(), Some("DestinationRule"));
-    assert_eq!(at.to_string(), "spec.subsets[0].labels.version");
+    assert_eq!(at, "spec.subsets[0].labels.version");
     // both name reviews.prod.svc.cluster.local: merged, catch-all last
     let (_, policy) = merged.check().unwrap();
-    assert_eq!(policy.warnings().len(), 1);
+    let warnings = policy.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        policy.warnings()[0]
-            .message
-            .contains("`reviews-route`, `reviews`"),
+        warnings[0].message.contains("`reviews-route`, `reviews`"),
         "{}",
-        policy.warnings()[0].message
+        warnings[0].message
     );
 }
 
@@ -158,13 +158,8 @@ spec:
 
 #[test]
 fn an_unsupported_field_reads_the_same_from_istio_yaml_and_from_a_policy() {
-    let istio = "\
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: r, namespace: prod}
-spec:
-  hosts: [r]
-  http:
+    let istio = VS_R.to_owned()
+        + "  http:
     - match:
         - uri: {prefix: /a}
           statPrefix: a
@@ -201,7 +196,7 @@ spec:
             e.pos.unwrap().line,
         )
     };
-    let (code, message, help, line) = refusal("vs.yaml", istio);
+    let (code, message, help, line) = refusal("vs.yaml", &istio);
     assert_eq!(code, "unsupported-field");
     assert_eq!(
         message,
@@ -243,11 +238,7 @@ fn engine_errors_point_into_the_istio_file() {
 
 #[test]
 fn a_policy_imports_as_itself() {
-    let merged = merge(
-        docs(&[("canary.yaml", CANARY), ("route.yaml", ROUTE)]),
-        None,
-    )
-    .unwrap();
+    let merged = canary_and_route();
     let (policy, _) = merged.check().unwrap();
     let yaml = serde_saphyr::to_string(&policy).unwrap();
     let again = merge(docs(&[("policy.yaml", &yaml)]), None).unwrap();
@@ -258,13 +249,8 @@ fn a_policy_imports_as_itself() {
 
 #[test]
 fn router_fields_and_carried_sections_keep_their_place_in_the_istio_file() {
-    let vs = "\
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: r, namespace: prod}
-spec:
-  hosts: [r]
-  exportTo: [\"*\", \".\"]
+    let vs = VS_R.to_owned()
+        + "  exportTo: [\"*\", \".\"]
   http:
     - timeout: 2 seconds
       route:
@@ -297,7 +283,7 @@ spec:
     };
     // the schema first (a subset's trafficPolicy must be a map) ...
     assert_eq!(
-        found(vs),
+        found(&vs),
         [("spec.subsets[0].trafficPolicy".to_owned(), 21)]
     );
     // ... then the values, each at its line in the VirtualService

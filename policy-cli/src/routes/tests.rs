@@ -28,6 +28,15 @@ fn reviews_canary() -> Value {
     })
 }
 
+/// VirtualService `r` in `prod` for host `reviews`, with these `http` rules.
+fn vs_r_for_reviews(http: Value) -> Value {
+    json!({
+        "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+        "metadata": {"name": "r", "namespace": "prod"},
+        "spec": {"hosts": ["reviews"], "http": http}
+    })
+}
+
 fn services() -> Vec<Service> {
     vec![Service::new(REVIEWS, [9080]), Service::new(RATINGS, [9080])]
 }
@@ -46,6 +55,16 @@ fn inputs<'a>(vss: &'a [Value], services: &'a [Service], client_ns: &str) -> Rou
     }
 }
 
+/// The route table of a client in `client_ns` for these VirtualServices
+/// and [`services`].
+fn built_for(vss: &[Value], client_ns: &str) -> Built {
+    build(&inputs(vss, &services(), client_ns)).unwrap()
+}
+
+fn table_for(vss: &[Value], client_ns: &str) -> RouteTable {
+    built_for(vss, client_ns).table
+}
+
 fn vhost<'a>(table: &'a RouteTable, name: &str) -> &'a VirtualHost {
     table
         .virtual_hosts
@@ -54,16 +73,23 @@ fn vhost<'a>(table: &'a RouteTable, name: &str) -> &'a VirtualHost {
         .unwrap_or_else(|| panic!("no virtual host `{name}` in {table:#?}"))
 }
 
+/// The names of the routes of virtual host `name`, in order.
+fn route_names<'a>(table: &'a RouteTable, name: &str) -> Vec<&'a str> {
+    vhost(table, name)
+        .routes
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect()
+}
+
 #[test]
 fn domains_include_the_short_name_only_for_a_client_in_the_services_namespace() {
-    let vss = [reviews_route()];
-    let svcs = services();
-    let same = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let same = table_for(&[reviews_route()], "prod");
     assert_eq!(
         vhost(&same, "reviews.prod.svc.cluster.local:9080").domains,
         [REVIEWS, "reviews", "reviews.prod.svc", "reviews.prod"]
     );
-    let other = build(&inputs(&vss, &svcs, "web")).unwrap().table;
+    let other = table_for(&[reviews_route()], "web");
     assert_eq!(
         vhost(&other, "reviews.prod.svc.cluster.local:9080").domains,
         [REVIEWS, "reviews.prod", "reviews.prod.svc"]
@@ -77,9 +103,7 @@ fn one_route_per_match_entry_in_order_with_the_http_route_name() {
     let mut vs = reviews_route();
     vs["spec"]["http"][0]["name"] = json!("legacy");
     vs["spec"]["http"][0]["match"][1]["name"] = json!("consumer");
-    let vss = [vs];
-    let svcs = services();
-    let table = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let table = table_for(&[vs], "prod");
     let routes = &vhost(&table, "reviews.prod.svc.cluster.local:9080").routes;
     let names: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["legacy", "legacy.consumer"]);
@@ -98,32 +122,22 @@ fn one_route_per_match_entry_in_order_with_the_http_route_name() {
 
 #[test]
 fn a_catch_all_match_ends_the_routes_of_a_virtual_service() {
-    let vs = json!({
-        "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-        "metadata": {"name": "r", "namespace": "prod"},
-        "spec": {"hosts": ["reviews"], "http": [
-            {"name": "all", "match": [{"uri": {"prefix": "/"}}, {"uri": {"prefix": "/never"}}],
-             "route": [{"destination": {"host": "reviews"}}]},
-            {"name": "unreachable", "route": [{"destination": {"host": "ratings"}}]}
-        ]}
-    });
-    let svcs = services();
-    let vss = [vs];
-    let table = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let vs = vs_r_for_reviews(json!([
+        {"name": "all", "match": [{"uri": {"prefix": "/"}}, {"uri": {"prefix": "/never"}}],
+         "route": [{"destination": {"host": "reviews"}}]},
+        {"name": "unreachable", "route": [{"destination": {"host": "ratings"}}]}
+    ]));
+    let table = table_for(&[vs], "prod");
     let routes = &vhost(&table, "reviews.prod.svc.cluster.local:9080").routes;
     assert_eq!(routes.len(), 1);
 }
 
 #[test]
 fn a_route_to_another_host_names_that_hosts_cluster() {
-    let vs = json!({
-        "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-        "metadata": {"name": "r", "namespace": "prod"},
-        "spec": {"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "ratings", "port": {"number": 9090}}}]}]}
-    });
-    let svcs = services();
-    let vss = [vs];
-    let table = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let vs = vs_r_for_reviews(
+        json!([{"route": [{"destination": {"host": "ratings", "port": {"number": 9090}}}]}]),
+    );
+    let table = table_for(&[vs], "prod");
     let route = &vhost(&table, "reviews.prod.svc.cluster.local:9080").routes[0];
     assert_eq!(
         route.route.as_ref().unwrap().cluster.as_deref(),
@@ -133,9 +147,7 @@ fn a_route_to_another_host_names_that_hosts_cluster() {
 
 #[test]
 fn declared_services_without_a_virtual_service_get_the_default_route() {
-    let vss = [reviews_route()];
-    let svcs = services();
-    let table = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let table = table_for(&[reviews_route()], "prod");
     let ratings = vhost(&table, "ratings.prod.svc.cluster.local:9080");
     assert_eq!(ratings.routes.len(), 1);
     assert_eq!(ratings.routes[0].name, "default");
@@ -147,9 +159,7 @@ fn declared_services_without_a_virtual_service_get_the_default_route() {
 
 #[test]
 fn any_other_host_goes_to_the_passthrough_cluster_last() {
-    let vss = [reviews_route()];
-    let svcs = services();
-    let table = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let table = table_for(&[reviews_route()], "prod");
     let last = table.virtual_hosts.last().unwrap();
     assert_eq!(
         (last.name.as_str(), last.domains.as_slice()),
@@ -163,9 +173,7 @@ fn any_other_host_goes_to_the_passthrough_cluster_last() {
 
 #[test]
 fn the_oldest_virtual_service_for_a_host_wins_and_the_rest_are_reported() {
-    let vss = [reviews_route(), reviews_canary()];
-    let svcs = services();
-    let built = build(&inputs(&vss, &svcs, "prod")).unwrap();
+    let built = built_for(&[reviews_route(), reviews_canary()], "prod");
     let routes = &vhost(&built.table, "reviews.prod.svc.cluster.local:9080").routes;
     assert_eq!(routes[0].matcher.prefix.as_deref(), Some("/wpcatalog"));
     assert_eq!(built.ignored.len(), 1);
@@ -192,11 +200,7 @@ fn services_on_other_ports_and_non_matching_sources_are_left_out() {
     let vss = [vs];
     let mut input = inputs(&vss, &svcs, "web");
     let table = build(&input).unwrap().table;
-    let names: Vec<&str> = vhost(&table, "reviews.prod.svc.cluster.local:9080")
-        .routes
-        .iter()
-        .map(|r| r.name.as_str())
-        .collect();
+    let names = route_names(&table, "reviews.prod.svc.cluster.local:9080");
     assert_eq!(names, ["web-ns", "rest"]);
     assert!(
         table
@@ -208,34 +212,24 @@ fn services_on_other_ports_and_non_matching_sources_are_left_out() {
     input.client.labels.insert("app".into(), "canary".into());
     input.client.namespace = Some("prod".into());
     let table = build(&input).unwrap().table;
-    let names: Vec<&str> = vhost(&table, "reviews.prod.svc.cluster.local:9080")
-        .routes
-        .iter()
-        .map(|r| r.name.as_str())
-        .collect();
+    let names = route_names(&table, "reviews.prod.svc.cluster.local:9080");
     // A match entry with only `sourceLabels` is a catch-all: nothing after it.
     assert_eq!(names, ["canary-client"]);
 }
 
 #[test]
 fn match_fields_translate_to_envoy_matchers() {
-    let vs = json!({
-        "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-        "metadata": {"name": "r", "namespace": "prod"},
-        "spec": {"hosts": ["reviews"], "http": [{
-            "match": [{
-                "uri": {"regex": "/r/[0-9]+"}, "ignoreUriCase": true,
-                "headers": {"x-b": {"prefix": "p"}, "x-a": {"exact": "e"}},
-                "withoutHeaders": {"x-c": {"regex": "no.*"}, "x-d": {}},
-                "queryParams": {"id": {"exact": "1"}, "debug": {}},
-                "method": {"exact": "GET"}, "authority": {"prefix": "reviews"}, "scheme": {"exact": "http"}
-            }],
-            "route": [{"destination": {"host": "reviews"}}]
-        }]}
-    });
-    let svcs = services();
-    let vss = [vs];
-    let table = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let vs = vs_r_for_reviews(json!([{
+        "match": [{
+            "uri": {"regex": "/r/[0-9]+"}, "ignoreUriCase": true,
+            "headers": {"x-b": {"prefix": "p"}, "x-a": {"exact": "e"}},
+            "withoutHeaders": {"x-c": {"regex": "no.*"}, "x-d": {}},
+            "queryParams": {"id": {"exact": "1"}, "debug": {}},
+            "method": {"exact": "GET"}, "authority": {"prefix": "reviews"}, "scheme": {"exact": "http"}
+        }],
+        "route": [{"destination": {"host": "reviews"}}]
+    }]));
+    let table = table_for(&[vs], "prod");
     let m = &vhost(&table, "reviews.prod.svc.cluster.local:9080").routes[0].matcher;
     assert_eq!(
         (m.prefix.as_deref(), m.safe_regex.as_deref()),
@@ -272,23 +266,17 @@ fn match_fields_translate_to_envoy_matchers() {
 
 #[test]
 fn actions_translate_with_rewrites_redirects_and_carried_options() {
-    let vs = json!({
-        "apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-        "metadata": {"name": "r", "namespace": "prod"},
-        "spec": {"hosts": ["reviews"], "http": [
-            {"name": "moved", "match": [{"uri": {"exact": "/old"}}], "redirect": {"uri": "/new", "redirectCode": 302, "derivePort": "FROM_REQUEST_PORT"}},
-            {"name": "gone", "match": [{"uri": {"exact": "/gone"}}], "directResponse": {"status": 410, "body": {"string": "gone"}}},
-            {"name": "split", "timeout": "3s", "retries": {"attempts": 4, "retryOn": "5xx"},
-             "fault": {"abort": {"httpStatus": 503}}, "mirror": {"host": "ratings"},
-             "rewrite": {"authority": "reviews.internal"},
-             "route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
-                       {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10},
-                       {"destination": {"host": "reviews", "subset": "v3"}, "weight": 0}]}
-        ]}
-    });
-    let svcs = services();
-    let vss = [vs];
-    let table = build(&inputs(&vss, &svcs, "prod")).unwrap().table;
+    let vs = vs_r_for_reviews(json!([
+        {"name": "moved", "match": [{"uri": {"exact": "/old"}}], "redirect": {"uri": "/new", "redirectCode": 302, "derivePort": "FROM_REQUEST_PORT"}},
+        {"name": "gone", "match": [{"uri": {"exact": "/gone"}}], "directResponse": {"status": 410, "body": {"string": "gone"}}},
+        {"name": "split", "timeout": "3s", "retries": {"attempts": 4, "retryOn": "5xx"},
+         "fault": {"abort": {"httpStatus": 503}}, "mirror": {"host": "ratings"},
+         "rewrite": {"authority": "reviews.internal"},
+         "route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
+                   {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10},
+                   {"destination": {"host": "reviews", "subset": "v3"}, "weight": 0}]}
+    ]));
+    let table = table_for(&[vs], "prod");
     let routes = &vhost(&table, "reviews.prod.svc.cluster.local:9080").routes;
     let redirect = routes[0].redirect.as_ref().unwrap();
     assert_eq!(
@@ -347,9 +335,7 @@ fn errors_name_the_document_and_the_field() {
 fn a_virtual_service_bound_to_gateways_only_is_not_a_sidecar_route() {
     let mut vs = reviews_route();
     vs["spec"]["gateways"] = json!(["istio-system/ingress"]);
-    let vss = [vs];
-    let svcs = services();
-    let built = build(&inputs(&vss, &svcs, "prod")).unwrap();
+    let built = built_for(&[vs], "prod");
     assert_eq!(
         vhost(&built.table, "reviews.prod.svc.cluster.local:9080").routes[0].name,
         "default"

@@ -20,6 +20,11 @@ fn docs(text: &str) -> Vec<Document> {
     parse_documents(&SourceFile::new("t.yaml", text)).unwrap()
 }
 
+/// Where `path` is in `doc` (the test fails when it is nowhere).
+fn locate(doc: &Document, path: &FieldPath) -> Pos {
+    doc.spans().locate(path).unwrap()
+}
+
 #[test]
 fn splits_documents_and_skips_empty_ones() {
     let d = docs(TWO_DOCS);
@@ -32,42 +37,25 @@ fn splits_documents_and_skips_empty_ones() {
 #[test]
 fn locates_engine_field_paths() {
     let d = docs(TWO_DOCS);
-    let pos = d[0]
-        .spans()
-        .locate(
-            &FieldPath::fields(&["spec", "http"])
-                .index(0)
-                .field("match")
-                .index(0)
-                .field("uri")
-                .field("regex"),
-        )
-        .unwrap();
+    let http_path = FieldPath::fields(&["spec", "http"]);
+    let uri_path = http_path.index(0).field("match").index(0).field("uri");
+    let pos = locate(&d[0], &uri_path.field("regex"));
     assert_eq!((pos.line, pos.column), (7, 24));
     assert_eq!(&TWO_DOCS[pos.offset..pos.offset + pos.len], "\"[\"");
     // a collection is pointed at by its key
-    let http = d[0]
-        .spans()
-        .locate(&FieldPath::fields(&["spec", "http"]))
-        .unwrap();
+    let http = locate(&d[0], &http_path);
     assert_eq!((http.line, http.column), (4, 3));
     // a path that does not exist falls back to the nearest enclosing field
-    let missing = d[0]
-        .spans()
-        .locate(
-            &FieldPath::fields(&["spec", "http"])
-                .index(1)
-                .field("route")
-                .index(0)
-                .field("weight"),
-        )
-        .unwrap();
+    let missing = locate(
+        &d[0],
+        &http_path.index(1).field("route").index(0).field("weight"),
+    );
     assert_eq!(missing.line, 8);
     // positions are file-wide in later documents; quoted keys work
-    let label = d[1]
-        .spans()
-        .locate(&FieldPath::fields(&["labels"]).key("app.kubernetes.io/name"))
-        .unwrap();
+    let label = locate(
+        &d[1],
+        &FieldPath::fields(&["labels"]).key("app.kubernetes.io/name"),
+    );
     assert_eq!((label.line, label.column), (13, 27));
 }
 
@@ -150,24 +138,25 @@ fn typed_errors_point_at_the_field() {
 }
 
 #[test]
-fn unreadable_files_are_input_errors() {
-    let err = SourceFile::read(Path::new("/nonexistent/policy.yaml")).unwrap_err();
-    assert_eq!(err.code, "unreadable-file");
-    assert_eq!(
-        err.message,
-        "cannot read `/nonexistent/policy.yaml`: no such file or directory"
-    );
-}
-
-#[test]
-fn an_endless_device_is_refused_at_the_size_limit() {
-    // `/dev/zero` reports 0 bytes: the limit must hold on what is read.
-    let err = SourceFile::read(Path::new("/dev/zero")).unwrap_err();
-    assert_eq!(err.code, "file-too-large");
-    assert_eq!(
-        err.message,
-        format!("`/dev/zero` is larger than the limit of {MAX_FILE_BYTES} bytes")
-    );
+fn unreadable_files_and_endless_devices_are_input_errors() {
+    let cases = [
+        (
+            "/nonexistent/policy.yaml",
+            "unreadable-file",
+            "cannot read `/nonexistent/policy.yaml`: no such file or directory".to_owned(),
+        ),
+        // `/dev/zero` reports 0 bytes: the limit must hold on what is read.
+        (
+            "/dev/zero",
+            "file-too-large",
+            format!("`/dev/zero` is larger than the limit of {MAX_FILE_BYTES} bytes"),
+        ),
+    ];
+    for (path, code, message) in cases {
+        let err = SourceFile::read(Path::new(path)).unwrap_err();
+        assert_eq!(err.code, code, "{path}");
+        assert_eq!(err.message, message, "{path}");
+    }
 }
 
 #[test]

@@ -36,6 +36,15 @@ fn render_text(text: &str) -> Result<Vec<RenderedFile>, RenderError> {
     render_with(text, PluginOptions::default())
 }
 
+/// [`POLICY`] as `kind`, pulled with the `ghcr-pull` secret.
+fn render_pulled_with_secret(kind: PluginKind) -> Vec<RenderedFile> {
+    let plugin = PluginOptions {
+        kind,
+        image_pull_secret: Some("ghcr-pull".to_owned()),
+    };
+    render_with(POLICY, plugin).unwrap()
+}
+
 fn render_with(text: &str, plugin: PluginOptions) -> Result<Vec<RenderedFile>, RenderError> {
     let doc = doc(text);
     let policy = Policy::compile(&doc).unwrap();
@@ -206,11 +215,7 @@ fn selector_flags() {
 
 #[test]
 fn traffic_extension_keeps_the_module_under_wasm() {
-    let plugin = PluginOptions {
-        kind: PluginKind::TrafficExtension,
-        image_pull_secret: Some("ghcr-pull".to_owned()),
-    };
-    let files = render_with(POLICY, plugin).unwrap();
+    let files = render_pulled_with_secret(PluginKind::TrafficExtension);
     assert_eq!(files[0].name, TRAFFIC_EXTENSION_FILE);
     let extension = &parse(&files[0].text)[0];
     assert_eq!(extension["kind"], "TrafficExtension");
@@ -230,11 +235,7 @@ fn traffic_extension_keeps_the_module_under_wasm() {
 
 #[test]
 fn image_pull_secret_on_a_wasm_plugin() {
-    let plugin = PluginOptions {
-        kind: PluginKind::WasmPlugin,
-        image_pull_secret: Some("ghcr-pull".to_owned()),
-    };
-    let files = render_with(POLICY, plugin).unwrap();
+    let files = render_pulled_with_secret(PluginKind::WasmPlugin);
     let wasm_plugin = &parse(&files[0].text)[0];
     assert_eq!(wasm_plugin["spec"]["imagePullSecret"], "ghcr-pull");
     assert_eq!(wasm_plugin["spec"]["type"], "HTTP");
