@@ -14,21 +14,22 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/wall.rs"]
+mod wall;
+
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use meshpolicy_engine::Request;
 use policy_cli::diagnostic::ErrorFormat;
 use policy_cli::input::load_policy;
 use policy_cli::request::RequestSpec;
+use test_kit::root;
+use wall::{RUNS, median_wall, ms, policy_cli, succeeded};
 
 const CASES: usize = 10_000;
-const RUNS: usize = 5;
 const BUDGET: Duration = Duration::from_secs(2);
-
-use test_kit::root;
 
 /// A test file of `n` cases over the article's policy, expectations from the engine.
 fn generate(policy: &Path, n: usize) -> String {
@@ -85,27 +86,15 @@ fn generate(policy: &Path, n: usize) -> String {
 
 /// Median wall time of `policy-cli test` on `tests`.
 fn time_test(policy: &Path, tests: &Path, wasm: &Path) -> Duration {
-    let mut times = Vec::new();
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_policy-cli"))
+    let what = format!("policy-cli test on {}", tests.display());
+    median_wall(
+        policy_cli()
             .args(["test", "-q", "--wasm"])
             .arg(wasm)
             .arg(policy)
-            .arg(tests)
-            .output()
-            .unwrap();
-        times.push(start.elapsed());
-        assert!(
-            out.status.success(),
-            "policy-cli test failed on {}:\n{}{}",
-            tests.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    times.sort();
-    times[times.len() / 2]
+            .arg(tests),
+        |out| succeeded(&what, out),
+    )
 }
 
 fn main() {
@@ -126,21 +115,16 @@ fn main() {
     let full = time_test(&policy, &many, &wasm);
     let per_case = full.saturating_sub(base).as_secs_f64() * 1e6 / (CASES - 1) as f64;
 
-    let bench = Command::new(env!("CARGO_BIN_EXE_policy-cli"))
+    let bench = policy_cli()
         .args(["bench", "-n", "50000", "--output", "json", "--wasm"])
         .arg(&wasm)
         .arg(&policy)
         .output()
         .unwrap();
-    assert!(
-        bench.status.success(),
-        "{}",
-        String::from_utf8_lossy(&bench.stderr)
-    );
+    succeeded("policy-cli bench", &bench);
     let b: serde_json::Value = serde_json::from_slice(&bench.stdout).unwrap();
     let f = |k: &str| b[k].as_f64().unwrap_or(0.0);
 
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut md = String::new();
     let _ = writeln!(md, "## policy-cli: test and bench on the real .wasm\n");
     let _ = writeln!(

@@ -11,17 +11,19 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/wall.rs"]
+mod wall;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-const LINES: usize = 100_000;
-const RUNS: usize = 5;
-const GOAL: Duration = Duration::from_secs(5);
+use std::time::Duration;
 
 use test_kit::root;
+use wall::{RUNS, median_wall, policy_cli, succeeded};
+
+const LINES: usize = 100_000;
+const GOAL: Duration = Duration::from_secs(5);
 
 /// An access log of `n` lines, half in Istio's JSON access-log shape, half
 /// in the minimal format with a sticky key.
@@ -52,34 +54,17 @@ fn log(path: &Path, n: usize) {
     }
 }
 
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
-}
-
 fn time_replay(old: &Path, new: &Path, requests: &Path) -> Duration {
-    let runs = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            let out = Command::new(env!("CARGO_BIN_EXE_policy-cli"))
-                .arg("diff")
-                .args([old, new])
-                .arg("--requests")
-                .arg(requests)
-                .args(["--source-namespace", "prod"])
-                .args(["--output", "json"])
-                .output()
-                .unwrap();
-            let took = start.elapsed();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            took
-        })
-        .collect();
-    median(runs)
+    median_wall(
+        policy_cli()
+            .arg("diff")
+            .args([old, new])
+            .arg("--requests")
+            .arg(requests)
+            .args(["--source-namespace", "prod"])
+            .args(["--output", "json"]),
+        |out| succeeded("policy-cli diff --requests", out),
+    )
 }
 
 fn main() {

@@ -23,7 +23,6 @@ use std::time::Instant;
 use browser::{Browser, Server};
 use serde_json::{Value, json};
 
-const POLICY: &str = include_str!("../../manifests/policy/reviews.policy.yaml");
 /// The article's Istio YAML, as the page's Istio test pastes it.
 const ISTIO: &str = concat!(
     include_str!("../../../shared/examples/istio/reviews-route.virtualservice.yaml"),
@@ -88,7 +87,8 @@ fn main() {
         .unwrap();
     // Browser and native rounds alternate, so a load change on the machine
     // hits both sides of each ratio alike; the best round of each is kept.
-    let compiled = playground::Compiled::new(POLICY).unwrap();
+    let policy = test_kit::article_policy_yaml();
+    let compiled = playground::Compiled::new(&policy).unwrap();
     let req = request();
     let mut browser = [f64::INFINITY; 3];
     let mut native = [f64::INFINITY; 3];
@@ -114,7 +114,7 @@ fn main() {
         b.client
             .execute(
                 "window.benchCompiled = new window.playgroundEngine.Compiled(arguments[0]);",
-                vec![json!(POLICY)],
+                vec![json!(policy)],
             )
             .await
             .unwrap();

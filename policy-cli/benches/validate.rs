@@ -12,21 +12,20 @@
     clippy::indexing_slicing
 )]
 
+#[path = "common/wall.rs"]
+mod wall;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_kit::root;
+use wall::{RUNS, median_wall, ms, policy_cli};
 
-const RUNS: usize = 5;
 /// The goal: the cost of one rule (or entry) at 10x the size is at most
 /// 1.5x its cost at 1x.
 const GOAL_RATIO: f64 = 1.5;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// A policy of `rules` rules: rules like the article's first (`uri.prefix`
 /// entries, a route), `entries` match entries each, then a catch-all to a
@@ -54,20 +53,14 @@ fn policy(rules: usize, entries: usize) -> Value {
 
 /// Median wall time of `policy-cli validate` on `file`, and its exit code.
 fn time_validate(file: &Path) -> (Duration, i32) {
-    let mut times = Vec::new();
     let mut code = 0;
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_policy-cli"))
+    let time = median_wall(
+        policy_cli()
             .args(["validate", "--error-format", "plain"])
-            .arg(file)
-            .output()
-            .unwrap();
-        times.push(start.elapsed());
-        code = out.status.code().unwrap_or(-1);
-    }
-    times.sort();
-    (times[times.len() / 2], code)
+            .arg(file),
+        |out| code = out.status.code().unwrap_or(-1),
+    );
+    (time, code)
 }
 
 struct Case {
@@ -93,10 +86,6 @@ fn run(dir: &Path, rules: usize, entries: usize, label: String) -> Case {
         code,
         bytes: text.len(),
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn main() {

@@ -8,7 +8,8 @@ use meshpolicy_engine::{Policy, Request, SourceInfo};
 use policy_cli::diagnostic::ErrorFormat;
 use serde_json::Value;
 
-use crate::{POLICY, crate_dir, run, snap};
+use crate::Stream::{Stderr, Stdout};
+use crate::{POLICY, arg, crate_dir, run, snap};
 
 fn article() -> String {
     std::fs::read_to_string(crate_dir().join(POLICY)).unwrap()
@@ -29,10 +30,6 @@ fn json(args: &[&str]) -> (i32, Value) {
     (out.code, serde_json::from_str(&out.stdout).unwrap())
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 const CANARY_10: &str =
     "weight: 90}\n            - {destination: {host: reviews, subset: v2}, weight: 10}";
 const CANARY_20: &str =
@@ -41,13 +38,8 @@ const CANARY_20: &str =
 #[test]
 fn the_same_policy_changes_nothing() {
     let out = run(&["diff", POLICY, POLICY, "--fail-on-change"]);
-    assert_eq!(out.code, 0, "{}", out.stdout);
-    assert!(
-        out.stdout.contains("none changes its decision"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("no key moves"), "{}", out.stdout);
+    out.exits(0).has(Stdout, "none changes its decision");
+    out.has(Stdout, "no key moves");
 }
 
 #[test]
@@ -64,7 +56,7 @@ fn moving_a_rule_before_another_reports_the_shadowed_requests() {
     let new = dir.path().join("new.yaml");
     std::fs::write(&new, format!("{head}{legacy}{specific}{tail}")).unwrap();
 
-    let (code, report) = json(&["diff", s(&old), s(&new), "--output", "json"]);
+    let (code, report) = json(&["diff", arg(&old), arg(&new), "--output", "json"]);
     assert_eq!(code, 0);
     let changes = report["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{report:#}");
@@ -93,15 +85,15 @@ fn moving_a_rule_before_another_reports_the_shadowed_requests() {
         "{paths:?}"
     );
 
-    let failing = run(&["diff", s(&old), s(&new), "--fail-on-change"]);
-    assert_eq!(failing.code, 1);
+    let failing = run(&["diff", arg(&old), arg(&new), "--fail-on-change"]);
+    failing.exits(1);
 }
 
 #[test]
 fn raising_a_canary_weight_moves_keys_only_toward_it() {
     let dir = tempfile::tempdir().unwrap();
     let new = variant(dir.path(), "new.yaml", CANARY_10, CANARY_20);
-    let (code, report) = json(&["diff", POLICY, s(&new), "--output", "json"]);
+    let (code, report) = json(&["diff", POLICY, arg(&new), "--output", "json"]);
     assert_eq!(code, 0);
     let sticky = &report["sticky"][0];
     assert_eq!(sticky["rule"], "reviews-route/reviews-canary");
@@ -125,12 +117,12 @@ fn raising_a_canary_weight_moves_keys_only_toward_it() {
     assert_eq!(change["after"][0]["share"], 0.8);
     assert_eq!(change["after"][1]["share"], 0.2);
 
-    let human = run(&["diff", POLICY, s(&new)]);
-    snap!("diff_canary_step", human.stdout.replace(s(&new), "NEW"));
-    let markdown = run(&["diff", POLICY, s(&new), "--output", "markdown"]);
+    let human = run(&["diff", POLICY, arg(&new)]);
+    snap!("diff_canary_step", human.stdout.replace(arg(&new), "NEW"));
+    let markdown = run(&["diff", POLICY, arg(&new), "--output", "markdown"]);
     snap!(
         "diff_canary_step_markdown",
-        markdown.stdout.replace(s(&new), "NEW")
+        markdown.stdout.replace(arg(&new), "NEW")
     );
 }
 
@@ -145,7 +137,7 @@ fn lowering_a_canary_weight_is_caught_moving_keys_back() {
         CANARY_10,
         "weight: 10}\n            - {destination: {host: reviews, subset: v2}, weight: 90}",
     );
-    let (_, report) = json(&["diff", s(&old), s(&new), "--output", "json"]);
+    let (_, report) = json(&["diff", arg(&old), arg(&new), "--output", "json"]);
     let sticky = &report["sticky"][0];
     assert!(sticky["moved"].as_u64().unwrap() > 0);
     // v2 rose from 20% to 90%: no key may leave it.
@@ -158,7 +150,7 @@ fn lowering_a_canary_weight_is_caught_moving_keys_back() {
         "{destination: {host: reviews, subset: v2}, weight: 10}",
         "{destination: {host: reviews, subset: v3}, weight: 10}",
     );
-    let (_, report) = json(&["diff", POLICY, s(&scattered), "--output", "json"]);
+    let (_, report) = json(&["diff", POLICY, arg(&scattered), "--output", "json"]);
     let sticky = &report["sticky"][0];
     assert_eq!(
         sticky["moves"][0]["to"],
@@ -197,7 +189,7 @@ fn diff_against_a_git_revision() {
     git(&["add", "policy.yaml"]);
     git(&["commit", "-q", "-m", "article"]);
     std::fs::write(&file, article().replace(CANARY_10, CANARY_20)).unwrap();
-    let (code, report) = json(&["diff", "--git", "HEAD", s(&file), "--output", "json"]);
+    let (code, report) = json(&["diff", "--git", "HEAD", arg(&file), "--output", "json"]);
     assert_eq!(code, 0);
     assert!(
         report["old"]
@@ -207,16 +199,14 @@ fn diff_against_a_git_revision() {
     );
     assert!(report["sticky"][0]["moved"].as_u64().unwrap() > 0);
 
-    let missing = run(&["diff", "--git", "no-such-rev", s(&file)]);
-    assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("no-such-rev"), "{}", missing.stderr);
+    let missing = run(&["diff", "--git", "no-such-rev", arg(&file)]);
+    missing.exits(2).has(Stderr, "no-such-rev");
 }
 
 #[test]
 fn diff_needs_two_files_or_a_revision() {
     let out = run(&["diff", POLICY]);
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("OLD NEW"), "{}", out.stderr);
+    out.exits(2).has(Stderr, "OLD NEW");
 }
 
 /// One generated access-log line: (method, authority, path, headers).
@@ -283,9 +273,9 @@ fn a_replayed_access_log_counts_what_the_engine_decides_line_by_line() {
     let (_, report) = json(&[
         "diff",
         POLICY,
-        s(&new),
+        arg(&new),
         "--requests",
-        s(&log),
+        arg(&log),
         "--source-namespace",
         "prod",
         "--output",

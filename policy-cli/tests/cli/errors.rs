@@ -1,6 +1,9 @@
 //! The error output for every kind of bad input, in both text formats.
 
-use crate::{run, snap};
+use std::path::Path;
+
+use crate::Stream::Stderr;
+use crate::{arg, run, scratch_file, snap, validate_plain};
 
 /// Each file in testdata/bad is one kind of bad input.
 const BAD: &[(&str, i32)] = &[
@@ -45,45 +48,24 @@ fn every_kind_of_bad_input_is_reported_with_place_path_and_reason() {
 
 #[test]
 fn an_unreadable_file_is_an_input_error() {
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        "testdata/bad/does-not-exist.yaml",
-    ]);
-    assert_eq!(r.code, 2);
+    let r = validate_plain(Path::new("testdata/bad/does-not-exist.yaml"));
+    r.exits(2);
     assert_eq!(
         r.stderr,
         "error: cannot read `testdata/bad/does-not-exist.yaml`: no such file or directory\n"
     );
     let dir = tempfile::tempdir().unwrap();
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.stderr.contains("has no .yaml or .yml files"),
-        "{}",
-        r.stderr
-    );
+    validate_plain(dir.path())
+        .exits(2)
+        .has(Stderr, "has no .yaml or .yml files");
 }
 
 #[test]
 fn a_file_that_is_not_utf8_is_an_input_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("binary.yaml");
-    std::fs::write(&path, [0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a]).unwrap();
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("is not UTF-8 text"), "{}", r.stderr);
+    let (_dir, path) = scratch_file("binary.yaml", [0x61, 0x3a, 0x20, 0xff, 0xfe, 0x0a]);
+    validate_plain(&path)
+        .exits(2)
+        .has(Stderr, "is not UTF-8 text");
 }
 
 #[test]
@@ -98,34 +80,24 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn files_without_documents_are_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("empty.yaml");
-    std::fs::write(&path, "# nothing here\n---\n").unwrap();
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1);
+    let (_dir, path) = scratch_file("empty.yaml", "# nothing here\n---\n");
+    let r = validate_plain(&path);
+    r.exits(1);
     assert_eq!(
         r.stderr,
         "error: the files hold no YAML documents: nothing to validate\n"
     );
-    assert_eq!(run(&["import", path.to_str().unwrap()]).code, 1);
+    run(&["import", arg(&path)]).exits(1);
 }
 
 #[test]
 fn a_typo_at_the_top_of_a_policy_is_not_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("typo.yaml");
-    std::fs::write(
-        &path,
+    let (_dir, path) = scratch_file(
+        "typo.yaml",
         "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: x}\nspec:\n  htp: []\n",
-    )
-    .unwrap();
+    );
     for cmd in ["validate", "import"] {
-        let r = run(&[cmd, "--error-format", "plain", path.to_str().unwrap()]);
+        let r = run(&[cmd, "--error-format", "plain", arg(&path)]);
         assert_eq!(r.code, 1, "{cmd}");
         assert!(
             r.stderr

@@ -1,41 +1,48 @@
 //! `policy-cli explain`.
 
-use crate::{ISTIO, POLICY, cli, run, run_with, snap, wasm};
+use assert_cmd::Command;
+
+use crate::Stream::Stdout;
+use crate::{ISTIO, POLICY, Run, cli, run, run_with, snap, with_wasm};
+
+/// `explain POLICY --request REQUEST --authority AUTHORITY`, then `extra`.
+fn explain(cmd: Command, policy: &str, request: &str, authority: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "explain",
+        policy,
+        "--request",
+        request,
+        "--authority",
+        authority,
+    ];
+    args.extend_from_slice(extra);
+    run_with(cmd, &args)
+}
 
 #[test]
 fn explains_the_legacy_catalog_rewrite() {
-    let r = run(&[
-        "explain",
+    let r = explain(
+        cli(),
         POLICY,
-        "--request",
         "GET /wpcatalog/x?y=1",
-        "--authority",
         "reviews:9080",
-        "--source-namespace",
-        "prod",
-        "-H",
-        "x-user-id: 7",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+        &["--source-namespace", "prod", "-H", "x-user-id: 7"],
+    );
+    r.exits(0);
     snap!("explain-legacy", r.snapshot());
 }
 
 #[test]
 fn explains_a_miss_then_the_canary_split_as_json() {
-    let r = run(&[
-        "explain",
+    let v = explain(
+        cli(),
         POLICY,
-        "--request",
         "GET /reviews/1",
-        "--authority",
         "reviews.prod.svc.cluster.local:9080",
-        "-H",
-        "x-user-id: 8",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        &["-H", "x-user-id: 8", "--output", "json"],
+    )
+    .exits(0)
+    .json();
     assert_eq!(
         v["decision"]["host"]["host"],
         "reviews.prod.svc.cluster.local"
@@ -60,26 +67,14 @@ fn explains_a_miss_then_the_canary_split_as_json() {
 
 #[test]
 fn explains_that_another_host_is_not_the_policys_and_lands_on_its_own_cluster() {
-    let r = run_with(
-        {
-            let mut c = cli();
-            c.env("MESHPOLICY_WASM", wasm());
-            c
-        },
-        &[
-            "explain",
-            POLICY,
-            "--request",
-            "GET /wpcatalog/books?id=1",
-            "--authority",
-            "ratings.prod.svc.cluster.local:9080",
-            "--wasm",
-            "--output",
-            "json",
-        ],
+    let r = explain(
+        with_wasm(),
+        POLICY,
+        "GET /wpcatalog/books?id=1",
+        "ratings.prod.svc.cluster.local:9080",
+        &["--wasm", "--output", "json"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let v = r.exits(0).json();
     assert!(v["decision"]["host"].is_null(), "{}", r.stdout);
     assert!(v["decision"]["path"].is_null());
     assert!(
@@ -96,26 +91,17 @@ fn explains_that_another_host_is_not_the_policys_and_lands_on_its_own_cluster() 
 
 #[test]
 fn wasm_flag_shows_the_filter_agrees() {
-    let mut cmd = cli();
-    cmd.env("MESHPOLICY_WASM", wasm());
     for request in [
         "GET /wpcatalog/x",
         "GET /reviews/1",
         "POST /consumercatalog?a=b",
     ] {
-        let r = run_with(
-            {
-                let mut c = cli();
-                c.env("MESHPOLICY_WASM", wasm());
-                c
-            },
+        let r = explain(
+            with_wasm(),
+            POLICY,
+            request,
+            "reviews:9080",
             &[
-                "explain",
-                POLICY,
-                "--request",
-                request,
-                "--authority",
-                "reviews:9080",
                 "--source-namespace",
                 "prod",
                 "-H",
@@ -125,8 +111,7 @@ fn wasm_flag_shows_the_filter_agrees() {
                 "json",
             ],
         );
-        assert_eq!(r.code, 0, "{request}: {}", r.stdout);
-        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let v = r.exits(0).json();
         assert_eq!(v["wasm"]["agrees"], true, "{request}: {}", r.stdout);
         // the router simulation lands it on the decided destination's cluster
         let dest = &v["decision"]["destination"];
@@ -143,24 +128,15 @@ fn wasm_flag_shows_the_filter_agrees() {
         );
     }
     // Istio YAML explains as the policy it imports into
-    let r = run_with(
-        cmd,
-        &[
-            "explain",
-            ISTIO,
-            "--request",
-            "GET /wpcatalog",
-            "--authority",
-            "reviews.prod.svc.cluster.local",
-            "--wasm",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.contains("same result as the engine"),
-        "{}",
-        r.stdout
-    );
+    explain(
+        with_wasm(),
+        ISTIO,
+        "GET /wpcatalog",
+        "reviews.prod.svc.cluster.local",
+        &["--wasm"],
+    )
+    .exits(0)
+    .has(Stdout, "same result as the engine");
 }
 
 #[test]
@@ -173,7 +149,7 @@ fn a_bad_request_line_is_a_usage_error() {
         "--request",
         "GET wpcatalog",
     ]);
-    assert_eq!(r.code, 2);
+    r.exits(2);
     assert_eq!(r.stderr, "error: path `wpcatalog` must start with `/`\n");
     let r = run(&[
         "explain",
@@ -185,37 +161,34 @@ fn a_bad_request_line_is_a_usage_error() {
         "-H",
         "novalue",
     ]);
-    assert_eq!(r.code, 2);
+    r.exits(2);
     assert_eq!(r.stderr, "error: header `novalue` is not `name: value`\n");
 }
+
+const OPTIONS: &str = "testdata/routing/options.policy.yaml";
 
 /// Issue 16: explain names what Envoy's router applies on the chosen
 /// route, from the engine (the rule's options) and, with `--wasm`, from the
 /// router simulation (the route it used).
 #[test]
 fn explain_names_the_timeout_retries_and_mirror_of_the_chosen_route() {
-    let mut cmd = cli();
-    cmd.env("MESHPOLICY_WASM", wasm());
-    let r = run_with(
-        cmd,
+    let v = explain(
+        with_wasm(),
+        OPTIONS,
+        "GET /products",
+        "reviews:9080",
         &[
-            "explain",
-            "testdata/routing/options.policy.yaml",
-            "--request",
-            "GET /products",
             "-H",
             "x-canary: 1",
-            "--authority",
-            "reviews:9080",
             "--source-namespace",
             "prod",
             "--wasm",
             "--output",
             "json",
         ],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    )
+    .exits(0)
+    .json();
     assert_eq!(v["router"]["timeout"], "2s");
     assert_eq!(v["router"]["retries"]["attempts"], 3);
     assert_eq!(v["router"]["mirror"]["subset"], "v2");
@@ -241,21 +214,16 @@ fn explain_names_the_timeout_retries_and_mirror_of_the_chosen_route() {
         "outbound|9080|v2|reviews.prod.svc.cluster.local"
     );
     // and for people
-    let r = run(&[
-        "explain",
-        "testdata/routing/options.policy.yaml",
-        "--request",
+    explain(
+        cli(),
+        OPTIONS,
         "GET /reports/2024",
-        "--authority",
         "reviews:9080",
-        "--source-namespace",
-        "prod",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout
-            .contains("router applies   timeout 10s; retries 1, perTryTimeout 10s (key suffix #"),
-        "{}",
-        r.stdout
+        &["--source-namespace", "prod"],
+    )
+    .exits(0)
+    .has(
+        Stdout,
+        "router applies   timeout 10s; retries 1, perTryTimeout 10s (key suffix #",
     );
 }

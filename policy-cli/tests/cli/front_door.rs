@@ -5,7 +5,11 @@
 
 use std::path::Path;
 
-use crate::{POLICY, TESTS, run, wasm};
+use crate::Stream::{Stderr, Stdout};
+use crate::{POLICY, TESTS, arg, run, scratch_file, validate_plain, wasm};
+
+/// A policy whose `!!binary` name decodes to bytes that are not UTF-8.
+const BINARY_NAME: &str = "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: !!binary //79, namespace: prod}\nspec: {}\n";
 
 /// A proxy-wasm module whose `export` runs `unreachable`.
 fn trapping_module(dir: &Path, export: &str) -> String {
@@ -58,85 +62,62 @@ fn a_trap_while_starting_or_configuring_is_reported_as_a_trap_with_its_message()
             "--error-format",
             "plain",
         ]);
-        assert_eq!(r.code, 2, "{export}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(&format!(
-                "trapped {phase}: wasm trap: wasm `unreachable` instruction executed"
-            )),
-            "{export}: {}",
-            r.stderr
-        );
-        assert!(
-            !r.stderr.contains("refused the policy"),
-            "{export}: a trap is not a refusal: {}",
-            r.stderr
-        );
+        // a trap is not a refusal
+        r.exits(2)
+            .has(
+                Stderr,
+                &format!("trapped {phase}: wasm trap: wasm `unreachable` instruction executed"),
+            )
+            .lacks(Stderr, "refused the policy");
     }
 }
 
 #[test]
 fn an_empty_test_file_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let empty = dir.path().join("empty.yaml");
-    std::fs::write(&empty, "# no cases yet\n").unwrap();
+    let (_dir, empty) = scratch_file("empty.yaml", "# no cases yet\n");
     let wasm = wasm();
-    let r = run(&[
+    run(&[
         "test",
         POLICY,
-        empty.to_str().unwrap(),
+        arg(&empty),
         "--wasm",
-        wasm.to_str().unwrap(),
+        arg(&wasm),
         "--error-format",
         "plain",
-    ]);
-    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("has no test cases"), "{}", r.stderr);
-    assert!(!r.stdout.contains("0 cases"), "{}", r.stdout);
+    ])
+    .exits(2)
+    .has(Stderr, "has no test cases")
+    .lacks(Stdout, "0 cases");
 }
 
 #[test]
 fn yaml_nested_too_deep_is_a_sentence_not_depth_debug_struct() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("deep.yaml");
-    std::fs::write(&file, format!("{}1{}", "[".repeat(65), "]".repeat(65))).unwrap();
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("the YAML nests mappings and sequences more than 32 levels deep"),
-        "{}",
-        r.stderr
+    let (_dir, file) = scratch_file(
+        "deep.yaml",
+        format!("{}1{}", "[".repeat(65), "]".repeat(65)),
     );
-    assert!(!r.stderr.contains("Depth {"), "{}", r.stderr);
+    validate_plain(&file)
+        .exits(1)
+        .has(
+            Stderr,
+            "the YAML nests mappings and sequences more than 32 levels deep",
+        )
+        .lacks(Stderr, "Depth {");
 }
 
 #[test]
 fn a_yaml_alias_bomb_is_a_sentence_not_alias_anchor_ratio_debug_struct() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("bomb.yaml");
     let mut yaml = String::from("a: &a [x]\nb: [");
     yaml.push_str(&vec!["*a"; 200].join(", "));
     yaml.push_str("]\n");
-    std::fs::write(&file, yaml).unwrap();
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("uses 200 aliases for 1 anchor(s), more than 10 per anchor"),
-        "{}",
-        r.stderr
-    );
-    assert!(!r.stderr.contains("AliasAnchorRatio"), "{}", r.stderr);
+    let (_dir, file) = scratch_file("bomb.yaml", yaml);
+    validate_plain(&file)
+        .exits(1)
+        .has(
+            Stderr,
+            "uses 200 aliases for 1 anchor(s), more than 10 per anchor",
+        )
+        .lacks(Stderr, "AliasAnchorRatio");
 }
 
 /// `render` read its policy with its own YAML call: no size limit for
@@ -158,48 +139,28 @@ fn render_prints_no_parser_debug_struct_or_library_option_and_keeps_the_yaml_bud
     }
     std::fs::write(&bomb, yaml).unwrap();
     let binary = dir.path().join("binary.yaml");
-    std::fs::write(
-        &binary,
-        "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: !!binary //79, namespace: prod}\nspec: {}\n",
-    )
-    .unwrap();
+    std::fs::write(&binary, BINARY_NAME).unwrap();
     for (file, says) in [
         (&bomb, "invalid YAML: the YAML"),
         (&binary, "decodes to bytes that are not UTF-8 text"),
     ] {
-        let r = run(&["render", file.to_str().unwrap(), "--image", "oci://r/f:1"]);
-        assert_eq!(r.code, 2, "{}", r.stderr);
-        assert!(r.stderr.contains(says), "{}", r.stderr);
+        let r = run(&["render", arg(file), "--image", "oci://r/f:1"]);
+        r.exits(2).has(Stderr, says);
         for library in ["Nodes {", "AliasAnchorRatio", "budget breached", "Options"] {
-            assert!(!r.stderr.contains(library), "{library}: {}", r.stderr);
+            r.lacks(Stderr, library);
         }
     }
-    let r = run(&["render", "/dev/zero", "--image", "oci://r/f:1"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("16777216"), "{}", r.stderr);
+    run(&["render", "/dev/zero", "--image", "oci://r/f:1"])
+        .exits(2)
+        .has(Stderr, "16777216");
 }
 
 /// `validate` says the same of a `!!binary` value that is not UTF-8.
 #[test]
 fn a_binary_yaml_value_that_is_not_utf8_is_a_sentence_not_the_parsers_option_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("binary.yaml");
-    std::fs::write(
-        &file,
-        "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: !!binary //79, namespace: prod}\nspec: {}\n",
-    )
-    .unwrap();
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("not UTF-8 text"), "{}", r.stderr);
-    assert!(
-        !r.stderr.contains("ignore_binary_tag_for_string"),
-        "{}",
-        r.stderr
-    );
+    let (_dir, file) = scratch_file("binary.yaml", BINARY_NAME);
+    validate_plain(&file)
+        .exits(1)
+        .has(Stderr, "not UTF-8 text")
+        .lacks(Stderr, "ignore_binary_tag_for_string");
 }

@@ -1,18 +1,14 @@
 //! `policy-cli import`.
 
-use crate::{ISTIO, run, snap};
+use crate::Stream::{Stderr, Stdout};
+use crate::{ISTIO, arg, run, scratch_file, snap};
 
 #[test]
 fn the_articles_istio_yaml_imports_into_one_policy() {
     let r = run(&["import", ISTIO]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     // PeerAuthentication is skipped with a note, not an error
-    assert!(
-        r.stderr
-            .contains("note: skipped PeerAuthentication `default`"),
-        "{}",
-        r.stderr
-    );
+    r.exits(0)
+        .has(Stderr, "note: skipped PeerAuthentication `default`");
     snap!("import-article", r.snapshot());
 }
 
@@ -34,16 +30,10 @@ fn importing_the_output_again_is_stable() {
         run(&["import", ISTIO, "-o", first.to_str().unwrap()]).code,
         0
     );
-    let r = run(&[
-        "import",
-        first.to_str().unwrap(),
-        "-o",
-        second.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&["import", arg(&first), "-o", arg(&second)]);
     // a policy imports as itself: no notes, only the warning that its two
     // virtual services for reviews.prod.svc.cluster.local are merged
-    assert!(!r.stderr.contains("note"), "{}", r.stderr);
+    r.exits(0).lacks(Stderr, "note");
     assert_eq!(
         r.stderr.matches("merged-virtual-services").count(),
         1,
@@ -61,7 +51,7 @@ fn importing_the_output_again_is_stable() {
 #[test]
 fn fields_meshpolicy_cannot_enforce_are_errors_not_dropped() {
     let r = run(&["import", "testdata/bad/unsupported-istio-field.yaml"]);
-    assert_eq!(r.code, 1);
+    r.exits(1);
     assert_eq!(
         r.stdout, "",
         "nothing is written when a field would be lost"
@@ -71,28 +61,25 @@ fn fields_meshpolicy_cannot_enforce_are_errors_not_dropped() {
 
 #[test]
 fn name_flag_sets_the_policy_name() {
-    let r = run(&[
+    run(&[
         "import",
         "--name",
         "shop",
         &format!("{ISTIO}/reviews-canary.yaml"),
-    ]);
-    assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("name: shop\n"), "{}", r.stdout);
+    ])
+    .exits(0)
+    .has(Stdout, "name: shop\n");
 }
 
 #[test]
 fn a_policys_metadata_survives_import() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("p.yaml");
-    std::fs::write(
-        &path,
+    let (_dir, path) = scratch_file(
+        "p.yaml",
         "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: x, namespace: prod, labels: {team: a}}\nspec: {}\n",
-    )
-    .unwrap();
-    let r = run(&["import", path.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("namespace: prod\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("team: a\n"), "{}", r.stdout);
+    );
+    let r = run(&["import", arg(&path)]);
+    r.exits(0)
+        .has(Stdout, "namespace: prod\n")
+        .has(Stdout, "team: a\n");
     assert!(r.stdout.ends_with('\n'));
 }

@@ -12,7 +12,7 @@ use meshpolicy_engine::limits::{
 };
 use serde_json::{Value, json};
 
-use crate::{run, wasm};
+use crate::{arg, run, wasm};
 
 fn route() -> Value {
     json!([{"destination": {"host": "a.prod.svc.cluster.local"}}])
@@ -164,7 +164,7 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
 fn validate(dir: &std::path::Path, name: &str, yaml: &str) -> (i32, Vec<String>) {
     let file = dir.join(name);
     std::fs::write(&file, yaml).unwrap();
-    let r = run(&["validate", "--error-format", "json", file.to_str().unwrap()]);
+    let r = run(&["validate", "--error-format", "json", arg(&file)]);
     let report: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{name}: no JSON report ({e}): {}", r.stderr));
     let errors = report["diagnostics"]
@@ -202,28 +202,40 @@ fn filter(module: &host_tests::LoadedModule, json: &str) -> (bool, Vec<String>) 
     (plugin.configured(), errors)
 }
 
+/// `doc` through `validate` as YAML and through the filter as JSON:
+/// (validate's exit code and errors, whether the filter configured and its
+/// errors).
+fn both(
+    module: &host_tests::LoadedModule,
+    dir: &std::path::Path,
+    name: &str,
+    doc: &Value,
+) -> ((i32, Vec<String>), (bool, Vec<String>)) {
+    let from_validate = validate(dir, name, &serde_saphyr::to_string(doc).unwrap());
+    let from_filter = filter(module, &serde_json::to_string(doc).unwrap());
+    (from_validate, from_filter)
+}
+
 #[test]
 fn validate_and_the_filter_accept_and_refuse_the_same_policies_with_the_same_errors() {
     let module = Host::new().unwrap().load_file(wasm()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (limit, at, past) in cases() {
-        let yaml = serde_saphyr::to_string(&at).unwrap();
-        let (code, errors) = validate(dir.path(), "at.yaml", &yaml);
+        let ((code, errors), (configured, filter_errors)) =
+            both(&module, dir.path(), "at.yaml", &at);
         assert_eq!(
             (code, &errors),
             (0, &vec![]),
             "{limit}: validate refused the largest policy"
         );
-        let (configured, errors) = filter(&module, &serde_json::to_string(&at).unwrap());
         assert!(
             configured,
-            "{limit}: the filter refused the largest policy: {errors:?}"
+            "{limit}: the filter refused the largest policy: {filter_errors:?}"
         );
 
-        let yaml = serde_saphyr::to_string(&past).unwrap();
-        let (code, from_validate) = validate(dir.path(), "past.yaml", &yaml);
+        let ((code, from_validate), (configured, from_filter)) =
+            both(&module, dir.path(), "past.yaml", &past);
         assert_eq!(code, 1, "{limit}: validate accepted one past the limit");
-        let (configured, from_filter) = filter(&module, &serde_json::to_string(&past).unwrap());
         assert!(
             !configured,
             "{limit}: the filter accepted one past the limit"
@@ -236,26 +248,38 @@ fn validate_and_the_filter_accept_and_refuse_the_same_policies_with_the_same_err
     }
 }
 
+/// `doc`, which `validate` (exit code 1) and the filter must both refuse
+/// with the same errors: those errors.
+fn refused_by_both(name: &str, doc: &Value) -> Vec<String> {
+    let module = Host::new().unwrap().load_file(wasm()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ((code, from_validate), (_, from_filter)) = both(&module, dir.path(), name, doc);
+    assert_eq!(code, 1, "{name}: validate accepted it");
+    assert_eq!(from_validate, from_filter, "{name}");
+    from_validate
+}
+
+/// Asserts that `errors` is the one error of a policy past
+/// [`MAX_POLICY_BYTES`], whose size starts with `size`.
+fn assert_too_big(errors: &[String], size: &str) {
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(&format!("document: policy is {size}"))
+            && errors[0].ends_with(&format!("bytes as JSON, the limit is {MAX_POLICY_BYTES}")),
+        "{errors:?}"
+    );
+}
+
 #[test]
 fn an_8_8_mb_policy_is_refused_by_validate_as_by_the_filter() {
     // The probe: it passed validate; the filter refused it (8 MiB).
-    let module = Host::new().unwrap().load_file(wasm()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let doc = sized(8_800_000);
-    let (code, from_validate) = validate(
-        dir.path(),
-        "big.yaml",
-        &serde_saphyr::to_string(&doc).unwrap(),
-    );
-    assert_eq!(code, 1);
-    let (_, from_filter) = filter(&module, &serde_json::to_string(&doc).unwrap());
+    let errors = refused_by_both("big.yaml", &sized(8_800_000));
     assert_eq!(
-        from_validate,
+        errors,
         vec![format!(
             "document: policy is 8800000 bytes as JSON, the limit is {MAX_POLICY_BYTES}"
         )]
     );
-    assert_eq!(from_validate, from_filter);
 }
 
 #[test]
@@ -273,12 +297,7 @@ fn yaml_anchors_expanding_past_the_policy_limit_are_refused() {
     assert!(yaml.len() < 2_400_000);
     let (code, errors) = validate(dir.path(), "anchors.yaml", &yaml);
     assert_eq!(code, 1);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0].starts_with("document: policy is 20700")
-            && errors[0].ends_with(&format!("bytes as JSON, the limit is {MAX_POLICY_BYTES}")),
-        "{errors:?}"
-    );
+    assert_too_big(&errors, "20700");
 }
 
 #[test]
@@ -287,23 +306,7 @@ fn a_20000_rule_policy_is_refused_as_by_the_filter_not_by_the_yaml_node_budget()
     // policies the filter accepted; the limits are now one set (MAX_RULES
     // is 5,000 and such a policy is past MAX_POLICY_BYTES): both refuse
     // it with the same error.
-    let module = Host::new().unwrap().load_file(wasm()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let doc = rules(20_000);
-    let (code, from_validate) = validate(
-        dir.path(),
-        "rules.yaml",
-        &serde_saphyr::to_string(&doc).unwrap(),
-    );
-    assert_eq!(code, 1);
+    let errors = refused_by_both("rules.yaml", &rules(20_000));
     // 20,000 rules are also past the size limit, checked first by both
-    assert_eq!(from_validate.len(), 1, "{from_validate:?}");
-    assert!(
-        from_validate[0].starts_with("document: policy is ")
-            && from_validate[0]
-                .ends_with(&format!("bytes as JSON, the limit is {MAX_POLICY_BYTES}")),
-        "{from_validate:?}"
-    );
-    let (_, from_filter) = filter(&module, &serde_json::to_string(&doc).unwrap());
-    assert_eq!(from_validate, from_filter);
+    assert_too_big(&errors, "");
 }

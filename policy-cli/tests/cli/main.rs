@@ -19,9 +19,10 @@ mod limits;
 mod test_cmd;
 mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use tempfile::TempDir;
 
 /// The crate directory: tests run there so that paths in output are short.
 pub fn crate_dir() -> &'static Path {
@@ -51,6 +52,77 @@ impl Run {
             self.code, self.stdout, self.stderr
         )
     }
+
+    /// Asserts the exit code; a failure shows both streams.
+    #[track_caller]
+    pub fn exits(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts that `stream` contains `text`.
+    #[track_caller]
+    pub fn has(&self, stream: Stream, text: &str) -> &Self {
+        self.expect_text(stream, text, true)
+    }
+
+    /// Asserts that `stream` does not contain `text`.
+    #[track_caller]
+    pub fn lacks(&self, stream: Stream, text: &str) -> &Self {
+        self.expect_text(stream, text, false)
+    }
+
+    #[track_caller]
+    fn expect_text(&self, stream: Stream, text: &str, present: bool) -> &Self {
+        let (name, out) = match stream {
+            Stream::Stdout => ("stdout", &self.stdout),
+            Stream::Stderr => ("stderr", &self.stderr),
+        };
+        let what = if present { "no" } else { "an unwanted" };
+        assert_eq!(
+            out.contains(text),
+            present,
+            "{what} {text:?} in {name}:\n{out}"
+        );
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}{}", self.stdout, self.stderr))
+    }
+}
+
+/// One of a run's output streams.
+#[derive(Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A path as a command-line argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A file `name` holding `text` in a fresh temporary directory, which lives
+/// as long as the returned guard.
+pub fn scratch_file(name: &str, text: impl AsRef<[u8]>) -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// `validate --error-format plain` on one file.
+pub fn validate_plain(path: &Path) -> Run {
+    run(&["validate", "--error-format", "plain", arg(path)])
 }
 
 pub fn cli() -> Command {
@@ -59,6 +131,18 @@ pub fn cli() -> Command {
         .env("NO_COLOR", "1")
         .env_remove("MESHPOLICY_WASM");
     cmd
+}
+
+/// [`cli`] with `$MESHPOLICY_WASM` naming the built filter.
+pub fn with_wasm() -> Command {
+    let mut cmd = cli();
+    cmd.env("MESHPOLICY_WASM", wasm());
+    cmd
+}
+
+/// Runs policy-cli with the built filter in `$MESHPOLICY_WASM`.
+pub fn run_wasm(args: &[&str]) -> Run {
+    run_with(with_wasm(), args)
 }
 
 /// Runs policy-cli; whatever happens it must never print a Rust panic.

@@ -3,13 +3,8 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use crate::{POLICY, TESTS, cli, run_with, snap, wasm};
-
-fn with_wasm() -> assert_cmd::Command {
-    let mut cmd = cli();
-    cmd.env("MESHPOLICY_WASM", wasm());
-    cmd
-}
+use crate::Stream::{Stderr, Stdout};
+use crate::{POLICY, TESTS, arg, cli, run_wasm, run_with, scratch_file, snap, wasm};
 
 /// Timings differ run to run.
 fn redact(text: &str) -> String {
@@ -28,28 +23,21 @@ fn redact(text: &str) -> String {
 
 #[test]
 fn the_article_tests_pass_on_the_wasm() {
-    let r = run_with(with_wasm(), &["test", POLICY, TESTS]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("test result: ok. 10 passed; 0 failed"),
-        "{}",
-        r.stdout
-    );
+    let r = run_wasm(&["test", POLICY, TESTS]);
+    r.exits(0)
+        .has(Stdout, "test result: ok. 10 passed; 0 failed");
     snap!("test-article", redact(&r.snapshot()));
 }
 
 #[test]
 fn a_failing_case_shows_a_diff_and_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let tests = dir.path().join("failing.tests.yaml");
-    std::fs::write(
-        &tests,
+    let (_dir, tests) = scratch_file(
+        "failing.tests.yaml",
         "authority: reviews.prod.svc.cluster.local\ncases:\n  - name: wrong expectation\n    request: {path: /wpcatalog/x}\n    expect: {path: /wpcatalog/x, subset: v1, cluster: outbound|80|v1|reviews.prod.svc.cluster.local}\n  - name: right one\n    request: {path: /wpcatalog/x}\n    expect: {path: /newcatalog/x, cluster: outbound|80|v2|reviews.prod.svc.cluster.local}\n",
-    )
-    .unwrap();
-    let r = run_with(with_wasm(), &["test", POLICY, tests.to_str().unwrap()]);
-    assert_eq!(r.code, 1);
-    let out = redact(&r.stdout).replace(tests.to_str().unwrap(), "[tests]");
+    );
+    let r = run_wasm(&["test", POLICY, arg(&tests)]);
+    r.exits(1);
+    let out = redact(&r.stdout).replace(arg(&tests), "[tests]");
     snap!("test-failing", out);
 }
 
@@ -63,18 +51,8 @@ fn junit_output_parses_as_xml_with_the_counts() {
         "authority: reviews.prod.svc.cluster.local\ncases:\n  - name: passes <ok> & fine\n    request: {path: /wpcatalog/x}\n    expect: {subset: v2}\n  - name: fails\n    request: {path: /wpcatalog/x}\n    expect: {subset: v1}\n",
     )
     .unwrap();
-    let r = run_with(
-        with_wasm(),
-        &[
-            "test",
-            POLICY,
-            TESTS,
-            tests.to_str().unwrap(),
-            "--junit",
-            junit.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(r.code, 1);
+    let r = run_wasm(&["test", POLICY, TESTS, arg(&tests), "--junit", arg(&junit)]);
+    r.exits(1);
     let xml = std::fs::read_to_string(&junit).unwrap();
     let mut reader = Reader::from_str(&xml);
     let (mut suites, mut cases, mut failures, mut names) = (0, 0, 0, Vec::new());
@@ -116,7 +94,7 @@ fn a_missing_wasm_says_how_to_build_it() {
     let mut cmd = cli();
     cmd.env("MESHPOLICY_WASM", "/nonexistent/meshpolicy.wasm");
     let r = run_with(cmd, &["test", "--error-format", "plain", POLICY, TESTS]);
-    assert_eq!(r.code, 2);
+    r.exits(2);
     assert_eq!(
         r.stderr,
         "error: the filter `/nonexistent/meshpolicy.wasm` ($MESHPOLICY_WASM) does not exist\n"
@@ -125,34 +103,17 @@ fn a_missing_wasm_says_how_to_build_it() {
         cli(),
         &["test", "--wasm", "/nonexistent/x.wasm", POLICY, TESTS],
     );
-    assert_eq!(human.code, 2);
-    assert!(
-        human.stderr.contains("run `make build`"),
-        "{}",
-        human.stderr
-    );
+    human.exits(2).has(Stderr, "run `make build`");
 }
 
 #[test]
 fn a_bad_test_file_points_at_the_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let tests = dir.path().join("bad.tests.yaml");
-    std::fs::write(
-        &tests,
+    let (_dir, tests) = scratch_file(
+        "bad.tests.yaml",
         "cases:\n  - name: x\n    request: {path: /a}\n    expect: {pth: /b}\n",
-    )
-    .unwrap();
-    let r = run_with(
-        with_wasm(),
-        &[
-            "test",
-            "--error-format",
-            "plain",
-            POLICY,
-            tests.to_str().unwrap(),
-        ],
     );
-    assert_eq!(r.code, 2);
+    let r = run_wasm(&["test", "--error-format", "plain", POLICY, arg(&tests)]);
+    r.exits(2);
     assert!(
         r.stderr.starts_with(&format!(
             "{}:4:14: error: cases[0].expect.pth: unknown field `pth`",
@@ -230,62 +191,36 @@ fn the_wasm_decides_like_the_engine_on_generated_requests() {
             ));
         }
     }
-    let dir = tempfile::tempdir().unwrap();
-    let tests = dir.path().join("generated.tests.yaml");
-    std::fs::write(&tests, yaml).unwrap();
-    let r = run_with(
-        with_wasm(),
-        &["test", "-q", POLICY, tests.to_str().unwrap()],
-    );
-    assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains("300 passed; 0 failed"), "{}", r.stdout);
+    let (_dir, tests) = scratch_file("generated.tests.yaml", yaml);
+    let r = run_wasm(&["test", "-q", POLICY, arg(&tests)]);
+    r.exits(0).has(Stdout, "300 passed; 0 failed");
 }
 
 /// Issue 9's rules end to end: the filter, then Envoy's router with the
 /// rendered routes, on a policy with two hosts.
 #[test]
 fn requests_land_where_istio_would_send_them() {
-    let r = run_with(
-        with_wasm(),
-        &[
-            "test",
-            "testdata/routing/hosts.policy.yaml",
-            "testdata/routing/hosts.tests.yaml",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("test result: ok. 7 passed; 0 failed"),
-        "{}",
-        r.stdout
-    );
+    let r = run_wasm(&[
+        "test",
+        "testdata/routing/hosts.policy.yaml",
+        "testdata/routing/hosts.tests.yaml",
+    ]);
+    r.exits(0)
+        .has(Stdout, "test result: ok. 7 passed; 0 failed");
 }
 
 /// The same cases fail when the expectation is wrong: the cluster is
 /// checked, not assumed.
 #[test]
 fn a_wrong_cluster_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let tests = dir.path().join("wrong.tests.yaml");
-    std::fs::write(
-        &tests,
+    let (_dir, tests) = scratch_file(
+        "wrong.tests.yaml",
         "node: {namespace: prod}\nservices: [{fqdn: mixed.prod.svc.cluster.local, ports: [80]}, {fqdn: status.prod.svc.cluster.local, ports: [8080]}]\ncases:\n  - name: wrong\n    request: {path: /status/x, authority: mixed}\n    expect: {cluster: outbound|80||mixed.prod.svc.cluster.local}\n",
-    )
-    .unwrap();
-    let r = run_with(
-        with_wasm(),
-        &[
-            "test",
-            "testdata/routing/hosts.policy.yaml",
-            tests.to_str().unwrap(),
-        ],
     );
-    assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(
-        r.stdout
-            .contains("+cluster: \"outbound|8080||status.prod.svc.cluster.local\""),
-        "{}",
-        r.stdout
+    let r = run_wasm(&["test", "testdata/routing/hosts.policy.yaml", arg(&tests)]);
+    r.exits(1).has(
+        Stdout,
+        "+cluster: \"outbound|8080||status.prod.svc.cluster.local\"",
     );
 }
 
@@ -294,26 +229,20 @@ fn the_article_tests_cover_the_article_policy_fully() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("coverage.json");
     let junit = dir.path().join("junit.xml");
-    let r = run_with(
-        with_wasm(),
-        &[
-            "test",
-            POLICY,
-            TESTS,
-            "--fail-under",
-            "100",
-            "--coverage-json",
-            json.to_str().unwrap(),
-            "--junit",
-            junit.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout
-            .contains("coverage: 100.0% (7 of 7): rules 2/2, match entries 2/2, destinations 3/3"),
-        "{}",
-        r.stdout
+    let r = run_wasm(&[
+        "test",
+        POLICY,
+        TESTS,
+        "--fail-under",
+        "100",
+        "--coverage-json",
+        arg(&json),
+        "--junit",
+        arg(&junit),
+    ]);
+    r.exits(0).has(
+        Stdout,
+        "coverage: 100.0% (7 of 7): rules 2/2, match entries 2/2, destinations 3/3",
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -349,16 +278,13 @@ fn the_article_tests_cover_the_article_policy_fully() {
 
 #[test]
 fn an_uncovered_rule_is_reported_and_fails_fail_under() {
-    let dir = tempfile::tempdir().unwrap();
-    let tests = dir.path().join("one.tests.yaml");
-    std::fs::write(
-        &tests,
+    let (_dir, tests) = scratch_file(
+        "one.tests.yaml",
         "authority: reviews.prod.svc.cluster.local:9080\nservices: [{fqdn: reviews.prod.svc.cluster.local, ports: [9080]}]\ncases:\n  - name: legacy\n    request: {path: /wpcatalog/x}\n    expect: {path: /newcatalog/x, cluster: outbound|9080|v2|reviews.prod.svc.cluster.local}\n",
-    )
-    .unwrap();
-    let t = tests.to_str().unwrap();
-    let r = run_with(with_wasm(), &["test", POLICY, t, "--coverage"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    );
+    let t = arg(&tests);
+    let r = run_wasm(&["test", POLICY, t, "--coverage"]);
+    r.exits(0);
     for missed in [
         "coverage: 42.9% (3 of 7): rules 1/2, match entries 1/2, destinations 1/3",
         "reviews-route: not reached by any case:",
@@ -367,44 +293,29 @@ fn an_uncovered_rule_is_reported_and_fails_fail_under() {
     ] {
         assert!(r.stdout.contains(missed), "no {missed:?} in\n{}", r.stdout);
     }
-    let r = run_with(with_wasm(), &["test", POLICY, t, "--fail-under", "100"]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(
-        r.stdout
-            .contains("coverage 42.9% is below --fail-under 100%"),
-        "{}",
-        r.stdout
-    );
-    let r = run_with(with_wasm(), &["test", POLICY, t, "--fail-under", "40"]);
-    assert_eq!(r.code, 0, "{}", r.stdout);
-    let r = run_with(with_wasm(), &["test", POLICY, t, "--fail-under", "101"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run_wasm(&["test", POLICY, t, "--fail-under", "100"]);
+    r.exits(1)
+        .has(Stdout, "coverage 42.9% is below --fail-under 100%");
+    let r = run_wasm(&["test", POLICY, t, "--fail-under", "40"]);
+    r.exits(0);
+    let r = run_wasm(&["test", POLICY, t, "--fail-under", "101"]);
+    r.exits(2);
 }
 
 #[test]
 fn canary_steps_run_as_tests_on_the_wasm() {
-    let r = run_with(
-        with_wasm(),
-        &["test", POLICY, "../examples/reviews.canary.tests.yaml"],
-    );
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("3 passed; 0 failed"), "{}", r.stdout);
+    let r = run_wasm(&["test", POLICY, "../examples/reviews.canary.tests.yaml"]);
+    r.exits(0).has(Stdout, "3 passed; 0 failed");
 
     // A wrong share and a wrong count of moved keys fail with the figures.
-    let dir = tempfile::tempdir().unwrap();
-    let tests = dir.path().join("wrong.tests.yaml");
-    std::fs::write(
-        &tests,
+    let (_dir, tests) = scratch_file(
+        "wrong.tests.yaml",
         "node: {namespace: prod, port: 9080}\nauthority: reviews:9080\nservices: [{fqdn: reviews.prod.svc.cluster.local, ports: [9080]}]\ncases:\n  - name: wrong share\n    request: {path: /reviews/1}\n    expect: {shares: {v1: 0.5, v2: 0.5}, keys: 2000}\n  - name: wrong step\n    request: {path: /reviews/1}\n    step: {from: {v2: 10}, to: {v2: 50}}\n    expect: {moved: 0.1, movedBack: 0, keys: 2000}\n  - name: no such subset\n    request: {path: /reviews/1}\n    step: {from: {v3: 10}, to: {v3: 50}}\n    expect: {movedBack: 0, keys: 10}\n",
-    )
-    .unwrap();
-    let r = run_with(with_wasm(), &["test", POLICY, tests.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stderr
-            .contains("`step` names `v3`, which is not a destination of the rule"),
-        "{}",
-        r.stderr
+    );
+    let r = run_wasm(&["test", POLICY, arg(&tests)]);
+    r.exits(2).has(
+        Stderr,
+        "`step` names `v3`, which is not a destination of the rule",
     );
     std::fs::write(
         &tests,
@@ -415,9 +326,8 @@ fn canary_steps_run_as_tests_on_the_wasm() {
             .unwrap(),
     )
     .unwrap();
-    let r = run_with(with_wasm(), &["test", POLICY, tests.to_str().unwrap()]);
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("-shares.v1: 0.5 ± 0.01"), "{}", r.stdout);
-    assert!(r.stdout.contains("-moved: 0.1 ± 0.01"), "{}", r.stdout);
-    assert!(!r.stdout.contains("-movedBack"), "{}", r.stdout);
+    let r = run_wasm(&["test", POLICY, arg(&tests)]);
+    r.exits(1).has(Stdout, "-shares.v1: 0.5 ± 0.01");
+    r.has(Stdout, "-moved: 0.1 ± 0.01")
+        .lacks(Stdout, "-movedBack");
 }

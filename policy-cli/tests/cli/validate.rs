@@ -1,19 +1,22 @@
 //! `policy-cli validate`.
 
-use crate::{ISTIO, POLICY, run, snap};
+use std::path::Path;
+
+use crate::Stream::Stderr;
+use crate::{ISTIO, POLICY, arg, run, scratch_file, snap, validate_plain};
 
 #[test]
 fn the_articles_istio_yaml_and_policy_are_valid() {
     let r = run(&["validate", ISTIO, POLICY]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.exits(0);
     snap!("validate-article", r.snapshot());
 }
 
 #[test]
 fn a_virtual_service_without_its_destination_rule_warns_about_the_subset() {
     let vs = format!("{ISTIO}/reviews-route.virtualservice.yaml");
-    let r = run(&["validate", "--error-format", "plain", &vs]);
-    assert_eq!(r.code, 0);
+    let r = validate_plain(Path::new(&vs));
+    r.exits(0);
     assert_eq!(
         r.stderr,
         format!(
@@ -21,14 +24,14 @@ fn a_virtual_service_without_its_destination_rule_warns_about_the_subset() {
              `reviews.prod.svc.cluster.local` is not defined by any DestinationRule or `spec.subsets` entry\n"
         )
     );
-    let strict = run(&[
+    run(&[
         "validate",
         "--deny-warnings",
         "--error-format",
         "plain",
         &vs,
-    ]);
-    assert_eq!(strict.code, 1);
+    ])
+    .exits(1);
     // with the DestinationRule beside it, the short host name `reviews` defines v2
     let both = run(&[
         "validate",
@@ -37,14 +40,10 @@ fn a_virtual_service_without_its_destination_rule_warns_about_the_subset() {
         &vs,
         &format!("{ISTIO}/reviews-canary.yaml"),
     ]);
-    assert_eq!(both.code, 0);
-    assert!(!both.stderr.contains("undefined"), "{}", both.stderr);
     // both VirtualServices name reviews.prod.svc.cluster.local: merged, and said
-    assert!(
-        both.stderr
-            .contains("rules are merged in this order: `reviews-route`, `reviews`"),
-        "{}",
-        both.stderr
+    both.exits(0).lacks(Stderr, "undefined").has(
+        Stderr,
+        "rules are merged in this order: `reviews-route`, `reviews`",
     );
 }
 
@@ -57,8 +56,7 @@ fn json_lists_every_diagnostic_on_stdout() {
         "testdata/bad/invalid-regex.yaml",
         "testdata/bad/missing-subset.yaml",
     ]);
-    assert_eq!(r.code, 1);
-    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let report = r.exits(1).json();
     assert_eq!(report["errors"], 1);
     assert_eq!(report["warnings"], 1);
     let first = &report["diagnostics"][0];
@@ -79,20 +77,12 @@ fn json_lists_every_diagnostic_on_stdout() {
 
 #[test]
 fn every_error_of_a_file_is_reported_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("two.yaml");
-    std::fs::write(
-        &path,
+    let (_dir, path) = scratch_file(
+        "two.yaml",
         "apiVersion: meshpolicy.dev/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: t, namespace: prod}\nspec:\n  virtualServices:\n  - name: t\n    hosts: [a]\n    http:\n    - match: [{uri: {regex: \"(\"}}]\n      route: [{destination: {host: a}}]\n    - match: [{uri: {regex: \"[\"}}]\n      route: [{destination: {host: b}}]\n",
-    )
-    .unwrap();
-    let r = run(&[
-        "validate",
-        "--error-format",
-        "plain",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1);
+    );
+    let r = validate_plain(&path);
+    r.exits(1);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stderr);
     assert!(
@@ -115,19 +105,18 @@ fn a_per_try_timeout_longer_than_the_timeout_is_a_warning() {
         "json",
         "testdata/bad/per-try-timeout.yaml",
     ]);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let report = r.exits(0).json();
     assert_eq!(report["warnings"], 1, "{}", r.stdout);
     let w = &report["diagnostics"][0];
     assert_eq!(w["code"], "per-try-timeout-exceeds-timeout");
     assert_eq!(w["path"], "spec.http[0].retries.perTryTimeout");
     assert_eq!(w["line"], 10);
-    let r = run(&[
+    run(&[
         "validate",
         "--deny-warnings",
         "testdata/bad/per-try-timeout.yaml",
-    ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    ])
+    .exits(1);
 }
 
 #[test]
@@ -150,12 +139,10 @@ spec:
         - tagOverrides:
             x: {operation: UPSERT, value: request.host, maxValues: 0}
 ";
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("codes.yaml");
-    std::fs::write(&file, policy).unwrap();
-    let r = run(&["validate", "--error-format", "json", file.to_str().unwrap()]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let (_dir, file) = scratch_file("codes.yaml", policy);
+    let report = run(&["validate", "--error-format", "json", arg(&file)])
+        .exits(1)
+        .json();
     let found: Vec<(&str, &str, &str, u64)> = report["diagnostics"]
         .as_array()
         .unwrap()

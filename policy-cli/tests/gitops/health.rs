@@ -68,25 +68,25 @@ fn served_plugin() -> Value {
     plugin
 }
 
-fn with(mut plugin: Value, pointer: &str, value: Value) -> Value {
+/// The object that holds `pointer`'s last key, and that key.
+fn parent_of<'a>(
+    plugin: &'a mut Value,
+    pointer: &'a str,
+) -> (&'a mut serde_json::Map<String, Value>, &'a str) {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
-    plugin
-        .pointer_mut(parent)
-        .unwrap()
-        .as_object_mut()
-        .unwrap()
-        .insert(key.to_owned(), value);
+    let object = plugin.pointer_mut(parent).unwrap().as_object_mut().unwrap();
+    (object, key)
+}
+
+fn with(mut plugin: Value, pointer: &str, value: Value) -> Value {
+    let (parent, key) = parent_of(&mut plugin, pointer);
+    parent.insert(key.to_owned(), value);
     plugin
 }
 
 fn without(mut plugin: Value, pointer: &str) -> Value {
-    let (parent, key) = pointer.rsplit_once('/').unwrap();
-    plugin
-        .pointer_mut(parent)
-        .unwrap()
-        .as_object_mut()
-        .unwrap()
-        .remove(key);
+    let (parent, key) = parent_of(&mut plugin, pointer);
+    parent.remove(key);
     plugin
 }
 

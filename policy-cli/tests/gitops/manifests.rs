@@ -11,12 +11,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use assert_cmd::assert::OutputAssertExt as _;
+
 use policy_cli::gitops::check::{traffic_extension_problems, wasm_plugin_problems};
 use policy_cli::gitops::release::Release;
 use serde_json::Value;
 
 use crate::tree;
-use tree::{filter_wasm, kustomize, root};
+use tree::{filter_wasm, kustomize, policy_cli, root};
 
 fn schemas() -> PathBuf {
     let dir = root().join("../shared/schemas/json");
@@ -325,30 +327,19 @@ fn staging_runs_a_candidate_until_it_is_promoted() {
     assert_eq!(sha_of("staging"), candidate);
     assert_eq!(sha_of("production"), promoted);
     // The promotion command writes production's pin from staging's.
-    let output = Command::new(root().join("scripts/promote.sh"))
-        .env("MESHPOLICY_OVERLAYS", &overlays)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let promote = || {
+        Command::new(root().join("scripts/promote.sh"))
+            .env("MESHPOLICY_OVERLAYS", &overlays)
+            .assert()
+            .success()
+    };
+    promote();
     assert_eq!(sha_of("production"), candidate);
     assert_eq!(sha_of("staging"), candidate);
     let production = Release::read(&overlays.join("production/release.env")).unwrap();
     assert!(production.published);
     // Promoting again changes nothing and says so.
-    let again = Command::new(root().join("scripts/promote.sh"))
-        .env("MESHPOLICY_OVERLAYS", &overlays)
-        .output()
-        .unwrap();
-    assert!(again.status.success());
-    assert!(
-        String::from_utf8_lossy(&again.stderr).contains("already"),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    promote().stderr(predicates::str::contains("already"));
 }
 
 #[test]
@@ -357,8 +348,7 @@ fn a_traffic_extension_tree_validates_and_takes_the_overlay_pins() {
     let manifests = tree.path().join("manifests");
     let rendered = manifests.join("base/rendered");
     let staging = root().join("manifests/overlays/staging/release.env");
-    let output = assert_cmd::cargo::cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
+    policy_cli()
         .args([
             "render",
             "manifests/policy/reviews.policy.yaml",
@@ -373,13 +363,8 @@ fn a_traffic_extension_tree_validates_and_takes_the_overlay_pins() {
             "-o",
         ])
         .arg(&rendered)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .assert()
+        .success();
     std::fs::remove_file(rendered.join("wasmplugin.yaml")).unwrap();
     let kustomization = manifests.join("base/kustomization.yaml");
     let text = std::fs::read_to_string(&kustomization)

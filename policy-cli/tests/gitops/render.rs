@@ -3,13 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use policy_cli::gitops::check::wasm_plugin_problems;
 use policy_cli::gitops::release::built_digest;
 use serde_json::Value;
 
 use crate::tree;
-use tree::{filter_wasm, kustomize, root};
+use tree::{filter_wasm, kustomize, policy_cli, root, stdout};
 
 const POLICY: &str = "manifests/policy/reviews.policy.yaml";
 const IMAGE: &str = "ghcr.io/meshpolicy/meshpolicy-filter:0.1.0";
@@ -20,15 +19,10 @@ const SHA: &str = "1234567890123456789012345678901234567890123456789012345678901
 const STAGING: &str = "manifests/overlays/staging/release.env";
 
 fn render(extra: &[&str]) -> assert_cmd::assert::Assert {
-    cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
+    policy_cli()
         .args(["render", POLICY, "--image", IMAGE, "--sha256", SHA])
         .args(extra)
         .assert()
-}
-
-fn stdout(assert: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
 }
 
 #[test]
@@ -68,8 +62,7 @@ fn rendered_documents_parse_and_pin_the_module() {
 
 #[test]
 fn check_passes_on_the_committed_tree() {
-    cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
+    policy_cli()
         .args(["render", POLICY, "--release", STAGING, "--wasm"])
         .arg(filter_wasm())
         .args(["--check", "manifests/base/rendered"])
@@ -96,8 +89,7 @@ fn a_pin_that_is_not_the_build_fails_unless_published() {
     let stale = "0".repeat(64);
     assert_ne!(built, stale);
     let run = |env: &Path| {
-        cargo_bin_cmd!("policy-cli")
-            .current_dir(root())
+        policy_cli()
             .args(["render", POLICY, "--release"])
             .arg(env)
             .arg("--wasm")
@@ -137,12 +129,7 @@ fn kind_and_pull_secret_flags() {
     assert_eq!(docs[0]["spec"]["wasm"]["sha256"], SHA);
     assert_eq!(docs[0]["spec"]["wasm"]["imagePullSecret"], "ghcr-pull");
     assert!(text.contains(&format!("sha256: \"{SHA}\"")));
-    cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .args([
-            "render", POLICY, "--image", IMAGE, "--sha256", SHA, "--kind", "Lua",
-        ])
-        .assert()
+    render(&["--kind", "Lua"])
         .code(2)
         .stderr(predicates::str::contains("WasmPlugin"));
 }
@@ -165,8 +152,7 @@ fn check_shows_drift_and_fails() {
         .replace("failStrategy: FAIL_CLOSE", "failStrategy: FAIL_OPEN");
     std::fs::write(&plugin, edited).unwrap();
     std::fs::remove_file(dir.path().join("destinationrules.yaml")).unwrap();
-    let out = cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
+    let out = policy_cli()
         .args(["render", POLICY, "--release", STAGING, "--check"])
         .arg(dir.path())
         .assert()
@@ -181,8 +167,7 @@ fn check_shows_drift_and_fails() {
 
 #[test]
 fn an_invalid_policy_renders_nothing() {
-    let out = cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
+    let out = policy_cli()
         .args([
             "render",
             "policy-cli/testdata/gitops/invalid.policy.yaml",
@@ -206,37 +191,27 @@ fn an_invalid_policy_renders_nothing() {
 #[test]
 fn bad_pins_are_usage_errors() {
     render(&[]).success();
-    cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .args(["render", POLICY, "--image", IMAGE, "--sha256", "ABC"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
+    for (pins, says) in [
+        (
+            &["--image", IMAGE, "--sha256", "ABC"][..],
             "`--sha256 ABC` must be 64 lowercase hex digits",
-        ));
-    cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .args(["render", POLICY, "--image", IMAGE])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("`--sha256` is required"));
-    cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .args(["render", POLICY, "--image", "ftp://x/y", "--sha256", SHA])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("scheme must be"));
+        ),
+        (&["--image", IMAGE], "`--sha256` is required"),
+        (&["--image", "ftp://x/y", "--sha256", SHA], "scheme must be"),
+    ] {
+        policy_cli()
+            .args(["render", POLICY])
+            .args(pins)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(says));
+    }
 }
 
 #[test]
 fn kustomize_round_trip_keeps_a_number_like_sha256_a_string() {
     let dir = tempfile::tempdir().unwrap();
-    cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .args(["render", POLICY, "--image", IMAGE, "--sha256", SHA, "-o"])
-        .arg(dir.path())
-        .assert()
-        .success();
+    render(&["-o", dir.path().to_str().unwrap()]).success();
     std::fs::write(
         dir.path().join("kustomization.yaml"),
         "resources: [wasmplugin.yaml]\nnamespace: roundtrip\n\

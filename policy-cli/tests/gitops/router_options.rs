@@ -6,27 +6,17 @@
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::{Value, json};
 
 use crate::tree;
-use tree::{filter_wasm, root};
+use tree::{filter_wasm, policy_cli, root};
 
 const INPUT: &str = "policy-cli/testdata/import/router-options.yaml";
 const SHA: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// What `policy-cli args…` prints; it must succeed.
 fn stdout(args: &[&str]) -> String {
-    let out = cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "policy-cli {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    tree::stdout(&policy_cli().args(args).assert().success())
 }
 
 /// Import, then render the imported policy: the rendered documents.
@@ -184,26 +174,17 @@ fn importing_the_output_again_gives_the_same_bytes() {
 #[test]
 fn each_rule_keeps_its_own_timeout_in_the_router_simulation() {
     let policy = "policy-cli/testdata/routing/options.policy.yaml";
-    let out = cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .env("MESHPOLICY_WASM", filter_wasm())
-        .args([
-            "test",
-            policy,
-            "policy-cli/testdata/routing/options.tests.yaml",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("test result: ok. 3 passed; 0 failed"),
-        "{text}"
-    );
+    let test = |tests: &str| {
+        policy_cli()
+            .env("MESHPOLICY_WASM", filter_wasm())
+            .args(["test", policy, tests])
+            .assert()
+    };
+    test("policy-cli/testdata/routing/options.tests.yaml")
+        .success()
+        .stdout(predicates::str::contains(
+            "test result: ok. 3 passed; 0 failed",
+        ));
 
     // swap the two timeouts in the expectations: both cases fail on `timeout`
     let dir = tempfile::tempdir().unwrap();
@@ -215,20 +196,13 @@ fn each_rule_keeps_its_own_timeout_in_the_router_simulation() {
             .replace("timeout: TEN", "timeout: 2s");
     let tests = dir.path().join("swapped.tests.yaml");
     std::fs::write(&tests, swapped).unwrap();
-    let out = cargo_bin_cmd!("policy-cli")
-        .current_dir(root())
-        .env("MESHPOLICY_WASM", filter_wasm())
-        .args(["test", policy, tests.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("-timeout: 2s\n    +timeout: 10s"), "{text}");
-    assert!(text.contains("-timeout: 10s\n    +timeout: 2s"), "{text}");
-    assert!(
-        text.contains("test result: FAILED. 1 passed; 2 failed"),
-        "{text}"
-    );
+    test(tests.to_str().unwrap())
+        .code(1)
+        .stdout(predicates::str::contains("-timeout: 2s\n    +timeout: 10s"))
+        .stdout(predicates::str::contains("-timeout: 10s\n    +timeout: 2s"))
+        .stdout(predicates::str::contains(
+            "test result: FAILED. 1 passed; 2 failed",
+        ));
 
     // the rendered routes: two keys for v1 with their own timeouts
     let rendered = stdout(&[

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use sha2::{Digest as _, Sha256};
+use tempfile::TempDir;
 
 use crate::support as image;
 use image::{filter_wasm, skopeo, succeeded};
@@ -38,27 +39,35 @@ fn unique_tag(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-fn package(wasm: &Path, dir: &Path) -> String {
-    image::package(wasm, dir, &[])
+/// The built filter packaged into a fresh layout: the layout and its
+/// manifest digest.
+fn packaged() -> (TempDir, String) {
+    let layout = tempfile::tempdir().unwrap();
+    let digest = image::package(&filter_wasm(), layout.path(), &[]);
+    (layout, digest)
+}
+
+/// `registry/meshpolicy/<unique>:v1`: one repository per push, as the
+/// registry races when tests push the same blobs to one repository at once
+/// ("invalid checksum digest format").
+fn fresh_reference(registry: &str, prefix: &str) -> String {
+    format!("{registry}/meshpolicy/{}:v1", unique_tag(prefix))
+}
+
+/// `policy-cli push LAYOUT REFERENCE`.
+fn push(layout: &Path, reference: &str) -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("policy-cli");
+    cmd.arg("push").arg(layout).arg(reference);
+    cmd
 }
 
 #[test]
 fn pushed_image_reads_back_with_the_same_digest_and_module() {
     let registry = registry();
-    let wasm = filter_wasm();
-    let layout = tempfile::tempdir().unwrap();
-    let digest = package(&wasm, layout.path());
-    // One repository per test: the registry races when tests push the same
-    // blobs to one repository at once ("invalid checksum digest format").
-    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("push"));
+    let (layout, digest) = packaged();
+    let reference = fresh_reference(&registry, "push");
 
-    let output = cargo_bin_cmd!("policy-cli")
-        .args(["push"])
-        .arg(layout.path())
-        .arg(&reference)
-        .output()
-        .unwrap();
-    assert_eq!(succeeded(&output), digest);
+    assert_eq!(succeeded(&mut push(layout.path(), &reference)), digest);
 
     // The registry serves the very manifest bytes whose digest we pin.
     let raw = skopeo(&[
@@ -93,48 +102,39 @@ fn pushed_image_reads_back_with_the_same_digest_and_module() {
     assert_eq!(entry.path().unwrap().to_str(), Some("plugin.wasm"));
     let mut module = Vec::new();
     entry.read_to_end(&mut module).unwrap();
-    assert_eq!(module, std::fs::read(&wasm).unwrap());
+    assert_eq!(module, std::fs::read(filter_wasm()).unwrap());
 }
 
 #[test]
 fn second_push_skips_the_blobs_the_registry_has() {
     let registry = registry();
-    let layout = tempfile::tempdir().unwrap();
-    package(&filter_wasm(), layout.path());
+    let (layout, _) = packaged();
     let repository = unique_tag("skip");
-    let push = |tag: &str| {
-        cargo_bin_cmd!("policy-cli")
-            .arg("push")
-            .arg(layout.path())
-            .arg(format!("{registry}/meshpolicy/{repository}:{tag}"))
-            .output()
-            .unwrap()
+    let push_tag = |tag: &str| {
+        push(
+            layout.path(),
+            &format!("{registry}/meshpolicy/{repository}:{tag}"),
+        )
     };
-    let first = push(&unique_tag("a"));
-    succeeded(&first);
-    let second = push(&unique_tag("b"));
-    assert!(second.status.success());
-    assert!(
-        String::from_utf8_lossy(&second.stderr).contains("0 blobs uploaded, 2 already present"),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    succeeded(&mut push_tag(&unique_tag("a")));
+    push_tag(&unique_tag("b"))
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "0 blobs uploaded, 2 already present",
+        ));
 }
 
 #[test]
 fn a_reference_with_another_digest_is_refused() {
     let registry = registry();
-    let layout = tempfile::tempdir().unwrap();
-    package(&filter_wasm(), layout.path());
+    let (layout, _) = packaged();
     let wrong = format!(
         "{registry}/meshpolicy/{}@sha256:{}",
         unique_tag("wrong"),
         "0".repeat(64)
     );
-    cargo_bin_cmd!("policy-cli")
-        .arg("push")
-        .arg(layout.path())
-        .arg(&wrong)
+    push(layout.path(), &wrong)
         .assert()
         .code(2)
         .stderr(predicates::str::contains("but the layout's manifest is"));
@@ -142,13 +142,9 @@ fn a_reference_with_another_digest_is_refused() {
 
 #[test]
 fn an_unreachable_registry_is_a_failure_naming_the_url() {
-    let layout = tempfile::tempdir().unwrap();
-    package(&filter_wasm(), layout.path());
+    let (layout, _) = packaged();
     // Port 9 (discard) on loopback: nothing listens there in the test setup.
-    cargo_bin_cmd!("policy-cli")
-        .arg("push")
-        .arg(layout.path())
-        .arg("127.0.0.1:9/meshpolicy/filter:x")
+    push(layout.path(), "127.0.0.1:9/meshpolicy/filter:x")
         .assert()
         .code(1)
         // The first request asks `/v2/` which authentication it wants.
@@ -183,8 +179,7 @@ fn registry_with_auth() -> (String, String, String) {
 }
 
 fn push_cmd(layout: &Path, reference: &str) -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("policy-cli");
-    cmd.arg("push").arg(layout).arg(reference);
+    let mut cmd = push(layout, reference);
     // No credentials from the machine's own docker config.
     cmd.env("DOCKER_CONFIG", "/nonexistent").env_remove("HOME");
     cmd
@@ -193,9 +188,8 @@ fn push_cmd(layout: &Path, reference: &str) -> assert_cmd::Command {
 #[test]
 fn a_registry_with_auth_refuses_an_anonymous_push() {
     let (registry, _, _) = registry_with_auth();
-    let layout = tempfile::tempdir().unwrap();
-    package(&filter_wasm(), layout.path());
-    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("anon"));
+    let (layout, _) = packaged();
+    let reference = fresh_reference(&registry, "anon");
     push_cmd(layout.path(), &reference)
         .assert()
         .code(1)
@@ -206,15 +200,14 @@ fn a_registry_with_auth_refuses_an_anonymous_push() {
 #[test]
 fn push_with_username_and_password_stdin() {
     let (registry, user, password) = registry_with_auth();
-    let layout = tempfile::tempdir().unwrap();
-    let digest = package(&filter_wasm(), layout.path());
-    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("stdin"));
-    let output = push_cmd(layout.path(), &reference)
-        .args(["--username", &user, "--password-stdin"])
-        .write_stdin(format!("{password}\n"))
-        .output()
-        .unwrap();
-    assert_eq!(succeeded(&output), digest);
+    let (layout, digest) = packaged();
+    let reference = fresh_reference(&registry, "stdin");
+    let pushed = succeeded(
+        push_cmd(layout.path(), &reference)
+            .args(["--username", &user, "--password-stdin"])
+            .write_stdin(format!("{password}\n")),
+    );
+    assert_eq!(pushed, digest);
     // skopeo reads it back with the same credentials, and not without them.
     let creds = format!("{user}:{password}");
     let raw = skopeo(&[
@@ -241,8 +234,7 @@ fn push_with_username_and_password_stdin() {
 fn push_with_a_docker_config_json() {
     use base64::Engine as _;
     let (registry, user, password) = registry_with_auth();
-    let layout = tempfile::tempdir().unwrap();
-    let digest = package(&filter_wasm(), layout.path());
+    let (layout, digest) = packaged();
     let config = tempfile::tempdir().unwrap();
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     std::fs::write(
@@ -251,20 +243,17 @@ fn push_with_a_docker_config_json() {
     )
     .unwrap();
     // `--registry-config FILE`.
-    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("config"));
-    let output = push_cmd(layout.path(), &reference)
-        .arg("--registry-config")
-        .arg(config.path().join("config.json"))
-        .output()
-        .unwrap();
-    assert_eq!(succeeded(&output), digest);
+    let reference = fresh_reference(&registry, "config");
+    let pushed = succeeded(
+        push_cmd(layout.path(), &reference)
+            .arg("--registry-config")
+            .arg(config.path().join("config.json")),
+    );
+    assert_eq!(pushed, digest);
     // `$DOCKER_CONFIG/config.json`, as docker and skopeo read it.
-    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("env"));
-    let output = push_cmd(layout.path(), &reference)
-        .env("DOCKER_CONFIG", config.path())
-        .output()
-        .unwrap();
-    assert_eq!(succeeded(&output), digest);
+    let reference = fresh_reference(&registry, "env");
+    let pushed = succeeded(push_cmd(layout.path(), &reference).env("DOCKER_CONFIG", config.path()));
+    assert_eq!(pushed, digest);
     let raw = skopeo(&[
         "inspect",
         "--tls-verify=false",
@@ -279,9 +268,8 @@ fn push_with_a_docker_config_json() {
 #[test]
 fn a_wrong_password_is_rejected_naming_the_user() {
     let (registry, user, _) = registry_with_auth();
-    let layout = tempfile::tempdir().unwrap();
-    package(&filter_wasm(), layout.path());
-    let reference = format!("{registry}/meshpolicy/{}:v1", unique_tag("wrong"));
+    let (layout, _) = packaged();
+    let reference = fresh_reference(&registry, "wrong");
     push_cmd(layout.path(), &reference)
         .args(["--username", &user, "--password-stdin"])
         .write_stdin("not-the-password\n")

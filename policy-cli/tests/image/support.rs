@@ -2,22 +2,18 @@
 //! running `policy-cli package`, and skopeo as the independent client.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 
 /// The built filter (the test kit's: fails naming `make build`).
 pub use test_kit::filter_wasm_path as filter_wasm;
 
-/// The trimmed stdout of a command that must have succeeded (its stderr
-/// otherwise).
-pub fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone())
+/// Runs `cmd`, which must succeed (a failure shows its output); its
+/// trimmed stdout.
+pub fn succeeded(cmd: &mut assert_cmd::Command) -> String {
+    let assert = cmd.assert().success();
+    String::from_utf8(assert.get_output().stdout.clone())
         .unwrap()
         .trim()
         .to_owned()
@@ -25,15 +21,14 @@ pub fn succeeded(output: &Output) -> String {
 
 /// `policy-cli package [flags] -o dir wasm`; the printed manifest digest.
 pub fn package(wasm: &Path, dir: &Path, flags: &[&str]) -> String {
-    let output = cargo_bin_cmd!("policy-cli")
-        .arg("package")
-        .args(flags)
-        .arg("-o")
-        .arg(dir)
-        .arg(wasm)
-        .output()
-        .unwrap();
-    succeeded(&output)
+    succeeded(
+        cargo_bin_cmd!("policy-cli")
+            .arg("package")
+            .args(flags)
+            .arg("-o")
+            .arg(dir)
+            .arg(wasm),
+    )
 }
 
 /// skopeo's stdout; it must succeed.

@@ -8,7 +8,7 @@ use policy_cli::request::RequestSpec;
 use policy_cli::source::{SourceFile, parse_documents};
 use serde_json::{Value, json};
 
-use crate::{POLICY, open};
+use crate::open;
 
 const DIFFERENTIAL: &str = include_str!("../../testdata/playground/differential.policy.yaml");
 
@@ -129,9 +129,10 @@ fn native(policy_text: &str, cases: &[Case]) -> Vec<Value> {
 async fn the_browser_build_decides_as_the_native_engine() {
     let cases = cases();
     let requests: Vec<String> = cases.iter().map(|c| c.page.to_string()).collect();
+    let article = test_kit::article_policy_yaml();
     let (_server, b) = open().await;
     for (name, policy) in [
-        ("the article's policy", POLICY),
+        ("the article's policy", article.as_str()),
         ("differential.policy.yaml", DIFFERENTIAL),
     ] {
         let got = b

@@ -17,8 +17,6 @@ mod page;
 
 use browser::{Browser, Server};
 
-pub const POLICY: &str = include_str!("../../../manifests/policy/reviews.policy.yaml");
-
 /// The article's Istio YAML as a person pastes it: the rewrite's
 /// VirtualService, then the canary's DestinationRule and VirtualService.
 pub const ISTIO: &str = concat!(

@@ -3,11 +3,37 @@
 //! same with the article's Istio YAML, imported in the page.
 
 use serde_json::json;
+use test_kit::article_policy_yaml;
 
-use crate::{ISTIO, POLICY, open};
+use crate::browser::Browser;
+use crate::{ISTIO, open};
 
 /// Reads a decision field (`path`, `destination host`, ...) once it shows.
 const FIELD: &str = "const e = document.querySelector(arguments[0]); return e && e.textContent;";
+
+/// Waits for `what`, the element at `selector`, to show; its text.
+async fn wait_for_text(b: &Browser, what: &str, selector: &str) -> serde_json::Value {
+    b.wait_for_with(what, FIELD, vec![json!(selector)]).await
+}
+
+/// Sends the article's request (`GET /wpcatalog/books?id=1` to
+/// `reviews:9080`) and checks the article's decision: rewritten to
+/// `/newcatalog`, routed to reviews v2.
+async fn sends_the_articles_request(b: &Browser) {
+    b.type_into("#authority", "reviews:9080").await;
+    b.type_into("#path", "/wpcatalog/books?id=1").await;
+    b.click("#send").await;
+    let path = wait_for_text(b, "the rewritten path", "#decision [data-field=path]").await;
+    assert_eq!(path, "/newcatalog/books?id=1");
+    let host = b
+        .text("#decision [data-field=destination] [data-field=host]")
+        .await;
+    let subset = b
+        .text("#decision [data-field=destination] [data-field=subset]")
+        .await;
+    assert_eq!(host.as_deref(), Some("reviews.prod.svc.cluster.local"));
+    assert_eq!(subset.as_deref(), Some("v2"));
+}
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_articles_request_is_rewritten_and_routed() {
@@ -19,31 +45,14 @@ async fn the_articles_request_is_rewritten_and_routed() {
         "return document.querySelector('#diagnostics li[data-code=no-policy]')",
     )
     .await;
-    b.type_into("#policy", POLICY).await;
+    let policy = article_policy_yaml();
+    b.type_into("#policy", &policy).await;
     assert_eq!(
         b.value("#policy").await,
-        POLICY,
+        policy,
         "the editor holds the pasted policy"
     );
-    b.type_into("#authority", "reviews:9080").await;
-    b.type_into("#path", "/wpcatalog/books?id=1").await;
-    b.click("#send").await;
-    let path = b
-        .wait_for_with(
-            "the rewritten path",
-            FIELD,
-            vec![json!("#decision [data-field=path]")],
-        )
-        .await;
-    assert_eq!(path, "/newcatalog/books?id=1");
-    let host = b
-        .text("#decision [data-field=destination] [data-field=host]")
-        .await;
-    let subset = b
-        .text("#decision [data-field=destination] [data-field=subset]")
-        .await;
-    assert_eq!(host.as_deref(), Some("reviews.prod.svc.cluster.local"));
-    assert_eq!(subset.as_deref(), Some("v2"));
+    sends_the_articles_request(&b).await;
     assert_eq!(b.text("#status").await.as_deref(), Some("valid policy"));
     // the trace is rendered after the decision: wait for it
     let trace = b
@@ -102,25 +111,7 @@ spec:
 async fn the_articles_istio_yaml_is_imported_and_decides() {
     let (_server, b) = open().await;
     b.type_into("#policy", ISTIO).await;
-    b.type_into("#authority", "reviews:9080").await;
-    b.type_into("#path", "/wpcatalog/books?id=1").await;
-    b.click("#send").await;
-    let path = b
-        .wait_for_with(
-            "the rewritten path",
-            FIELD,
-            vec![json!("#decision [data-field=path]")],
-        )
-        .await;
-    assert_eq!(path, "/newcatalog/books?id=1");
-    let host = b
-        .text("#decision [data-field=destination] [data-field=host]")
-        .await;
-    let subset = b
-        .text("#decision [data-field=destination] [data-field=subset]")
-        .await;
-    assert_eq!(host.as_deref(), Some("reviews.prod.svc.cluster.local"));
-    assert_eq!(subset.as_deref(), Some("v2"));
+    sends_the_articles_request(&b).await;
     // valid, with the import's notes and the engine's warning (two
     // VirtualServices for one host, merged) marked at their lines
     let status = b.text("#status").await.unwrap_or_default();
@@ -207,7 +198,7 @@ async fn a_bad_regex_in_istio_yaml_shows_its_line() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_share_link_brings_the_same_state_back() {
     let (server, b) = open().await;
-    let policy = POLICY.replace("legacy-catalog", "shared-rule");
+    let policy = article_policy_yaml().replace("legacy-catalog", "shared-rule");
     b.type_into("#policy", &policy).await;
     b.type_into("#path", "/consumercatalog/shared?x=1").await;
     b.type_into("#headers", "x-user-id: 42\nx-team: blue").await;
@@ -227,13 +218,12 @@ async fn a_share_link_brings_the_same_state_back() {
     assert_eq!(b.value("#policy").await, policy);
     assert_eq!(b.value("#path").await, "/consumercatalog/shared?x=1");
     assert_eq!(b.value("#headers").await, "x-user-id: 42\nx-team: blue");
-    let rule = b
-        .wait_for_with(
-            "the decision",
-            FIELD,
-            vec![json!("#decision [data-field=rule] [data-field=name]")],
-        )
-        .await;
+    let rule = wait_for_text(
+        &b,
+        "the decision",
+        "#decision [data-field=rule] [data-field=name]",
+    )
+    .await;
     assert_eq!(rule, "shared-rule");
     assert!(
         b.text("#notice").await.unwrap_or_default().is_empty(),
@@ -249,7 +239,7 @@ async fn a_link_from_another_engine_version_says_so() {
     // format is checked, not only the page's round trip.
     let state = json!({
         "v": "0.0.1 meshpolicy.dev/v0",
-        "policy": POLICY,
+        "policy": article_policy_yaml(),
         "request": { "method": "GET", "authority": "reviews", "path": "/from-the-past" }
     });
     let link = format!("{}#s={}", server.url, encode_state(&state.to_string()));

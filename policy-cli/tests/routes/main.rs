@@ -84,17 +84,16 @@ fn plugin(table: RouteTable) -> Plugin {
     .unwrap()
 }
 
-/// (cluster, upstream path, local status, response flag)
-fn send(
-    plugin: &mut Plugin,
-    authority: &str,
-    path: &str,
-) -> (
+/// Where a request landed: (cluster, upstream path, local status, response
+/// flag).
+type Landed = (
     Option<String>,
     Option<String>,
     Option<u32>,
     Option<&'static str>,
-) {
+);
+
+fn send(plugin: &mut Plugin, authority: &str, path: &str) -> Landed {
     let mut stream = plugin.new_stream();
     let action = stream.request_headers(
         &[
@@ -117,6 +116,12 @@ fn send(
     )
 }
 
+/// [`send`] through a fresh plugin with the article's route table.
+fn land(authority: &str, path: &str) -> Landed {
+    let (table, _) = table();
+    send(&mut plugin(table), authority, path)
+}
+
 #[test]
 fn the_article_rewrite_lands_on_reviews_v2_with_the_new_path() {
     let (table, ignored) = table();
@@ -133,10 +138,7 @@ fn the_article_rewrite_lands_on_reviews_v2_with_the_new_path() {
 
 #[test]
 fn a_declared_service_without_a_virtual_service_lands_on_its_default_cluster_unchanged() {
-    let (table, _) = table();
-    let mut plugin = plugin(table);
-    let (cluster, path, _, _) = send(
-        &mut plugin,
+    let (cluster, path, _, _) = land(
         "ratings.prod.svc.cluster.local:9080",
         "/wpcatalog/books?id=1",
     );
@@ -149,17 +151,13 @@ fn a_declared_service_without_a_virtual_service_lands_on_its_default_cluster_unc
 
 #[test]
 fn an_undeclared_host_lands_on_the_passthrough_cluster() {
-    let (table, _) = table();
-    let mut plugin = plugin(table);
-    let (cluster, _, _, _) = send(&mut plugin, "api.example.org", "/wpcatalog");
+    let (cluster, _, _, _) = land("api.example.org", "/wpcatalog");
     assert_eq!(cluster.as_deref(), Some("PassthroughCluster"));
 }
 
 #[test]
 fn a_host_whose_routes_do_not_match_gets_404_nr() {
-    let (table, _) = table();
-    let mut plugin = plugin(table);
-    let (cluster, path, local, flag) = send(&mut plugin, "reviews", "/reviews/1");
+    let (cluster, path, local, flag) = land("reviews", "/reviews/1");
     assert_eq!((cluster, path), (None, None));
     assert_eq!((local, flag), (Some(404), Some("NR")));
 }
