@@ -11,64 +11,66 @@ fn header(name: &str) -> HeaderMatcher {
     }
 }
 
+fn query_param(name: &str) -> QueryParameterMatcher {
+    QueryParameterMatcher {
+        name: name.into(),
+        ..QueryParameterMatcher::default()
+    }
+}
+
+/// The path matcher of `m`, which must build.
+fn path(m: RouteMatch) -> PathMatcher {
+    PathMatcher::build("m", &m).unwrap()
+}
+
+/// The header matcher `h`, which must build.
+fn header_data(h: HeaderMatcher) -> HeaderData {
+    HeaderData::build("h", &h).unwrap()
+}
+
+/// The query parameter matcher `q`, which must build.
+fn query(q: QueryParameterMatcher) -> QueryData {
+    QueryData::build("q", &q).unwrap()
+}
+
 #[test]
 fn prefix_ignores_the_query_string_and_has_no_segment_boundary() {
-    let m = PathMatcher::build(
-        "m",
-        &RouteMatch {
-            prefix: Some("/search?q=".into()),
-            ..RouteMatch::default()
-        },
-    )
-    .unwrap();
+    let m = path(RouteMatch {
+        prefix: Some("/search?q=".into()),
+        ..RouteMatch::default()
+    });
     assert!(!m.matches("/search?q=x"));
-    let m = PathMatcher::build(
-        "m",
-        &RouteMatch {
-            prefix: Some("/wpcatalog".into()),
-            ..RouteMatch::default()
-        },
-    )
-    .unwrap();
+    let m = path(RouteMatch {
+        prefix: Some("/wpcatalog".into()),
+        ..RouteMatch::default()
+    });
     assert!(m.matches("/wpcatalogue?x=1"));
     assert!(!m.matches("/WPcatalog"));
 }
 
 #[test]
 fn exact_and_regex_see_the_path_without_query_and_regex_is_a_full_match() {
-    let exact = PathMatcher::build(
-        "m",
-        &RouteMatch {
-            path: Some("/a".into()),
-            case_sensitive: Some(false),
-            ..RouteMatch::default()
-        },
-    )
-    .unwrap();
+    let exact = path(RouteMatch {
+        path: Some("/a".into()),
+        case_sensitive: Some(false),
+        ..RouteMatch::default()
+    });
     assert!(exact.matches("/A?b=1"));
     assert!(!exact.matches("/a/b"));
-    let re = PathMatcher::build(
-        "m",
-        &RouteMatch {
-            safe_regex: Some("/r/[0-9]+".into()),
-            ..RouteMatch::default()
-        },
-    )
-    .unwrap();
+    let re = path(RouteMatch {
+        safe_regex: Some("/r/[0-9]+".into()),
+        ..RouteMatch::default()
+    });
     assert!(re.matches("/r/12?x=y"));
     assert!(!re.matches("/r/12/x"));
 }
 
 #[test]
 fn path_separated_prefix_needs_a_segment_boundary() {
-    let m = PathMatcher::build(
-        "m",
-        &RouteMatch {
-            path_separated_prefix: Some("/api".into()),
-            ..RouteMatch::default()
-        },
-    )
-    .unwrap();
+    let m = path(RouteMatch {
+        path_separated_prefix: Some("/api".into()),
+        ..RouteMatch::default()
+    });
     assert!(m.matches("/api"));
     assert!(m.matches("/api/v1"));
     assert!(m.matches("/api?x"));
@@ -77,14 +79,10 @@ fn path_separated_prefix_needs_a_segment_boundary() {
 
 #[test]
 fn several_values_of_a_header_are_joined_with_commas() {
-    let m = HeaderData::build(
-        "h",
-        &HeaderMatcher {
-            exact: Some("a,b".into()),
-            ..header("x-v")
-        },
-    )
-    .unwrap();
+    let m = header_data(HeaderMatcher {
+        exact: Some("a,b".into()),
+        ..header("x-v")
+    });
     assert!(m.matches(&headers(&[("x-v", "a"), ("x-v", "b")])));
     assert!(!m.matches(&headers(&[("x-v", "a")])));
 }
@@ -96,106 +94,73 @@ fn a_missing_header_fails_value_matchers_even_inverted_unless_treated_as_empty()
         invert_match: true,
         ..header("x-v")
     };
-    let m = HeaderData::build("h", &inverted).unwrap();
+    let m = header_data(inverted.clone());
     assert!(!m.matches(&[]));
     assert!(m.matches(&headers(&[("x-v", "y")])));
-    let m = HeaderData::build(
-        "h",
-        &HeaderMatcher {
-            treat_missing_header_as_empty: true,
-            ..inverted
-        },
-    )
-    .unwrap();
+    let m = header_data(HeaderMatcher {
+        treat_missing_header_as_empty: true,
+        ..inverted
+    });
     assert!(m.matches(&[]));
 }
 
 #[test]
 fn present_matchers_follow_envoy() {
-    let present = HeaderData::build("h", &header("x-v")).unwrap();
+    let present = header_data(header("x-v"));
     assert!(present.matches(&headers(&[("x-v", "")])));
     assert!(!present.matches(&[]));
-    let absent = HeaderData::build(
-        "h",
-        &HeaderMatcher {
-            present: Some(false),
-            ..header("x-v")
-        },
-    )
-    .unwrap();
+    let absent = header_data(HeaderMatcher {
+        present: Some(false),
+        ..header("x-v")
+    });
     assert!(absent.matches(&[]));
-    let inverted = HeaderData::build(
-        "h",
-        &HeaderMatcher {
-            invert_match: true,
-            ..header("x-v")
-        },
-    )
-    .unwrap();
+    let inverted = header_data(HeaderMatcher {
+        invert_match: true,
+        ..header("x-v")
+    });
     assert!(inverted.matches(&[]));
     assert!(!inverted.matches(&headers(&[("x-v", "1")])));
 }
 
 #[test]
 fn pseudo_headers_match_like_any_other() {
-    let m = HeaderData::build(
-        "h",
-        &HeaderMatcher {
-            prefix: Some("GE".into()),
-            ..header(":method")
-        },
-    )
-    .unwrap();
+    let m = header_data(HeaderMatcher {
+        prefix: Some("GE".into()),
+        ..header(":method")
+    });
     assert!(m.matches(&headers(&[(":method", "GET")])));
 }
 
 #[test]
 fn query_parameters_use_the_first_value_undecoded() {
-    let q = QueryData::build(
-        "q",
-        &QueryParameterMatcher {
-            name: "id".into(),
-            exact: Some("a%20b".into()),
-            ..QueryParameterMatcher::default()
-        },
-    )
-    .unwrap();
+    let q = query(QueryParameterMatcher {
+        exact: Some("a%20b".into()),
+        ..query_param("id")
+    });
     assert!(q.matches("/p?id=a%20b&id=c"));
     assert!(!q.matches("/p?id=c&id=a%20b"));
-    let present = QueryData::build(
-        "q",
-        &QueryParameterMatcher {
-            name: "flag".into(),
-            ..QueryParameterMatcher::default()
-        },
-    )
-    .unwrap();
+    let present = query(query_param("flag"));
     assert!(present.matches("/p?flag"));
     assert!(!present.matches("/p"));
 }
 
 #[test]
 fn bad_matchers_are_errors_naming_the_field() {
-    let err = HeaderData::build(
-        "virtual_hosts[0].routes[1].match.headers[0]",
-        &HeaderMatcher {
-            safe_regex: Some("(".into()),
-            ..header("x")
-        },
-    )
-    .unwrap_err();
+    let bad_regex = HeaderMatcher {
+        safe_regex: Some("(".into()),
+        ..header("x")
+    };
+    let err =
+        HeaderData::build("virtual_hosts[0].routes[1].match.headers[0]", &bad_regex).unwrap_err();
     assert!(
         err.starts_with("virtual_hosts[0].routes[1].match.headers[0].safe_regex"),
         "{err}"
     );
-    let err = HeaderData::build(
-        "h",
-        &HeaderMatcher {
-            exact: Some("a".into()),
-            prefix: Some("b".into()),
-            ..header("x")
-        },
-    )
-    .unwrap_err();
+    let two_matchers = HeaderMatcher {
+        exact: Some("a".into()),
+        prefix: Some("b".into()),
+        ..header("x")
+    };
+    let err = HeaderData::build("h", &two_matchers).unwrap_err();
     assert!(err.contains("at most one"), "{err}");
 }
