@@ -91,12 +91,10 @@ fn metrics_follow_envoy_counters_gauges_and_histograms() {
     p.expect("increment_unknown", NotFound, "");
     p.expect("get_unknown", NotFound, "");
 
-    let metrics = plugin.metrics();
     let find = |name: &str| {
-        metrics
-            .iter()
-            .find(|m| m.name == name)
-            .unwrap_or_else(|| panic!("no metric `{name}` in {metrics:?}"))
+        plugin
+            .metric(name)
+            .unwrap_or_else(|| panic!("no metric `{name}` in {:?}", plugin.metrics()))
     };
     assert_eq!(find("probe_counter").kind, MetricKind::Counter);
     assert_eq!(find("probe_counter").value, MetricValue::Counter(13));

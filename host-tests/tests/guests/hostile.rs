@@ -80,13 +80,18 @@ fn an_infinite_loop_runs_out_of_fuel() {
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
 
-#[test]
-fn memory_growth_stops_at_the_limit() {
+/// `guest-probe` in `mode` with guest memory limited to 32 MiB.
+fn with_32_mib(mode: &str) -> Plugin {
     let limits = Limits {
         max_memory_bytes: 32 << 20,
         ..Limits::default()
     };
-    let mut plugin = start("grow", false, limits);
+    start(mode, false, limits)
+}
+
+#[test]
+fn memory_growth_stops_at_the_limit() {
+    let mut plugin = with_32_mib("grow");
     let mut stream = plugin.new_stream();
     assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
     let p = probes(&plugin);
@@ -108,11 +113,7 @@ fn memory_growth_stops_at_the_limit() {
 
 #[test]
 fn an_allocation_past_the_limit_traps_without_hurting_the_host() {
-    let limits = Limits {
-        max_memory_bytes: 32 << 20,
-        ..Limits::default()
-    };
-    let mut plugin = start("huge-alloc", false, limits);
+    let mut plugin = with_32_mib("huge-alloc");
     assert_fail_stream(&mut plugin);
     assert!(plugin.is_failed());
 }

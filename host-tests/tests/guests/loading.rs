@@ -48,9 +48,7 @@ fn a_module_without_wasi_loads_and_runs() {
         .expect("the guest stamped the request");
     assert!(stamp > 1_500_000_000, "seconds since the epoch: {stamp}");
     let counter = plugin
-        .metrics()
-        .iter()
-        .find(|m| m.name == "nowasi_requests")
+        .metric("nowasi_requests")
         .expect("the counter exists");
     assert_eq!(counter.value, MetricValue::Counter(1));
 }
