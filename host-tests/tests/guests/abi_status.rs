@@ -30,6 +30,14 @@ pub fn probes(plugin: &Plugin) -> Probes {
     Probes::from_logs(plugin.logs().iter())
 }
 
+/// Sends `request` through a new stream of `plugin`, which must let it
+/// continue, and returns the probes logged so far.
+pub fn probes_after(plugin: &mut Plugin, request: &[(&str, &str)]) -> Probes {
+    let mut stream = plugin.new_stream();
+    assert_eq!(stream.request_headers(request, true), Action::Continue);
+    probes(plugin)
+}
+
 const REQUEST: &[(&str, &str)] = &[
     (":method", "GET"),
     (":path", "/p"),
@@ -320,9 +328,7 @@ fn an_empty_map_has_size_zero_and_no_pairs() {
 #[test]
 fn out_of_bounds_pointers_get_an_error_status_not_a_crash() {
     let mut plugin = start_probe("oob");
-    let mut stream = plugin.new_stream();
-    assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
-    let p = probes(&plugin);
+    let p = probes_after(&mut plugin, REQUEST);
     p.expect("oob_log", InvalidMemoryAccess, "");
     p.expect("oob_return_pointers", InvalidMemoryAccess, "");
     p.expect("oob_key", InvalidMemoryAccess, "");

@@ -2,9 +2,9 @@
 //! fail-open or fail-closed as in Envoy), loops run out of fuel, memory
 //! growth stops at the limit, a missing import fails the load by name.
 
-use crate::abi_status::probes;
+use crate::abi_status::{probes, probes_after};
 use crate::support::guest;
-use host_tests::{Action, Limits, Plugin, PluginOptions};
+use host_tests::{Limits, Plugin, PluginOptions};
 
 const REQUEST: &[(&str, &str)] = &[(":method", "GET"), (":path", "/p"), (":authority", "h")];
 
@@ -92,9 +92,7 @@ fn with_32_mib(mode: &str) -> Plugin {
 #[test]
 fn memory_growth_stops_at_the_limit() {
     let mut plugin = with_32_mib("grow");
-    let mut stream = plugin.new_stream();
-    assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
-    let p = probes(&plugin);
+    let p = probes_after(&mut plugin, REQUEST);
     let value = p.value("grow_refused").to_string();
     let pages: usize = value.split(' ').nth(1).unwrap().parse().unwrap();
     assert!(

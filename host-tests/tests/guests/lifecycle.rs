@@ -2,8 +2,8 @@
 //! on any status it does not expect, so these runs also check that the host
 //! answers as Envoy does.
 
-use crate::support::guest;
-use host_tests::{Action, HttpCallResponse, MetricValue, Plugin, PluginOptions, SharedStore};
+use crate::support::{assert_counter, guest};
+use host_tests::{Action, HttpCallResponse, Plugin, PluginOptions, SharedStore};
 use std::time::Duration;
 
 const REQUEST: &[(&str, &str)] = &[(":method", "GET"), (":path", "/p"), (":authority", "h")];
@@ -74,10 +74,7 @@ fn a_request_walks_every_callback() {
     ];
     let got: Vec<&String> = logs.iter().filter(|m| m.starts_with("sdk ")).collect();
     assert_eq!(got, expected.iter().collect::<Vec<_>>());
-    let requests = plugin
-        .metric("sdk_requests_total")
-        .expect("the counter exists");
-    assert_eq!(requests.value, MetricValue::Counter(1));
+    assert_counter(&plugin, "sdk_requests_total", 1);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Loading: a missing import is named, a module without WASI runs, and the
 //! floor guest works.
 
-use crate::support::{guest, guest_bytes, host};
-use host_tests::{AbiVersion, Action, Error, MetricValue, Plugin, PluginOptions};
+use crate::support::{assert_counter, guest, guest_bytes, host};
+use host_tests::{AbiVersion, Action, Error, Plugin, PluginOptions};
 
 /// A proxy-wasm module that imports `env.proxy_no_such_function_for_tests`,
 /// which no host provides.
@@ -47,10 +47,7 @@ fn a_module_without_wasi_loads_and_runs() {
         .map(|(_, v)| v.parse::<u64>().unwrap())
         .expect("the guest stamped the request");
     assert!(stamp > 1_500_000_000, "seconds since the epoch: {stamp}");
-    let counter = plugin
-        .metric("nowasi_requests")
-        .expect("the counter exists");
-    assert_eq!(counter.value, MetricValue::Counter(1));
+    assert_counter(&plugin, "nowasi_requests", 1);
 }
 
 #[test]
