@@ -30,63 +30,33 @@
     clippy::indexing_slicing
 )]
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use host_tests::{Host, LoadedModule, Plugin, PluginOptions, Properties};
 use meshpolicy_engine::limits::MAX_RULES;
 use serde_json::{Value, json};
 
-// `estimate` (criterion's estimates) is for the criterion benchmarks.
-#[path = "support/common.rs"]
-#[allow(dead_code)]
-mod common;
-use common::{RESPONSE, filter_bytes, guest_bytes, request, target_dir};
+use test_kit::bench::{RESPONSE, human, request, sidecar_request, verdict, write_section};
+use test_kit::{filter_wasm as filter_bytes, guest_bytes};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench cost";
 const ROUNDS: usize = 41;
 const BATCH: u32 = 1000;
 
 /// A typical mesh request: pseudo-headers plus what a sidecar adds.
-const REQUEST: &[(&str, &str)] = &[
-    (":method", "GET"),
-    (":path", "/wpcatalog/item/42?color=red"),
-    (":authority", "reviews.prod.svc.cluster.local"),
-    (":scheme", "http"),
-    ("user-agent", "curl/8.5.0"),
-    ("accept", "*/*"),
-    ("x-user-id", "7"),
-    ("x-request-id", "5c1f6a2e-8a3b-4c61-9d7e-0b2f8f1e9a10"),
-    ("x-forwarded-proto", "http"),
-    ("x-envoy-attempt-count", "1"),
-];
+static REQUEST: LazyLock<Vec<(&str, &str)>> = LazyLock::new(sidecar_request);
 
-/// The article's policy (SPEC §2) with `telemetry`.
+/// The article's policy (SPEC §2, `manifests/policy/`) with `telemetry`.
 fn article(telemetry: Value) -> Value {
-    json!({
-        "apiVersion": "meshpolicy.dev/v1alpha2",
-        "kind": "TrafficPolicy",
-        "metadata": {"name": "reviews", "namespace": "prod"},
-        "spec": {
-            "virtualServices": [{"name": "reviews-route", "hosts": ["reviews.prod.svc.cluster.local"], "http": [
-                {"name": "legacy-catalog",
-                 "match": [{"uri": {"prefix": "/wpcatalog"}}, {"uri": {"prefix": "/consumercatalog"}}],
-                 "rewrite": {"uri": "/newcatalog"},
-                 "route": [{"destination": {"host": "reviews.prod.svc.cluster.local", "subset": "v2"}}]},
-                {"name": "reviews-canary",
-                 "route": [{"destination": {"host": "reviews", "subset": "v1"}, "weight": 90},
-                           {"destination": {"host": "reviews", "subset": "v2"}, "weight": 10}],
-                 "sticky": {"header": "x-user-id"}}
-            ]}],
-            "subsets": {"reviews.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}},
-            "telemetry": telemetry
-        }
-    })
+    let mut policy = test_kit::article_policy();
+    policy["spec"]["telemetry"] = telemetry;
+    policy
 }
 
-/// shared/examples/istio/telemetry-tag-overrides.yaml.
+/// The article's Telemetry (shared/examples/istio/telemetry-tag-overrides.yaml).
 fn article_telemetry() -> Value {
-    json!([{"overrides": [{"match": {"metric": "ALL_METRICS"}, "tagOverrides": {
-        "source_app": {"operation": "REMOVE"}, "destination_app": {"operation": "REMOVE"}}}]}])
+    test_kit::article_policy()["spec"]["telemetry"].clone()
 }
 
 fn metrics_off() -> Value {
@@ -104,15 +74,7 @@ fn prefix_rules(n: usize) -> Value {
             })
         })
         .collect();
-    json!({
-        "apiVersion": "meshpolicy.dev/v1alpha2",
-        "kind": "TrafficPolicy",
-        "metadata": {"name": "rules", "namespace": "prod"},
-        "spec": {
-            "virtualServices": [{"name": "svc", "hosts": ["*"], "http": http}],
-            "telemetry": article_telemetry()
-        }
-    })
+    test_kit::policy(json!({"http": http, "telemetry": article_telemetry()}))
 }
 
 /// An outbound sidecar `productpage-v1` calling `reviews-v2`.
@@ -137,10 +99,10 @@ fn start(module: &LoadedModule, config: &[u8], count: bool) -> Plugin {
 /// headers, and the end (on_log, on_done, on_delete).
 fn fuel(module: &LoadedModule, config: &[u8]) -> [u64; 3] {
     let mut plugin = start(module, config, false);
-    request(&mut plugin, REQUEST);
+    request(&mut plugin, &REQUEST);
     let t0 = plugin.fuel_total();
     let mut stream = plugin.new_stream();
-    stream.request_headers(REQUEST, true);
+    stream.request_headers(&REQUEST, true);
     let t1 = stream.plugin().fuel_total();
     stream.response_headers(RESPONSE, true);
     let t2 = stream.plugin().fuel_total();
@@ -160,22 +122,8 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn human(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
-}
-
 fn mib(bytes: usize) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "**missed**" }
 }
 
 /// (a): medians per variant (ns per request), median ratios to variants 0
@@ -189,16 +137,16 @@ fn per_request(variants: &[Variant]) -> (Vec<f64>, Vec<(f64, f64)>, Vec<u64>) {
         .iter()
         .map(|v| {
             let mut p = start(&v.module, &v.config, true);
-            request(&mut p, REQUEST); // defines the metrics of the label set
+            request(&mut p, &REQUEST); // defines the metrics of the label set
             p.take_host_calls();
-            request(&mut p, REQUEST);
+            request(&mut p, &REQUEST);
             p.take_host_calls().total()
         })
         .collect();
     // Warm-up: a round that is not kept.
     for p in &mut plugins {
         for _ in 0..BATCH {
-            request(p, REQUEST);
+            request(p, &REQUEST);
         }
     }
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
@@ -209,7 +157,7 @@ fn per_request(variants: &[Variant]) -> (Vec<f64>, Vec<(f64, f64)>, Vec<u64>) {
             let p = &mut plugins[i];
             let started = Instant::now();
             for _ in 0..BATCH {
-                request(p, REQUEST);
+                request(p, &REQUEST);
             }
             times[i].push(started.elapsed().as_nanos() as f64 / f64::from(BATCH));
         }
@@ -472,8 +420,5 @@ fn main() {
         "\nThe leak check is also a test (`host-tests/tests/filter/cost.rs`), with the host \
          calls per request.\n",
     );
-    let out = target_dir().join("bench");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("32-cost.md"), &md).unwrap();
-    println!("{md}");
+    write_section("32-cost.md", &md);
 }

@@ -20,12 +20,12 @@
 
 use criterion::{BenchmarkId, Criterion};
 use host_tests::{Host, LoadedModule, ModuleSource, Plugin, PluginOptions};
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[path = "support/common.rs"]
-mod common;
-use common::{RESPONSE, estimate, filter_bytes, guest_bytes, request, target_dir};
+use test_kit::bench::{
+    criterion, estimate, headers_only, human, request, sidecar_request, verdict, write_section,
+};
+use test_kit::{filter_wasm as filter_bytes, guest_bytes};
 
 const COMMAND: &str = "cargo bench -p host-tests --bench host";
 
@@ -50,19 +50,6 @@ const POLICY: &str = r#"{
   }
 }"#;
 
-/// A typical mesh request: pseudo-headers plus what a sidecar adds.
-const REQUEST: &[(&str, &str)] = &[
-    (":method", "GET"),
-    (":path", "/wpcatalog/item/42?color=red"),
-    (":authority", "reviews.prod.svc.cluster.local"),
-    (":scheme", "http"),
-    ("user-agent", "curl/8.5.0"),
-    ("accept", "*/*"),
-    ("x-user-id", "7"),
-    ("x-request-id", "5c1f6a2e-8a3b-4c61-9d7e-0b2f8f1e9a10"),
-    ("x-forwarded-proto", "http"),
-    ("x-envoy-attempt-count", "1"),
-];
 fn floor_bytes() -> Vec<u8> {
     guest_bytes("floor")
 }
@@ -92,16 +79,18 @@ fn variant(bytes: &[u8], n: u64) -> Vec<u8> {
 }
 
 fn bench_requests(c: &mut Criterion, floor: &LoadedModule, filter: &LoadedModule) {
+    let request_headers = sidecar_request();
+    let req = request_headers.as_slice();
     let mut group = c.benchmark_group("request");
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(4));
     let mut floor_plugin = start(floor, "");
     group.bench_function(BenchmarkId::from_parameter("floor"), |b| {
-        b.iter(|| request(&mut floor_plugin, REQUEST))
+        b.iter(|| request(&mut floor_plugin, req))
     });
     let mut filter_plugin = start(filter, POLICY);
     group.bench_function(BenchmarkId::from_parameter("meshpolicy"), |b| {
-        b.iter(|| request(&mut filter_plugin, REQUEST))
+        b.iter(|| request(&mut filter_plugin, req))
     });
     group.finish();
 
@@ -111,25 +100,12 @@ fn bench_requests(c: &mut Criterion, floor: &LoadedModule, filter: &LoadedModule
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(3));
     group.bench_function(BenchmarkId::from_parameter("floor"), |b| {
-        b.iter_custom(|iters| headers_only(&mut floor_plugin, iters))
+        b.iter_custom(|iters| headers_only(&mut floor_plugin, req, iters).0)
     });
     group.bench_function(BenchmarkId::from_parameter("meshpolicy"), |b| {
-        b.iter_custom(|iters| headers_only(&mut filter_plugin, iters))
+        b.iter_custom(|iters| headers_only(&mut filter_plugin, req, iters).0)
     });
     group.finish();
-}
-
-fn headers_only(plugin: &mut Plugin, iters: u64) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let mut stream = plugin.new_stream();
-        let started = Instant::now();
-        black_box(stream.request_headers(REQUEST, true));
-        total += started.elapsed();
-        stream.response_headers(RESPONSE, true);
-        stream.complete();
-    }
-    total
 }
 
 fn bench_loads(c: &mut Criterion, bytes: &[u8]) {
@@ -202,22 +178,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-/// Criterion's estimate for one benchmark, in nanoseconds: (median, mean).
-fn human(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
-}
-
 fn main() {
-    let criterion_dir = target_dir().join("criterion");
-    let mut c = Criterion::default()
-        .output_directory(&criterion_dir)
-        .configure_from_args();
+    let (mut c, criterion_dir) = criterion();
     let host = Host::new().expect("the host starts");
     let floor = host.load_bytes(&floor_bytes()).expect("guest-floor loads");
     let filter_bytes = filter_bytes();
@@ -236,7 +198,6 @@ fn main() {
     let (disk_ns, _) = estimate(&criterion_dir, "load", "disk-cache");
     let ratio = filter_ns / floor_ns;
     let speedup = cold_ns / disk_ns;
-    let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
     let md = format!(
         "## Host: requests and module loads\n\n\
          Command: `{COMMAND}` (criterion; medians, means in brackets; one core).\n\
@@ -264,8 +225,5 @@ fn main() {
         human(cold_ns),
         verdict(speedup >= 50.0),
     );
-    let out = target_dir().join("bench");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("30-host.md"), &md).unwrap();
-    println!("{md}");
+    write_section("30-host.md", &md);
 }

@@ -16,15 +16,14 @@
 
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion};
+use criterion::BenchmarkId;
 use host_tests::{
     Host, LoadedModule, NodeMetadata, PeerMetadata, Plugin, PluginOptions, Properties,
 };
 use serde_json::{Value, json};
 
-#[path = "support/common.rs"]
-mod common;
-use common::{estimate, filter_bytes, request, target_dir};
+use test_kit::bench::{criterion, estimate, mesh_request, request, write_section};
+use test_kit::filter_wasm as filter_bytes;
 
 const COMMAND: &str = "cargo bench -p host-tests --bench telemetry";
 
@@ -35,17 +34,6 @@ fn budget() -> usize {
         .and_then(|b| b.parse().ok())
         .expect("WASM_BUDGET (bytes) is not set: run `make bench`, or set it as the Makefile does")
 }
-
-const REQUEST: &[(&str, &str)] = &[
-    (":method", "GET"),
-    (":path", "/wpcatalog/item/42?color=red"),
-    (":authority", "reviews.prod.svc.cluster.local"),
-    (":scheme", "http"),
-    ("user-agent", "curl/8.5.0"),
-    ("accept", "*/*"),
-    ("x-tenant", "acme"),
-    ("x-request-id", "5c1f6a2e-8a3b-4c61-9d7e-0b2f8f1e9a10"),
-];
 
 /// The variants, the first is the baseline.
 fn variants() -> Vec<(&'static str, &'static str, Value)> {
@@ -114,10 +102,11 @@ fn start(module: &LoadedModule, telemetry: &Value) -> Plugin {
 }
 
 fn main() {
-    let criterion_dir = target_dir().join("criterion");
-    let mut c = Criterion::default()
-        .output_directory(&criterion_dir)
-        .configure_from_args();
+    let (mut c, criterion_dir) = criterion();
+    let request_headers = mesh_request(&[
+        ("x-tenant", "acme"),
+        ("x-request-id", "5c1f6a2e-8a3b-4c61-9d7e-0b2f8f1e9a10"),
+    ]);
     let bytes = filter_bytes();
     let module = Host::new()
         .unwrap()
@@ -129,7 +118,7 @@ fn main() {
     group.measurement_time(Duration::from_secs(4));
     for (id, _, telemetry) in &variants {
         let mut plugin = start(&module, telemetry);
-        request(&mut plugin, REQUEST);
+        request(&mut plugin, &request_headers);
         let defined = plugin.metrics().len();
         assert_eq!(
             defined,
@@ -137,7 +126,7 @@ fn main() {
             "{id}: {defined} metrics defined"
         );
         group.bench_function(BenchmarkId::from_parameter(id), |b| {
-            b.iter(|| request(&mut plugin, REQUEST))
+            b.iter(|| request(&mut plugin, &request_headers))
         });
     }
     group.finish();
@@ -178,8 +167,5 @@ fn main() {
          Choice: meshpolicy implements a documented subset of CEL (docs/telemetry.md): \
          `cel` alone would have taken 68% of the 1 MiB budget of the time.\n",
     );
-    let out = target_dir().join("bench");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("40-telemetry.md"), &md).unwrap();
-    println!("{md}");
+    write_section("40-telemetry.md", &md);
 }

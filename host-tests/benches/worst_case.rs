@@ -8,55 +8,17 @@
 //!
 //! Run with `cargo bench -p host-tests --bench worst_case` (after `make build`).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+use anyhow::Context;
+use criterion::BenchmarkId;
+use host_tests::{Host, PluginOptions};
+use std::time::Duration;
+use test_kit::{bearer_rules, bearer_token};
 
-use criterion::{BenchmarkId, Criterion};
-use host_tests::{Host, Plugin, PluginOptions};
-use serde_json::{Value, json};
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-
-#[path = "support/common.rs"]
-mod common;
-use common::{RESPONSE, estimate, filter_bytes, request, target_dir};
+use test_kit::bench::{criterion, estimate, headers_only, request, verdict, write_section};
+use test_kit::filter_wasm as filter_bytes;
 
 const COMMAND: &str = "cargo bench -p host-tests --bench worst_case";
 const RULES: usize = 100;
-
-fn policy() -> Value {
-    let mut http: Vec<Value> = (0..RULES)
-        .map(|i| {
-            json!({
-                "name": format!("bearer-{i}"),
-                "match": [{"headers": {"authorization": {"regex": format!("Bearer [A-Za-z0-9._-]+\\.t{i}")}}}],
-                "route": [{"destination": {"host": "a", "subset": "v1"}}]
-            })
-        })
-        .collect();
-    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
-    json!({
-        "apiVersion": "meshpolicy.dev/v1alpha2",
-        "kind": "TrafficPolicy",
-        "metadata": {"name": "worst", "namespace": "prod"},
-        "spec": {
-            "virtualServices": [{"name": "worst", "hosts": ["*"], "http": http}],
-            "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}
-        }
-    })
-}
-
-fn token(len: usize) -> String {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-    let mut t = String::from("Bearer ");
-    t.extend((0..len).map(|i| char::from(alphabet[i * 7 % alphabet.len()])));
-    t.push_str(".x");
-    t
-}
 
 const ORDINARY: &[(&str, &str)] = &[
     (":method", "GET"),
@@ -65,40 +27,20 @@ const ORDINARY: &[(&str, &str)] = &[
     (":path", "/"),
 ];
 
-/// Times the request-headers callback alone; returns the fuel of the last.
-fn headers_only(plugin: &mut Plugin, headers: &[(&str, &str)], iters: u64) -> (Duration, u64) {
-    let mut total = Duration::ZERO;
-    let mut fuel = 0;
-    for _ in 0..iters {
-        let mut stream = plugin.new_stream();
-        let started = Instant::now();
-        black_box(stream.request_headers(headers, true));
-        total += started.elapsed();
-        fuel = stream.plugin().fuel_spent();
-        stream.response_headers(RESPONSE, true);
-        stream.complete();
-    }
-    assert!(!plugin.is_failed(), "{:?}", plugin.failure());
-    (total, fuel)
-}
-
-fn main() {
-    let criterion_dir = target_dir().join("criterion");
-    let mut c = Criterion::default()
-        .output_directory(&criterion_dir)
-        .configure_from_args();
-    let host = Host::new().expect("the host starts");
+fn main() -> anyhow::Result<()> {
+    let (mut c, criterion_dir) = criterion();
+    let host = Host::new().context("the host starts")?;
     let filter = host
         .load_bytes(&filter_bytes())
-        .expect("meshpolicy.wasm loads");
+        .context("meshpolicy.wasm loads")?;
     let mut plugin = test_kit::configured(
         &filter,
         PluginOptions {
-            plugin_config: serde_json::to_vec(&policy()).unwrap(),
+            plugin_config: serde_json::to_vec(&bearer_rules(RULES))?,
             ..PluginOptions::default()
         },
     );
-    let long = token(60 * 1024 - 200);
+    let long = bearer_token(60 * 1024 - 200);
     let mut worst = ORDINARY.to_vec();
     worst.push(("authorization", long.as_str()));
 
@@ -145,14 +87,8 @@ fn main() {
         worst_fuel as f64 / ordinary_fuel.max(1) as f64,
         budget as f64 * 100.0 / callback as f64,
         worst_fuel as f64 * 100.0 / budget as f64,
-        if worst_fuel <= budget {
-            "met"
-        } else {
-            "**missed**"
-        },
+        verdict(worst_fuel <= budget),
     );
-    let out = target_dir().join("bench");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("35-worst-case.md"), &md).unwrap();
-    println!("{md}");
+    write_section("35-worst-case.md", &md);
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! the WASI preview1 subset under both `wasi_unstable` and
 //! `wasi_snapshot_preview1`, and two emscripten helpers.
 
+mod answer;
 mod buffers;
 mod control;
 mod headers;
@@ -15,12 +16,14 @@ mod shared;
 
 use std::collections::HashSet;
 
-use wasmtime::{Caller, Engine, InstancePre, Linker, Module};
+use wasmtime::{Caller, Engine, FuncType, InstancePre, Linker, Module, Val, ValType};
 
 use crate::error::Error;
 use crate::module::AbiVersion;
 use crate::state::{HostState, Restriction};
+use crate::status::WasmResult;
 
+pub(crate) use answer::Outcome;
 pub(crate) use headers::insert as insert_header;
 pub(crate) use logs::realtime_nanos;
 
@@ -110,8 +113,9 @@ impl Registry {
     }
 }
 
-/// Registers `$f(caller, args...) -> wasmtime::Result<impl Into<i32>>` as
-/// the import `$module.$name`, behind the restriction guard.
+/// Registers `$f(caller, args...)`, returning an `answer::Answer` or a
+/// `wasmtime::Result<impl Into<i32>>`, as the import `$module.$name`,
+/// behind the restriction guard.
 macro_rules! register {
     ($reg:expr, $module:expr, $name:literal, $f:path, ($($a:ident : $t:ty),*)) => {{
         $reg.linker.func_wrap(
@@ -120,13 +124,40 @@ macro_rules! register {
             |mut caller: wasmtime::Caller<'_, $crate::state::HostState>, $($a: $t),*| -> wasmtime::Result<i32> {
                 $crate::abi::guard(&caller, $name)?;
                 $crate::calls::record(&mut caller, $name);
-                Ok(i32::from($f(&mut caller, $($a),*)?))
+                $crate::abi::Outcome::into_abi($f(&mut caller, $($a),*))
             },
         )?;
         $reg.defined($module, $name);
     }};
 }
 pub(crate) use register;
+
+/// Registers `env.$name`, taking `params` `i32`s, as a call that answers
+/// `status` whatever its arguments (a feature this host does not have),
+/// behind the restriction guard.
+fn register_fixed(
+    reg: &mut Registry,
+    name: &'static str,
+    params: usize,
+    status: WasmResult,
+) -> wasmtime::Result<()> {
+    let ty = FuncType::new(
+        reg.linker.engine(),
+        vec![ValType::I32; params],
+        [ValType::I32],
+    );
+    reg.linker
+        .func_new("env", name, ty, move |mut caller, _args, results| {
+            guard(&caller, name)?;
+            crate::calls::record(&mut caller, name);
+            if let Some(result) = results.first_mut() {
+                *result = Val::I32(status.code());
+            }
+            Ok(())
+        })?;
+    reg.defined("env", name);
+    Ok(())
+}
 
 fn build(engine: &Engine, abi: AbiVersion) -> wasmtime::Result<Registry> {
     let mut reg = Registry {

@@ -267,6 +267,16 @@ impl SharedStore {
     pub fn new() -> Self {
         SharedStore::default()
     }
+    /// The store locked for a host call, or `INTERNAL_FAILURE` when a
+    /// panic elsewhere poisoned it.
+    pub(crate) fn lock(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, SharedStoreInner>, crate::status::WasmResult> {
+        self.0
+            .lock()
+            .map_err(|_| crate::status::WasmResult::InternalFailure)
+    }
+
     /// The value and CAS of a shared data key of a VM.
     pub fn get(&self, vm_id: &str, key: &[u8]) -> Option<(Vec<u8>, u32)> {
         let inner = self.0.lock().ok()?;

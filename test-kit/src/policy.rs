@@ -1,6 +1,7 @@
-//! The article's policy, as the project ships it.
+//! The article's policy, as the project ships it, and policy builders the
+//! host's tests and benchmarks share.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::paths::root;
 
@@ -18,4 +19,62 @@ pub fn article_policy_yaml() -> String {
 pub fn article_policy() -> Value {
     serde_saphyr::from_str(&article_policy_yaml())
         .unwrap_or_else(|e| panic!("`{ARTICLE_POLICY}` is not YAML: {e}"))
+}
+
+/// A policy document (`test` in `prod`) around `spec`; a top-level `http`
+/// list becomes one virtual service for every host (`*`).
+pub fn policy(mut spec: Value) -> Value {
+    if let Some(spec) = spec.as_object_mut()
+        && let Some(http) = spec.remove("http")
+    {
+        let virtual_service = json!({"name": "test", "hosts": ["*"], "http": http});
+        spec.insert("virtualServices".into(), json!([virtual_service]));
+    }
+    json!({
+        "apiVersion": "meshpolicy.dev/v1alpha2",
+        "kind": "TrafficPolicy",
+        "metadata": {"name": "test", "namespace": "prod"},
+        "spec": spec,
+    })
+}
+
+/// A policy of `rules` rules, rule `i` being `rule(i)` routed to subset
+/// `v1` of `a`, then a catch-all `rest` to `v2`: a request no rule matches
+/// walks every rule before the catch-all decides.
+pub fn rules_then_catch_all(rules: usize, rule: impl Fn(usize) -> Value) -> Value {
+    let mut http: Vec<Value> = (0..rules)
+        .map(|i| {
+            let mut r = rule(i);
+            let route = json!([{"destination": {"host": "a", "subset": "v1"}}]);
+            r.as_object_mut()
+                .expect("a rule is a JSON object")
+                .insert("route".into(), route);
+            r
+        })
+        .collect();
+    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
+    let subsets =
+        json!({"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}});
+    policy(json!({"http": http, "subsets": subsets}))
+}
+
+/// The worst-case probe of issue 15: `rules` rules `bearer-{i}` each
+/// matching `authorization` with a regex ([`bearer_token`] matches none),
+/// then the catch-all.
+pub fn bearer_rules(rules: usize) -> Value {
+    rules_then_catch_all(rules, |i| {
+        let regex = format!("Bearer [A-Za-z0-9._-]+\\.t{i}");
+        json!({"name": format!("bearer-{i}"), "match": [{"headers": {"authorization": {"regex": regex}}}]})
+    })
+}
+
+/// An `authorization` value with a token of `len` bytes that every
+/// [`bearer_rules`] regex scans to its end and misses.
+pub fn bearer_token(len: usize) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+    let mut t = String::from("Bearer ");
+    let byte = |i: usize| alphabet.get(i * 7 % alphabet.len()).copied();
+    t.extend((0..len).filter_map(byte).map(char::from));
+    t.push_str(".x");
+    t
 }

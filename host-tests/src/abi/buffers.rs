@@ -5,8 +5,9 @@
 
 use wasmtime::Caller;
 
+use super::answer::{Answer, enum_arg, guest, put_u32};
 use super::{Registry, register};
-use crate::memory::{copy_out, parts, slice, write_u32};
+use crate::memory::{copy_out, parts};
 use crate::state::HostState;
 use crate::status::WasmResult;
 
@@ -63,26 +64,16 @@ fn buffer(state: &mut HostState, t: u32) -> Buf<'_> {
     }
 }
 
-fn get_status(
-    caller: &mut Caller<'_, HostState>,
-    t: i32,
-    lp: i32,
-    fp: i32,
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > BUFFER_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+fn get_status(caller: &mut Caller<'_, HostState>, t: i32, lp: i32, fp: i32) -> Answer {
+    let t = enum_arg(t, BUFFER_TYPE_MAX)?;
     let (mem, state) = parts(caller);
     let len = match buffer(state, t) {
         Buf::Missing => return Ok(WasmResult::NotFound),
         Buf::ReadOnly(b) => b.len(),
         Buf::Mutable(b) => b.len(),
     };
-    let len = u32::try_from(len).unwrap_or(u32::MAX);
-    if !write_u32(mem, lp, len) || !write_u32(mem, fp, 0) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u32(mem, lp, u32::try_from(len).unwrap_or(u32::MAX))?;
+    put_u32(mem, fp, 0)?;
     Ok(WasmResult::Ok)
 }
 
@@ -93,13 +84,9 @@ fn get_bytes(
     len: i32,
     pp: i32,
     sp: i32,
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > BUFFER_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
-    let state = caller.data_mut();
-    let data: &[u8] = match buffer(state, t) {
+) -> Answer {
+    let t = enum_arg(t, BUFFER_TYPE_MAX)?;
+    let data: &[u8] = match buffer(caller.data_mut(), t) {
         Buf::Missing => return Ok(WasmResult::NotFound),
         Buf::ReadOnly(b) => b,
         Buf::Mutable(b) => b,
@@ -113,7 +100,7 @@ fn get_bytes(
         let end = start.saturating_add(len).min(data.len());
         data.get(start..end).map(<[u8]>::to_vec).unwrap_or_default()
     };
-    copy_out(caller, &chunk, pp, sp)
+    Ok(copy_out(caller, &chunk, pp, sp)?)
 }
 
 fn set_bytes(
@@ -123,11 +110,8 @@ fn set_bytes(
     len: i32,
     dp: i32,
     ds: i32,
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > BUFFER_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+) -> Answer {
+    let t = enum_arg(t, BUFFER_TYPE_MAX)?;
     let (mem, state) = parts(caller);
     let call = "proxy_set_buffer_bytes";
     let limit = state.budget.max_copy_bytes;
@@ -136,25 +120,16 @@ fn set_bytes(
         Buf::Missing => return Ok(WasmResult::NotFound),
         Buf::ReadOnly(_) => {
             // Still check the guest's pointer first, as cpp-host does.
-            return Ok(if slice(mem, dp, ds).is_none() {
-                WasmResult::InvalidMemoryAccess
-            } else {
-                WasmResult::BadArgument
-            });
+            guest(mem, dp, ds)?;
+            return Ok(WasmResult::BadArgument);
         }
         Buf::Mutable(b) => b,
     };
-    let Some(data) = slice(mem, dp, ds) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let data = guest(mem, dp, ds)?;
     // Host-side bound on a body the guest grows (`crate::budget`).
     crate::budget::held(limit, call, "a body", body.len().saturating_add(data.len()))?;
-    Ok(splice(
-        body,
-        start as u32 as usize,
-        len as u32 as usize,
-        data,
-    ))
+    let (start, len) = (start as u32 as usize, len as u32 as usize);
+    Ok(splice(body, start, len, data))
 }
 
 /// Envoy's `Buffer::copyFrom` on a body: prepend (start 0, length 0),

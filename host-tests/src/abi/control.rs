@@ -8,9 +8,10 @@
 
 use wasmtime::Caller;
 
+use super::answer::{Answer, enum_arg, guest, put_u32};
 use super::{Registry, register};
 use crate::encoding::deserialize_pairs;
-use crate::memory::{copy_out, parts, slice, write_u32};
+use crate::memory::{copy_out, parts};
 use crate::module::AbiVersion;
 use crate::state::{After, Dir, HostState, ROOT_CONTEXT_ID};
 use crate::status::WasmResult;
@@ -33,11 +34,8 @@ pub(super) fn register(reg: &mut Registry, _abi: AbiVersion) -> wasmtime::Result
 /// `WasmStreamType::MAX` (Upstream).
 const STREAM_TYPE_MAX: u32 = 3;
 
-fn continue_stream(caller: &mut Caller<'_, HostState>, t: i32) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > STREAM_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+fn continue_stream(caller: &mut Caller<'_, HostState>, t: i32) -> Answer {
+    let t = enum_arg(t, STREAM_TYPE_MAX)?;
     let dir = match t {
         0 => Dir::Request,
         1 => Dir::Response,
@@ -57,11 +55,8 @@ fn continue_stream(caller: &mut Caller<'_, HostState>, t: i32) -> wasmtime::Resu
     Ok(WasmResult::Ok)
 }
 
-fn close_stream(caller: &mut Caller<'_, HostState>, t: i32) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > STREAM_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+fn close_stream(caller: &mut Caller<'_, HostState>, t: i32) -> Answer {
+    let t = enum_arg(t, STREAM_TYPE_MAX)?;
     // Envoy defers the reset until the VM call returns.
     let state = caller.data_mut();
     let ctx = state.context();
@@ -82,13 +77,13 @@ fn send_local_response(
     hp: i32,
     hs: i32,
     grpc: i32,
-) -> wasmtime::Result<WasmResult> {
+) -> Answer {
     let (mem, state) = parts(caller);
-    let (Some(details), Some(body), Some(headers)) =
-        (slice(mem, dp, ds), slice(mem, bp, bs), slice(mem, hp, hs))
-    else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let (details, body, headers) = (
+        guest(mem, dp, ds)?,
+        guest(mem, bp, bs)?,
+        guest(mem, hp, hs)?,
+    );
     let bytes = [details.len(), body.len(), headers.len()]
         .iter()
         .fold(0usize, |sum, n| sum.saturating_add(*n));
@@ -156,24 +151,16 @@ fn call_foreign_function(
     as_: i32,
     _rp: i32,
     _rsp: i32,
-) -> wasmtime::Result<WasmResult> {
+) -> Answer {
     let (mem, _) = parts(caller);
-    if slice(mem, np, ns).is_none() || slice(mem, ap, as_).is_none() {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    guest(mem, np, ns)?;
+    guest(mem, ap, as_)?;
     Ok(WasmResult::NotFound)
 }
 
-fn get_status(
-    caller: &mut Caller<'_, HostState>,
-    cp: i32,
-    vpp: i32,
-    vsp: i32,
-) -> wasmtime::Result<WasmResult> {
+fn get_status(caller: &mut Caller<'_, HostState>, cp: i32, vpp: i32, vsp: i32) -> Answer {
     let (mem, state) = parts(caller);
     let (code, message) = state.status.clone();
-    if !write_u32(mem, cp, code) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
-    copy_out(caller, &message, vpp, vsp)
+    put_u32(mem, cp, code)?;
+    Ok(copy_out(caller, &message, vpp, vsp)?)
 }

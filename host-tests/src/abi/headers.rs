@@ -7,9 +7,10 @@
 
 use wasmtime::Caller;
 
+use super::answer::{Answer, enum_arg, guest, put_u32};
 use super::{Registry, register};
 use crate::encoding::{deserialize_pairs, serialize_pairs};
-use crate::memory::{copy_out, parts, slice, write_u32};
+use crate::memory::{copy_out, parts};
 use crate::state::HostState;
 use crate::status::WasmResult;
 
@@ -122,19 +123,6 @@ fn cleared_route_cache(state: &mut HostState, t: u32) {
     }
 }
 
-fn read_kv(
-    caller: &mut Caller<'_, HostState>,
-    kp: i32,
-    ks: i32,
-    vp: i32,
-    vs: i32,
-) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (mem, _) = parts(caller);
-    let key = lower(slice(mem, kp, ks)?);
-    let value = slice(mem, vp, vs)?.to_vec();
-    Some((key, value))
-}
-
 /// The prologue and epilogue `add` and `replace` share: check the map type,
 /// read key and value, open the map for writing, let `edit` change it, then
 /// enforce the size limit and clear the route cache.
@@ -144,21 +132,15 @@ fn write_kv(
     t: i32,
     (kp, ks, vp, vs): (i32, i32, i32, i32),
     edit: impl FnOnce(&mut Map, Vec<u8>, Vec<u8>),
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > MAP_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+) -> Answer {
+    let t = enum_arg(t, MAP_TYPE_MAX)?;
     let bytes = (ks as u32 as usize).saturating_add(vs as u32 as usize);
     crate::budget::copy(caller.data(), call, bytes)?;
-    let Some((key, value)) = read_kv(caller, kp, ks, vp, vs) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
-    let state = caller.data_mut();
+    let (mem, state) = parts(caller);
+    let key = lower(guest(mem, kp, ks)?);
+    let value = guest(mem, vp, vs)?.to_vec();
     let limit = state.budget.max_copy_bytes;
-    let Some(m) = map(state, t, Access::Write) else {
-        return Ok(WasmResult::BadArgument);
-    };
+    let m = map(state, t, Access::Write).ok_or(WasmResult::BadArgument)?;
     edit(m, key, value);
     // Host-side bound on one header map (keys plus values): Envoy has no
     // such limit on a filter's own edits, but a guest adding headers in a
@@ -169,39 +151,15 @@ fn write_kv(
     Ok(WasmResult::Ok)
 }
 
-fn add(
-    caller: &mut Caller<'_, HostState>,
-    t: i32,
-    kp: i32,
-    ks: i32,
-    vp: i32,
-    vs: i32,
-) -> wasmtime::Result<WasmResult> {
-    write_kv(
-        caller,
-        "proxy_add_header_map_value",
-        t,
-        (kp, ks, vp, vs),
-        insert,
-    )
+fn add(caller: &mut Caller<'_, HostState>, t: i32, kp: i32, ks: i32, vp: i32, vs: i32) -> Answer {
+    let call = "proxy_add_header_map_value";
+    write_kv(caller, call, t, (kp, ks, vp, vs), insert)
 }
 
-fn get(
-    caller: &mut Caller<'_, HostState>,
-    t: i32,
-    kp: i32,
-    ks: i32,
-    vpp: i32,
-    vsp: i32,
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > MAP_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+fn get(caller: &mut Caller<'_, HostState>, t: i32, kp: i32, ks: i32, vpp: i32, vsp: i32) -> Answer {
+    let t = enum_arg(t, MAP_TYPE_MAX)?;
     let (mem, state) = parts(caller);
-    let Some(key) = slice(mem, kp, ks).map(lower) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let key = lower(guest(mem, kp, ks)?);
     let Some(m) = map(state, t, Access::Read) else {
         // A map missing in the access-log phase is NOT_FOUND in Envoy.
         let in_log = state.stream().is_some_and(|s| s.in_log);
@@ -211,10 +169,9 @@ fn get(
             WasmResult::BadArgument
         });
     };
-    let Some(value) = m.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()) else {
-        return Ok(WasmResult::NotFound);
-    };
-    copy_out(caller, &value, vpp, vsp)
+    let value = m.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    let value = value.ok_or(WasmResult::NotFound)?;
+    Ok(copy_out(caller, &value, vpp, vsp)?)
 }
 
 fn replace(
@@ -224,7 +181,7 @@ fn replace(
     ks: i32,
     vp: i32,
     vs: i32,
-) -> wasmtime::Result<WasmResult> {
+) -> Answer {
     let call = "proxy_replace_header_map_value";
     write_kv(caller, call, t, (kp, ks, vp, vs), |m, key, value| {
         // `setCopy`: the first entry takes the value, the others go.
@@ -245,64 +202,30 @@ fn replace(
     })
 }
 
-fn remove(
-    caller: &mut Caller<'_, HostState>,
-    t: i32,
-    kp: i32,
-    ks: i32,
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > MAP_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+fn remove(caller: &mut Caller<'_, HostState>, t: i32, kp: i32, ks: i32) -> Answer {
+    let t = enum_arg(t, MAP_TYPE_MAX)?;
     let (mem, state) = parts(caller);
-    let Some(key) = slice(mem, kp, ks).map(lower) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
-    let Some(m) = map(state, t, Access::Write) else {
-        return Ok(WasmResult::BadArgument);
-    };
+    let key = lower(guest(mem, kp, ks)?);
+    let m = map(state, t, Access::Write).ok_or(WasmResult::BadArgument)?;
     m.retain(|(k, _)| *k != key);
     cleared_route_cache(state, t);
     Ok(WasmResult::Ok)
 }
 
-fn get_pairs(
-    caller: &mut Caller<'_, HostState>,
-    t: i32,
-    pp: i32,
-    sp: i32,
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > MAP_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
-    let state = caller.data_mut();
-    let bytes = match map(state, t, Access::Read) {
+fn get_pairs(caller: &mut Caller<'_, HostState>, t: i32, pp: i32, sp: i32) -> Answer {
+    let t = enum_arg(t, MAP_TYPE_MAX)?;
+    let bytes = match map(caller.data_mut(), t, Access::Read) {
         Some(m) if !m.is_empty() => serialize_pairs(m),
         _ => Vec::new(),
     };
-    copy_out(caller, &bytes, pp, sp)
+    Ok(copy_out(caller, &bytes, pp, sp)?)
 }
 
-fn set_pairs(
-    caller: &mut Caller<'_, HostState>,
-    t: i32,
-    p: i32,
-    s: i32,
-) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > MAP_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+fn set_pairs(caller: &mut Caller<'_, HostState>, t: i32, p: i32, s: i32) -> Answer {
+    let t = enum_arg(t, MAP_TYPE_MAX)?;
     let (mem, state) = parts(caller);
-    let Some(buf) = slice(mem, p, s) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
-    let pairs = deserialize_pairs(buf);
-    let Some(m) = map(state, t, Access::Write) else {
-        return Ok(WasmResult::BadArgument);
-    };
+    let pairs = deserialize_pairs(guest(mem, p, s)?);
+    let m = map(state, t, Access::Write).ok_or(WasmResult::BadArgument)?;
     m.clear();
     for (k, v) in pairs {
         insert(m, lower(&k), v);
@@ -312,19 +235,12 @@ fn set_pairs(
 }
 
 /// Envoy returns the map's byte size (keys plus values), not its length.
-fn get_size(caller: &mut Caller<'_, HostState>, t: i32, rp: i32) -> wasmtime::Result<WasmResult> {
-    let t = t as u32;
-    if t > MAP_TYPE_MAX {
-        return Ok(WasmResult::BadArgument);
-    }
+fn get_size(caller: &mut Caller<'_, HostState>, t: i32, rp: i32) -> Answer {
+    let t = enum_arg(t, MAP_TYPE_MAX)?;
     let (mem, state) = parts(caller);
-    let Some(m) = map(state, t, Access::Write) else {
-        return Ok(WasmResult::BadArgument);
-    };
+    let m = map(state, t, Access::Write).ok_or(WasmResult::BadArgument)?;
     let size = crate::header_list::byte_size(m);
-    if !write_u32(mem, rp, u32::try_from(size).unwrap_or(u32::MAX)) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u32(mem, rp, u32::try_from(size).unwrap_or(u32::MAX))?;
     Ok(WasmResult::Ok)
 }
 

@@ -6,8 +6,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use wasmtime::Caller;
 
+use super::answer::{Answer, guest, put_u32, put_u64};
 use super::{Registry, register};
-use crate::memory::{parts, slice, write_u32, write_u64};
+use crate::memory::parts;
 use crate::module::AbiVersion;
 use crate::state::HostState;
 use crate::status::WasmResult;
@@ -23,30 +24,19 @@ pub(super) fn register(reg: &mut Registry, abi: AbiVersion) -> wasmtime::Result<
     Ok(())
 }
 
-fn log(
-    caller: &mut Caller<'_, HostState>,
-    level: i32,
-    p: i32,
-    s: i32,
-) -> wasmtime::Result<WasmResult> {
-    let Some(level) = Level::from_abi(level as u32) else {
-        return Ok(WasmResult::BadArgument);
-    };
+fn log(caller: &mut Caller<'_, HostState>, level: i32, p: i32, s: i32) -> Answer {
+    let level = Level::from_abi(level as u32).ok_or(WasmResult::BadArgument)?;
     let (mem, state) = parts(caller);
-    let Some(message) = slice(mem, p, s) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let message = guest(mem, p, s)?;
     crate::budget::copy(state, "proxy_log", message.len())?;
     let message = String::from_utf8_lossy(message).into_owned();
     state.log(level, message);
     Ok(WasmResult::Ok)
 }
 
-fn get_log_level(caller: &mut Caller<'_, HostState>, rp: i32) -> wasmtime::Result<WasmResult> {
+fn get_log_level(caller: &mut Caller<'_, HostState>, rp: i32) -> Answer {
     let (mem, state) = parts(caller);
-    if !write_u32(mem, rp, state.log_level as u32) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u32(mem, rp, state.log_level as u32)?;
     Ok(WasmResult::Ok)
 }
 
@@ -59,12 +49,9 @@ pub(crate) fn realtime_nanos(state: &HostState) -> u64 {
         .unwrap_or(0)
 }
 
-fn now(caller: &mut Caller<'_, HostState>, rp: i32) -> wasmtime::Result<WasmResult> {
+fn now(caller: &mut Caller<'_, HostState>, rp: i32) -> Answer {
     let (mem, state) = parts(caller);
-    let nanos = realtime_nanos(state);
-    if !write_u64(mem, rp, nanos) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u64(mem, rp, realtime_nanos(state))?;
     Ok(WasmResult::Ok)
 }
 

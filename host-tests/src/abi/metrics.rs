@@ -7,8 +7,9 @@
 
 use wasmtime::Caller;
 
+use super::answer::{Answer, Stop, guest, put_u32, put_u64};
 use super::{Registry, register};
-use crate::memory::{parts, slice, write_u32, write_u64};
+use crate::memory::parts;
 use crate::state::{HostState, kind_index};
 use crate::status::WasmResult;
 use crate::types::{MetricKind, MetricValue};
@@ -30,17 +31,18 @@ fn kind_of_id(id: u32) -> Option<MetricKind> {
     }
 }
 
-fn define(
-    caller: &mut Caller<'_, HostState>,
-    kind: i32,
-    np: i32,
-    ns: i32,
-    idp: i32,
-) -> wasmtime::Result<WasmResult> {
+/// Counters and gauges only: a histogram (or an id of no kind) cannot be
+/// incremented nor read, `BAD_ARGUMENT`.
+fn counter_or_gauge(id: u32) -> Result<(), Stop> {
+    match kind_of_id(id) {
+        Some(MetricKind::Counter | MetricKind::Gauge) => Ok(()),
+        _ => Err(Stop::Status(WasmResult::BadArgument)),
+    }
+}
+
+fn define(caller: &mut Caller<'_, HostState>, kind: i32, np: i32, ns: i32, idp: i32) -> Answer {
     let (mem, state) = parts(caller);
-    let Some(name) = slice(mem, np, ns) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let name = guest(mem, np, ns)?;
     let call = "proxy_define_metric";
     crate::budget::copy(state, call, name.len())?;
     let defined = state.metrics.by_id.len();
@@ -53,28 +55,15 @@ fn define(
     };
     let id = state.metrics.define(kind, &String::from_utf8_lossy(name));
     debug_assert_eq!(id & 3, kind_index(kind));
-    if !write_u32(mem, idp, id) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u32(mem, idp, id)?;
     Ok(WasmResult::Ok)
 }
 
-fn increment(
-    caller: &mut Caller<'_, HostState>,
-    id: i32,
-    offset: i64,
-) -> wasmtime::Result<WasmResult> {
+fn increment(caller: &mut Caller<'_, HostState>, id: i32, offset: i64) -> Answer {
     let id = id as u32;
     let state = caller.data_mut();
-    let Some(kind) = kind_of_id(id) else {
-        return Ok(WasmResult::BadArgument);
-    };
-    if kind == MetricKind::Histogram {
-        return Ok(WasmResult::BadArgument);
-    }
-    let Some(metric) = state.metrics.get_mut(id) else {
-        return Ok(WasmResult::NotFound);
-    };
+    counter_or_gauge(id)?;
+    let metric = state.metrics.get_mut(id).ok_or(WasmResult::NotFound)?;
     match &mut metric.value {
         MetricValue::Counter(v) => {
             if offset <= 0 {
@@ -96,12 +85,13 @@ fn increment(
     Ok(WasmResult::Ok)
 }
 
-fn record(caller: &mut Caller<'_, HostState>, id: i32, value: i64) -> wasmtime::Result<WasmResult> {
+fn record(caller: &mut Caller<'_, HostState>, id: i32, value: i64) -> Answer {
     let value = value as u64;
     let state = caller.data_mut();
-    let Some(metric) = state.metrics.get_mut(id as u32) else {
-        return Ok(WasmResult::NotFound);
-    };
+    let metric = state
+        .metrics
+        .get_mut(id as u32)
+        .ok_or(WasmResult::NotFound)?;
     match &mut metric.value {
         MetricValue::Counter(v) => *v = v.wrapping_add(value),
         MetricValue::Gauge(v) => *v = value,
@@ -115,22 +105,15 @@ fn record(caller: &mut Caller<'_, HostState>, id: i32, value: i64) -> wasmtime::
     Ok(WasmResult::Ok)
 }
 
-fn get(caller: &mut Caller<'_, HostState>, id: i32, rp: i32) -> wasmtime::Result<WasmResult> {
+fn get(caller: &mut Caller<'_, HostState>, id: i32, rp: i32) -> Answer {
     let id = id as u32;
     let (mem, state) = parts(caller);
-    match kind_of_id(id) {
-        Some(MetricKind::Counter | MetricKind::Gauge) => {}
-        _ => return Ok(WasmResult::BadArgument),
-    }
-    let Some(metric) = state.metrics.get_mut(id) else {
-        return Ok(WasmResult::NotFound);
-    };
+    counter_or_gauge(id)?;
+    let metric = state.metrics.get_mut(id).ok_or(WasmResult::NotFound)?;
     let value = match metric.value {
         MetricValue::Counter(v) | MetricValue::Gauge(v) => v,
         MetricValue::Histogram(_) => return Ok(WasmResult::BadArgument),
     };
-    if !write_u64(mem, rp, value) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u64(mem, rp, value)?;
     Ok(WasmResult::Ok)
 }

@@ -5,9 +5,10 @@
 
 use wasmtime::Caller;
 
+use super::answer::{Answer, guest, put_u32};
 use super::{Registry, register};
 use crate::budget;
-use crate::memory::{copy_out, parts, slice, write_u32};
+use crate::memory::{copy_out, parts};
 use crate::state::{After, HostState, SharedQueue};
 use crate::status::WasmResult;
 
@@ -28,29 +29,22 @@ fn get_data(
     vpp: i32,
     vsp: i32,
     casp: i32,
-) -> wasmtime::Result<WasmResult> {
+) -> Answer {
     let (mem, state) = parts(caller);
-    let Some(key) = slice(mem, kp, ks) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
-    let found = match state.shared.0.lock() {
-        Ok(inner) => inner
-            .data
-            .get(&(state.vm_id.clone(), key.to_vec()))
-            .cloned(),
-        Err(_) => return Ok(WasmResult::InternalFailure),
-    };
-    let Some((value, cas)) = found else {
-        return Ok(WasmResult::NotFound);
-    };
+    let key = guest(mem, kp, ks)?;
+    let inner = state.shared.lock()?;
+    let found = inner
+        .data
+        .get(&(state.vm_id.clone(), key.to_vec()))
+        .cloned();
+    drop(inner);
+    let (value, cas) = found.ok_or(WasmResult::NotFound)?;
     let status = copy_out(caller, &value, vpp, vsp)?;
     if status != WasmResult::Ok {
         return Ok(status);
     }
     let (mem, _) = parts(caller);
-    if !write_u32(mem, casp, cas) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u32(mem, casp, cas)?;
     Ok(WasmResult::Ok)
 }
 
@@ -61,17 +55,13 @@ fn set_data(
     vp: i32,
     vs: i32,
     cas: i32,
-) -> wasmtime::Result<WasmResult> {
+) -> Answer {
     let (mem, state) = parts(caller);
-    let (Some(key), Some(value)) = (slice(mem, kp, ks), slice(mem, vp, vs)) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let (key, value) = (guest(mem, kp, ks)?, guest(mem, vp, vs)?);
     let call = "proxy_set_shared_data";
     budget::copy(state, call, key.len().saturating_add(value.len()))?;
     let cas = cas as u32;
-    let Ok(mut inner) = state.shared.0.lock() else {
-        return Ok(WasmResult::InternalFailure);
-    };
+    let mut inner = state.shared.lock()?;
     let map_key = (state.vm_id.clone(), key.to_vec());
     let old = match inner.data.get(&map_key) {
         Some((_, current)) if cas != 0 && cas != *current => {
@@ -90,21 +80,12 @@ fn set_data(
     Ok(WasmResult::Ok)
 }
 
-fn register_queue(
-    caller: &mut Caller<'_, HostState>,
-    np: i32,
-    ns: i32,
-    tokp: i32,
-) -> wasmtime::Result<WasmResult> {
+fn register_queue(caller: &mut Caller<'_, HostState>, np: i32, ns: i32, tokp: i32) -> Answer {
     let (mem, state) = parts(caller);
-    let Some(name) = slice(mem, np, ns) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let name = guest(mem, np, ns)?;
     // `onQueueReady` goes to the root context.
     let context_id = crate::state::ROOT_CONTEXT_ID;
-    let Ok(mut inner) = state.shared.0.lock() else {
-        return Ok(WasmResult::InternalFailure);
-    };
+    let mut inner = state.shared.lock()?;
     let existing = inner
         .queues
         .iter_mut()
@@ -130,9 +111,7 @@ fn register_queue(
         }
     };
     drop(inner);
-    if !write_u32(mem, tokp, token) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u32(mem, tokp, token)?;
     Ok(WasmResult::Ok)
 }
 
@@ -143,82 +122,52 @@ fn resolve_queue(
     np: i32,
     ns: i32,
     tokp: i32,
-) -> wasmtime::Result<WasmResult> {
+) -> Answer {
     let (mem, state) = parts(caller);
-    let (Some(vm_id), Some(name)) = (slice(mem, vp, vs), slice(mem, np, ns)) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let (vm_id, name) = (guest(mem, vp, vs)?, guest(mem, np, ns)?);
     let vm_id = if vm_id.is_empty() {
         state.vm_id.clone()
     } else {
         String::from_utf8_lossy(vm_id).into_owned()
     };
-    let Ok(inner) = state.shared.0.lock() else {
-        return Ok(WasmResult::InternalFailure);
-    };
+    let inner = state.shared.lock()?;
     let token = inner
         .queues
         .iter()
         .find(|(_, q)| q.vm_id == vm_id && q.name == name)
         .map(|(t, _)| *t);
     drop(inner);
-    let Some(token) = token else {
-        return Ok(WasmResult::NotFound);
-    };
-    if !write_u32(mem, tokp, token) {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    }
+    put_u32(mem, tokp, token.ok_or(WasmResult::NotFound)?)?;
     Ok(WasmResult::Ok)
 }
 
-fn dequeue(
-    caller: &mut Caller<'_, HostState>,
-    token: i32,
-    dpp: i32,
-    dsp: i32,
-) -> wasmtime::Result<WasmResult> {
+fn dequeue(caller: &mut Caller<'_, HostState>, token: i32, dpp: i32, dsp: i32) -> Answer {
     let state = caller.data_mut();
-    let item = match state.shared.0.lock() {
-        Ok(mut guard) => {
-            let inner = &mut *guard;
-            let Some(q) = inner.queues.get_mut(&(token as u32)) else {
-                return Ok(WasmResult::NotFound);
-            };
-            let item = q.items.pop_front();
-            if let Some(item) = &item {
-                let bytes = budget::entry_bytes(&[item.len()]);
-                inner.bytes = inner.bytes.saturating_sub(bytes);
-            }
-            item
-        }
-        Err(_) => return Ok(WasmResult::InternalFailure),
-    };
-    let Some(item) = item else {
-        return Ok(WasmResult::Empty);
-    };
-    copy_out(caller, &item, dpp, dsp)
+    let mut guard = state.shared.lock()?;
+    let inner = &mut *guard;
+    let q = inner
+        .queues
+        .get_mut(&(token as u32))
+        .ok_or(WasmResult::NotFound)?;
+    let item = q.items.pop_front();
+    if let Some(item) = &item {
+        let bytes = budget::entry_bytes(&[item.len()]);
+        inner.bytes = inner.bytes.saturating_sub(bytes);
+    }
+    drop(guard);
+    let item = item.ok_or(WasmResult::Empty)?;
+    Ok(copy_out(caller, &item, dpp, dsp)?)
 }
 
-fn enqueue(
-    caller: &mut Caller<'_, HostState>,
-    token: i32,
-    dp: i32,
-    ds: i32,
-) -> wasmtime::Result<WasmResult> {
+fn enqueue(caller: &mut Caller<'_, HostState>, token: i32, dp: i32, ds: i32) -> Answer {
     let (mem, state) = parts(caller);
-    let Some(data) = slice(mem, dp, ds) else {
-        return Ok(WasmResult::InvalidMemoryAccess);
-    };
+    let data = guest(mem, dp, ds)?;
     let call = "proxy_enqueue_shared_queue";
     budget::copy(state, call, data.len())?;
     let token = token as u32;
-    let Ok(mut guard) = state.shared.0.lock() else {
-        return Ok(WasmResult::InternalFailure);
-    };
+    let mut guard = state.shared.lock()?;
     let inner = &mut *guard;
-    let Some(q) = inner.queues.get_mut(&token) else {
-        return Ok(WasmResult::NotFound);
-    };
+    let q = inner.queues.get_mut(&token).ok_or(WasmResult::NotFound)?;
     let bytes = budget::entry_bytes(&[data.len()]);
     budget::shared(&state.budget, call, inner.bytes, bytes)?;
     inner.bytes = inner.bytes.saturating_add(bytes);

@@ -98,12 +98,16 @@ fn a_corrupt_cache_file_is_recompiled() {
     assert_eq!(source, ModuleSource::Compiled);
 }
 
+/// Why the host refuses to load `module(abi_export, import, tag)`.
+fn load_error(abi_export: Option<&str>, import: Option<&str>, tag: u8) -> Error {
+    let host = Host::without_disk_cache().unwrap();
+    host.load_bytes(&module(abi_export, import, tag))
+        .unwrap_err()
+}
+
 #[test]
 fn a_missing_import_fails_the_load_naming_it() {
-    let host = Host::without_disk_cache().unwrap();
-    let err = host
-        .load_bytes(&module(ABI, Some("proxy_does_not_exist"), 4))
-        .unwrap_err();
+    let err = load_error(ABI, Some("proxy_does_not_exist"), 4);
     assert!(
         matches!(&err, Error::MissingImport { module, name } if module == "env" && name == "proxy_does_not_exist"),
         "{err}"
@@ -113,11 +117,8 @@ fn a_missing_import_fails_the_load_naming_it() {
 
 #[test]
 fn an_import_with_the_wrong_signature_is_named() {
-    let host = Host::without_disk_cache().unwrap();
     // proxy_log takes three i32 and returns one; this one is () -> ().
-    let err = host
-        .load_bytes(&module(ABI, Some("proxy_log"), 5))
-        .unwrap_err();
+    let err = load_error(ABI, Some("proxy_log"), 5);
     assert!(
         matches!(&err, Error::ImportSignature { name, .. } if name == "proxy_log"),
         "{err}"
@@ -126,13 +127,11 @@ fn an_import_with_the_wrong_signature_is_named() {
 
 #[test]
 fn the_abi_version_is_required() {
-    let host = Host::without_disk_cache().unwrap();
-    let err = host.load_bytes(&module(None, None, 6)).unwrap_err();
+    let err = load_error(None, None, 6);
     assert!(matches!(err, Error::UnknownAbi), "{err}");
-    let err = host
-        .load_bytes(&module(Some("proxy_abi_version_0_1_0"), None, 7))
-        .unwrap_err();
+    let err = load_error(Some("proxy_abi_version_0_1_0"), None, 7);
     assert!(matches!(err, Error::UnsupportedAbi), "{err}");
+    let host = Host::without_disk_cache().unwrap();
     let ok = host
         .load_bytes(&module(Some("proxy_abi_version_0_2_0"), None, 8))
         .unwrap();

@@ -5,7 +5,7 @@
 use host_tests::Action;
 use serde_json::json;
 
-use super::support::{plugin, policy};
+use super::support::{plugin, policy, request_to};
 
 #[test]
 fn regex_rewrite_producing_a_space_at_request_time_is_answered_400_not_applied() {
@@ -16,21 +16,8 @@ fn regex_rewrite_producing_a_space_at_request_time_is_answered_400_not_applied()
     }]}));
     let mut plugin = plugin(&config);
     let send = |plugin: &mut host_tests::Plugin, path: &str| {
-        let mut stream = plugin.new_stream();
-        let action = stream.request_headers(
-            &[
-                (":method", "GET"),
-                (":scheme", "http"),
-                (":authority", "shop.example"),
-                (":path", path),
-            ],
-            true,
-        );
-        (
-            action,
-            stream.request_headers_seen_upstream(),
-            stream.local_response(),
-        )
+        let outcome = request_to(plugin, "shop.example", path, &[]);
+        (outcome.action, outcome.upstream, outcome.local)
     };
     // an ordinary path is rewritten
     let (action, upstream, local) = send(&mut plugin, "/a/x");

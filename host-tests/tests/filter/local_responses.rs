@@ -3,30 +3,18 @@
 use host_tests::Action;
 use serde_json::json;
 
-use super::support::{plugin, policy};
+use super::support::{plugin, policy, request_to};
 
 fn local(config: serde_json::Value, path: &str) -> host_tests::LocalResponse {
     let mut plugin = plugin(&config);
-    let mut stream = plugin.new_stream();
-    let action = stream.request_headers(
-        &[
-            (":method", "GET"),
-            (":scheme", "http"),
-            (":authority", "shop.example"),
-            (":path", path),
-        ],
-        true,
-    );
+    let outcome = request_to(&mut plugin, "shop.example", path, &[]);
     assert_ne!(
-        action,
+        outcome.action,
         Action::Continue,
         "a local response stops the request"
     );
-    assert!(
-        stream.request_headers_seen_upstream().is_none(),
-        "nothing goes upstream"
-    );
-    stream.local_response().expect("a local response")
+    assert!(outcome.upstream.is_none(), "nothing goes upstream");
+    outcome.local.expect("a local response")
 }
 
 #[test]

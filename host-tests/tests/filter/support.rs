@@ -1,25 +1,14 @@
 //! One compiled filter module shared by every test, and small helpers.
 
 use host_tests::{Plugin, PluginOptions, Properties};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// The built filter compiled once, its path, and the article's policy
-/// (`manifests/policy/reviews.policy.yaml`): the test kit's.
-pub use test_kit::{article_policy, filter_module as module, filter_wasm_path as wasm_path};
-
-/// A policy document around `spec`; a top-level `http` list becomes one
-/// virtual service for every host (`*`).
-pub fn policy(mut spec: Value) -> Value {
-    if let Some(http) = spec.as_object_mut().and_then(|s| s.remove("http")) {
-        spec["virtualServices"] = json!([{"name": "test", "hosts": ["*"], "http": http}]);
-    }
-    json!({
-        "apiVersion": "meshpolicy.dev/v1alpha2",
-        "kind": "TrafficPolicy",
-        "metadata": {"name": "test", "namespace": "prod"},
-        "spec": spec,
-    })
-}
+/// The built filter compiled once, its path, the article's policy
+/// (`manifests/policy/reviews.policy.yaml`) and a policy document around a
+/// `spec`: the test kit's.
+pub use test_kit::{
+    article_policy, filter_module as module, filter_wasm_path as wasm_path, policy,
+};
 
 pub fn options(config: &Value) -> PluginOptions {
     PluginOptions {
@@ -41,6 +30,7 @@ pub fn plugin(config: &Value) -> Plugin {
 
 /// What one request looks like upstream: the request headers after the filter.
 pub struct Outcome {
+    pub action: host_tests::Action,
     pub upstream: Option<Vec<(String, String)>>,
     pub local: Option<host_tests::LocalResponse>,
     pub route_cache_clears: u32,
@@ -48,12 +38,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.upstream
-            .as_ref()
-            .expect("request forwarded upstream")
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.values(name).first().copied()
     }
 
     pub fn values(&self, name: &str) -> Vec<&str> {
@@ -84,18 +69,31 @@ impl Outcome {
     }
 }
 
-/// Sends `GET path` with `extra` headers through a new stream of `plugin`.
+/// Sends `GET path` to `reviews:9080` with `extra` headers through a new
+/// stream of `plugin`.
 pub fn request(plugin: &mut Plugin, path: &str, extra: &[(&str, &str)]) -> Outcome {
+    request_to(plugin, "reviews:9080", path, extra)
+}
+
+/// Sends `GET path` to `authority` with `extra` headers through a new
+/// stream of `plugin`.
+pub fn request_to(
+    plugin: &mut Plugin,
+    authority: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> Outcome {
     let mut headers = vec![
         (":method", "GET"),
         (":scheme", "http"),
-        (":authority", "reviews:9080"),
+        (":authority", authority),
         (":path", path),
     ];
     headers.extend_from_slice(extra);
     let mut stream = plugin.new_stream();
-    stream.request_headers(&headers, true);
+    let action = stream.request_headers(&headers, true);
     let outcome = Outcome {
+        action,
         upstream: stream.request_headers_seen_upstream(),
         local: stream.local_response(),
         route_cache_clears: stream.route_cache_clears(),

@@ -7,29 +7,13 @@
 use host_tests::{Limits, Plugin};
 use serde_json::{Value, json};
 
-use super::support::{module, options, policy};
+use test_kit::{bearer_rules, bearer_token};
+
+use super::support::{module, options};
 
 /// The stated budget of the worst request: 10% of the host's default fuel
 /// per event (2e9), so a worker thread spends at most this on one request.
 pub const WORST_CASE_FUEL: u64 = meshpolicy_engine::limits::REQUEST_FUEL;
-
-/// `rules` rules each matching `authorization` with the regex,
-/// none of which the test's token matches; the last rule catches all.
-fn regex_rules(rules: usize) -> Value {
-    let mut http: Vec<Value> = (0..rules)
-        .map(|i| {
-            json!({
-                "name": format!("bearer-{i}"),
-                "match": [{"headers": {"authorization": {"regex": format!("Bearer [A-Za-z0-9._-]+\\.t{i}")}}}],
-                "route": [{"destination": {"host": "a", "subset": "v1"}}]
-            })
-        })
-        .collect();
-    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
-    policy(
-        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
-    )
-}
 
 /// Sends the request and returns the fuel its request headers cost.
 fn fuel_of(plugin: &mut Plugin, headers: &[(&str, &str)]) -> u64 {
@@ -56,15 +40,6 @@ fn fuel_of(plugin: &mut Plugin, headers: &[(&str, &str)]) -> u64 {
     spent
 }
 
-/// A token of `len` bytes that every rule's regex scans to its end.
-fn token(len: usize) -> String {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
-    let mut t = String::from("Bearer ");
-    t.extend((0..len).map(|i| char::from(alphabet[i * 7 % alphabet.len()])));
-    t.push_str(".x");
-    t
-}
-
 fn base() -> Vec<(&'static str, &'static str)> {
     vec![
         (":method", "GET"),
@@ -74,31 +49,43 @@ fn base() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn measure(rules: usize, token_len: usize) -> (u64, u64) {
-    let mut opts = options(&regex_rules(rules));
-    opts.limits = Limits::default();
-    let mut plugin = Plugin::start(module(), opts).expect("plugin starts");
-    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
-    let ordinary = fuel_of(&mut plugin, &base());
-    let long = token(token_len);
-    let mut worst = base();
-    worst.push(("authorization", long.as_str()));
-    let worst = fuel_of(&mut plugin, &worst);
+/// The fuel of an ordinary request ([`base`]) and of `worst` through
+/// `plugin`, logged with `what`.
+fn ordinary_and_worst(plugin: &mut Plugin, worst: &[(&str, &str)], what: &str) -> (u64, u64) {
+    let ordinary = fuel_of(plugin, &base());
+    let worst = fuel_of(plugin, worst);
     eprintln!(
-        "{rules} regex rules, {token_len}-byte token: ordinary {ordinary} fuel, worst {worst} fuel ({}x)",
+        "{what}: ordinary {ordinary} fuel, worst {worst} fuel ({}x)",
         worst / ordinary.max(1)
     );
     (ordinary, worst)
+}
+
+#[track_caller]
+fn assert_within_budget(worst: u64) {
+    assert!(
+        worst <= WORST_CASE_FUEL,
+        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
+    );
+}
+
+fn measure(rules: usize, token_len: usize) -> (u64, u64) {
+    let mut opts = options(&bearer_rules(rules));
+    opts.limits = Limits::default();
+    let mut plugin = Plugin::start(module(), opts).expect("plugin starts");
+    assert!(plugin.configured(), "refused: {:?}", plugin.logs());
+    let long = bearer_token(token_len);
+    let mut worst = base();
+    worst.push(("authorization", long.as_str()));
+    let what = format!("{rules} regex rules, {token_len}-byte token");
+    ordinary_and_worst(&mut plugin, &worst, &what)
 }
 
 #[test]
 fn a_16_kb_authorization_header_through_100_regex_rules_stays_within_budget() {
     // The probe: it ran on_request_headers out of fuel (2e9).
     let (_, worst) = measure(100, 16 * 1024);
-    assert!(
-        worst <= WORST_CASE_FUEL,
-        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
-    );
+    assert_within_budget(worst);
 }
 
 #[test]
@@ -107,16 +94,13 @@ fn the_largest_request_envoy_passes_through_the_most_regexes_stays_within_budget
     // as many regexes as a policy may have.
     let len = 60 * 1024 - 200;
     let (_, worst) = measure(meshpolicy_engine::limits::MAX_REGEXES, len);
-    assert!(
-        worst <= WORST_CASE_FUEL,
-        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
-    );
+    assert_within_budget(worst);
 }
 
 #[test]
 fn one_regex_past_the_limit_is_refused_at_configure() {
     let limit = meshpolicy_engine::limits::MAX_REGEXES;
-    let plugin = Plugin::start(module(), options(&regex_rules(limit + 1))).expect("starts");
+    let plugin = Plugin::start(module(), options(&bearer_rules(limit + 1))).expect("starts");
     assert!(
         !plugin.configured(),
         "a policy past the regex limit is refused"
@@ -130,20 +114,14 @@ fn one_regex_past_the_limit_is_refused_at_configure() {
         "{:?}",
         plugin.logs()
     );
-    let at_limit = Plugin::start(module(), options(&regex_rules(limit))).expect("starts");
+    let at_limit = Plugin::start(module(), options(&bearer_rules(limit))).expect("starts");
     assert!(at_limit.configured(), "{:?}", at_limit.logs());
 }
 
-/// A started plugin whose policy has `rules` rules, rule `i` with the one
-/// match entry `entry(i)` (routing to `v1`), then a catch-all to `v2`.
+/// A started plugin of `test_kit::rules_then_catch_all` with `rules`
+/// rules, rule `i` with the one match entry `entry(i)`.
 fn rules_then_catch_all(rules: usize, entry: impl Fn(usize) -> Value) -> Plugin {
-    let mut http: Vec<Value> = (0..rules)
-        .map(|i| json!({"match": [entry(i)], "route": [{"destination": {"host": "a", "subset": "v1"}}]}))
-        .collect();
-    http.push(json!({"name": "rest", "route": [{"destination": {"host": "a", "subset": "v2"}}]}));
-    let config = policy(
-        json!({"http": http, "subsets": {"a.prod.svc.cluster.local": {"v1": {"version": "v1"}, "v2": {"version": "v2"}}}}),
-    );
+    let config = test_kit::rules_then_catch_all(rules, |i| json!({"match": [entry(i)]}));
     let plugin = Plugin::start(module(), options(&config)).expect("plugin starts");
     assert!(plugin.configured(), "refused: {:?}", plugin.logs());
     plugin
@@ -156,16 +134,11 @@ fn repeated_header_fuel(rules: usize, values: usize) -> (u64, u64) {
         rules,
         |i| json!({"headers": {"x-a": {"exact": format!("v{i}")}}}),
     );
-    let ordinary = fuel_of(&mut plugin, &base());
     let value = "x".repeat((60 * 1024 - 200) / values - 4);
     let mut worst = base();
     worst.extend((0..values).map(|_| ("x-a", value.as_str())));
-    let worst = fuel_of(&mut plugin, &worst);
-    eprintln!(
-        "{rules} header rules, {values} values of x-a: ordinary {ordinary} fuel, worst {worst} fuel ({}x)",
-        worst / ordinary.max(1)
-    );
-    (ordinary, worst)
+    let what = format!("{rules} header rules, {values} values of x-a");
+    ordinary_and_worst(&mut plugin, &worst, &what)
 }
 
 /// Envoy's matcher joins a header's values with `,`: a request that sends
@@ -174,10 +147,7 @@ fn repeated_header_fuel(rules: usize, values: usize) -> (u64, u64) {
 #[test]
 fn one_header_sent_95_times_through_max_rules_header_matchers_stays_within_budget() {
     let (_, worst) = repeated_header_fuel(meshpolicy_engine::limits::MAX_RULES - 1, 95);
-    assert!(
-        worst <= WORST_CASE_FUEL,
-        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
-    );
+    assert_within_budget(worst);
 }
 
 /// The query string is scanned for a parameter by every rule that matches
@@ -190,15 +160,11 @@ fn a_60_kib_query_string_through_max_rules_query_matchers_stays_within_budget() 
         rules,
         |i| json!({"queryParams": {"q": {"exact": format!("v{i}")}}}),
     );
-    let ordinary = fuel_of(&mut plugin, &base());
     let path = format!("/?{}", "a=b&".repeat((60 * 1024 - 200) / 4));
     let mut worst = base();
     worst.retain(|(k, _)| *k != ":path");
     worst.push((":path", path.as_str()));
-    let worst = fuel_of(&mut plugin, &worst);
-    eprintln!("{rules} query rules, 60 KiB query: ordinary {ordinary} fuel, worst {worst} fuel");
-    assert!(
-        worst <= WORST_CASE_FUEL,
-        "the worst request cost {worst} fuel, over the budget of {WORST_CASE_FUEL}"
-    );
+    let what = format!("{rules} query rules, 60 KiB query");
+    let (_, worst) = ordinary_and_worst(&mut plugin, &worst, &what);
+    assert_within_budget(worst);
 }

@@ -30,6 +30,14 @@ pub fn probes(plugin: &Plugin) -> Probes {
     Probes::from_logs(plugin.logs().iter())
 }
 
+/// Sends `request` through a new stream of `plugin`, which must let it
+/// continue, and returns the probes logged so far.
+pub fn probes_after(plugin: &mut Plugin, request: &[(&str, &str)]) -> Probes {
+    let mut stream = plugin.new_stream();
+    assert_eq!(stream.request_headers(request, true), Action::Continue);
+    probes(plugin)
+}
+
 const REQUEST: &[(&str, &str)] = &[
     (":method", "GET"),
     (":path", "/p"),
@@ -91,12 +99,10 @@ fn metrics_follow_envoy_counters_gauges_and_histograms() {
     p.expect("increment_unknown", NotFound, "");
     p.expect("get_unknown", NotFound, "");
 
-    let metrics = plugin.metrics();
     let find = |name: &str| {
-        metrics
-            .iter()
-            .find(|m| m.name == name)
-            .unwrap_or_else(|| panic!("no metric `{name}` in {metrics:?}"))
+        plugin
+            .metric(name)
+            .unwrap_or_else(|| panic!("no metric `{name}` in {:?}", plugin.metrics()))
     };
     assert_eq!(find("probe_counter").kind, MetricKind::Counter);
     assert_eq!(find("probe_counter").value, MetricValue::Counter(13));
@@ -322,9 +328,7 @@ fn an_empty_map_has_size_zero_and_no_pairs() {
 #[test]
 fn out_of_bounds_pointers_get_an_error_status_not_a_crash() {
     let mut plugin = start_probe("oob");
-    let mut stream = plugin.new_stream();
-    assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
-    let p = probes(&plugin);
+    let p = probes_after(&mut plugin, REQUEST);
     p.expect("oob_log", InvalidMemoryAccess, "");
     p.expect("oob_return_pointers", InvalidMemoryAccess, "");
     p.expect("oob_key", InvalidMemoryAccess, "");
@@ -333,4 +337,60 @@ fn out_of_bounds_pointers_get_an_error_status_not_a_crash() {
         !plugin.is_failed(),
         "bad pointers fail the call, not the vm"
     );
+}
+
+/// Configures only if every gRPC call answers as Envoy does without a gRPC
+/// cluster: starting a call or a stream is `INTERNAL_FAILURE` (10), every
+/// token is unknown, `NOT_FOUND` (1).
+const GRPC_GUEST: &str = r#"(module
+  (import "env" "proxy_grpc_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_grpc_stream" (func $stream (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_grpc_cancel" (func $cancel (param i32) (result i32)))
+  (import "env" "proxy_grpc_close" (func $close (param i32) (result i32)))
+  (import "env" "proxy_grpc_send" (func $send (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (i32.and
+      (i32.and
+        (i32.eq (call $call (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 4)
+                            (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 100) (i32.const 16))
+                (i32.const 10))
+        (i32.eq (call $stream (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 4)
+                              (i32.const 0) (i32.const 0) (i32.const 16))
+                (i32.const 10)))
+      (i32.and
+        (i32.and
+          (i32.eq (call $cancel (i32.const 1)) (i32.const 1))
+          (i32.eq (call $close (i32.const 1)) (i32.const 1)))
+        (i32.eq (call $send (i32.const 1) (i32.const 0) (i32.const 4) (i32.const 0)) (i32.const 1))))))"#;
+
+#[test]
+fn grpc_calls_answer_like_envoy_without_a_grpc_cluster() {
+    let bytes = wat::parse_str(GRPC_GUEST).expect("valid WAT");
+    let module = crate::support::host().load_bytes(&bytes).expect("loads");
+    let options = PluginOptions {
+        count_host_calls: true,
+        ..PluginOptions::default()
+    };
+    let mut plugin = Plugin::start(&module, options).expect("starts");
+    assert!(
+        plugin.configured(),
+        "a gRPC call answered otherwise: {:?}",
+        plugin.logs()
+    );
+    assert!(!plugin.is_failed(), "{:?}", plugin.failure());
+    let calls = plugin.take_host_calls();
+    for name in [
+        "proxy_grpc_call",
+        "proxy_grpc_stream",
+        "proxy_grpc_cancel",
+        "proxy_grpc_close",
+        "proxy_grpc_send",
+    ] {
+        assert_eq!(calls.count(name), 1, "{name} counted once: {calls}");
+    }
 }

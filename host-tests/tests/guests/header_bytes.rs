@@ -48,18 +48,28 @@ const GUEST: &str = r#"(module
     (i32.const 0))
 )"#;
 
-#[test]
-fn non_utf8_header_bytes_reach_the_guest_and_the_upstream_unchanged() {
+/// A plugin of [`GUEST`].
+fn start_guest() -> Plugin {
     let bytes = wat::parse_str(GUEST).expect("valid WAT");
     let module = crate::support::host().load_bytes(&bytes).expect("loads");
-    let mut plugin = Plugin::start(&module, PluginOptions::default()).expect("starts");
-    let mut stream = plugin.new_stream();
-    let request: Vec<(&[u8], &[u8])> = vec![
+    Plugin::start(&module, PluginOptions::default()).expect("starts")
+}
+
+/// A GET of `/p` from `h` with one more header, `name: value`.
+fn request<'a>(name: &'a [u8], value: &'a [u8]) -> Vec<(&'a [u8], &'a [u8])> {
+    vec![
         (b":method", b"GET"),
         (b":path", b"/p"),
         (b":authority", b"h"),
-        (b"X-Bin", BINARY),
-    ];
+        (name, value),
+    ]
+}
+
+#[test]
+fn non_utf8_header_bytes_reach_the_guest_and_the_upstream_unchanged() {
+    let mut plugin = start_guest();
+    let mut stream = plugin.new_stream();
+    let request = request(b"X-Bin", BINARY);
     assert_eq!(
         stream.request_headers_bytes(&request, true),
         Action::Continue
@@ -104,16 +114,9 @@ fn non_utf8_header_bytes_reach_the_guest_and_the_upstream_unchanged() {
 /// The codec still refuses control bytes among obs-text bytes.
 #[test]
 fn a_control_byte_among_non_utf8_bytes_is_still_refused() {
-    let bytes = wat::parse_str(GUEST).expect("valid WAT");
-    let module = crate::support::host().load_bytes(&bytes).expect("loads");
-    let mut plugin = Plugin::start(&module, PluginOptions::default()).expect("starts");
+    let mut plugin = start_guest();
     let mut stream = plugin.new_stream();
-    let request: Vec<(&[u8], &[u8])> = vec![
-        (b":method", b"GET"),
-        (b":path", b"/p"),
-        (b":authority", b"h"),
-        (b"x-bin", b"\xff\x01\xfe"),
-    ];
+    let request = request(b"x-bin", b"\xff\x01\xfe");
     assert_eq!(
         stream.request_headers_bytes(&request, true),
         Action::NotDelivered

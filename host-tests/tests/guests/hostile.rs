@@ -2,9 +2,9 @@
 //! fail-open or fail-closed as in Envoy), loops run out of fuel, memory
 //! growth stops at the limit, a missing import fails the load by name.
 
-use crate::abi_status::probes;
+use crate::abi_status::{probes, probes_after};
 use crate::support::guest;
-use host_tests::{Action, Limits, Plugin, PluginOptions};
+use host_tests::{Limits, Plugin, PluginOptions};
 
 const REQUEST: &[(&str, &str)] = &[(":method", "GET"), (":path", "/p"), (":authority", "h")];
 
@@ -80,16 +80,19 @@ fn an_infinite_loop_runs_out_of_fuel() {
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
 
-#[test]
-fn memory_growth_stops_at_the_limit() {
+/// `guest-probe` in `mode` with guest memory limited to 32 MiB.
+fn with_32_mib(mode: &str) -> Plugin {
     let limits = Limits {
         max_memory_bytes: 32 << 20,
         ..Limits::default()
     };
-    let mut plugin = start("grow", false, limits);
-    let mut stream = plugin.new_stream();
-    assert_eq!(stream.request_headers(REQUEST, true), Action::Continue);
-    let p = probes(&plugin);
+    start(mode, false, limits)
+}
+
+#[test]
+fn memory_growth_stops_at_the_limit() {
+    let mut plugin = with_32_mib("grow");
+    let p = probes_after(&mut plugin, REQUEST);
     let value = p.value("grow_refused").to_string();
     let pages: usize = value.split(' ').nth(1).unwrap().parse().unwrap();
     assert!(
@@ -108,11 +111,7 @@ fn memory_growth_stops_at_the_limit() {
 
 #[test]
 fn an_allocation_past_the_limit_traps_without_hurting_the_host() {
-    let limits = Limits {
-        max_memory_bytes: 32 << 20,
-        ..Limits::default()
-    };
-    let mut plugin = start("huge-alloc", false, limits);
+    let mut plugin = with_32_mib("huge-alloc");
     assert_fail_stream(&mut plugin);
     assert!(plugin.is_failed());
 }

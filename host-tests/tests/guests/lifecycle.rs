@@ -2,8 +2,8 @@
 //! on any status it does not expect, so these runs also check that the host
 //! answers as Envoy does.
 
-use crate::support::guest;
-use host_tests::{Action, HttpCallResponse, MetricValue, Plugin, PluginOptions, SharedStore};
+use crate::support::{assert_counter, guest};
+use host_tests::{Action, HttpCallResponse, Plugin, PluginOptions, SharedStore};
 use std::time::Duration;
 
 const REQUEST: &[(&str, &str)] = &[(":method", "GET"), (":path", "/p"), (":authority", "h")];
@@ -74,12 +74,7 @@ fn a_request_walks_every_callback() {
     ];
     let got: Vec<&String> = logs.iter().filter(|m| m.starts_with("sdk ")).collect();
     assert_eq!(got, expected.iter().collect::<Vec<_>>());
-    let requests = plugin
-        .metrics()
-        .iter()
-        .find(|m| m.name == "sdk_requests_total")
-        .expect("the counter exists");
-    assert_eq!(requests.value, MetricValue::Counter(1));
+    assert_counter(&plugin, "sdk_requests_total", 1);
 }
 
 #[test]
@@ -105,17 +100,20 @@ fn ticks_follow_the_test_clock_and_feed_the_queue() {
     assert_eq!(queued, ["1", "2"], "on_queue_ready delivered each item");
 }
 
+/// Sends request headers with `x-sdk: action` on a new stream of
+/// `plugin`, which the guest must hold; returns the stream's id.
+fn held(plugin: &mut Plugin, action: &str) -> u32 {
+    let mut stream = plugin.new_stream();
+    let request = with_header("x-sdk", action);
+    assert!(stream.request_headers(&request, true).is_stop(), "{action}");
+    stream.id()
+}
+
 #[test]
 fn an_http_call_resumes_or_denies() {
     let mut plugin = start("");
     for (status, allowed) in [(200, true), (500, false)] {
-        let mut stream = plugin.new_stream();
-        let id = stream.id();
-        assert!(
-            stream
-                .request_headers(&with_header("x-sdk", "call"), true)
-                .is_stop()
-        );
+        let id = held(&mut plugin, "call");
         let calls = plugin.http_calls().to_vec();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].upstream, "auth-cluster");
@@ -176,13 +174,7 @@ fn shared_data_counts_across_streams() {
 #[test]
 fn a_paused_stream_resumes_on_the_next_tick() {
     let mut plugin = start("tick=50");
-    let mut stream = plugin.new_stream();
-    let id = stream.id();
-    assert!(
-        stream
-            .request_headers(&with_header("x-sdk", "pause"), true)
-            .is_stop()
-    );
+    let id = held(&mut plugin, "pause");
     plugin.advance_clock(Duration::from_millis(50));
     assert!(messages(&plugin).contains(&format!("sdk resumed {id}")));
     let stream = plugin.stream(id).expect("still open");

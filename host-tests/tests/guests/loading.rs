@@ -1,13 +1,22 @@
 //! Loading: a missing import is named, a module without WASI runs, and the
 //! floor guest works.
 
-use crate::support::{guest, guest_bytes, host};
-use host_tests::{AbiVersion, Action, Error, MetricValue, Plugin, PluginOptions};
+use crate::support::{assert_counter, guest, guest_bytes, host};
+use host_tests::{AbiVersion, Action, Error, Plugin, PluginOptions};
+
+/// A proxy-wasm module that imports `env.proxy_no_such_function_for_tests`,
+/// which no host provides.
+const MISSING_IMPORT: &str = r#"(module
+  (import "env" "proxy_no_such_function_for_tests" (func (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#;
 
 #[test]
 fn a_missing_import_fails_the_load_naming_it() {
+    let bytes = wat::parse_str(MISSING_IMPORT).expect("valid WAT");
     let err = host()
-        .load_bytes(&guest_bytes("missing-import"))
+        .load_bytes(&bytes)
         .expect_err("the import does not exist");
     match &err {
         Error::MissingImport { module, name } => {
@@ -38,12 +47,7 @@ fn a_module_without_wasi_loads_and_runs() {
         .map(|(_, v)| v.parse::<u64>().unwrap())
         .expect("the guest stamped the request");
     assert!(stamp > 1_500_000_000, "seconds since the epoch: {stamp}");
-    let counter = plugin
-        .metrics()
-        .iter()
-        .find(|m| m.name == "nowasi_requests")
-        .expect("the counter exists");
-    assert_eq!(counter.value, MetricValue::Counter(1));
+    assert_counter(&plugin, "nowasi_requests", 1);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use crate::abi_status::probes;
 use crate::support::guest;
 use host_tests::WasmResult::{NotFound, Ok};
-use host_tests::{Action, Plugin, PluginOptions, RouteTable};
+use host_tests::{Action, HttpStream, Plugin, PluginOptions, RouteTable};
 use serde_json::json;
 
 const REVIEWS: &str = "outbound|9080||reviews.prod.svc.cluster.local";
@@ -77,6 +77,14 @@ fn get(authority: &str, path: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A new stream of `plugin` that sent the request headers of `path` to
+/// `reviews` (end of stream).
+fn to_reviews<'p>(plugin: &'p mut Plugin, path: &str) -> HttpStream<'p> {
+    let mut stream = plugin.new_stream();
+    stream.request_headers(&[(":path", path), (":authority", "reviews")], true);
+    stream
+}
+
 /// Sends one GET through a pass-through guest; returns (cluster, upstream
 /// `:path`, upstream Host, route name).
 fn land(
@@ -138,8 +146,7 @@ fn a_short_name_with_its_port_selects_the_service_and_the_prefix_rewrite_keeps_t
 #[test]
 fn the_route_options_are_carried_for_the_test_to_read() {
     let mut plugin = start("floor", "", table(true));
-    let mut stream = plugin.new_stream();
-    stream.request_headers(&[(":path", "/wpcatalog"), (":authority", "reviews")], true);
+    let stream = to_reviews(&mut plugin, "/wpcatalog");
     let route = stream.selected_route().expect("a route");
     let action = route.route.expect("a route action");
     assert_eq!(action.timeout.as_deref(), Some("5s"));
@@ -171,8 +178,7 @@ fn a_route_to_another_host_lands_on_that_hosts_cluster() {
 #[test]
 fn an_authority_rewrite_changes_the_host_sent_upstream_but_not_the_route() {
     let mut plugin = start("floor", "", table(true));
-    let mut stream = plugin.new_stream();
-    stream.request_headers(&[(":path", "/host/a"), (":authority", "reviews")], true);
+    let stream = to_reviews(&mut plugin, "/host/a");
     assert_eq!(
         stream.upstream_host().as_deref(),
         Some("reviews-v2.internal")
@@ -277,8 +283,7 @@ fn direct_responses_and_redirects_are_answered_by_the_router() {
             "http://reviews:9080/new?q=1".to_string()
         )]
     );
-    let mut stream = plugin.new_stream();
-    stream.request_headers(&[(":path", "/gone"), (":authority", "reviews")], true);
+    let stream = to_reviews(&mut plugin, "/gone");
     let local = stream.local_response().expect("a direct response");
     assert_eq!((local.status, local.body.as_slice()), (410, &b"gone"[..]));
     assert_eq!(stream.response_flag(), None);
@@ -303,8 +308,7 @@ fn weighted_clusters_pick_from_the_streams_random_draw() {
         );
     }
     // Unseeded streams draw from the plugin's seeded generator and say so.
-    let mut stream = plugin.new_stream();
-    stream.request_headers(&[(":path", "/split"), (":authority", "reviews")], true);
+    let stream = to_reviews(&mut plugin, "/split");
     let draw = stream.route_random().expect("a draw");
     let expected = if draw % 100 < 90 {
         REVIEWS_V1

@@ -4,16 +4,23 @@
 
 use crate::abi_status::{probes, start_probe};
 use host_tests::WasmResult::Ok;
-use host_tests::{Action, HttpCallResponse};
+use host_tests::{Action, HttpCallResponse, HttpStream, Plugin};
 use std::time::Duration;
 
 const REQUEST: &[(&str, &str)] = &[(":method", "GET"), (":path", "/p"), (":authority", "h")];
 
+/// A new stream of `plugin` that sent [`REQUEST`]'s headers, and what the
+/// filter chain answered.
+fn send(plugin: &mut Plugin, end_of_stream: bool) -> (HttpStream<'_>, Action) {
+    let mut stream = plugin.new_stream();
+    let action = stream.request_headers(REQUEST, end_of_stream);
+    (stream, action)
+}
+
 #[test]
 fn a_pause_holds_the_request_until_a_tick_continues_it() {
     let mut plugin = start_probe("pause");
-    let mut stream = plugin.new_stream();
-    let action = stream.request_headers(REQUEST, false);
+    let (mut stream, action) = send(&mut plugin, false);
     assert_eq!(
         action,
         Action::StopAllIterationAndWatermark,
@@ -40,8 +47,8 @@ fn a_pause_holds_the_request_until_a_tick_continues_it() {
 #[test]
 fn a_deferred_local_reply_from_a_tick_answers_the_held_stream() {
     let mut plugin = start_probe("pause-local");
-    let mut stream = plugin.new_stream();
-    assert!(stream.request_headers(REQUEST, true).is_stop());
+    let (stream, action) = send(&mut plugin, true);
+    assert!(action.is_stop());
     let id = stream.id();
     plugin.advance_clock(Duration::from_millis(10));
     let p = probes(&plugin);
@@ -61,8 +68,7 @@ fn a_deferred_local_reply_from_a_tick_answers_the_held_stream() {
 #[test]
 fn a_local_reply_overrides_continue() {
     let mut plugin = start_probe("local");
-    let mut stream = plugin.new_stream();
-    let action = stream.request_headers(REQUEST, true);
+    let (stream, action) = send(&mut plugin, true);
     assert!(
         action.is_stop(),
         "a local reply stops the chain: {action:?}"
@@ -82,8 +88,8 @@ fn a_local_reply_overrides_continue() {
 #[test]
 fn an_http_call_answered_by_the_test_resumes_the_stream() {
     let mut plugin = start_probe("http-call");
-    let mut stream = plugin.new_stream();
-    assert!(stream.request_headers(REQUEST, true).is_stop());
+    let (stream, action) = send(&mut plugin, true);
+    assert!(action.is_stop());
     let id = stream.id();
     let calls = plugin.http_calls().to_vec();
     assert_eq!(calls.len(), 1, "one call dispatched");
@@ -122,8 +128,7 @@ fn an_http_call_answered_by_the_test_resumes_the_stream() {
 #[test]
 fn close_stream_resets_it() {
     let mut plugin = start_probe("close");
-    let mut stream = plugin.new_stream();
-    stream.request_headers(REQUEST, true);
+    let (mut stream, _) = send(&mut plugin, true);
     assert!(stream.was_reset(), "proxy_close_stream resets the stream");
     assert_eq!(
         stream.response_headers(&[(":status", "200")], true),

@@ -2,9 +2,18 @@
 //! compiled once per test binary) and a reader for `guest-probe`'s
 //! `probe <name> <status> <value>` log lines.
 
-use host_tests::{LogEntry, WasmResult};
+use host_tests::{LogEntry, MetricValue, Plugin, WasmResult};
 
 pub use test_kit::{guest, guest_bytes, host};
+
+/// Asserts that the guest defined the counter `name` and that it is `value`.
+#[track_caller]
+pub fn assert_counter(plugin: &Plugin, name: &str, value: u64) {
+    let metric = plugin
+        .metric(name)
+        .unwrap_or_else(|| panic!("no counter `{name}` in {:?}", plugin.metrics()));
+    assert_eq!(metric.value, MetricValue::Counter(value), "{name}");
+}
 
 /// One `probe <name> <status> <value>` line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,6 +42,38 @@ fn mode_is(name: &str) -> bool {
     MODE.with(|m| m.borrow().as_str() == name)
 }
 
+/// The `abi` mode (the default): probes in every callback.
+fn probing() -> bool {
+    mode_is("abi") || mode_is("")
+}
+
+/// Exports the body and the trailers callbacks of one direction, each
+/// logged as `on_<dir>_body` / `on_<dir>_trailers` and then probed in the
+/// `abi` mode. A macro, as a function cannot define exports.
+macro_rules! body_and_trailers {
+    ($dir:literal, $body:ident => $probe_body:path, $trailers:ident => $probe_trailers:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $body(context_id: u32, size: usize, end_of_stream: u32) -> u32 {
+            let name = concat!("on_", $dir, "_body");
+            record(name, context_id, &format!("{size} {end_of_stream}"));
+            if probing() {
+                return $probe_body(size, end_of_stream != 0);
+            }
+            0
+        }
+
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $trailers(context_id: u32, trailers: usize) -> u32 {
+            let name = concat!("on_", $dir, "_trailers");
+            record(name, context_id, &trailers.to_string());
+            if probing() {
+                $probe_trailers();
+            }
+            0
+        }
+    };
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_abi_version_0_2_1() {}
 
@@ -165,27 +197,11 @@ pub extern "C" fn proxy_on_request_headers(
     }
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn proxy_on_request_body(context_id: u32, size: usize, end_of_stream: u32) -> u32 {
-    record(
-        "on_request_body",
-        context_id,
-        &format!("{size} {end_of_stream}"),
-    );
-    if mode_is("abi") || mode_is("") {
-        return probes::request_body(size, end_of_stream != 0);
-    }
-    0
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn proxy_on_request_trailers(context_id: u32, trailers: usize) -> u32 {
-    record("on_request_trailers", context_id, &trailers.to_string());
-    if mode_is("abi") || mode_is("") {
-        probes::request_trailers();
-    }
-    0
-}
+body_and_trailers!(
+    "request",
+    proxy_on_request_body => probes::request_body,
+    proxy_on_request_trailers => probes::request_trailers
+);
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_response_headers(
@@ -198,7 +214,7 @@ pub extern "C" fn proxy_on_response_headers(
         context_id,
         &format!("{headers} {end_of_stream}"),
     );
-    if mode_is("abi") || mode_is("") {
+    if probing() {
         return probes::response_headers();
     }
     if mode_is("route") {
@@ -207,27 +223,11 @@ pub extern "C" fn proxy_on_response_headers(
     0
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn proxy_on_response_body(context_id: u32, size: usize, end_of_stream: u32) -> u32 {
-    record(
-        "on_response_body",
-        context_id,
-        &format!("{size} {end_of_stream}"),
-    );
-    if mode_is("abi") || mode_is("") {
-        return probes::response_body(size, end_of_stream != 0);
-    }
-    0
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn proxy_on_response_trailers(context_id: u32, trailers: usize) -> u32 {
-    record("on_response_trailers", context_id, &trailers.to_string());
-    if mode_is("abi") || mode_is("") {
-        probes::response_trailers();
-    }
-    0
-}
+body_and_trailers!(
+    "response",
+    proxy_on_response_body => probes::response_body,
+    proxy_on_response_trailers => probes::response_trailers
+);
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_http_call_response(
@@ -273,7 +273,7 @@ pub extern "C" fn proxy_on_queue_ready(context_id: u32, queue_id: u32) {
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_log(context_id: u32) {
     record("on_log", context_id, "");
-    if mode_is("abi") || mode_is("") {
+    if probing() {
         probes::on_log();
     }
 }
