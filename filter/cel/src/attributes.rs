@@ -139,14 +139,6 @@ pub(crate) const ATTRIBUTES: &[(&str, &[(&str, AttrType)])] = &[
             ("id", UInt),
             ("mtls", Bool),
             ("requested_server_name", S),
-            ("tls_version", S),
-            ("subject_local_certificate", S),
-            ("subject_peer_certificate", S),
-            ("dns_san_local_certificate", S),
-            ("dns_san_peer_certificate", S),
-            ("uri_san_local_certificate", S),
-            ("uri_san_peer_certificate", S),
-            ("sha256_peer_certificate_digest", S),
             ("termination_details", S),
         ],
     ),
@@ -155,14 +147,6 @@ pub(crate) const ATTRIBUTES: &[(&str, &[(&str, AttrType)])] = &[
         &[
             ("address", S),
             ("port", Int),
-            ("tls_version", S),
-            ("subject_local_certificate", S),
-            ("subject_peer_certificate", S),
-            ("dns_san_local_certificate", S),
-            ("dns_san_peer_certificate", S),
-            ("uri_san_local_certificate", S),
-            ("uri_san_peer_certificate", S),
-            ("sha256_peer_certificate_digest", S),
             ("local_address", S),
             ("transport_failure_reason", S),
         ],
@@ -181,6 +165,22 @@ pub(crate) const ATTRIBUTES: &[(&str, &[(&str, AttrType)])] = &[
     ("downstream_peer", PEER),
 ];
 
+/// The TLS fields Envoy has for both ends of a request: of the downstream
+/// connection under `connection`, of the upstream one under `upstream`.
+const TLS: &[(&str, AttrType)] = &[
+    ("tls_version", S),
+    ("subject_local_certificate", S),
+    ("subject_peer_certificate", S),
+    ("dns_san_local_certificate", S),
+    ("dns_san_peer_certificate", S),
+    ("uri_san_local_certificate", S),
+    ("uri_san_peer_certificate", S),
+    ("sha256_peer_certificate_digest", S),
+];
+
+/// The roots that have the [`TLS`] fields besides their own.
+const TLS_ROOTS: &[&str] = &["connection", "upstream"];
+
 const PEER: &[(&str, AttrType)] = &[
     ("namespace", S),
     ("cluster", S),
@@ -195,13 +195,20 @@ const PEER: &[(&str, AttrType)] = &[
     ("labels", StringMap),
 ];
 
+/// The fields of `root` with their types, its own first (none when `root`
+/// is not one).
+pub(crate) fn fields(root: &str) -> impl Iterator<Item = &'static (&'static str, AttrType)> {
+    let own = ATTRIBUTES
+        .iter()
+        .filter(move |(r, _)| *r == root)
+        .flat_map(|(_, fields)| fields.iter());
+    let tls: &[(&str, AttrType)] = if TLS_ROOTS.contains(&root) { TLS } else { &[] };
+    own.chain(tls.iter())
+}
+
 /// The type of `root.field`, `None` when Envoy has no such attribute.
 pub(crate) fn lookup(root: &str, field: &str) -> Option<AttrType> {
-    ATTRIBUTES
-        .iter()
-        .find(|(r, _)| *r == root)
-        .and_then(|(_, fields)| fields.iter().find(|(f, _)| *f == field))
-        .map(|(_, t)| *t)
+    fields(root).find(|(f, _)| *f == field).map(|(_, t)| *t)
 }
 
 pub(crate) fn is_root(name: &str) -> bool {

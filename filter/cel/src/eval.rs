@@ -180,35 +180,32 @@ fn binary<'a>(op: BinOp, a: Value<'a>, b: Value<'a>) -> R<'a> {
     }
 }
 
+/// `int` and `uint` arithmetic (`i64` or `u64`): `None` on overflow, and
+/// CEL's errors for a zero divisor. A macro because the two types share
+/// their `checked_*` methods but no trait.
+macro_rules! checked {
+    ($op:expr, $x:expr, $y:expr) => {
+        match $op {
+            BinOp::Add => $x.checked_add($y),
+            BinOp::Sub => $x.checked_sub($y),
+            BinOp::Mul => $x.checked_mul($y),
+            BinOp::Div if $y == 0 => return err("division by zero"),
+            BinOp::Div => $x.checked_div($y),
+            BinOp::Rem if $y == 0 => return err("modulus by zero"),
+            _ => $x.checked_rem($y),
+        }
+    };
+}
+
 fn arith<'a>(op: BinOp, name: &str, a: Value<'a>, b: Value<'a>) -> R<'a> {
     let overflow = || EvalError("integer overflow".into());
     match (a, b) {
         (Value::Str(x), Value::Str(y)) if op == BinOp::Add => {
             Ok(Value::Str(Cow::Owned(format!("{x}{y}"))))
         }
-        (Value::Int(x), Value::Int(y)) => {
-            let r = match op {
-                BinOp::Add => x.checked_add(y),
-                BinOp::Sub => x.checked_sub(y),
-                BinOp::Mul => x.checked_mul(y),
-                BinOp::Div if y == 0 => return err("division by zero"),
-                BinOp::Div => x.checked_div(y),
-                BinOp::Rem if y == 0 => return err("modulus by zero"),
-                _ => x.checked_rem(y),
-            };
-            r.map(Value::Int).ok_or_else(overflow)
-        }
+        (Value::Int(x), Value::Int(y)) => checked!(op, x, y).map(Value::Int).ok_or_else(overflow),
         (Value::UInt(x), Value::UInt(y)) => {
-            let r = match op {
-                BinOp::Add => x.checked_add(y),
-                BinOp::Sub => x.checked_sub(y),
-                BinOp::Mul => x.checked_mul(y),
-                BinOp::Div if y == 0 => return err("division by zero"),
-                BinOp::Div => x.checked_div(y),
-                BinOp::Rem if y == 0 => return err("modulus by zero"),
-                _ => x.checked_rem(y),
-            };
-            r.map(Value::UInt).ok_or_else(overflow)
+            checked!(op, x, y).map(Value::UInt).ok_or_else(overflow)
         }
         (Value::Double(x), Value::Double(y)) if op != BinOp::Rem => Ok(Value::Double(match op {
             BinOp::Add => x + y,

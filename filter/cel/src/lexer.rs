@@ -39,8 +39,9 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CelError> {
             i += 1;
             continue;
         }
-        if (c == 'r' || c == 'R') && matches!(chars.get(i + 1), Some('\'') | Some('"')) {
-            let (s, next) = raw_string(&chars, i + 1, col)?;
+        let raw = (c == 'r' || c == 'R') && matches!(chars.get(i + 1), Some('\'') | Some('"'));
+        if raw || c == '\'' || c == '"' {
+            let (s, next) = string(&chars, i + usize::from(raw), col, raw)?;
             out.push(Token {
                 tok: Tok::Str(s),
                 col,
@@ -79,15 +80,6 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CelError> {
                 return Err(CelError::syntax(col, "integer literal out of range"));
             }
             out.push(Token { tok, col });
-            i = next;
-            continue;
-        }
-        if c == '\'' || c == '"' {
-            let (s, next) = string(&chars, i, col)?;
-            out.push(Token {
-                tok: Tok::Str(s),
-                col,
-            });
             i = next;
             continue;
         }
@@ -170,9 +162,16 @@ fn number(chars: &[char], start: usize, col: usize) -> Result<(Tok, usize), CelE
     Ok((Tok::Int(v), i))
 }
 
-fn string(chars: &[char], start: usize, col: usize) -> Result<(String, usize), CelError> {
+/// The string literal whose opening quote is `chars[start]`: its text and
+/// the index after its closing quote. A `raw` string keeps its backslashes.
+fn string(
+    chars: &[char],
+    start: usize,
+    col: usize,
+    raw: bool,
+) -> Result<(String, usize), CelError> {
     let quote = chars.get(start).copied().unwrap_or('"');
-    if chars.get(start + 1) == Some(&quote) && chars.get(start + 2) == Some(&quote) {
+    if !raw && chars.get(start + 1) == Some(&quote) && chars.get(start + 2) == Some(&quote) {
         return Err(CelError::unsupported(col, "triple-quoted strings"));
     }
     let mut out = String::new();
@@ -181,7 +180,7 @@ fn string(chars: &[char], start: usize, col: usize) -> Result<(String, usize), C
         match chars.get(i) {
             None | Some('\n') => return Err(CelError::syntax(col, "unterminated string literal")),
             Some(c) if *c == quote => return Ok((out, i + 1)),
-            Some('\\') => {
+            Some('\\') if !raw => {
                 let esc = chars.get(i + 1).copied();
                 let c = match esc {
                     Some('\\') => '\\',
@@ -206,22 +205,6 @@ fn string(chars: &[char], start: usize, col: usize) -> Result<(String, usize), C
                 out.push(c);
                 i += 2;
             }
-            Some(c) => {
-                out.push(*c);
-                i += 1;
-            }
-        }
-    }
-}
-
-fn raw_string(chars: &[char], start: usize, col: usize) -> Result<(String, usize), CelError> {
-    let quote = chars.get(start).copied().unwrap_or('"');
-    let mut out = String::new();
-    let mut i = start + 1;
-    loop {
-        match chars.get(i) {
-            None | Some('\n') => return Err(CelError::syntax(col, "unterminated string literal")),
-            Some(c) if *c == quote => return Ok((out, i + 1)),
             Some(c) => {
                 out.push(*c);
                 i += 1;

@@ -129,26 +129,30 @@ impl Parser<'_> {
         Ok(out)
     }
 
-    fn or(&mut self) -> Result<Syntax, CelError> {
-        let mut l = self.and()?;
-        while self.is_punct("||") {
+    /// One left-associative level: `next (op next)*` for the operators `ops`,
+    /// each binary node at its operator's column.
+    fn left_assoc(
+        &mut self,
+        ops: &[&'static str],
+        next: fn(&mut Self) -> Result<Syntax, CelError>,
+    ) -> Result<Syntax, CelError> {
+        let mut l = next(self)?;
+        loop {
             let col = self.col();
-            self.pos += 1;
-            let r = self.and()?;
-            l = Syntax::Binary("||", Box::new(l), Box::new(r), col);
+            let Some(op) = ops.iter().copied().find(|op| self.eat(op)) else {
+                return Ok(l);
+            };
+            let r = next(self)?;
+            l = Syntax::Binary(op, Box::new(l), Box::new(r), col);
         }
-        Ok(l)
+    }
+
+    fn or(&mut self) -> Result<Syntax, CelError> {
+        self.left_assoc(&["||"], Self::and)
     }
 
     fn and(&mut self) -> Result<Syntax, CelError> {
-        let mut l = self.rel()?;
-        while self.is_punct("&&") {
-            let col = self.col();
-            self.pos += 1;
-            let r = self.rel()?;
-            l = Syntax::Binary("&&", Box::new(l), Box::new(r), col);
-        }
-        Ok(l)
+        self.left_assoc(&["&&"], Self::rel)
     }
 
     fn rel(&mut self) -> Result<Syntax, CelError> {
@@ -167,37 +171,11 @@ impl Parser<'_> {
     }
 
     fn add(&mut self) -> Result<Syntax, CelError> {
-        let mut l = self.mul()?;
-        loop {
-            let col = self.col();
-            let op = if self.eat("+") {
-                "+"
-            } else if self.eat("-") {
-                "-"
-            } else {
-                return Ok(l);
-            };
-            let r = self.mul()?;
-            l = Syntax::Binary(op, Box::new(l), Box::new(r), col);
-        }
+        self.left_assoc(&["+", "-"], Self::mul)
     }
 
     fn mul(&mut self) -> Result<Syntax, CelError> {
-        let mut l = self.unary()?;
-        loop {
-            let col = self.col();
-            let op = if self.eat("*") {
-                "*"
-            } else if self.eat("/") {
-                "/"
-            } else if self.eat("%") {
-                "%"
-            } else {
-                return Ok(l);
-            };
-            let r = self.unary()?;
-            l = Syntax::Binary(op, Box::new(l), Box::new(r), col);
-        }
+        self.left_assoc(&["*", "/", "%"], Self::unary)
     }
 
     fn unary(&mut self) -> Result<Syntax, CelError> {

@@ -189,11 +189,7 @@ pub(crate) fn resolve(s: &Syntax) -> Result<Expr, CelError> {
 }
 
 fn first_field(root: &str) -> &'static str {
-    attributes::ATTRIBUTES
-        .iter()
-        .find(|(r, _)| *r == root)
-        .and_then(|(_, f)| f.first())
-        .map_or("", |(f, _)| *f)
+    attributes::fields(root).next().map_or("", |(f, _)| *f)
 }
 
 fn is_map(t: AttrType) -> bool {
@@ -250,16 +246,12 @@ fn attr(s: &Syntax) -> Result<Attr, CelError> {
 }
 
 fn statics(root: &str, field: &str) -> (&'static str, &'static str) {
-    for (r, fields) in attributes::ATTRIBUTES {
-        if *r == root {
-            for (f, _) in *fields {
-                if *f == field {
-                    return (r, f);
-                }
-            }
-        }
+    let root = attributes::ATTRIBUTES.iter().find(|(r, _)| *r == root);
+    let field = root.and_then(|(r, _)| attributes::fields(r).find(|(f, _)| *f == field));
+    match (root, field) {
+        (Some((r, _)), Some((f, _))) => (r, f),
+        _ => ("", ""),
     }
-    ("", "")
 }
 
 fn map_attr(target: &Syntax, col: usize) -> Result<Attr, CelError> {

@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use meshpolicy_engine::{Policy, Request, SourceInfo};
 use serde_json::json;
 
@@ -85,6 +86,31 @@ struct Case {
     label: String,
 }
 
+/// A request of the bench's client with `headers`.
+fn request<'a>(headers: &'a [(String, String)], source: &'a SourceInfo) -> Request<'a> {
+    Request {
+        headers,
+        source,
+        port: Some(9080),
+        random: 7,
+        virtual_host: None,
+    }
+}
+
+/// Benchmarks `decide` of `req` on `p` as `id`, and lists it in the report
+/// as `label`.
+fn bench_decide(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    cases: &mut Vec<Case>,
+    p: &Policy,
+    req: &Request<'_>,
+    id: String,
+    label: String,
+) {
+    group.bench_function(&id, |b| b.iter(|| black_box(p).decide(black_box(req))));
+    cases.push(Case { id, label });
+}
+
 fn main() {
     let mut c = Criterion::default()
         .output_directory(&workspace_target().join("criterion"))
@@ -114,69 +140,58 @@ fn main() {
             &sticky,
         ),
     ] {
-        let req = Request {
-            headers: h,
-            source: &source,
-            port: Some(9080),
-            random: 7,
-            virtual_host: None,
-        };
+        let req = request(h, &source);
         assert!(p.decide(&req).destination.is_some(), "{id} must route");
-        group.bench_function(id, |b| b.iter(|| black_box(&p).decide(black_box(&req))));
-        cases.push(Case {
-            id: id.to_owned(),
-            label: label.to_owned(),
-        });
+        bench_decide(
+            &mut group,
+            &mut cases,
+            &p,
+            &req,
+            id.to_owned(),
+            label.to_owned(),
+        );
     }
 
     for n in RULE_COUNTS {
         let p = prefix_rules(n);
         let h = headers(&format!("/svc{}/items?page=2", n - 1), &[]);
-        let req = Request {
-            headers: &h,
-            source: &source,
-            port: Some(9080),
-            random: 7,
-            virtual_host: None,
-        };
+        let req = request(&h, &source);
         let d = p.decide(&req);
         assert_eq!(
             d.rule.as_ref().map(|r| r.index),
             Some(n - 1),
             "the last rule must match"
         );
-        let id = format!("prefix-rules-{n}");
-        group.bench_function(&id, |b| b.iter(|| black_box(&p).decide(black_box(&req))));
-        cases.push(Case {
-            id,
-            label: format!("{n} prefix rules, the last one matches"),
-        });
+        bench_decide(
+            &mut group,
+            &mut cases,
+            &p,
+            &req,
+            format!("prefix-rules-{n}"),
+            format!("{n} prefix rules, the last one matches"),
+        );
     }
     for n in HOST_COUNTS {
         let p = hosts(n);
         let mut h = headers("/items?page=2", &[]);
         h[2].1 = format!("svc{}.prod:9080", n - 1);
-        let req = Request {
-            headers: &h,
-            source: &source,
-            port: Some(9080),
-            random: 7,
-            virtual_host: None,
-        };
+        let req = request(&h, &source);
         let d = p.decide(&req);
         assert_eq!(
             d.destination.as_ref().map(|d| d.host.to_string()),
             Some(format!("svc{}.prod.svc.cluster.local", n - 1)),
             "the last host must be selected"
         );
-        let id = format!("hosts-{n}");
-        group.bench_function(&id, |b| b.iter(|| black_box(&p).decide(black_box(&req))));
-        cases.push(Case {
-            id,
-            label: format!(
+        bench_decide(
+            &mut group,
+            &mut cases,
+            &p,
+            &req,
+            format!("hosts-{n}"),
+            format!(
                 "{n} hosts (a virtual service each), the last host requested by `name.namespace`"
             ),
-        });
+        );
     }
     group.finish();
     c.final_summary();

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use code::ErrorCode;
+pub(crate) use code::coded_enum;
 pub use kind::PolicyErrorKind;
 pub use path::{FieldPath, PathSegment};
 

@@ -100,22 +100,7 @@ mod tests {
 
     use super::NodeMetadata;
 
-    use crate::test_support::Host;
-
-    fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
-        let mut out = u32::try_from(pairs.len()).unwrap().to_le_bytes().to_vec();
-        for (k, v) in pairs {
-            out.extend(u32::try_from(k.len()).unwrap().to_le_bytes());
-            out.extend(u32::try_from(v.len()).unwrap().to_le_bytes());
-        }
-        for (k, v) in pairs {
-            out.extend(*k);
-            out.push(0);
-            out.extend(*v);
-            out.push(0);
-        }
-        out
-    }
+    use crate::test_support::{Host, encode_pairs as encode};
 
     #[test]
     fn one_read_gives_the_source_and_the_node_labels() {

@@ -24,3 +24,21 @@ impl Attributes for Host {
         None
     }
 }
+
+/// proxy-wasm's serialized map of `pairs` (a u32 count, the u32 sizes, then
+/// each key and value with a NUL), written here independently of
+/// `encoding::pairs::encode` so that tests can check it.
+pub(crate) fn encode_pairs(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut out = u32::try_from(pairs.len()).unwrap().to_le_bytes().to_vec();
+    for (k, v) in pairs {
+        out.extend(u32::try_from(k.len()).unwrap().to_le_bytes());
+        out.extend(u32::try_from(v.len()).unwrap().to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend(*k);
+        out.push(0);
+        out.extend(*v);
+        out.push(0);
+    }
+    out
+}

@@ -6,32 +6,12 @@ use serde::Serialize;
 
 use crate::error::FieldPath;
 
-/// Defines [`WarningKind`] with its code and the list of every kind from one
-/// table, so no kind can be missing from [`WarningKind::ALL`].
-macro_rules! warning_kinds {
-    ($($(#[doc = $doc:literal])* $variant:ident => $code:literal,)*) => {
-        /// What a warning is about.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        #[serde(rename_all = "kebab-case")]
-        pub enum WarningKind {
-            $($(#[doc = $doc])* $variant,)*
-        }
-
-        impl WarningKind {
-            /// Every kind, in documentation order.
-            pub const ALL: &'static [WarningKind] = &[$(WarningKind::$variant,)*];
-
-            /// Stable, kebab-case.
-            pub fn code(self) -> &'static str {
-                match self {
-                    $(WarningKind::$variant => $code,)*
-                }
-            }
-        }
-    };
-}
-
-warning_kinds! {
+crate::error::coded_enum! {
+    /// What a warning is about.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum WarningKind;
+    fn code;
     /// A rule after one that matches every request (first match wins).
     UnreachableRule => "unreachable-rule",
     /// A match entry equal to one of an earlier rule.

@@ -32,145 +32,218 @@ fn compile_err(src: &str) -> String {
     }
 }
 
+/// Each expression evaluates to its label.
+fn assert_evaluates(cases: &[(&str, &str)]) {
+    for (src, want) in cases {
+        assert_eq!(run(src).unwrap(), *want, "`{src}`");
+    }
+}
+
+/// Each expression compiles and fails to evaluate.
+fn assert_eval_fails(srcs: &[&str]) {
+    for src in srcs {
+        assert!(run(src).is_err(), "`{src}` evaluated");
+    }
+}
+
+/// Each expression is refused with this message.
+fn assert_compile_errors(cases: &[(&str, &str)]) {
+    for (src, want) in cases {
+        assert_eq!(compile_err(src), *want, "`{src}`");
+    }
+}
+
 #[test]
 fn istio_examples_evaluate() {
-    assert_eq!(run("request.headers['x-tenant']").unwrap(), "acme");
-    assert_eq!(run("request.host").unwrap(), "reviews.prod:9080");
-    assert_eq!(run("string(destination.port)").unwrap(), "9080");
-    assert_eq!(run("upstream_peer.labels['app']").unwrap(), "ratings");
+    assert_evaluates(&[
+        ("request.headers['x-tenant']", "acme"),
+        ("request.host", "reviews.prod:9080"),
+        ("string(destination.port)", "9080"),
+        ("upstream_peer.labels['app']", "ratings"),
+    ]);
 }
 
 #[test]
 fn header_keys_are_case_insensitive_and_select_form_works() {
-    assert_eq!(run("request.headers['X-Tenant']").unwrap(), "acme");
-    assert_eq!(
-        run("has(request.headers.x_missing) ? 'y' : 'n'").unwrap(),
-        "n"
-    );
-    assert_eq!(run("'x-tenant' in request.headers").unwrap(), "true");
-    assert!(run("request.headers.x_tenant").is_err());
-    assert_eq!(run("upstream_peer.labels.app").unwrap(), "ratings");
+    assert_evaluates(&[
+        ("request.headers['X-Tenant']", "acme"),
+        ("has(request.headers.x_missing) ? 'y' : 'n'", "n"),
+        ("'x-tenant' in request.headers", "true"),
+        ("upstream_peer.labels.app", "ratings"),
+    ]);
+    assert_eval_fails(&["request.headers.x_tenant"]);
 }
 
 #[test]
 fn conditionals_and_has() {
-    assert_eq!(
-        run("has(request.host) ? request.host : 'none'").unwrap(),
-        "reviews.prod:9080"
-    );
-    assert_eq!(run("has(request.scheme) ? 'x' : 'none'").unwrap(), "none");
-    assert_eq!(
-        run("request.headers['x-tenant'] == 'acme' ? 'gold' : 'std'").unwrap(),
-        "gold"
-    );
-    assert_eq!(
-        run("request.headers[':path'].startsWith('/api') && destination.port > 80").unwrap(),
-        "true"
-    );
+    assert_evaluates(&[
+        (
+            "has(request.host) ? request.host : 'none'",
+            "reviews.prod:9080",
+        ),
+        ("has(request.scheme) ? 'x' : 'none'", "none"),
+        (
+            "request.headers['x-tenant'] == 'acme' ? 'gold' : 'std'",
+            "gold",
+        ),
+        (
+            "request.headers[':path'].startsWith('/api') && destination.port > 80",
+            "true",
+        ),
+    ]);
 }
 
 #[test]
 fn operators_follow_cel() {
-    assert_eq!(run("1 + 2 * 3").unwrap(), "7");
-    assert_eq!(run("(1 + 2) * 3").unwrap(), "9");
-    assert_eq!(run("-9223372036854775808").unwrap(), i64::MIN.to_string());
-    assert_eq!(run("'a' + 'b'").unwrap(), "ab");
-    assert_eq!(run("1 == 1u").unwrap(), "true");
-    assert_eq!(run("1 == 'a'").unwrap(), "false");
-    assert_eq!(run("size('héllo')").unwrap(), "5");
-    assert_eq!(run("'AbC'.lowerAscii()").unwrap(), "abc");
-    assert_eq!(run("int('42') + 1").unwrap(), "43");
-    assert_eq!(run("true ? 1 : 2").unwrap(), "1");
-    assert_eq!(run("!false").unwrap(), "true");
+    let min = i64::MIN.to_string();
+    assert_evaluates(&[
+        ("1 + 2 * 3", "7"),
+        ("(1 + 2) * 3", "9"),
+        ("-9223372036854775808", &min),
+        ("'a' + 'b'", "ab"),
+        ("1 == 1u", "true"),
+        ("1 == 'a'", "false"),
+        ("size('héllo')", "5"),
+        ("'AbC'.lowerAscii()", "abc"),
+        ("int('42') + 1", "43"),
+        ("true ? 1 : 2", "1"),
+        ("!false", "true"),
+    ]);
+}
+
+#[test]
+fn string_literals_unescape_unless_raw() {
+    assert_evaluates(&[
+        ("'a\\tb'", "a\tb"),
+        ("\"a\\\\b\"", "a\\b"),
+        ("r'a\\tb'", "a\\tb"),
+        ("R\"a\\\"", "a\\"),
+    ]);
+    assert_compile_errors(&[(
+        "r'abc",
+        "syntax error at column 1: unterminated string literal",
+    )]);
+    assert!(compile_err("'''a'''").contains("triple-quoted strings"));
 }
 
 #[test]
 fn runtime_errors_are_errors() {
-    assert!(run("request.headers['x-none']").is_err());
-    assert!(run("request.scheme").is_err());
-    assert!(run("1 / 0").is_err());
-    assert!(run("9223372036854775807 + 1").is_err());
-    assert!(run("1 + 'a'").is_err());
-    assert!(run("destination.port ? 'a' : 'b'").is_err());
+    assert_eval_fails(&[
+        "request.headers['x-none']",
+        "request.scheme",
+        "1 / 0",
+        "9223372036854775807 + 1",
+        "1 + 'a'",
+        "destination.port ? 'a' : 'b'",
+    ]);
 }
 
 #[test]
 fn logical_operators_absorb_errors_like_cel() {
-    assert_eq!(run("true || request.scheme == 'x'").unwrap(), "true");
-    assert_eq!(run("request.scheme == 'x' || true").unwrap(), "true");
-    assert_eq!(run("request.scheme == 'x' && false").unwrap(), "false");
-    assert!(run("request.scheme == 'x' && true").is_err());
+    assert_evaluates(&[
+        ("true || request.scheme == 'x'", "true"),
+        ("request.scheme == 'x' || true", "true"),
+        ("request.scheme == 'x' && false", "false"),
+    ]);
+    assert_eval_fails(&["request.scheme == 'x' && true"]);
 }
 
 #[test]
 fn syntax_errors_name_the_column() {
-    assert_eq!(
-        compile_err("request.headers['x'"),
-        "syntax error at column 20: expected `]`, found end of expression"
-    );
-    assert_eq!(
-        compile_err("request..host"),
-        "syntax error at column 9: expected a field name after `.`, found `.`"
-    );
-    assert_eq!(
-        compile_err("'abc"),
-        "syntax error at column 1: unterminated string literal"
-    );
-    assert_eq!(
-        compile_err("1 +"),
-        "syntax error at column 4: unexpected end of expression"
-    );
-    assert_eq!(
-        compile_err("a # b"),
-        "syntax error at column 3: unexpected character `#`"
-    );
-    assert_eq!(
-        compile_err("9223372036854775808"),
-        "syntax error at column 1: integer literal out of range"
-    );
+    assert_compile_errors(&[
+        (
+            "request.headers['x'",
+            "syntax error at column 20: expected `]`, found end of expression",
+        ),
+        (
+            "request..host",
+            "syntax error at column 9: expected a field name after `.`, found `.`",
+        ),
+        (
+            "'abc",
+            "syntax error at column 1: unterminated string literal",
+        ),
+        (
+            "1 +",
+            "syntax error at column 4: unexpected end of expression",
+        ),
+        (
+            "a # b",
+            "syntax error at column 3: unexpected character `#`",
+        ),
+        (
+            "9223372036854775808",
+            "syntax error at column 1: integer literal out of range",
+        ),
+    ]);
 }
 
 #[test]
 fn unknown_names_are_rejected() {
-    assert_eq!(
-        compile_err("foo"),
-        "invalid expression at column 1: undeclared reference to `foo`"
-    );
-    assert_eq!(
-        compile_err("request.nope"),
-        "invalid expression at column 9: `request.nope` is not an Envoy attribute meshpolicy can read"
-    );
-    assert_eq!(
-        compile_err("request.host['a']"),
-        "invalid expression at column 13: `request.host` is not a map and cannot be indexed"
-    );
-    assert_eq!(
-        compile_err("has(request.headers['a'])"),
-        "invalid expression at column 1: invalid argument to has() macro"
-    );
-    assert_eq!(
-        compile_err("frobnicate(1)"),
-        "invalid expression at column 1: undeclared reference to function `frobnicate`"
-    );
+    assert_compile_errors(&[
+        (
+            "foo",
+            "invalid expression at column 1: undeclared reference to `foo`",
+        ),
+        (
+            "request.nope",
+            "invalid expression at column 9: `request.nope` is not an Envoy attribute meshpolicy can read",
+        ),
+        (
+            "request.host['a']",
+            "invalid expression at column 13: `request.host` is not a map and cannot be indexed",
+        ),
+        (
+            "has(request.headers['a'])",
+            "invalid expression at column 1: invalid argument to has() macro",
+        ),
+        (
+            "frobnicate(1)",
+            "invalid expression at column 1: undeclared reference to function `frobnicate`",
+        ),
+    ]);
+}
+
+#[test]
+fn tls_fields_are_attributes_of_both_ends_only() {
+    for root in ["connection", "upstream"] {
+        for field in ["tls_version", "sha256_peer_certificate_digest"] {
+            let src = format!("{root}.{field}");
+            assert!(Program::compile(&src).is_ok(), "{src}");
+        }
+    }
+    for src in [
+        "connection.mtls",
+        "connection.termination_details",
+        "upstream.local_address",
+    ] {
+        assert!(Program::compile(src).is_ok(), "{src}");
+    }
+    assert_compile_errors(&[(
+        "request.tls_version",
+        "invalid expression at column 9: `request.tls_version` is not an Envoy attribute meshpolicy can read",
+    )]);
 }
 
 #[test]
 fn outside_the_subset_is_named() {
-    assert_eq!(
-        compile_err("[1, 2]"),
-        "unsupported at column 1: list literals are outside meshpolicy's CEL subset (see docs/telemetry.md)"
-    );
-    assert_eq!(
-        compile_err("{'a': 1}"),
-        "unsupported at column 1: map literals are outside meshpolicy's CEL subset (see docs/telemetry.md)"
-    );
+    assert_compile_errors(&[
+        (
+            "[1, 2]",
+            "unsupported at column 1: list literals are outside meshpolicy's CEL subset (see docs/telemetry.md)",
+        ),
+        (
+            "{'a': 1}",
+            "unsupported at column 1: map literals are outside meshpolicy's CEL subset (see docs/telemetry.md)",
+        ),
+        (
+            "timestamp('2020-01-01T00:00:00Z')",
+            "unsupported at column 1: calls to the function `timestamp` are outside meshpolicy's CEL subset (see docs/telemetry.md)",
+        ),
+    ]);
     assert!(
         compile_err("request.host.matches('a')")
             .starts_with("unsupported at column 14: calls to the function `matches`")
-    );
-    assert_eq!(
-        compile_err("timestamp('2020-01-01T00:00:00Z')"),
-        "unsupported at column 1: calls to the function `timestamp` are outside meshpolicy's CEL subset (see docs/telemetry.md)"
     );
     assert!(compile_err("b'abc'").contains("bytes literals"));
 }

@@ -3,32 +3,42 @@
 
 use std::fmt;
 
-/// Defines [`ErrorCode`] with its text and the list of every code from
-/// one table, so no code can be missing from [`ErrorCode::ALL`].
-macro_rules! error_codes {
-    ($($(#[doc = $doc:literal])* $variant:ident => $text:literal,)*) => {
-        /// The stable, public code of an error (`policy-cli --error-format
-        /// json`; docs/cli.md lists them all).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum ErrorCode {
+/// Defines a fieldless enum with a stable text per variant and the list of
+/// every variant, from one table, so no variant can be missing from `ALL`:
+/// [`ErrorCode`] and [`crate::WarningKind`] are defined with it.
+macro_rules! coded_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident;
+        fn $text:ident;
+        $($(#[doc = $doc:literal])* $variant:ident => $code:literal,)*
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
             $($(#[doc = $doc])* $variant,)*
         }
 
-        impl ErrorCode {
-            /// Every code, in documentation order.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+        impl $name {
+            /// Every variant, in documentation order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
             /// Stable, kebab-case.
-            pub fn as_str(self) -> &'static str {
+            pub fn $text(self) -> &'static str {
                 match self {
-                    $(ErrorCode::$variant => $text,)*
+                    $($name::$variant => $code,)*
                 }
             }
         }
     };
 }
+pub(crate) use coded_enum;
 
-error_codes! {
+coded_enum! {
+    /// The stable, public code of an error (`policy-cli --error-format
+    /// json`; docs/cli.md lists them all).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ErrorCode;
+    fn as_str;
     /// A field the schema does not have.
     UnknownField => "unknown-field",
     /// An Istio field meshpolicy does not implement.

@@ -27,10 +27,17 @@ fn routed(extra: Value) -> Value {
 
 const RULE: &str = "spec.virtualServices[0].http[0]";
 
+/// The message of the single error of a routed rule with `extra`, which
+/// must be at `field` of the rule.
+fn refused_at(extra: Value, field: &str) -> String {
+    let (path, message) = one_error(routed(extra));
+    assert_eq!(path, format!("{RULE}.{field}"));
+    message
+}
+
 #[test]
 fn rewrite_uri_with_a_space_is_refused() {
-    let (path, message) = one_error(routed(json!({"rewrite": {"uri": "/a b"}})));
-    assert_eq!(path, format!("{RULE}.rewrite.uri"));
+    let message = refused_at(json!({"rewrite": {"uri": "/a b"}}), "rewrite.uri");
     assert_eq!(
         message,
         "rewrite uri `/a b` is not a path Envoy accepts: a space at byte 2 \
@@ -40,15 +47,13 @@ fn rewrite_uri_with_a_space_is_refused() {
 
 #[test]
 fn rewrite_uri_with_a_fragment_is_refused() {
-    let (path, message) = one_error(routed(json!({"rewrite": {"uri": "/a#frag"}})));
-    assert_eq!(path, format!("{RULE}.rewrite.uri"));
+    let message = refused_at(json!({"rewrite": {"uri": "/a#frag"}}), "rewrite.uri");
     assert!(message.contains("`#` at byte 2"), "{message}");
 }
 
 #[test]
 fn rewrite_uri_with_raw_non_ascii_is_refused() {
-    let (path, message) = one_error(routed(json!({"rewrite": {"uri": "/caf\u{e9}"}})));
-    assert_eq!(path, format!("{RULE}.rewrite.uri"));
+    let message = refused_at(json!({"rewrite": {"uri": "/caf\u{e9}"}}), "rewrite.uri");
     assert!(
         message.contains("non-ASCII byte 0xc3 at byte 4"),
         "{message}"
@@ -59,10 +64,10 @@ fn rewrite_uri_with_raw_non_ascii_is_refused() {
 
 #[test]
 fn regex_rewrite_writing_a_space_is_refused_at_configure_time() {
-    let (path, message) = one_error(routed(
+    let message = refused_at(
         json!({"rewrite": {"uriRegexRewrite": {"match": "^/a(.*)$", "rewrite": "/b \\1"}}}),
-    ));
-    assert_eq!(path, format!("{RULE}.rewrite.uriRegexRewrite.rewrite"));
+        "rewrite.uriRegexRewrite.rewrite",
+    );
     assert!(
         message.contains("writes a space into the path"),
         "{message}"
@@ -110,8 +115,10 @@ fn regex_rewrite_producing_a_space_at_request_time_is_answered_400_not_applied()
 
 #[test]
 fn rewrite_authority_with_a_space_is_refused() {
-    let (path, message) = one_error(routed(json!({"rewrite": {"authority": "evil host:80"}})));
-    assert_eq!(path, format!("{RULE}.rewrite.authority"));
+    let message = refused_at(
+        json!({"rewrite": {"authority": "evil host:80"}}),
+        "rewrite.authority",
+    );
     assert_eq!(
         message,
         "authority `evil host:80` is not a host[:port]: a space at byte 4"
@@ -127,10 +134,10 @@ fn rewrite_authority_with_a_space_is_refused() {
 fn header_value_with_control_character_0x01_is_refused() {
     for side in ["request", "response"] {
         for verb in ["set", "add"] {
-            let (path, message) = one_error(routed(
+            let message = refused_at(
                 json!({"headers": {side: {verb: {"x-a": "a\u{1}b"}}}}),
-            ));
-            assert_eq!(path, format!("{RULE}.headers.{side}.{verb}.x-a"));
+                &format!("headers.{side}.{verb}.x-a"),
+            );
             assert_eq!(
                 message,
                 "header value contains control character 0x01 at byte 1: \
@@ -149,10 +156,10 @@ fn header_value_with_control_character_0x01_is_refused() {
 
 #[test]
 fn header_value_with_del_0x7f_is_refused() {
-    let (path, message) = one_error(routed(
+    let message = refused_at(
         json!({"headers": {"request": {"add": {"x-a": "a\u{7f}"}}}}),
-    ));
-    assert_eq!(path, format!("{RULE}.headers.request.add.x-a"));
+        "headers.request.add.x-a",
+    );
     assert!(message.contains("DEL (0x7f) at byte 1"), "{message}");
     // what Envoy accepts stays accepted: tab, space, obs-text
     rules(json!([routed(

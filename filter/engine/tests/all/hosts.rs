@@ -1,9 +1,9 @@
 //! Which virtual service governs a request (SPEC §2.1), named after each rule.
 
-use meshpolicy_engine::Policy;
+use meshpolicy_engine::{Policy, WarningKind};
 use serde_json::{Value, json};
 
-use crate::support::{Req, errors, policy};
+use crate::support::{Req, destination, errors, policy};
 
 fn vs(name: &str, hosts: &[&str], http: Value) -> Value {
     json!({"name": name, "hosts": hosts, "http": http})
@@ -99,22 +99,18 @@ fn a_wildcard_host_loses_to_an_exact_one_and_the_longest_suffix_wins() {
         vs("exact", &["v1.api.example.com"], to("exact.example.com")),
         vs("all", &["*"], to("all.example.com")),
     ]);
-    assert_eq!(
-        dest(&p, "v1.api.example.com", None).as_deref(),
-        Some("exact.example.com")
-    );
-    assert_eq!(
-        dest(&p, "v2.api.example.com:443", None).as_deref(),
-        Some("narrow.example.com")
-    );
-    assert_eq!(
-        dest(&p, "www.example.com", None).as_deref(),
-        Some("wide.example.com")
-    );
-    assert_eq!(
-        dest(&p, "example.org", None).as_deref(),
-        Some("all.example.com")
-    );
+    for (authority, host) in [
+        ("v1.api.example.com", "exact.example.com"),
+        ("v2.api.example.com:443", "narrow.example.com"),
+        ("www.example.com", "wide.example.com"),
+        ("example.org", "all.example.com"),
+    ] {
+        assert_eq!(
+            dest(&p, authority, None).as_deref(),
+            Some(host),
+            "{authority}"
+        );
+    }
 }
 
 #[test]
@@ -183,17 +179,13 @@ fn merged_virtual_services_keep_document_order_with_catch_alls_last_and_warn() {
             {"match": [{"uri": {"prefix": "/extra"}}], "route": [{"destination": {"host": "extra"}}]}]),
         ),
     ]);
-    let host = |path: &str| {
-        Req::get(path)
-            .decide(&p)
-            .destination
-            .unwrap()
-            .host
-            .to_string()
-    };
-    assert_eq!(host("/wpcatalog/x"), "legacy.prod.svc.cluster.local");
-    assert_eq!(host("/extra"), "extra.prod.svc.cluster.local");
-    assert_eq!(host("/other"), "canary.prod.svc.cluster.local");
+    for (path, host) in [
+        ("/wpcatalog/x", "legacy.prod.svc.cluster.local"),
+        ("/extra", "extra.prod.svc.cluster.local"),
+        ("/other", "canary.prod.svc.cluster.local"),
+    ] {
+        assert_eq!(&*destination(&p, path).host, host, "{path}");
+    }
     let d = Req::get("/x").decide(&p);
     let names: Vec<&str> = d
         .host
@@ -204,13 +196,11 @@ fn merged_virtual_services_keep_document_order_with_catch_alls_last_and_warn() {
         .map(|s| s.as_ref())
         .collect();
     assert_eq!(names, ["legacy", "extra", "canary"]);
-    assert_eq!(p.warnings().len(), 1);
+    let warnings: Vec<_> = p.warnings().iter().map(|w| (w.kind, &*w.message)).collect();
     assert!(
-        p.warnings()[0]
-            .message
-            .contains("`legacy`, `extra`, `canary`"),
-        "{}",
-        p.warnings()[0].message
+        matches!(&warnings[..], [(WarningKind::MergedVirtualServices, message)]
+            if message.contains("`legacy`, `extra`, `canary`")),
+        "one warning naming the services in order: {warnings:?}"
     );
 }
 
@@ -246,22 +236,22 @@ fn destination_keys_are_unique_per_host_subset_port_and_authority() {
             {"route": [{"destination": {"host": "status.other.svc.cluster.local"}}]}
         ]),
     )]);
-    let key = |path: &str| {
-        Req::get(path)
-            .decide(&p)
-            .destination
-            .unwrap()
-            .key
-            .to_string()
-    };
-    assert_eq!(key("/a"), "reviews.prod.svc.cluster.local/v1:9080");
-    assert_eq!(
-        key("/b"),
-        "reviews.prod.svc.cluster.local/v1@reviews.internal"
-    );
-    assert_eq!(key("/c"), "status.other.svc.cluster.local");
-    let d = Req::get("/b").decide(&p);
-    assert_eq!(d.authority.as_deref(), Some("reviews.internal"));
+    for (path, key, authority) in [
+        ("/a", "reviews.prod.svc.cluster.local/v1:9080", None),
+        (
+            "/b",
+            "reviews.prod.svc.cluster.local/v1@reviews.internal",
+            Some("reviews.internal"),
+        ),
+        ("/c", "status.other.svc.cluster.local", None),
+    ] {
+        let d = Req::get(path).decide(&p);
+        assert_eq!(
+            d.destination.map(|d| d.key.to_string()).as_deref(),
+            Some(key)
+        );
+        assert_eq!(d.authority.as_deref(), authority, "{path}");
+    }
 }
 
 #[test]

@@ -2,20 +2,36 @@
 
 use serde_json::json;
 
-use crate::support::{Req, rule_of, rules};
+use crate::support::{Req, destination, rule_of, rules};
 
 fn uri_rule(m: serde_json::Value) -> meshpolicy_engine::Policy {
     rules(json!([{"match": [m], "route": [{"destination": {"host": "a"}}]}]))
 }
 
+/// For each `(path, matches)`: whether `GET path` matches the policy's rule 0.
+fn assert_matches(p: &meshpolicy_engine::Policy, cases: &[(&str, bool)]) {
+    for (path, matches) in cases {
+        assert_eq!(
+            rule_of(&Req::get(path).decide(p)),
+            matches.then_some(0),
+            "{path}"
+        );
+    }
+}
+
 #[test]
 fn uri_prefix_matches_raw_path_without_segment_boundary() {
     let p = uri_rule(json!({"uri": {"prefix": "/wpcatalog"}}));
-    assert_eq!(rule_of(&Req::get("/wpcatalog").decide(&p)), Some(0));
-    assert_eq!(rule_of(&Req::get("/wpcatalogue").decide(&p)), Some(0));
-    assert_eq!(rule_of(&Req::get("/wpcatalog/x").decide(&p)), Some(0));
-    assert_eq!(rule_of(&Req::get("/wpcatalo").decide(&p)), None);
-    assert_eq!(rule_of(&Req::get("/x/wpcatalog").decide(&p)), None);
+    assert_matches(
+        &p,
+        &[
+            ("/wpcatalog", true),
+            ("/wpcatalogue", true),
+            ("/wpcatalog/x", true),
+            ("/wpcatalo", false),
+            ("/x/wpcatalog", false),
+        ],
+    );
 }
 
 #[test]
@@ -23,55 +39,57 @@ fn uri_prefix_ignores_the_query_string_as_envoy() {
     // Envoy's PathMatcher compares the path without the query for prefix too,
     // so a prefix containing `?` never matches.
     let p = uri_rule(json!({"uri": {"prefix": "/search?q="}}));
-    assert_eq!(rule_of(&Req::get("/search?q=rust").decide(&p)), None);
-    assert_eq!(rule_of(&Req::get("/search").decide(&p)), None);
+    assert_matches(&p, &[("/search?q=rust", false), ("/search", false)]);
     let p = uri_rule(json!({"uri": {"prefix": "/search"}}));
-    assert_eq!(rule_of(&Req::get("/search?q=rust").decide(&p)), Some(0));
+    assert_matches(&p, &[("/search?q=rust", true)]);
     let p = uri_rule(json!({"uri": {"prefix": "/search/"}}));
-    assert_eq!(rule_of(&Req::get("/search?x=/").decide(&p)), None);
+    assert_matches(&p, &[("/search?x=/", false)]);
 }
 
 #[test]
 fn uri_exact_ignores_the_query_string() {
     let p = uri_rule(json!({"uri": {"exact": "/books"}}));
-    assert_eq!(rule_of(&Req::get("/books").decide(&p)), Some(0));
-    assert_eq!(rule_of(&Req::get("/books?id=1").decide(&p)), Some(0));
-    assert_eq!(rule_of(&Req::get("/books/").decide(&p)), None);
-    assert_eq!(rule_of(&Req::get("/book").decide(&p)), None);
+    assert_matches(
+        &p,
+        &[
+            ("/books", true),
+            ("/books?id=1", true),
+            ("/books/", false),
+            ("/book", false),
+        ],
+    );
 }
 
 #[test]
 fn uri_regex_is_a_full_match_without_the_query_string() {
     let p = uri_rule(json!({"uri": {"regex": "/books/[0-9]+"}}));
-    assert_eq!(rule_of(&Req::get("/books/12").decide(&p)), Some(0));
-    assert_eq!(rule_of(&Req::get("/books/12?x=1").decide(&p)), Some(0));
-    assert_eq!(
-        rule_of(&Req::get("/books/12/reviews").decide(&p)),
-        None,
-        "not a search"
-    );
-    assert_eq!(
-        rule_of(&Req::get("/v1/books/12").decide(&p)),
-        None,
-        "anchored at the start"
+    assert_matches(
+        &p,
+        &[
+            ("/books/12", true),
+            ("/books/12?x=1", true),
+            // not a search
+            ("/books/12/reviews", false),
+            // anchored at the start
+            ("/v1/books/12", false),
+        ],
     );
 }
 
 #[test]
 fn ignore_uri_case_applies_to_exact_and_prefix() {
     let p = uri_rule(json!({"uri": {"prefix": "/WP"}, "ignoreUriCase": true}));
-    assert_eq!(rule_of(&Req::get("/wpcatalog").decide(&p)), Some(0));
+    assert_matches(&p, &[("/wpcatalog", true)]);
     let p = uri_rule(json!({"uri": {"exact": "/Books"}, "ignoreUriCase": true}));
-    assert_eq!(rule_of(&Req::get("/BOOKS?x").decide(&p)), Some(0));
+    assert_matches(&p, &[("/BOOKS?x", true)]);
     let p = uri_rule(json!({"uri": {"exact": "/Books"}}));
-    assert_eq!(rule_of(&Req::get("/BOOKS").decide(&p)), None);
+    assert_matches(&p, &[("/BOOKS", false)]);
 }
 
 #[test]
 fn ignore_uri_case_does_not_apply_to_regex() {
     let p = uri_rule(json!({"uri": {"regex": "/books"}, "ignoreUriCase": true}));
-    assert_eq!(rule_of(&Req::get("/books").decide(&p)), Some(0));
-    assert_eq!(rule_of(&Req::get("/BOOKS").decide(&p)), None);
+    assert_matches(&p, &[("/books", true), ("/BOOKS", false)]);
 }
 
 #[test]
@@ -169,25 +187,26 @@ fn query_params_match_exact_prefix_regex_and_presence() {
     let p = uri_rule(
         json!({"queryParams": {"id": {"regex": "[0-9]+"}, "debug": {}, "v": {"prefix": "2"}}}),
     );
-    assert_eq!(
-        rule_of(&Req::get("/b?id=12&debug&v=2.1").decide(&p)),
-        Some(0)
+    assert_matches(
+        &p,
+        &[
+            ("/b?id=12&debug&v=2.1", true),
+            // debug absent
+            ("/b?id=12&v=2.1", false),
+            ("/b?id=x&debug&v=2", false),
+            ("/b?id=1&debug=&v=3", false),
+        ],
     );
-    assert_eq!(
-        rule_of(&Req::get("/b?id=12&v=2.1").decide(&p)),
-        None,
-        "debug absent"
-    );
-    assert_eq!(rule_of(&Req::get("/b?id=x&debug&v=2").decide(&p)), None);
-    assert_eq!(rule_of(&Req::get("/b?id=1&debug=&v=3").decide(&p)), None);
     let p = uri_rule(json!({"queryParams": {"id": {"exact": "1"}}}));
-    assert_eq!(rule_of(&Req::get("/b?x=2&id=1").decide(&p)), Some(0));
-    assert_eq!(
-        rule_of(&Req::get("/b?id=1&id=2").decide(&p)),
-        Some(0),
-        "first value counts"
+    assert_matches(
+        &p,
+        &[
+            ("/b?x=2&id=1", true),
+            // the first value counts
+            ("/b?id=1&id=2", true),
+            ("/b?id=2&id=1", false),
+        ],
     );
-    assert_eq!(rule_of(&Req::get("/b?id=2&id=1").decide(&p)), None);
 }
 
 #[test]
@@ -220,30 +239,14 @@ fn source_labels_source_namespace_and_port_come_from_the_request() {
     assert_eq!(rule_of(&ok.decide(&p)), Some(0));
     assert_eq!(rule_of(&ok.clone().port(Some(8080)).decide(&p)), None);
     assert_eq!(rule_of(&ok.clone().port(None).decide(&p)), None);
-    assert_eq!(
-        rule_of(
-            &Req::get("/")
-                .source(&[("app", "ratings")], Some("prod"))
-                .decide(&p)
-        ),
-        None
-    );
-    assert_eq!(
-        rule_of(
-            &Req::get("/")
-                .source(&[("app", "productpage")], Some("dev"))
-                .decide(&p)
-        ),
-        None
-    );
-    assert_eq!(
-        rule_of(
-            &Req::get("/")
-                .source(&[("app", "productpage")], None)
-                .decide(&p)
-        ),
-        None
-    );
+    for (app, namespace) in [
+        ("ratings", Some("prod")),
+        ("productpage", Some("dev")),
+        ("productpage", None),
+    ] {
+        let req = Req::get("/").source(&[("app", app)], namespace);
+        assert_eq!(rule_of(&req.decide(&p)), None, "{app} in {namespace:?}");
+    }
 }
 
 #[test]
@@ -266,9 +269,7 @@ fn match_entries_are_or_and_fields_in_one_entry_are_and() {
 #[test]
 fn a_rule_without_match_matches_everything() {
     let p = rules(json!([{"route": [{"destination": {"host": "a"}}]}]));
-    for path in ["/", "/x?y", "", "*"] {
-        assert_eq!(rule_of(&Req::get(path).decide(&p)), Some(0), "{path}");
-    }
+    assert_matches(&p, &[("/", true), ("/x?y", true), ("", true), ("*", true)]);
 }
 
 #[test]
@@ -279,18 +280,14 @@ fn the_first_matching_rule_wins() {
         {"match": [{"uri": {"prefix": "/api"}}], "route": [{"destination": {"host": "api"}}]},
         {"route": [{"destination": {"host": "default"}}]}
     ]));
-    let host = |path: &str| {
-        Req::get(path)
-            .decide(&p)
-            .destination
-            .unwrap()
-            .host
-            .to_string()
-    };
-    assert_eq!(host("/api/v2/x"), "v2.prod.svc.cluster.local");
-    assert_eq!(host("/api/v1"), "regex.prod.svc.cluster.local");
-    assert_eq!(host("/apix"), "api.prod.svc.cluster.local");
-    assert_eq!(host("/other"), "default.prod.svc.cluster.local");
+    for (path, host) in [
+        ("/api/v2/x", "v2.prod.svc.cluster.local"),
+        ("/api/v1", "regex.prod.svc.cluster.local"),
+        ("/apix", "api.prod.svc.cluster.local"),
+        ("/other", "default.prod.svc.cluster.local"),
+    ] {
+        assert_eq!(&*destination(&p, path).host, host, "{path}");
+    }
 }
 
 #[test]

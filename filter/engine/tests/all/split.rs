@@ -35,6 +35,17 @@ fn histogram(p: &meshpolicy_engine::Policy, k: usize, n: usize) -> Vec<usize> {
     counts
 }
 
+/// The subset `GET /` lands on for each random value.
+fn assert_random_subsets(p: &meshpolicy_engine::Policy, cases: &[(u64, &str)]) {
+    for (random, subset) in cases {
+        assert_eq!(
+            subset_of(&Req::get("/").random(*random).decide(p)).as_deref(),
+            Some(*subset),
+            "random {random}"
+        );
+    }
+}
+
 #[test]
 fn weights_are_relative() {
     // 3:1 is 75/25 whatever the sum.
@@ -45,25 +56,9 @@ fn weights_are_relative() {
 #[test]
 fn unsticky_split_is_random_modulo_total_weight() {
     let p = split(&[Some(90), Some(10)], None);
-    assert_eq!(
-        subset_of(&Req::get("/").random(0).decide(&p)).as_deref(),
-        Some("v1")
-    );
-    assert_eq!(
-        subset_of(&Req::get("/").random(89).decide(&p)).as_deref(),
-        Some("v1")
-    );
-    assert_eq!(
-        subset_of(&Req::get("/").random(90).decide(&p)).as_deref(),
-        Some("v2")
-    );
-    assert_eq!(
-        subset_of(&Req::get("/").random(99).decide(&p)).as_deref(),
-        Some("v2")
-    );
-    assert_eq!(
-        subset_of(&Req::get("/").random(100).decide(&p)).as_deref(),
-        Some("v1")
+    assert_random_subsets(
+        &p,
+        &[(0, "v1"), (89, "v1"), (90, "v2"), (99, "v2"), (100, "v1")],
     );
 }
 
@@ -77,10 +72,7 @@ fn weight_zero_is_never_chosen_unless_it_is_the_only_destination() {
         assert_eq!(subset_of(&d).as_deref(), Some("v2"));
     }
     let only = split(&[Some(0)], None);
-    assert_eq!(
-        subset_of(&Req::get("/").random(77).decide(&only)).as_deref(),
-        Some("v1")
-    );
+    assert_random_subsets(&only, &[(77, "v1")]);
 }
 
 #[test]
@@ -175,14 +167,7 @@ fn sticky_raising_a_weight_only_moves_keys_toward_that_destination() {
 #[test]
 fn sticky_with_a_missing_key_falls_back_to_the_random_split() {
     let p = split(&[Some(90), Some(10)], Some(json!({"header": "x-user-id"})));
-    assert_eq!(
-        subset_of(&Req::get("/").random(95).decide(&p)).as_deref(),
-        Some("v2")
-    );
-    assert_eq!(
-        subset_of(&Req::get("/").random(5).decide(&p)).as_deref(),
-        Some("v1")
-    );
+    assert_random_subsets(&p, &[(95, "v2"), (5, "v1")]);
 }
 
 #[test]
@@ -260,22 +245,20 @@ fn a_session_cookie_without_ttl_and_generate_only_with_a_cookie() {
     );
     assert!(!cookie.contains("Max-Age"), "{cookie}");
 
-    let e = crate::support::rule_errors(json!([{
-        "route": [{"destination": {"host": "a"}, "weight": 50}, {"destination": {"host": "b"}, "weight": 50}],
-        "sticky": {"header": "x-user", "generate": {"ttl": "1h"}}
-    }]));
-    assert!(
-        e.to_string()
-            .contains("spec.virtualServices[0].http[0].sticky.generate: generate needs `cookie`"),
-        "{e}"
-    );
-    let e = crate::support::rule_errors(json!([{
-        "route": [{"destination": {"host": "a"}, "weight": 50}, {"destination": {"host": "b"}, "weight": 50}],
-        "sticky": {"cookie": "c", "generate": {"ttl": "soon"}}
-    }]));
-    assert!(
-        e.to_string()
-            .contains("sticky.generate.ttl: invalid duration `soon`"),
-        "{e}"
-    );
+    for (sticky, error) in [
+        (
+            json!({"header": "x-user", "generate": {"ttl": "1h"}}),
+            "spec.virtualServices[0].http[0].sticky.generate: generate needs `cookie`",
+        ),
+        (
+            json!({"cookie": "c", "generate": {"ttl": "soon"}}),
+            "sticky.generate.ttl: invalid duration `soon`",
+        ),
+    ] {
+        let e = crate::support::rule_errors(json!([{
+            "route": [{"destination": {"host": "a"}, "weight": 50}, {"destination": {"host": "b"}, "weight": 50}],
+            "sticky": sticky
+        }]));
+        assert!(e.to_string().contains(error), "{e}");
+    }
 }

@@ -1,7 +1,7 @@
 //! Helpers: build policies from JSON or YAML, build requests, and decide
 //! through both the indexed path and the traced linear path (they must agree).
 
-use meshpolicy_engine::{Decision, Policy, PolicyErrors};
+use meshpolicy_engine::{Decision, Destination, Policy, PolicyErrors};
 use serde_json::{Value, json};
 pub use test_kit::Req;
 
@@ -44,6 +44,14 @@ pub fn testdata(name: &str) -> String {
 /// The matched rule's index, if any.
 pub fn rule_of(d: &Decision) -> Option<usize> {
     d.rule.as_ref().map(|r| r.index)
+}
+
+/// Where `GET path` is routed; it must be routed somewhere.
+pub fn destination(p: &Policy, path: &str) -> Destination {
+    Req::get(path)
+        .decide(p)
+        .destination
+        .unwrap_or_else(|| panic!("`{path}` should be routed"))
 }
 
 /// The chosen subset, if any.

@@ -86,27 +86,35 @@ fn exactly_one_of_route_redirect_direct_response_per_rule() {
     );
 }
 
+/// The message of the one error of a `spec.http` list, which must be at `path`.
+fn only_error_at(http: serde_json::Value, path: &str) -> String {
+    let e = rule_errors(http);
+    assert_eq!(e.paths(), vec![path]);
+    e.errors[0].message()
+}
+
 #[test]
 fn a_match_entry_may_not_be_empty() {
-    let e = rule_errors(
+    let message = only_error_at(
         json!([{"match": [{"uri": {"prefix": "/"}}, {}], "route": [{"destination": {"host": "a"}}]}]),
+        "spec.virtualServices[0].http[0].match[1]",
     );
-    assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].match[1]"]);
     assert!(
-        e.errors[0]
-            .message()
-            .starts_with("match entry may not be empty")
+        message.starts_with("match entry may not be empty"),
+        "{message}"
     );
 }
 
 #[test]
 fn rewrite_needs_uri_regex_rewrite_or_authority() {
-    let e = rule_errors(json!([{"rewrite": {}, "route": [{"destination": {"host": "a"}}]}]));
-    assert_eq!(e.paths(), vec!["spec.virtualServices[0].http[0].rewrite"]);
+    let message = only_error_at(
+        json!([{"rewrite": {}, "route": [{"destination": {"host": "a"}}]}]),
+        "spec.virtualServices[0].http[0].rewrite",
+    );
     assert!(
-        e.errors[0]
-            .message()
-            .starts_with("rewrite must specify at least one of URI, UriRegexRewrite, or authority")
+        message
+            .starts_with("rewrite must specify at least one of URI, UriRegexRewrite, or authority"),
+        "{message}"
     );
 }
 
@@ -252,18 +260,11 @@ fn header_operations_cannot_touch_pseudo_headers_or_the_decision_header() {
 
 #[test]
 fn regexes_have_a_size_limit() {
-    let e = rule_errors(
+    let message = only_error_at(
         json!([{"match": [{"uri": {"regex": "(a{100}){100}"}}], "route": [{"destination": {"host": "a"}}]}]),
+        "spec.virtualServices[0].http[0].match[0].uri.regex",
     );
-    assert_eq!(
-        e.paths(),
-        vec!["spec.virtualServices[0].http[0].match[0].uri.regex"]
-    );
-    assert!(
-        e.errors[0].message().contains("too big"),
-        "{}",
-        e.errors[0].message()
-    );
+    assert!(message.contains("too big"), "{message}");
 }
 
 #[test]
@@ -462,34 +463,48 @@ fn docs_list_exactly_the_codes_the_engine_defines() {
     assert_eq!(documented_codes("Warnings"), warnings);
 }
 
-#[test]
-fn every_error_code_is_produced_by_some_input() {
-    let inputs = error_inputs();
-    let covered: Vec<ErrorCode> = inputs.iter().map(|(c, _)| *c).collect();
-    assert_eq!(covered, ErrorCode::ALL, "one input per code, in order");
-    for (code, input) in inputs {
-        let e = Policy::from_json(&input)
-            .err()
-            .unwrap_or_else(|| panic!("{code}: the input compiled: {input}"));
-        let codes: Vec<ErrorCode> = e.errors.iter().map(|e| e.kind.code()).collect();
-        assert!(codes.contains(&code), "{code}: got {codes:?}\n{e}");
-        for err in &e.errors {
-            assert_eq!(err.code(), err.kind.code().as_str());
-        }
+/// `inputs` has one input for each of `all`, in order, and each input
+/// produces its own: `produced` gives what an input produces, with a text
+/// to show when the wanted one is missing.
+fn assert_each_produced<K: Copy + PartialEq + std::fmt::Debug>(
+    inputs: Vec<(K, String)>,
+    all: &[K],
+    produced: impl Fn(&str) -> (Vec<K>, String),
+) {
+    let covered: Vec<K> = inputs.iter().map(|(k, _)| *k).collect();
+    assert_eq!(covered, all, "one input per code, in order");
+    for (want, input) in inputs {
+        let (got, detail) = produced(&input);
+        assert!(got.contains(&want), "{want:?}: got {got:?}\n{detail}");
     }
 }
 
 #[test]
+fn every_error_code_is_produced_by_some_input() {
+    assert_each_produced(error_inputs(), ErrorCode::ALL, |input| {
+        let e = Policy::from_json(input)
+            .err()
+            .unwrap_or_else(|| panic!("the input compiled: {input}"));
+        for err in &e.errors {
+            assert_eq!(err.code(), err.kind.code().as_str());
+        }
+        (
+            e.errors.iter().map(|e| e.kind.code()).collect(),
+            e.to_string(),
+        )
+    });
+}
+
+#[test]
 fn every_warning_code_is_produced_by_some_input() {
-    let inputs = warning_inputs();
-    let covered: Vec<WarningKind> = inputs.iter().map(|(k, _)| *k).collect();
-    assert_eq!(covered, WarningKind::ALL, "one input per kind, in order");
-    for (kind, input) in inputs {
-        let policy = Policy::from_json(&input)
-            .unwrap_or_else(|e| panic!("{}: the input must compile:\n{e}", kind.code()));
-        let kinds: Vec<WarningKind> = policy.warnings().iter().map(|w| w.kind).collect();
-        assert!(kinds.contains(&kind), "{}: got {kinds:?}", kind.code());
-    }
+    assert_each_produced(warning_inputs(), WarningKind::ALL, |input| {
+        let policy = Policy::from_json(input)
+            .unwrap_or_else(|e| panic!("the input must compile: {input}\n{e}"));
+        (
+            policy.warnings().iter().map(|w| w.kind).collect(),
+            input.to_owned(),
+        )
+    });
 }
 
 #[test]

@@ -1,19 +1,5 @@
 use super::{decode, decode_raw, encode as encode_strings};
-
-fn encode(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
-    let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
-    for (k, v) in pairs {
-        out.extend((k.len() as u32).to_le_bytes());
-        out.extend((v.len() as u32).to_le_bytes());
-    }
-    for (k, v) in pairs {
-        out.extend(*k);
-        out.push(0);
-        out.extend(*v);
-        out.push(0);
-    }
-    out
-}
+use crate::test_support::encode_pairs as encode;
 
 #[test]
 fn decodes_pairs_in_order() {
