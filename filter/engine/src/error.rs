@@ -14,6 +14,7 @@ use serde::Serialize;
 pub use code::ErrorCode;
 pub use kind::PolicyErrorKind;
 pub use path::{FieldPath, PathSegment};
+pub(crate) use path::{LazyPath, ToFieldPath, lazy};
 
 /// One problem in a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,8 +117,8 @@ pub(crate) struct Errors {
 }
 
 impl Errors {
-    pub(crate) fn push(&mut self, path: &FieldPath, kind: PolicyErrorKind) {
-        self.list.push(PolicyError::new(path.clone(), kind));
+    pub(crate) fn push(&mut self, path: &impl ToFieldPath, kind: PolicyErrorKind) {
+        self.list.push(PolicyError::new(path.to_field_path(), kind));
     }
 
     pub(crate) fn into_result(self) -> Result<(), PolicyErrors> {

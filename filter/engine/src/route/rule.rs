@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use crate::decision::HeaderOp;
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::index::Key;
 use crate::model::HttpRule;
 use crate::route::action::fault::FaultAbort;
@@ -90,7 +91,7 @@ pub(crate) fn compile_rule<'r>(
     rule: &'r HttpRule,
     i: usize,
     scope: &RuleScope<'_>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     decision_header: &str,
     errors: &mut Errors,
     warnings: &mut Vec<Warning>,
@@ -171,7 +172,7 @@ pub(crate) fn compile_rule<'r>(
 
 /// Exactly one of route/redirect/directResponse; Istio's conflict messages
 /// (pkg/config/validation/virtualservice.go `validateHTTPRouteConflict`).
-fn check_conflicts(rule: &HttpRule, path: &FieldPath, errors: &mut Errors) {
+fn check_conflicts(rule: &HttpRule, path: &LazyPath<'_>, errors: &mut Errors) {
     let has_route = rule.route.as_ref().is_some_and(|r| !r.is_empty());
     if rule.redirect.is_some() {
         let at = field(path, "redirect");
