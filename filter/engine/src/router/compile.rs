@@ -98,20 +98,13 @@ pub(crate) fn options(
         percentage(p, &field(path, "mirrorPercentage"), errors);
     }
     if let Some(p) = rule.mirror_percent {
-        let at = field(path, "mirrorPercent");
-        if p > 100 {
-            errors.push(
-                &at,
-                PolicyErrorKind::PercentOutOfRange {
-                    value: p.to_string(),
-                },
-            );
-        }
-        warnings.push(Warning::new(
-            WarningKind::DeprecatedField,
-            at.to_path(),
+        deprecated_percent(
+            p,
+            &field(path, "mirrorPercent"),
             "`mirrorPercent` is deprecated: use `mirrorPercentage: {value: …}`",
-        ));
+            errors,
+            warnings,
+        );
     }
     if rule.mirror.is_none() && (rule.mirror_percentage.is_some() || rule.mirror_percent.is_some())
     {
@@ -171,20 +164,13 @@ pub(crate) fn options(
             percentage(p, &field(&dp, "percentage"), errors);
         }
         if let Some(p) = d.percent {
-            let at = field(&dp, "percent");
-            if p > 100 {
-                errors.push(
-                    &at,
-                    PolicyErrorKind::PercentOutOfRange {
-                        value: p.to_string(),
-                    },
-                );
-            }
-            warnings.push(Warning::new(
-                WarningKind::DeprecatedField,
-                at.to_path(),
+            deprecated_percent(
+                p,
+                &field(&dp, "percent"),
                 "`fault.delay.percent` is deprecated: use `percentage: {value: …}`",
-            ));
+                errors,
+                warnings,
+            );
         }
     }
     if rule.fault.is_some() && (rule.timeout.is_some() || rule.retries.is_some()) {
@@ -225,6 +211,30 @@ pub(super) fn has_router_fields(rule: &HttpRule) -> bool {
         || rule.mirror_percent.is_some()
         || rule.cors_policy.is_some()
         || rule.fault.as_ref().is_some_and(|f| f.delay.is_some())
+}
+
+/// A deprecated integer percent (`mirrorPercent`, `fault.delay.percent`):
+/// refused past 100, and a deprecation warning with `message` either way.
+fn deprecated_percent(
+    p: u32,
+    at: &LazyPath<'_>,
+    message: &'static str,
+    errors: &mut Errors,
+    warnings: &mut Vec<Warning>,
+) {
+    if p > 100 {
+        errors.push(
+            at,
+            PolicyErrorKind::PercentOutOfRange {
+                value: p.to_string(),
+            },
+        );
+    }
+    warnings.push(Warning::new(
+        WarningKind::DeprecatedField,
+        at.to_path(),
+        message,
+    ));
 }
 
 /// validation.go `validatePercentage`.
