@@ -251,7 +251,7 @@ impl<'a> LazyPath<'a> {
     }
 
     /// The [`FieldPath`] this chain names.
-    pub(crate) fn to_path(&self) -> FieldPath {
+    pub(crate) fn to_path(self) -> FieldPath {
         let (root, steps) = self.steps();
         let mut segs = Vec::with_capacity(root.0.len() + steps.len());
         segs.extend_from_slice(&root.0);
