@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::error::{Errors, FieldPath, PolicyErrorKind, PolicyErrors, field, item, key};
+use crate::error::lazy::{field, item, key};
+use crate::error::{Errors, FieldPath, LazyPath, PolicyErrorKind, PolicyErrors};
 use crate::hosts::{HostName, HostTable, parse_host, vs_path};
 use crate::limits::{MAX_HEADER_NAME_BYTES, MAX_RULES};
 use crate::model::{TrafficPolicy, VirtualService};
@@ -55,7 +56,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         .to_ascii_lowercase();
     if settings.decision_header.is_some() {
         let p = &FieldPath::fields(&["spec", "settings", "decisionHeader"]);
-        check_header_name(&decision_header, p, &mut errors);
+        check_header_name(&decision_header, &LazyPath::from(p), &mut errors);
         if decision_header.starts_with(':') || decision_header == "host" {
             errors.push(
                 p,
@@ -93,7 +94,8 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
     // past a regex bound nothing is compiled: compiling is what costs
     crate::cost::check_all_regexes(&spec.virtual_services, &mut errors)?;
     for (v, vs) in spec.virtual_services.iter().enumerate() {
-        let vp = vs_path(v);
+        let vs_at = vs_path(v);
+        let vp = LazyPath::from(&vs_at);
         let namespace = vs.namespace.as_deref().or(default_ns);
         check_vs_identity(vs, v, &vp, &mut vs_names, &mut errors);
         let hosts = vs_hosts(vs, namespace, &vp, &mut errors);
@@ -104,8 +106,9 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
         // holds per virtual service
         let first = rules.len();
         let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        let http = field(&vp, "http");
         for (i, rule) in vs.http.iter().enumerate() {
-            let path = item(&field(&vp, "http"), i);
+            let path = item(&http, i);
             if let Some(name) = rule.name.as_deref()
                 && let Some(first) = names.insert(name, i)
             {
@@ -113,7 +116,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
                     &field(&path, "name"),
                     PolicyErrorKind::DuplicateRuleName {
                         name: name.to_owned(),
-                        also: item(&field(&vp, "http"), first),
+                        also: item(&http, first).to_path(),
                     },
                 );
                 names.insert(name, first);
@@ -171,7 +174,7 @@ pub(crate) fn compile(doc: &TrafficPolicy) -> Result<Policy, PolicyErrors> {
 fn check_vs_identity<'d>(
     vs: &'d VirtualService,
     v: usize,
-    vp: &FieldPath,
+    vp: &LazyPath<'_>,
     seen: &mut BTreeMap<&'d str, usize>,
     errors: &mut Errors,
 ) {
@@ -207,7 +210,7 @@ fn check_vs_identity<'d>(
 fn vs_hosts(
     vs: &VirtualService,
     namespace: Option<&str>,
-    vp: &FieldPath,
+    vp: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Vec<HostName> {
     let hp = field(vp, "hosts");
@@ -273,7 +276,7 @@ fn group_hosts(
                 .and_then(|f| exports.iter().find(|e| e.1 != f.1).map(|o| (f, o)))
             {
                 errors.push(
-                    &field(&vs_path(*v), "exportTo"),
+                    &vs_path(*v).field("exportTo"),
                     PolicyErrorKind::MergedExportToDiffers {
                         host: host.as_istio().to_string(),
                         first: format!("{first:?}"),
@@ -322,10 +325,10 @@ fn check_key_collisions(rules: &[CompiledRule], errors: &mut Errors) {
             };
             if other != canonical {
                 errors.push(
-                    &item(&field(&vs_path(rule.vs_index), "http"), rule.index),
+                    &vs_path(rule.vs_index).field("http").index(rule.index),
                     PolicyErrorKind::DecisionKeyCollision {
                         key: rd.dest.key.to_string(),
-                        also: item(&field(&vs_path(v), "http"), i),
+                        also: vs_path(v).field("http").index(i),
                     },
                 );
             }
@@ -337,8 +340,10 @@ fn check_subsets(
     subsets: &BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     errors: &mut Errors,
 ) {
+    let root = FieldPath::fields(&["spec", "subsets"]);
+    let root = LazyPath::from(&root);
     for (host, by_name) in subsets {
-        let hp = key(&FieldPath::fields(&["spec", "subsets"]), host);
+        let hp = key(&root, host);
         if host.is_empty() {
             errors.push(&hp, PolicyErrorKind::EmptyHost);
         } else if !host.contains('.') {
@@ -360,7 +365,7 @@ fn check_subsets(
 
 /// RFC 7230 token, at most `MAX_HEADER_NAME_BYTES`; pseudo-headers allowed
 /// (callers decide where they are not).
-pub(crate) fn check_header_name(name: &str, path: &FieldPath, errors: &mut Errors) {
+pub(crate) fn check_header_name(name: &str, path: &LazyPath<'_>, errors: &mut Errors) {
     let body = name.strip_prefix(':').unwrap_or(name);
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if body.is_empty() || !body.bytes().all(token) {

@@ -15,6 +15,7 @@ pub use code::ErrorCode;
 pub(crate) use code::coded_enum;
 pub use kind::PolicyErrorKind;
 pub use path::{FieldPath, PathSegment};
+pub(crate) use path::{LazyPath, ToFieldPath, lazy};
 
 /// One problem in a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,8 +118,8 @@ pub(crate) struct Errors {
 }
 
 impl Errors {
-    pub(crate) fn push(&mut self, path: &FieldPath, kind: PolicyErrorKind) {
-        self.list.push(PolicyError::new(path.clone(), kind));
+    pub(crate) fn push(&mut self, path: &impl ToFieldPath, kind: PolicyErrorKind) {
+        self.list.push(PolicyError::new(path.to_field_path(), kind));
     }
 
     pub(crate) fn into_result(self) -> Result<(), PolicyErrors> {

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::error::{Errors, FieldPath, PolicyErrorKind};
+use crate::error::{Errors, FieldPath, PolicyErrorKind, ToFieldPath};
 
 /// The cluster-local suffix of a Kubernetes service FQDN.
 pub(crate) const CLUSTER_SUFFIX: &str = ".svc.cluster.local";
@@ -60,7 +60,7 @@ pub(crate) fn resolve(host: &str, namespace: Option<&str>) -> Option<String> {
 pub(crate) fn parse_host(
     raw: &str,
     namespace: Option<&str>,
-    path: &FieldPath,
+    path: &impl ToFieldPath,
     errors: &mut Errors,
 ) -> Option<HostName> {
     if raw.is_empty() {

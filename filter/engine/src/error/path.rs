@@ -209,6 +209,101 @@ fn write_quoted(f: &mut fmt::Formatter<'_>, key: &str) -> fmt::Result {
     }
 }
 
+/// A field path not built yet: where a compile step is, as a chain of
+/// borrowed steps up to a built [`FieldPath`]. Passing one down costs
+/// nothing; [`LazyPath::to_path`] builds the `FieldPath` only when an error
+/// or a warning is reported there (building every node's path eagerly was
+/// most of what compiling a policy cost, issue 11).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LazyPath<'a> {
+    /// A path already built (the root of a chain).
+    Built(&'a FieldPath),
+    /// `parent.name`.
+    Field(&'a LazyPath<'a>, &'static str),
+    /// `parent[index]`.
+    Index(&'a LazyPath<'a>, usize),
+    /// `parent.key` (or `parent["key"]`).
+    Key(&'a LazyPath<'a>, &'a str),
+}
+
+impl<'a> LazyPath<'a> {
+    /// The chain's steps after its built root, last first.
+    fn steps(&self) -> (&'a FieldPath, Vec<PathSegment>) {
+        let mut steps = Vec::new();
+        let mut at = *self;
+        loop {
+            at = match at {
+                LazyPath::Built(root) => return (root, steps),
+                LazyPath::Field(parent, name) => {
+                    steps.push(PathSegment::Field(name));
+                    *parent
+                }
+                LazyPath::Index(parent, index) => {
+                    steps.push(PathSegment::Index(index));
+                    *parent
+                }
+                LazyPath::Key(parent, key) => {
+                    steps.push(PathSegment::Key(key.to_owned()));
+                    *parent
+                }
+            };
+        }
+    }
+
+    /// The [`FieldPath`] this chain names.
+    pub(crate) fn to_path(self) -> FieldPath {
+        let (root, steps) = self.steps();
+        let mut segs = Vec::with_capacity(root.0.len() + steps.len());
+        segs.extend_from_slice(&root.0);
+        segs.extend(steps.into_iter().rev());
+        FieldPath(segs)
+    }
+}
+
+impl<'a> From<&'a FieldPath> for LazyPath<'a> {
+    fn from(path: &'a FieldPath) -> Self {
+        LazyPath::Built(path)
+    }
+}
+
+/// The lazy twins of `crate::error::{field, item, key}`: the same calls,
+/// building nothing until [`LazyPath::to_path`].
+pub(crate) mod lazy {
+    use super::LazyPath;
+
+    /// `parent.field`.
+    pub(crate) fn field<'a>(parent: &'a LazyPath<'a>, name: &'static str) -> LazyPath<'a> {
+        LazyPath::Field(parent, name)
+    }
+
+    /// `parent[i]`.
+    pub(crate) fn item<'a>(parent: &'a LazyPath<'a>, index: usize) -> LazyPath<'a> {
+        LazyPath::Index(parent, index)
+    }
+
+    /// `parent.key` for plain keys, `parent["key"]` otherwise.
+    pub(crate) fn key<'a>(parent: &'a LazyPath<'a>, key: &'a str) -> LazyPath<'a> {
+        LazyPath::Key(parent, key)
+    }
+}
+
+/// Something an error can be reported at: a built path or a lazy one.
+pub(crate) trait ToFieldPath {
+    fn to_field_path(&self) -> FieldPath;
+}
+
+impl ToFieldPath for FieldPath {
+    fn to_field_path(&self) -> FieldPath {
+        self.clone()
+    }
+}
+
+impl ToFieldPath for LazyPath<'_> {
+    fn to_field_path(&self) -> FieldPath {
+        self.to_path()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +339,27 @@ mod tests {
         assert!(engine.starts_with(&FieldPath::root().key("spec")));
         assert_ne!(engine, FieldPath::root().key("spec").key("http").index(2));
         assert_eq!(engine.parent(), Some(FieldPath::fields(&["spec", "http"])));
+    }
+
+    #[test]
+    fn a_lazy_path_builds_the_path_of_the_same_calls() {
+        let vs = FieldPath::fields(&["spec", "virtualServices"]).index(3);
+        let root = LazyPath::from(&vs);
+        let http = lazy::field(&root, "http");
+        let rule = lazy::item(&http, 2);
+        let headers = lazy::field(&rule, "headers");
+        let lazy_path = lazy::key(&headers, "x.y");
+        let built = vs.field("http").index(2).field("headers").key("x.y");
+        assert_eq!(lazy_path.to_path(), built);
+        assert_eq!(lazy_path.to_path().to_string(), built.to_string());
+        assert_eq!(
+            lazy_path.to_path().to_string(),
+            "spec.virtualServices[3].http[2].headers[\"x.y\"]"
+        );
+        assert_eq!(root.to_field_path(), vs);
+        assert_eq!(
+            LazyPath::from(&FieldPath::root()).to_path(),
+            FieldPath::root()
+        );
     }
 }

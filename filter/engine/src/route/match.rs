@@ -20,7 +20,8 @@ mod value;
 pub(crate) use uri::{Matched, UriMatch, implicit_prefix};
 pub(crate) use value::{ValueMatch, check_len};
 
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item};
+use crate::error::lazy::{field, item};
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::index::Key;
 use crate::limits::MAX_MATCHES_PER_RULE;
 use crate::model::MatchRequest;
@@ -63,7 +64,7 @@ pub(crate) struct CompiledMatch {
 /// has an exact or prefix `uri`, the index keys.
 pub(crate) fn compile_matches<'m>(
     entries: &'m [MatchRequest],
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> (Vec<CompiledMatch>, Option<Vec<Key<'m>>>) {
     if entries.len() > MAX_MATCHES_PER_RULE {
@@ -104,7 +105,7 @@ fn is_empty(m: &MatchRequest) -> bool {
 
 fn compile_entry<'m>(
     m: &'m MatchRequest,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> (CompiledMatch, Option<Key<'m>>) {
     if is_empty(m) {

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use crate::decision::HeaderOp;
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::index::Key;
 use crate::model::HttpRule;
 use crate::route::action::fault::FaultAbort;
@@ -90,7 +91,7 @@ pub(crate) fn compile_rule<'r>(
     rule: &'r HttpRule,
     i: usize,
     scope: &RuleScope<'_>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     decision_header: &str,
     errors: &mut Errors,
     warnings: &mut Vec<Warning>,
@@ -171,83 +172,94 @@ pub(crate) fn compile_rule<'r>(
 
 /// Exactly one of route/redirect/directResponse; Istio's conflict messages
 /// (pkg/config/validation/virtualservice.go `validateHTTPRouteConflict`).
-fn check_conflicts(rule: &HttpRule, path: &FieldPath, errors: &mut Errors) {
+fn check_conflicts(rule: &HttpRule, path: &LazyPath<'_>, errors: &mut Errors) {
     let has_route = rule.route.as_ref().is_some_and(|r| !r.is_empty());
-    if rule.redirect.is_some() {
-        let at = field(path, "redirect");
-        if has_route {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "route",
-                    second: "redirect",
-                },
-            );
-        }
-        if rule.fault.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "fault",
-                    second: "redirect",
-                },
-            );
-        }
-        if rule.rewrite.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route rule",
-                    first: "rewrite",
-                    second: "redirect",
-                },
-            );
-        }
-        if rule.direct_response.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route rule",
-                    first: "direct_response",
-                    second: "redirect",
-                },
-            );
-        }
+    // the action set, as Istio names it, and whether `direct_response`
+    // conflicts with it too
+    let (name, second, with_direct) = if rule.redirect.is_some() {
+        ("redirect", "redirect", true)
     } else if rule.direct_response.is_some() {
-        let at = field(path, "directResponse");
-        if has_route {
+        ("directResponse", "direct_response", false)
+    } else {
+        if !has_route {
+            errors.push(path, PolicyErrorKind::NoAction);
+        }
+        return;
+    };
+    let at = field(path, name);
+    let conflicts = [
+        (has_route, "HTTP route", "route"),
+        (rule.fault.is_some(), "HTTP route", "fault"),
+        (rule.rewrite.is_some(), "HTTP route rule", "rewrite"),
+        (
+            with_direct && rule.direct_response.is_some(),
+            "HTTP route rule",
+            "direct_response",
+        ),
+    ];
+    for (set, subject, first) in conflicts {
+        if set {
             errors.push(
                 &at,
                 PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "route",
-                    second: "direct_response",
+                    subject,
+                    first,
+                    second,
                 },
             );
         }
-        if rule.fault.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route",
-                    first: "fault",
-                    second: "direct_response",
-                },
-            );
-        }
-        if rule.rewrite.is_some() {
-            errors.push(
-                &at,
-                PolicyErrorKind::ConflictingFields {
-                    subject: "HTTP route rule",
-                    first: "rewrite",
-                    second: "direct_response",
-                },
-            );
-        }
-    } else if !has_route {
-        errors.push(path, PolicyErrorKind::NoAction);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FieldPath;
+
+    /// Every conflict Istio reports, in its order, for each action.
+    #[test]
+    fn conflicts_are_reported_as_istio_does_for_each_action() {
+        let rule = |v: serde_json::Value| -> HttpRule { serde_json::from_value(v).unwrap() };
+        let all = rule(serde_json::json!({
+            "redirect": {"uri": "/x"}, "directResponse": {"status": 200},
+            "route": [{"destination": {"host": "a"}}],
+            "fault": {"abort": {"httpStatus": 503}}, "rewrite": {"uri": "/y"}}));
+        let direct = rule(serde_json::json!({
+            "directResponse": {"status": 200},
+            "route": [{"destination": {"host": "a"}}],
+            "fault": {"abort": {"httpStatus": 503}}, "rewrite": {"uri": "/y"}}));
+        let none = rule(serde_json::json!({"route": []}));
+        let root = FieldPath::fields(&["http"]).index(0);
+        let at = LazyPath::from(&root);
+        let report = |r: &HttpRule| {
+            let mut errors = Errors::default();
+            check_conflicts(r, &at, &mut errors);
+            errors
+                .list
+                .iter()
+                .map(|e| format!("{}: {}", e.path, e.kind))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            report(&all),
+            [
+                "http[0].redirect: HTTP route cannot contain both route and redirect",
+                "http[0].redirect: HTTP route cannot contain both fault and redirect",
+                "http[0].redirect: HTTP route rule cannot contain both rewrite and redirect",
+                "http[0].redirect: HTTP route rule cannot contain both direct_response and redirect",
+            ]
+        );
+        assert_eq!(
+            report(&direct),
+            [
+                "http[0].directResponse: HTTP route cannot contain both route and direct_response",
+                "http[0].directResponse: HTTP route cannot contain both fault and direct_response",
+                "http[0].directResponse: HTTP route rule cannot contain both rewrite and direct_response",
+            ]
+        );
+        assert_eq!(
+            report(&none),
+            ["http[0]: HTTP route, redirect or direct_response is required"]
+        );
     }
 }

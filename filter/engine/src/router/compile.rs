@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CORS_METHODS, RETRY_ON, RouterOptions, check_duration, is_known_status};
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item, key};
+use crate::error::lazy::{field, item, key};
+use crate::error::{Errors, FieldPath, LazyPath, PolicyErrorKind};
 use crate::hosts::resolve;
 use crate::model::{CorsPolicy, DestinationRuleOptions, HttpRule, Percent};
 use crate::regex::{Anchoring, compile_regex};
@@ -19,12 +20,12 @@ use crate::route::action::route::check_destination;
 /// with mirror hosts resolved in `namespace` as Istio does.
 pub(crate) fn options(
     rule: &HttpRule,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     namespace: Option<&str>,
     errors: &mut Errors,
     warnings: &mut Vec<Warning>,
 ) -> Option<RouterOptions> {
-    let duration = |text: &str, at: &FieldPath, errors: &mut Errors| -> Option<u128> {
+    let duration = |text: &str, at: &LazyPath<'_>, errors: &mut Errors| -> Option<u128> {
         check_duration(text)
             .map_err(|e| errors.push(at, PolicyErrorKind::InvalidDuration { error: e }))
             .ok()
@@ -70,7 +71,7 @@ pub(crate) fn options(
         {
             warnings.push(Warning::new(
                 WarningKind::PerTryTimeoutExceedsTimeout,
-                field(&rp, "perTryTimeout"),
+                field(&rp, "perTryTimeout").to_path(),
                 format!(
                     "retries.perTryTimeout `{}` is longer than timeout `{}`: Envoy's route timeout ends the request first",
                     r.per_try_timeout.as_deref().unwrap_or_default(),
@@ -97,20 +98,13 @@ pub(crate) fn options(
         percentage(p, &field(path, "mirrorPercentage"), errors);
     }
     if let Some(p) = rule.mirror_percent {
-        let at = field(path, "mirrorPercent");
-        if p > 100 {
-            errors.push(
-                &at,
-                PolicyErrorKind::PercentOutOfRange {
-                    value: p.to_string(),
-                },
-            );
-        }
-        warnings.push(Warning::new(
-            WarningKind::DeprecatedField,
-            at,
+        deprecated_percent(
+            p,
+            &field(path, "mirrorPercent"),
             "`mirrorPercent` is deprecated: use `mirrorPercentage: {value: …}`",
-        ));
+            errors,
+            warnings,
+        );
     }
     if rule.mirror.is_none() && (rule.mirror_percentage.is_some() || rule.mirror_percent.is_some())
     {
@@ -121,18 +115,20 @@ pub(crate) fn options(
         };
         warnings.push(Warning::new(
             WarningKind::IneffectiveField,
-            field(path, name),
+            field(path, name).to_path(),
             format!("`{name}` applies to `mirror`, which this rule does not set"),
         ));
     }
+    let mirrors = field(path, "mirrors");
     for (i, m) in rule.mirrors.iter().flatten().enumerate() {
-        let mp = item(&field(path, "mirrors"), i);
+        let mp = item(&mirrors, i);
         match &m.destination {
             Some(d) => check_destination(d, &field(&mp, "destination"), errors),
             None => errors.push(&mp, PolicyErrorKind::MirrorWithoutDestination),
         }
         if let Some(p) = &m.percentage {
-            let at = field(&field(&mp, "percentage"), "value");
+            let percentage = field(&mp, "percentage");
+            let at = field(&percentage, "value");
             if p.value > 100.0 {
                 errors.push(
                     &at,
@@ -156,7 +152,8 @@ pub(crate) fn options(
     }
     if let Some(d) = rule.fault.as_ref().and_then(|f| f.delay.as_ref()) {
         // validateHTTPFaultInjectionDelay
-        let dp = field(&field(path, "fault"), "delay");
+        let fault = field(path, "fault");
+        let dp = field(&fault, "delay");
         match &d.fixed_delay {
             Some(t) => {
                 duration(t, &field(&dp, "fixedDelay"), errors);
@@ -167,28 +164,25 @@ pub(crate) fn options(
             percentage(p, &field(&dp, "percentage"), errors);
         }
         if let Some(p) = d.percent {
-            let at = field(&dp, "percent");
-            if p > 100 {
-                errors.push(
-                    &at,
-                    PolicyErrorKind::PercentOutOfRange {
-                        value: p.to_string(),
-                    },
-                );
-            }
-            warnings.push(Warning::new(
-                WarningKind::DeprecatedField,
-                at,
+            deprecated_percent(
+                p,
+                &field(&dp, "percent"),
                 "`fault.delay.percent` is deprecated: use `percentage: {value: …}`",
-            ));
+                errors,
+                warnings,
+            );
         }
     }
     if rule.fault.is_some() && (rule.timeout.is_some() || rule.retries.is_some()) {
         warnings.push(Warning::new(
             WarningKind::FaultDisablesTimeoutAndRetries,
-            field(path, "fault"),
+            field(path, "fault").to_path(),
             "this rule injects faults and sets `timeout` or `retries`: Istio does not enable timeouts or retries when faults are enabled on the client side",
         ));
+    }
+    if !has_router_fields(rule) {
+        // what `RouterOptions::of` would say, without cloning the rule
+        return None;
     }
     let mut resolved = rule.clone();
     let fqdn = |host: &mut String| {
@@ -207,8 +201,44 @@ pub(crate) fn options(
     RouterOptions::of(&resolved)
 }
 
+/// Whether `rule` sets a field `RouterOptions` holds (else it has none).
+pub(super) fn has_router_fields(rule: &HttpRule) -> bool {
+    rule.timeout.is_some()
+        || rule.retries.is_some()
+        || rule.mirror.is_some()
+        || rule.mirrors.is_some()
+        || rule.mirror_percentage.is_some()
+        || rule.mirror_percent.is_some()
+        || rule.cors_policy.is_some()
+        || rule.fault.as_ref().is_some_and(|f| f.delay.is_some())
+}
+
+/// A deprecated integer percent (`mirrorPercent`, `fault.delay.percent`):
+/// refused past 100, and a deprecation warning with `message` either way.
+fn deprecated_percent(
+    p: u32,
+    at: &LazyPath<'_>,
+    message: &'static str,
+    errors: &mut Errors,
+    warnings: &mut Vec<Warning>,
+) {
+    if p > 100 {
+        errors.push(
+            at,
+            PolicyErrorKind::PercentOutOfRange {
+                value: p.to_string(),
+            },
+        );
+    }
+    warnings.push(Warning::new(
+        WarningKind::DeprecatedField,
+        at.to_path(),
+        message,
+    ));
+}
+
 /// validation.go `validatePercentage`.
-fn percentage(p: &Percent, path: &FieldPath, errors: &mut Errors) {
+fn percentage(p: &Percent, path: &LazyPath<'_>, errors: &mut Errors) {
     let v = p.value;
     if !(0.0..=100.0).contains(&v) || (v > 0.0 && v < 0.0001) {
         errors.push(
@@ -221,9 +251,10 @@ fn percentage(p: &Percent, path: &FieldPath, errors: &mut Errors) {
 }
 
 /// validation.go `validateCORSPolicy`.
-fn cors(c: &CorsPolicy, path: &FieldPath, errors: &mut Errors, warnings: &mut Vec<Warning>) {
+fn cors(c: &CorsPolicy, path: &LazyPath<'_>, errors: &mut Errors, warnings: &mut Vec<Warning>) {
+    let origins = field(path, "allowOrigins");
     for (i, origin) in c.allow_origins.iter().flatten().enumerate() {
-        let op = item(&field(path, "allowOrigins"), i);
+        let op = item(&origins, i);
         let set: Vec<(&str, &String)> = [
             ("exact", &origin.exact),
             ("prefix", &origin.prefix),
@@ -253,7 +284,7 @@ fn cors(c: &CorsPolicy, path: &FieldPath, errors: &mut Errors, warnings: &mut Ve
     if c.allow_origin.is_some() {
         warnings.push(Warning::new(
             WarningKind::DeprecatedField,
-            field(path, "allowOrigin"),
+            field(path, "allowOrigin").to_path(),
             "`corsPolicy.allowOrigin` is deprecated: use `allowOrigins: [{exact: …}]`",
         ));
     }
@@ -296,7 +327,7 @@ fn cors(c: &CorsPolicy, path: &FieldPath, errors: &mut Errors, warnings: &mut Ve
 
 /// validation.go `validateExportTo` for a VirtualService or
 /// DestinationRule: `.`, `*` or namespaces, no duplicates, `*` alone.
-pub(crate) fn export_to(list: &[String], path: &FieldPath, errors: &mut Errors) {
+pub(crate) fn export_to(list: &[String], path: &LazyPath<'_>, errors: &mut Errors) {
     let mut seen = BTreeSet::new();
     for (i, e) in list.iter().enumerate() {
         let at = item(path, i);
@@ -319,8 +350,10 @@ pub(crate) fn destination_rules(
     subsets: &BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     errors: &mut Errors,
 ) {
+    let root = FieldPath::fields(&["spec", "destinationRules"]);
+    let root = LazyPath::from(&root);
     for (host, dr) in rules {
-        let hp = key(&FieldPath::fields(&["spec", "destinationRules"]), host);
+        let hp = key(&root, host);
         if !host.contains('.') {
             errors.push(
                 &hp,

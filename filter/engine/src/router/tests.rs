@@ -56,3 +56,40 @@ fn the_canonical_form_is_the_rules_own_json() {
         serde_json::to_string(&options.fields).unwrap()
     );
 }
+
+#[test]
+fn a_rule_has_router_options_exactly_when_it_sets_a_router_field() {
+    let bare: HttpRule = serde_json::from_value(serde_json::json!({
+        "name": "r", "match": [{"uri": {"prefix": "/"}}],
+        "route": [{"destination": {"host": "h"}}], "rewrite": {"uri": "/x"},
+        "headers": {"request": {"set": {"a": "b"}}},
+        "fault": {"abort": {"httpStatus": 503}}}))
+    .unwrap();
+    let mut rules = vec![bare.clone()];
+    for (field, value) in [
+        ("timeout", serde_json::json!("2s")),
+        ("retries", serde_json::json!({"attempts": 1})),
+        ("mirror", serde_json::json!({"host": "m"})),
+        ("mirrors", serde_json::json!([])),
+        ("mirrorPercentage", serde_json::json!({"value": 5.0})),
+        ("mirrorPercent", serde_json::json!(5)),
+        ("corsPolicy", serde_json::json!({})),
+        ("fault", serde_json::json!({"delay": {"fixedDelay": "1s"}})),
+    ] {
+        let mut v = serde_json::to_value(&bare).unwrap();
+        v[field] = value;
+        rules.push(serde_json::from_value(v).unwrap());
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        assert_eq!(
+            compile::has_router_fields(rule),
+            i > 0,
+            "rule {i}: {rule:?}"
+        );
+        assert_eq!(
+            compile::has_router_fields(rule),
+            RouterOptions::of(rule).is_some(),
+            "rule {i}: {rule:?}"
+        );
+    }
+}

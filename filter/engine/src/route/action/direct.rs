@@ -5,14 +5,15 @@ use std::sync::Arc;
 
 use crate::decide::Notes;
 use crate::decision::{Decision, LocalResponse};
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::limits::MAX_BODY_BYTES;
 use crate::model;
 
 /// Compile `directResponse` at `path`: (status, body).
 pub(crate) fn compile(
     d: &model::DirectResponse,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> (u32, Arc<str>) {
     http_status(d.status, &field(path, "status"), errors);
@@ -31,7 +32,7 @@ pub(crate) fn compile(
 }
 
 /// A status the filter may answer with (also `fault.abort.httpStatus`).
-pub(crate) fn http_status(status: u32, path: &FieldPath, errors: &mut Errors) {
+pub(crate) fn http_status(status: u32, path: &LazyPath<'_>, errors: &mut Errors) {
     if !(200..=599).contains(&status) {
         errors.push(path, PolicyErrorKind::InvalidHttpStatus { status });
     }

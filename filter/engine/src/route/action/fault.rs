@@ -4,7 +4,8 @@
 
 use crate::decide::Notes;
 use crate::decision::Decision;
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::model;
 use crate::request::Request;
 
@@ -25,7 +26,7 @@ const FAULT_ABORT_BODY: &str = "fault filter abort";
 /// Compile `fault` at `path` (the filter answers the abort).
 pub(crate) fn compile(
     f: &model::Fault,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Option<FaultAbort> {
     let Some(abort) = &f.abort else {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::compile::check_header_name;
 use crate::decision::HeaderOp;
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item, key};
+use crate::error::lazy::{field, item, key};
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::http_syntax;
 use crate::limits::MAX_HEADER_VALUE_BYTES;
 use crate::model::{HeaderOperations, Headers};
@@ -21,7 +22,7 @@ pub(crate) struct Ops {
 /// Compile `headers` at `path`; `decision_header` may not be edited.
 pub(crate) fn compile(
     h: Option<&Headers>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     decision_header: &str,
     errors: &mut Errors,
 ) -> Ops {
@@ -42,12 +43,12 @@ pub(crate) fn compile(
 
 fn operations(
     o: &HeaderOperations,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     decision_header: &str,
     errors: &mut Errors,
 ) -> Vec<HeaderOp> {
     let mut out = Vec::with_capacity(o.remove.len() + o.set.len() + o.add.len());
-    let name_ok = |name: &str, p: &FieldPath, errors: &mut Errors| -> bool {
+    let name_ok = |name: &str, p: &LazyPath<'_>, errors: &mut Errors| -> bool {
         let before = errors.list.len();
         check_header_name(name, p, errors);
         if name.starts_with(':') || name.eq_ignore_ascii_case("host") {
@@ -95,7 +96,7 @@ fn lower(name: &str) -> Arc<str> {
     Arc::from(name.to_ascii_lowercase())
 }
 
-pub(super) fn header_value_ok(value: &str, path: &FieldPath, errors: &mut Errors) -> bool {
+pub(super) fn header_value_ok(value: &str, path: &LazyPath<'_>, errors: &mut Errors) -> bool {
     if value.len() > MAX_HEADER_VALUE_BYTES {
         errors.push(
             path,

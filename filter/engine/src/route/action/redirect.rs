@@ -5,7 +5,8 @@
 
 use crate::decide::Notes;
 use crate::decision::{Decision, LocalResponse};
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::http_syntax;
 use crate::model;
 use crate::route::view::View;
@@ -23,7 +24,7 @@ pub(crate) struct RedirectAction {
 /// Compile `redirect` at `path`.
 pub(crate) fn compile(
     r: &model::Redirect,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> RedirectAction {
     if r.uri.is_none() && r.authority.is_none() && r.port.is_none() && r.scheme.is_none() {

@@ -9,7 +9,8 @@ use regex::bytes::Regex;
 
 use crate::decide::Notes;
 use crate::decision::Decision;
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::http_syntax;
 use crate::model;
 use crate::regex::{Anchoring, compile_regex};
@@ -31,7 +32,7 @@ pub(crate) enum PathRewrite {
 /// `rewrite`: (path rewrite, authority).
 pub(crate) fn compile(
     r: &model::Rewrite,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> (Option<PathRewrite>, Option<Arc<str>>) {
     if r.uri.is_some() && r.uri_regex_rewrite.is_some() {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use crate::compile::is_dns1123_label;
 use crate::decide::Notes;
 use crate::decision::{Decision, Destination, HeaderOp};
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field, item};
+use crate::error::lazy::{field, item};
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::hosts::resolve;
 use crate::limits::{MAX_DESTINATIONS, MAX_TOTAL_WEIGHT};
 use crate::model::{self, RouteDestination};
@@ -54,8 +55,8 @@ pub(crate) fn compile(
     list: &[RouteDestination],
     sticky: Option<&model::Sticky>,
     scope: &RouteScope<'_>,
-    path: &FieldPath,
-    rule_path: &FieldPath,
+    path: &LazyPath<'_>,
+    rule_path: &LazyPath<'_>,
     decision_header: &str,
     errors: &mut Errors,
 ) -> Route {
@@ -140,7 +141,7 @@ pub(crate) fn compile(
 
 /// istio validation.go `validateDestination`: a host that is not `*`, a
 /// DNS-1123 subset, a port in 1..65535.
-pub(crate) fn check_destination(d: &model::Destination, dp: &FieldPath, errors: &mut Errors) {
+pub(crate) fn check_destination(d: &model::Destination, dp: &LazyPath<'_>, errors: &mut Errors) {
     if d.host.is_empty() {
         errors.push(&field(dp, "host"), PolicyErrorKind::EmptyDestinationHost);
     } else if d.host == "*" {

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use crate::compile::check_header_name;
 use crate::decide::Notes;
 use crate::decision::{Decision, HeaderOp};
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::model;
 use crate::request::{cookie, query_param};
 use crate::route::view::View;
@@ -36,7 +37,7 @@ pub(crate) struct GeneratedCookie {
 /// seconds (`Max-Age`), absent or zero for a session cookie.
 pub(crate) fn generated_cookie(
     s: &model::Sticky,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Option<GeneratedCookie> {
     let g = s.generate.as_ref()?;
@@ -83,7 +84,7 @@ pub(crate) fn generated_cookie(
 
 pub(crate) fn sticky_key(
     s: &model::Sticky,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Option<StickyKey> {
     let set = [&s.header, &s.cookie, &s.query_param];

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use crate::compile::check_header_name;
-use crate::error::{Errors, FieldPath, key};
+use crate::error::lazy::key;
+use crate::error::{Errors, LazyPath};
 use crate::model::StringMatch;
 use crate::request::Request;
 
@@ -17,7 +18,7 @@ use super::value::{ValueMatch, shown, value_match};
 /// lower-case names with their matchers.
 pub(super) fn compile(
     map: &BTreeMap<String, StringMatch>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     without: bool,
     errors: &mut Errors,
 ) -> Vec<(Box<str>, ValueMatch)> {

@@ -1,12 +1,12 @@
 //! `match[].port` (SPEC §2.2): the destination port of the request (the
 //! port rule itself is `crate::port`). Compiled, evaluated, explained.
 
-use crate::error::{Errors, FieldPath, PolicyErrorKind};
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::request::Request;
 
 /// Check `port` at `path` (1..=65535); kept even when out of range (the
 /// error refuses the policy).
-pub(super) fn compile(port: Option<u32>, path: &FieldPath, errors: &mut Errors) -> Option<u32> {
+pub(super) fn compile(port: Option<u32>, path: &LazyPath<'_>, errors: &mut Errors) -> Option<u32> {
     let port = port?;
     if !(1..=65535).contains(&port) {
         errors.push(path, PolicyErrorKind::PortOutOfRange { port });

@@ -2,7 +2,7 @@
 //! value matchers on the pseudo-headers `:scheme`, `:method` and the raw
 //! `:authority` (port included); compiled, evaluated, explained on a miss.
 
-use crate::error::{Errors, FieldPath};
+use crate::error::{Errors, LazyPath};
 use crate::model::StringMatch;
 use crate::request::Request;
 
@@ -11,7 +11,7 @@ use super::value::{ValueMatch, shown, value_match};
 /// Compile one of `scheme`, `method`, `authority` at `path`.
 pub(super) fn compile(
     sm: Option<&StringMatch>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Option<ValueMatch> {
     value_match(sm, path, errors)

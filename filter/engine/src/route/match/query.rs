@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Errors, FieldPath, PolicyErrorKind, key};
+use crate::error::lazy::key;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::model::StringMatch;
 use crate::request::query_param;
 use crate::route::view::View;
@@ -14,7 +15,7 @@ use super::value::{ValueMatch, shown, value_match};
 /// Compile `queryParams` at `path`.
 pub(super) fn compile(
     map: &BTreeMap<String, StringMatch>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Vec<(Box<str>, ValueMatch)> {
     let mut out = Vec::new();

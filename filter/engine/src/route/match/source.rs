@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::compile::is_dns1123_label;
-use crate::error::{Errors, FieldPath, PolicyErrorKind, key};
+use crate::error::lazy::key;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::request::Request;
 
 use super::Miss;
@@ -14,7 +15,7 @@ use super::value::shown;
 /// Compile `sourceLabels` at `path`.
 pub(super) fn compile_labels(
     labels: &BTreeMap<String, String>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Vec<(Box<str>, Box<str>)> {
     let mut out = Vec::new();
@@ -30,7 +31,7 @@ pub(super) fn compile_labels(
 /// Compile `sourceNamespace` at `path`.
 pub(super) fn compile_namespace(
     ns: Option<&String>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Option<Box<str>> {
     let ns = ns?;

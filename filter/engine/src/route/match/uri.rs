@@ -4,7 +4,8 @@
 
 use regex::bytes::Regex;
 
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::index::Key;
 use crate::model::StringMatch;
 use crate::route::view::View;
@@ -55,7 +56,7 @@ fn starts_with(hay: &str, prefix: &str, ignore_case: bool) -> bool {
 pub(super) fn compile<'m>(
     uri: &'m StringMatch,
     ignore_case: bool,
-    p: &FieldPath,
+    p: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> (Option<UriMatch>, Option<Key<'m>>) {
     match one_of(uri, p, errors) {

@@ -5,7 +5,8 @@
 
 use regex::bytes::Regex;
 
-use crate::error::{Errors, FieldPath, PolicyErrorKind, field};
+use crate::error::lazy::field;
+use crate::error::{Errors, LazyPath, PolicyErrorKind};
 use crate::limits::MAX_PATTERN_BYTES;
 use crate::model::StringMatch;
 use crate::regex::{Anchoring, compile_regex};
@@ -121,7 +122,7 @@ pub(super) enum Pattern<'a> {
 /// At most one of exact/prefix/regex; none = present.
 pub(super) fn one_of<'a>(
     sm: &'a StringMatch,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Option<Pattern<'a>> {
     let set = [sm.exact.is_some(), sm.prefix.is_some(), sm.regex.is_some()];
@@ -142,7 +143,7 @@ pub(super) fn one_of<'a>(
 
 pub(super) fn value_match(
     sm: Option<&StringMatch>,
-    path: &FieldPath,
+    path: &LazyPath<'_>,
     errors: &mut Errors,
 ) -> Option<ValueMatch> {
     Some(match one_of(sm?, path, errors)? {
@@ -159,7 +160,7 @@ pub(super) fn value_match(
     })
 }
 
-pub(crate) fn check_len(v: &str, path: &FieldPath, errors: &mut Errors) {
+pub(crate) fn check_len(v: &str, path: &LazyPath<'_>, errors: &mut Errors) {
     if v.len() > MAX_PATTERN_BYTES {
         errors.push(
             path,
@@ -172,7 +173,7 @@ pub(crate) fn check_len(v: &str, path: &FieldPath, errors: &mut Errors) {
 }
 
 /// Compile a full-match regex, reporting at `path`.
-pub(super) fn regex(pattern: &str, path: &FieldPath, errors: &mut Errors) -> Option<Regex> {
+pub(super) fn regex(pattern: &str, path: &LazyPath<'_>, errors: &mut Errors) -> Option<Regex> {
     if pattern.len() > MAX_PATTERN_BYTES {
         check_len(pattern, path, errors);
         return None;
