@@ -191,7 +191,10 @@ impl Memo {
             return;
         }
         let mut at = match self.roots.get(decision) {
-            Some(at) => *at,
+            Some(at) => {
+                self.hot_root.set(Some(*at));
+                *at
+            }
             None => {
                 self.nodes.push(Node {
                     edge: Some(decision.to_vec()),
@@ -199,6 +202,7 @@ impl Memo {
                 });
                 let at = self.nodes.len() - 1;
                 self.roots.insert(decision.to_vec(), at);
+                self.hot_root.set(Some(at));
                 at
             }
         };
@@ -217,7 +221,12 @@ impl Memo {
             }
             let slot = match answer {
                 None => *node.absent.get_or_insert(fresh),
-                Some(bytes) => *node.children.entry(bytes.clone()).or_insert(fresh),
+                Some(bytes) => {
+                    let slot = *node.children.entry(bytes.clone()).or_insert(fresh);
+                    // The next request most likely has this label set too.
+                    node.hot.set(Some(slot));
+                    slot
+                }
             };
             if slot == fresh {
                 self.nodes.push(Node {
