@@ -75,6 +75,15 @@ struct Node {
     absent: Option<usize>,
     /// At a leaf: the metric ids of the label set.
     ids: [Option<u32>; 4],
+    /// The node whose read leads here (`None` at a root), and the answer
+    /// that does (at a root, the decision key): a miss rebuilds the reads
+    /// of its path from them, so a walk keeps no answer.
+    parent: Option<usize>,
+    edge: Answer,
+    /// The child the last walk with a present answer took: checked by
+    /// comparing bytes before the answer is hashed (label sets repeat, and
+    /// hashing a ~100-byte peer Struct costs far more in wasm).
+    hot: Cell<Option<usize>>,
 }
 
 /// The tree of one compiled telemetry in one reporter mode.
@@ -82,6 +91,8 @@ struct Node {
 pub(crate) struct Memo {
     /// Roots by the decision's labels (`rule`, NUL, `destination`).
     roots: FastMap<Vec<u8>, usize>,
+    /// The root the last walk started from.
+    hot_root: Cell<Option<usize>>,
     nodes: Vec<Node>,
 }
 
@@ -101,37 +112,69 @@ impl Memo {
 
     /// Walks the tree for a request with `decision` labels, reading `attrs`.
     pub(crate) fn walk(&self, decision: &[u8], attrs: &dyn Attributes) -> Walk {
-        // The nodes passed and their reads' answers (the reads themselves
-        // are cloned only on a miss).
-        let mut passed: Vec<(usize, Answer)> = Vec::with_capacity(16);
-        let miss = |passed: Vec<(usize, Answer)>| {
-            let reads = passed.into_iter().filter_map(|(at, answer)| {
-                let read = self.nodes.get(at)?.read.clone()?;
-                Some((read, answer))
-            });
-            Walk::Miss(reads.collect())
-        };
-        let Some(mut at) = self.roots.get(decision).copied() else {
-            return miss(passed);
+        let Some(mut at) = self.hot(&self.hot_root, decision, || self.roots.get(decision)) else {
+            return Walk::Miss(Vec::new());
         };
         loop {
             let Some(node) = self.nodes.get(at) else {
-                return miss(passed);
+                return Walk::Miss(Vec::new());
             };
             let Some(read) = &node.read else {
                 return Walk::Hit(node.ids);
             };
             let answer = read.on(attrs);
-            let next = match &answer {
+            let next = match answer.as_deref() {
                 None => node.absent,
-                Some(bytes) => node.children.get(bytes.as_ref()).copied(),
+                Some(bytes) => self.hot(&node.hot, bytes, || node.children.get(bytes)),
             };
-            passed.push((at, answer.map(Cow::into_owned)));
-            match next {
+            match next.filter(|n| *n < self.nodes.len()) {
                 Some(n) => at = n,
-                None => return miss(passed),
+                None => {
+                    let mut reads = self.path_reads(at);
+                    reads.push((read.clone(), answer.map(Cow::into_owned)));
+                    return Walk::Miss(reads);
+                }
             }
         }
+    }
+
+    /// The node reached by `answer`: `hot` when its edge is `answer` (no
+    /// hashing), else `lookup`'s, which becomes `hot`.
+    fn hot<'m>(
+        &'m self,
+        hot: &Cell<Option<usize>>,
+        answer: &[u8],
+        lookup: impl FnOnce() -> Option<&'m usize>,
+    ) -> Option<usize> {
+        if let Some(h) = hot.get()
+            && self
+                .nodes
+                .get(h)
+                .is_some_and(|n| n.edge.as_deref().is_some_and(|e| same(e, answer)))
+        {
+            return Some(h);
+        }
+        let found = lookup().copied();
+        if found.is_some() {
+            hot.set(found);
+        }
+        found
+    }
+
+    /// The reads, with their answers, of the path from a root to `to`
+    /// (not including `to`'s own read).
+    fn path_reads(&self, to: usize) -> Vec<(Read, Answer)> {
+        let mut reads = Vec::new();
+        let mut at = to;
+        while let Some(node) = self.nodes.get(at)
+            && let Some(parent) = node.parent
+            && let Some(read) = self.nodes.get(parent).and_then(|p| p.read.clone())
+        {
+            reads.push((read, node.edge.clone()));
+            at = parent;
+        }
+        reads.reverse();
+        reads
     }
 
     /// Adds the path of an evaluation (its decision labels and every read
@@ -148,11 +191,18 @@ impl Memo {
             return;
         }
         let mut at = match self.roots.get(decision) {
-            Some(at) => *at,
+            Some(at) => {
+                self.hot_root.set(Some(*at));
+                *at
+            }
             None => {
-                self.nodes.push(Node::default());
+                self.nodes.push(Node {
+                    edge: Some(decision.to_vec()),
+                    ..Node::default()
+                });
                 let at = self.nodes.len() - 1;
                 self.roots.insert(decision.to_vec(), at);
+                self.hot_root.set(Some(at));
                 at
             }
         };
@@ -171,10 +221,19 @@ impl Memo {
             }
             let slot = match answer {
                 None => *node.absent.get_or_insert(fresh),
-                Some(bytes) => *node.children.entry(bytes.clone()).or_insert(fresh),
+                Some(bytes) => {
+                    let slot = *node.children.entry(bytes.clone()).or_insert(fresh);
+                    // The next request most likely has this label set too.
+                    node.hot.set(Some(slot));
+                    slot
+                }
             };
             if slot == fresh {
-                self.nodes.push(Node::default());
+                self.nodes.push(Node {
+                    parent: Some(at),
+                    edge: answer.clone(),
+                    ..Node::default()
+                });
             }
             at = slot;
         }
@@ -184,6 +243,18 @@ impl Memo {
             leaf.ids = ids;
         }
     }
+}
+
+/// `a == b` eight bytes at a time: wasm has no instruction for it, and the
+/// byte loop of `memcmp` costs about ten instructions a byte (a peer's
+/// Struct is about a hundred).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (x, y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |c: &[u8]| <[u8; 8]>::try_from(c).ok().map(u64::from_ne_bytes);
+    x.remainder() == y.remainder() && x.zip(y).all(|(p, q)| word(p) == word(q))
 }
 
 /// [`Attributes`] that answers the reads already made (in order) from
@@ -253,7 +324,7 @@ mod tests {
     use std::borrow::Cow;
     use std::cell::Cell;
 
-    use super::{Answer, Memo, Read, Replay, Walk};
+    use super::{Answer, Memo, Read, Replay, Walk, same};
     use crate::telemetry::cel::{Attributes, HeaderMap};
 
     /// `a` answers its own value, `b` is absent; counts reads.
@@ -314,6 +385,19 @@ mod tests {
         assert!(matches!(memo.walk(b"r", &x), Walk::Hit([Some(1), ..])));
         // Another decision is another root.
         assert!(matches!(memo.walk(b"other", &x), Walk::Miss(_)));
+    }
+
+    #[test]
+    fn same_compares_every_byte() {
+        let a: Vec<u8> = (0..37).collect();
+        assert!(same(&a, &a.clone()));
+        assert!(!same(&a, &a[..36]));
+        for i in 0..a.len() {
+            let mut b = a.clone();
+            b[i] ^= 1;
+            assert!(!same(&a, &b), "byte {i}");
+        }
+        assert!(same(b"", b""));
     }
 
     #[test]
