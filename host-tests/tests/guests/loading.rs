@@ -1,35 +1,8 @@
-//! Loading: a missing import is named, a module without WASI runs, and the
-//! floor guest works.
+//! Loading: a module without WASI runs, and the floor guest works. (A
+//! missing import is named: `host-tests/src/module/tests.rs`.)
 
 use crate::support::{assert_counter, guest, guest_bytes, host};
 use host_tests::{AbiVersion, Action, Error, Plugin, PluginOptions};
-
-/// A proxy-wasm module that imports `env.proxy_no_such_function_for_tests`,
-/// which no host provides.
-const MISSING_IMPORT: &str = r#"(module
-  (import "env" "proxy_no_such_function_for_tests" (func (param i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "proxy_abi_version_0_2_1"))
-  (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024)))"#;
-
-#[test]
-fn a_missing_import_fails_the_load_naming_it() {
-    let bytes = wat::parse_str(MISSING_IMPORT).expect("valid WAT");
-    let err = host()
-        .load_bytes(&bytes)
-        .expect_err("the import does not exist");
-    match &err {
-        Error::MissingImport { module, name } => {
-            assert_eq!(module, "env");
-            assert_eq!(name, "proxy_no_such_function_for_tests");
-        }
-        other => panic!("expected a missing import, got {other:?}"),
-    }
-    assert!(
-        err.to_string()
-            .contains("`env.proxy_no_such_function_for_tests`")
-    );
-}
 
 #[test]
 fn a_module_without_wasi_loads_and_runs() {
