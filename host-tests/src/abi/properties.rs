@@ -48,6 +48,11 @@ pub(crate) fn lookup(state: &HostState, path: &[u8]) -> Result<Vec<u8>, WasmResu
     }
     let trimmed = path.strip_suffix(&[0]).unwrap_or(path);
     let parts: Vec<&[u8]> = trimmed.split(|b| *b == 0).collect();
+    if let [top] = parts.as_slice()
+        && let Some(status) = whole_wrapper(state, top)
+    {
+        return Err(status);
+    }
     if let Some(answer) = crate::router::xds_property(state, &parts) {
         return answer;
     }
@@ -113,6 +118,35 @@ pub(crate) fn lookup(state: &HostState, path: &[u8]) -> Result<Vec<u8>, WasmResu
         }
     }
     Ok(current.encode())
+}
+
+/// A read of a whole attribute map that Envoy builds from the stream
+/// (`request`, `response`, `connection`, `upstream`, `source`,
+/// `destination`, `filter_state`, `upstream_filter_state`) or from the
+/// listener (`xds`). Envoy makes each a `BaseWrapper` map (envoy
+/// `source/extensions/filters/common/expr/evaluator.cc`,
+/// `StreamActivation::FindValue`), whose `ListKeys` is not implemented
+/// (`source/extensions/filters/common/expr/context.h`), so `serializeValue`
+/// (`source/extensions/common/wasm/context.cc`) answers
+/// `SERIALIZATION_FAILURE` for the whole map, whatever it holds; only
+/// `xds` exists without a stream (on the root context the others are
+/// `NOT_FOUND`). `None` for any other name.
+fn whole_wrapper(state: &HostState, top: &[u8]) -> Option<WasmResult> {
+    match top {
+        b"xds" => Some(WasmResult::SerializationFailure),
+        b"request"
+        | b"response"
+        | b"connection"
+        | b"upstream"
+        | b"source"
+        | b"destination"
+        | b"filter_state"
+        | b"upstream_filter_state" => Some(match state.stream() {
+            Some(_) => WasmResult::SerializationFailure,
+            None => WasmResult::NotFound,
+        }),
+        _ => None,
+    }
 }
 
 /// Attributes Envoy computes itself: plugin identity, the stream's

@@ -131,6 +131,65 @@ fn plugin_identity_and_filter_state() {
     assert_eq!(lookup(&state, b"plugin_name\0").unwrap(), b"p");
 }
 
+/// Envoy cannot serialize its attribute maps whole: `serializeValue`
+/// (envoy `source/extensions/common/wasm/context.cc`) lists a map's keys,
+/// and the wrappers behind `request`, `response`, `connection`,
+/// `upstream`, `source`, `destination`, `filter_state` and `xds`
+/// (`source/extensions/filters/common/expr/context.h`, `BaseWrapper`)
+/// answer `ListKeys` with an error: `SERIALIZATION_FAILURE`, even when the
+/// test set values under them. Their attributes and the header maps under
+/// them are read as before.
+#[test]
+fn whole_attribute_maps_are_a_serialization_failure_as_in_envoy() {
+    let mut state = state_with_stream();
+    state.properties = Properties::new()
+        .with("request.path", "/override")
+        .with("destination.port", 9080_i64)
+        .with("connection.uri_san_peer_certificate", "spiffe://a")
+        .with("xds.listener_direction", 2_i64);
+    for top in [
+        "request",
+        "response",
+        "connection",
+        "upstream",
+        "source",
+        "destination",
+        "filter_state",
+        "upstream_filter_state",
+        "xds",
+    ] {
+        assert_eq!(
+            lookup(&state, top.as_bytes()),
+            Err(WasmResult::SerializationFailure),
+            "{top}"
+        );
+    }
+    assert_eq!(
+        lookup(&state, &path(&["request", "path"])).unwrap(),
+        b"/override"
+    );
+    assert_eq!(
+        lookup(&state, &path(&["connection", "uri_san_peer_certificate"])).unwrap(),
+        b"spiffe://a"
+    );
+    assert_eq!(
+        lookup(&state, &path(&["xds", "listener_direction"])).unwrap(),
+        2_i64.to_le_bytes()
+    );
+    assert_eq!(
+        deserialize_pairs(&lookup(&state, &path(&["request", "headers"])).unwrap()).len(),
+        4
+    );
+    // Without stream info (the root context) only `xds` exists.
+    state.current_context = crate::state::ROOT_CONTEXT_ID;
+    assert_eq!(lookup(&state, b"request"), Err(WasmResult::NotFound));
+    assert_eq!(lookup(&state, b"destination"), Err(WasmResult::NotFound));
+    assert_eq!(
+        lookup(&state, b"xds"),
+        Err(WasmResult::SerializationFailure)
+    );
+}
+
 #[test]
 fn no_request_attributes_on_the_root_context() {
     let mut state = state_with_stream();
