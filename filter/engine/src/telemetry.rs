@@ -23,8 +23,8 @@ use std::collections::{HashMap, HashSet};
 
 pub use compile::DEFAULT_PREFIX;
 pub use labels::{
-    NodeInfo, STANDARD_LABELS, mode as reporter_mode, response_flags, standard as standard_labels,
-    standard_into as standard_labels_into,
+    Decided, NodeInfo, STANDARD_LABELS, mode as reporter_mode, read_grpc, request_is_grpc,
+    response_flags, standard as standard_labels, standard_into as standard_labels_into,
 };
 pub use peer::PeerAttributes;
 pub use stats::{Fallbacks, MAX_STATS, StatRecorder, StatSink, metric_value};
@@ -243,8 +243,8 @@ impl CompiledTelemetry {
         policy_destination: &str,
         out: &mut RequestLabels,
     ) {
-        let decision = (policy_rule, policy_destination);
-        self.evaluate_labels(mode, node, attrs, decision, 0, out);
+        let decided = Decided::from((policy_rule, policy_destination));
+        self.evaluate_labels(mode, node, attrs, decided, 0, out);
     }
 
     /// [`Self::evaluate_into`] without sanitizing the standard labels (the
@@ -256,10 +256,10 @@ impl CompiledTelemetry {
         mode: Mode,
         node: &NodeInfo,
         attrs: &dyn Attributes,
-        decision: (&str, &str),
+        decided: Decided<'_>,
         out: &mut RequestLabels,
     ) {
-        self.evaluate_labels(mode, node, attrs, decision, u32::MAX, out);
+        self.evaluate_labels(mode, node, attrs, decided, u32::MAX, out);
     }
 
     /// Sanitizes the standard labels of `req` (see [`Self::evaluate_unsanitized`]).
@@ -274,16 +274,15 @@ impl CompiledTelemetry {
         mode: Mode,
         node: &NodeInfo,
         attrs: &dyn Attributes,
-        (policy_rule, policy_destination): (&str, &str),
+        decided: Decided<'_>,
         safe: u32,
         out: &mut RequestLabels,
     ) {
-        labels::standard_into(
+        labels::standard_decided(
             mode,
             node,
             attrs,
-            policy_rule,
-            policy_destination,
+            decided,
             self.needed.get(mode as usize).copied().unwrap_or(u32::MAX),
             &mut out.standard,
         );

@@ -19,7 +19,7 @@ use std::rc::Rc;
 use meshpolicy_engine::node::NodeMetadata;
 use meshpolicy_engine::random::Random;
 use meshpolicy_engine::telemetry::cel::HeaderMap;
-use meshpolicy_engine::telemetry::{Mode, NodeInfo, StatRecorder, metric_value};
+use meshpolicy_engine::telemetry::{self, Decided, Mode, NodeInfo, StatRecorder, metric_value};
 use meshpolicy_engine::{Decision, Policy, Request, SourceInfo, port};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
@@ -115,6 +115,7 @@ impl RootContext for Root {
             active: self.0.active.borrow().clone(),
             shared: self.0.clone(),
             decision: None,
+            grpc_read: None,
             bodies: [0, 0],
         }))
     }
@@ -131,6 +132,9 @@ struct Stream {
     shared: Rc<Shared>,
     /// What the engine decided on the request path.
     decision: Option<Decision>,
+    /// The request's `content-type` as read: whether it is gRPC
+    /// (`telemetry::read_grpc`).
+    grpc_read: Option<bool>,
     /// Request and response body bytes seen (for the size metrics when
     /// Envoy has no total size).
     bodies: [u64; 2],
@@ -165,6 +169,7 @@ impl HttpContext for Stream {
         }
         let request = &mut HeaderEdits::new(HeaderMap::Request, Some(&headers));
         let local = decision.apply(request).map(host::send_local_response);
+        self.grpc_read = telemetry::read_grpc(&headers);
         self.decision = Some(decision);
         local.map_or(Action::Continue, |()| Action::Pause)
     }
@@ -193,11 +198,17 @@ impl HttpContext for Stream {
         };
         // With every metric disabled, `record` makes no host call at all.
         let telemetry = active.policy.telemetry();
-        let labels = match &self.decision {
-            Some(d) => (&*d.labels.policy_rule, &*d.labels.policy_destination),
-            None => ("unknown", "unknown"),
+        // gRPC or not from the request headers as the filter left them, as
+        // Istio's stats filter decides it (`telemetry::Decided::grpc`).
+        let decided = match &self.decision {
+            Some(d) => Decided {
+                policy_rule: &d.labels.policy_rule,
+                policy_destination: &d.labels.policy_destination,
+                grpc: Some(telemetry::request_is_grpc(self.grpc_read, d)),
+            },
+            None => Decided::from(("unknown", "unknown")),
         };
         let value = |metric| metric_value(metric, &Host, &Host, self.bodies);
-        stats.record(telemetry, &Host, labels, &mut Host, value);
+        stats.record(telemetry, &Host, decided, &mut Host, value);
     }
 }

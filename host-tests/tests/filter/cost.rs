@@ -141,10 +141,11 @@ fn with_the_articles_telemetry_a_request_pays_for_what_it_records() {
     // The listener's direction is read once, at configure, not per request.
     assert_eq!(calls.property_reads("xds.listener_direction"), 0, "{calls}");
     // Routing, then on_log: the peer, the two certificates, the cluster
-    // (absent without a route table, so `:authority` too), `content-type`,
-    // `:status`, the response flags, the duration and both sizes, and the
-    // four metric calls.
-    assert_eq!(calls.total(), ROUTING + 15, "{calls}");
+    // (absent without a route table, so `:authority` too), `:status`, the
+    // response flags, the duration and both sizes, and the four metric
+    // calls. Not `content-type`: gRPC or not is known from the request
+    // headers (`telemetry::Decided::grpc`).
+    assert_eq!(calls.total(), ROUTING + 14, "{calls}");
     assert_eq!(plugin.metrics().len(), 4);
 }
 

@@ -399,3 +399,61 @@ fn envoys_size_and_duration_attributes_are_used_when_present() {
     assert_eq!(sum("meshpolicy_response_bytes"), "70500");
     assert_eq!(sum("meshpolicy_request_duration_milliseconds"), "2050");
 }
+
+/// `request_protocol` is decided from the request headers as the filter
+/// leaves them, as Istio's stats filter decides it when the headers pass
+/// (istio/proxy `source/extensions/filters/http/istio_stats/istio_stats.cc`,
+/// `decodeHeaders`: `is_grpc_`): a gRPC `content-type`, or one the policy
+/// sets, gives `grpc`, and `content-type` is not read again at log time.
+#[test]
+fn grpc_is_decided_from_the_request_headers_without_a_read_at_log_time() {
+    let mut plain = policy(article_telemetry());
+    plain["spec"]["virtualServices"][0]["http"][1]["headers"] =
+        json!({"request": {"set": {"content-type": "application/grpc"}}});
+    let mut plugin = test_kit::configured(
+        module(),
+        PluginOptions {
+            plugin_config: serde_json::to_vec(&plain).unwrap(),
+            properties: article_properties(2),
+            count_host_calls: true,
+            ..PluginOptions::default()
+        },
+    );
+    let grpc = [("content-type", "application/grpc")];
+    request(&mut plugin, "/wpcatalog/1", &grpc, b"", 1);
+    plugin.take_host_calls();
+    request(
+        &mut plugin,
+        "/wpcatalog/2",
+        &[("content-type", "text/plain")],
+        b"",
+        1,
+    );
+    // Of the request's headers, on_log reads only `:authority` (no cluster
+    // without a route table); of the response's, `:status`.
+    let calls = plugin.take_host_calls();
+    assert_eq!(calls.count("proxy_get_header_map_value"), 2, "{calls}");
+    // The second rule sets a gRPC `content-type`.
+    request(
+        &mut plugin,
+        "/other",
+        &[("content-type", "text/plain")],
+        b"",
+        1,
+    );
+    let text = scrape(&plugin, &[]);
+    let counts = lines_of(&text, "meshpolicy_requests_total{");
+    let count = |rule: &str, protocol: &str| {
+        counts
+            .iter()
+            .filter(|l| {
+                l.contains(&format!("request_protocol=\"{protocol}\""))
+                    && l.contains(&format!("policy_rule=\"{rule}\""))
+            })
+            .count()
+    };
+    assert_eq!(count("legacy-catalog", "grpc"), 1, "{text}");
+    assert_eq!(count("legacy-catalog", "http"), 1, "{text}");
+    assert_eq!(count("reviews-v1", "grpc"), 1, "{text}");
+    assert_eq!(counts.len(), 3, "{text}");
+}

@@ -5,6 +5,7 @@
 
 use super::Mode;
 use super::cel::{AttrType, Attributes, HeaderMap, Value, attributes::decode};
+use crate::decision::{Decision, HeaderOp};
 
 /// The standard labels in Istio's order, then meshpolicy's two.
 pub const STANDARD_LABELS: [&str; 27] = [
@@ -131,6 +132,78 @@ fn san_namespace(principal: &str) -> Option<&str> {
     Some(rest.split('/').next().unwrap_or(rest)).filter(|s| !s.is_empty())
 }
 
+/// What the filter knows of a request once its request headers went
+/// through: the decision's `policy_rule` and `policy_destination`, and
+/// whether the request is gRPC when the filter saw its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decided<'a> {
+    pub policy_rule: &'a str,
+    pub policy_destination: &'a str,
+    /// `request_protocol` as Istio's stats filter decides it: from the
+    /// request headers when they pass through the filter chain (istio/proxy
+    /// `source/extensions/filters/http/istio_stats/istio_stats.cc`,
+    /// `decodeHeaders`: `is_grpc_`), not when the request is logged; see
+    /// [`request_is_grpc`]. `None`: not known, and `content-type` is read
+    /// at log time.
+    pub grpc: Option<bool>,
+}
+
+impl<'a> From<(&'a str, &'a str)> for Decided<'a> {
+    /// The decision's two labels; `content-type` read at log time.
+    fn from((policy_rule, policy_destination): (&'a str, &'a str)) -> Self {
+        Decided {
+            policy_rule,
+            policy_destination,
+            grpc: None,
+        }
+    }
+}
+
+/// Whether a `content-type` makes a request gRPC (`request_protocol`
+/// `grpc`, and `grpc_response_status` reported).
+fn grpc_content_type(value: &str) -> bool {
+    value.starts_with("application/grpc")
+}
+
+/// The request's first `content-type` among `headers` as the filter read
+/// them (Envoy hands header names over in lower case): `None` when absent,
+/// else whether it is gRPC (for [`request_is_grpc`]).
+pub fn read_grpc(headers: &[(String, String)]) -> Option<bool> {
+    headers
+        .iter()
+        .find(|(name, _)| name == "content-type")
+        .map(|(_, value)| grpc_content_type(value))
+}
+
+/// Whether the request is gRPC with its headers as the filter leaves them
+/// (what a log-time `content-type` read answers unless a later filter
+/// edits it): `read` ([`read_grpc`] of the headers as read), then the
+/// `content-type` edits of `decision` in order, as [`Decision::apply`]
+/// makes them (none when it answers locally): a set gives the first value,
+/// an add gives one only when there was none (Envoy appends to an inline
+/// header, and the host adds an entry after it: the first value's prefix
+/// stays), a removal leaves none.
+pub fn request_is_grpc(read: Option<bool>, decision: &Decision) -> bool {
+    let mut first = read;
+    if decision.local_response.is_none() {
+        for op in &decision.request_headers {
+            match op {
+                HeaderOp::Set { name, value } if &**name == "content-type" => {
+                    first = Some(grpc_content_type(value));
+                }
+                HeaderOp::Add { name, value } if &**name == "content-type" => {
+                    first = first.or(Some(grpc_content_type(value)));
+                }
+                HeaderOp::Remove { name } if &**name == "content-type" => {
+                    first = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    first.unwrap_or(false)
+}
+
 /// The standard label values for one request, in [`STANDARD_LABELS`] order.
 pub fn standard(
     mode: Mode,
@@ -215,6 +288,25 @@ pub fn standard_into(
     needed: u32,
     out: &mut Vec<String>,
 ) {
+    let decided = Decided::from((policy_rule, policy_destination));
+    standard_decided(mode, node, attrs, decided, needed, out);
+}
+
+/// [`standard_into`] for a request the filter decided: `request_protocol`
+/// from [`Decided::grpc`] when known (then `content-type` is not read).
+pub(crate) fn standard_decided(
+    mode: Mode,
+    node: &NodeInfo,
+    attrs: &dyn Attributes,
+    decided: Decided<'_>,
+    needed: u32,
+    out: &mut Vec<String>,
+) {
+    let Decided {
+        policy_rule,
+        policy_destination,
+        grpc,
+    } = decided;
     out.resize_with(STANDARD_LABELS.len(), String::new);
     out.iter_mut().for_each(String::clear);
     // `destination_service_namespace` is a copy of `destination_workload_namespace`.
@@ -355,9 +447,11 @@ pub fn standard_into(
     }
 
     let grpc = (need(REQUEST_PROTOCOL) || need(GRPC_RESPONSE_STATUS))
-        && attrs
-            .header(HeaderMap::Request, "content-type")
-            .is_some_and(|c| c.starts_with("application/grpc"));
+        && grpc.unwrap_or_else(|| {
+            attrs
+                .header(HeaderMap::Request, "content-type")
+                .is_some_and(|c| grpc_content_type(&c))
+        });
     set(out, 0, if server { "destination" } else { "source" });
     set(out, REQUEST_PROTOCOL, if grpc { "grpc" } else { "http" });
     // The `:status` the client got, else Envoy's `response.code` (a reset

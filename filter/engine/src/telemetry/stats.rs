@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::cel::{AttrType, Attributes, HeaderMap, Value, attributes::decode};
 use super::memo::{Memo, Replay, Walk};
 use super::peer::PeerAttributes;
-use super::{CapState, CompiledTelemetry, Metric, Mode, NodeInfo, RequestLabels};
+use super::{CapState, CompiledTelemetry, Decided, Metric, Mode, NodeInfo, RequestLabels};
 
 /// Where metrics go: Envoy's stats (`proxy_define_metric`,
 /// `proxy_increment_metric`, `proxy_record_metric`) in the filter.
@@ -178,14 +178,15 @@ impl StatRecorder {
 
     /// Records the metrics of one finished request: its labels from `attrs`
     /// (Envoy's attributes as the proxy answers them; peer metadata is read
-    /// whole, [`PeerAttributes`]) and the decision's `policy_rule` /
-    /// `policy_destination`, each enabled metric's value from `value`
-    /// (asked only for metrics that record).
-    pub fn record(
+    /// whole, [`PeerAttributes`]) and what the filter decided (`policy_rule`,
+    /// `policy_destination`, and whether the request is gRPC when known: a
+    /// [`Decided`], or the two labels), each enabled metric's value from
+    /// `value` (asked only for metrics that record).
+    pub fn record<'d>(
         &mut self,
         telemetry: &CompiledTelemetry,
         attrs: &dyn Attributes,
-        decision_labels: (&str, &str),
+        decided: impl Into<Decided<'d>>,
         sink: &mut impl StatSink,
         mut value: impl FnMut(Metric) -> u64,
     ) {
@@ -193,17 +194,25 @@ impl StatRecorder {
         if groups.is_empty() {
             return;
         }
+        let decided = decided.into();
         let ids = if self.memoises(telemetry) {
-            let (rule, destination) = decision_labels;
+            // The tree's root: what the labels depend on besides its reads.
             self.decision_key.clear();
-            self.decision_key.extend_from_slice(rule.as_bytes());
+            self.decision_key
+                .extend_from_slice(decided.policy_rule.as_bytes());
             self.decision_key.push(0);
-            self.decision_key.extend_from_slice(destination.as_bytes());
+            self.decision_key
+                .extend_from_slice(decided.policy_destination.as_bytes());
+            self.decision_key.push(match decided.grpc {
+                None => 0,
+                Some(false) => 1,
+                Some(true) => 2,
+            });
             match self.memo.walk(&self.decision_key, attrs) {
                 Walk::Hit(ids) => ids,
                 Walk::Miss(reads) => {
                     let replay = Replay::new(attrs, reads);
-                    let ids = self.label_ids(telemetry, &replay, decision_labels, sink);
+                    let ids = self.label_ids(telemetry, &replay, decided, sink);
                     let complete = groups.iter().fold(0u8, |all, mask| all | mask).eq(&ids
                         .iter()
                         .enumerate()
@@ -215,7 +224,7 @@ impl StatRecorder {
                 }
             }
         } else {
-            self.label_ids(telemetry, attrs, decision_labels, sink)
+            self.label_ids(telemetry, attrs, decided, sink)
         };
         for (metric, id) in Metric::ALL.into_iter().zip(ids) {
             let Some(id) = id else {
@@ -247,12 +256,12 @@ impl StatRecorder {
         &mut self,
         telemetry: &CompiledTelemetry,
         attrs: &dyn Attributes,
-        decision: (&str, &str),
+        decided: Decided<'_>,
         sink: &mut impl StatSink,
     ) -> [Option<u32>; 4] {
         let attrs = PeerAttributes::new(attrs);
         let mode = self.mode;
-        telemetry.evaluate_unsanitized(mode, &self.node, &attrs, decision, &mut self.req);
+        telemetry.evaluate_unsanitized(mode, &self.node, &attrs, decided, &mut self.req);
         self.clean_ready = false;
         let mut ids: [Option<u32>; 4] = [None; 4];
         for &mask in telemetry.plan_groups(mode) {

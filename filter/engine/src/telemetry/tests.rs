@@ -436,3 +436,79 @@ fn label_keys_tell_label_sets_apart_and_keep_the_caps() {
     assert_eq!(req.standard[idx], "");
     assert_ne!(all.standard[idx], "");
 }
+
+/// `request_protocol` from the request headers as the filter leaves them
+/// (Istio's stats filter decides it in `decodeHeaders`): the `content-type`
+/// read, then the decision's edits of it; with a known answer the standard
+/// labels do not read `content-type` at log time.
+#[test]
+fn grpc_comes_from_the_request_headers_as_the_filter_leaves_them() {
+    use crate::{Policy, Request, SourceInfo};
+    let policy = |ops: serde_json::Value| {
+        let doc = test_kit::policy(serde_json::json!({"http": [{
+            "route": [{"destination": {"host": "a"}}],
+            "headers": {"request": ops},
+        }]}));
+        Policy::from_value(doc).unwrap()
+    };
+    let grpc = |ops: serde_json::Value, content_type: Option<&str>| {
+        let mut headers: Vec<(String, String)> = vec![
+            (":method".into(), "GET".into()),
+            (":path".into(), "/x".into()),
+            (":authority".into(), "reviews:9080".into()),
+        ];
+        if let Some(ct) = content_type {
+            headers.push(("content-type".into(), ct.into()));
+        }
+        let decision = policy(ops).decide(&Request {
+            headers: &headers,
+            source: &SourceInfo::default(),
+            port: None,
+            random: 0,
+            virtual_host: None,
+        });
+        request_is_grpc(read_grpc(&headers), &decision)
+    };
+    let none = serde_json::json!({});
+    assert!(grpc(none.clone(), Some("application/grpc")));
+    assert!(grpc(none.clone(), Some("application/grpc+proto")));
+    assert!(!grpc(none.clone(), Some("application/json")));
+    assert!(!grpc(none.clone(), None));
+    let set = serde_json::json!({"set": {"content-type": "application/grpc"}});
+    assert!(grpc(set.clone(), Some("text/plain")));
+    assert!(grpc(set, None));
+    let add = serde_json::json!({"add": {"content-type": "application/grpc"}});
+    assert!(grpc(add.clone(), None));
+    assert!(
+        !grpc(add, Some("text/plain")),
+        "an add keeps the first value"
+    );
+    let remove = serde_json::json!({"remove": ["content-type"]});
+    assert!(!grpc(remove, Some("application/grpc")));
+    assert_eq!(
+        read_grpc(&[("content-type".into(), "application/grpc".into())]),
+        Some(true)
+    );
+    assert_eq!(read_grpc(&[]), None);
+
+    // Known, it wins over what the attributes say.
+    let t = ok(r#"[{"overrides":[{"tagOverrides":{"source_app":{"operation":"REMOVE"}}}]}]"#);
+    let protocol = STANDARD_LABELS
+        .iter()
+        .position(|l| *l == "request_protocol")
+        .unwrap();
+    let mut attrs = request("acme");
+    attrs
+        .request_headers
+        .insert("content-type".into(), "application/grpc".into());
+    let decided = |grpc| Decided {
+        policy_rule: "r",
+        policy_destination: "d",
+        grpc,
+    };
+    for (known, want) in [(None, "grpc"), (Some(false), "http"), (Some(true), "grpc")] {
+        let mut req = RequestLabels::default();
+        t.evaluate_unsanitized(Mode::Client, &node(), &attrs, decided(known), &mut req);
+        assert_eq!(req.standard[protocol], want, "{known:?}");
+    }
+}
