@@ -314,7 +314,13 @@ fn main() {
          on_delete, on a fresh stream of a started plugin (an outbound sidecar, peer metadata \
          present). A ratio is the median over rounds of the ratio within a round. Host calls \
          are counted on another plugin, for a request whose label set is already defined.\n\n\
-         Fuel is wasm instructions (the host's fuel) per group of callbacks of one such \
+         The floors and meshpolicy get the same request and response and record the same \
+         metric kinds (a counter and three histograms). The sidecar has no route table and no \
+         mTLS: meshpolicy's on_log finds no `xds.cluster_name` and reads `:authority` for \
+         `destination_service` (a routed request in a sidecar has its cluster, so one read \
+         fewer), and its two certificate reads answer absent (with mTLS they answer the SANs).\n\n\
+         Fuel is wasm instructions (the host's fuel; `memory.copy` and `memory.fill` also \
+         cost a unit per byte) per group of callbacks of one such \
          request: request headers (with the stream context's creation), response headers, \
          and the end (on_log, on_done, on_delete).\n\n\
          | module | per request | host calls | ratio to the header floor | ratio to the telemetry floor | fuel: request headers | response headers | log and end |\n\

@@ -78,6 +78,17 @@ pub trait Attributes {
     fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>>;
     /// A header by lower-case name, `None` when absent.
     fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>>;
+    /// [`Self::property`] for a path already joined the way
+    /// `proxy_get_property` takes it (segments separated by NUL), for a
+    /// reader that makes the same reads on every request and keeps their
+    /// paths joined: a host that reads by joined path answers it without
+    /// joining again. By default the segments are split out and
+    /// [`Self::property`] is asked.
+    fn property_joined(&self, joined: &[u8]) -> Option<Cow<'_, [u8]>> {
+        let text = std::str::from_utf8(joined).ok()?;
+        let segments: Vec<&str> = text.split('\0').collect();
+        self.property(&segments)
+    }
 }
 
 /// Decodes the bytes Envoy's `get_property` returns for an attribute of type `ty`.

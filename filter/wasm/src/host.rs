@@ -84,9 +84,13 @@ pub fn plugin_configuration() -> Option<Vec<u8>> {
 
 /// A property (Envoy's path encoding: segments joined by NUL).
 pub fn property(path: &[&str]) -> Option<Vec<u8>> {
+    encoding::with_property_path(path, property_joined)
+}
+
+/// A property by its path already joined.
+fn property_joined(p: &[u8]) -> Option<Vec<u8>> {
     // SAFETY: the path is live for the call; out-parameters as in `read`.
-    let get = |p: &[u8]| read(|d, s| unsafe { proxy_get_property(p.as_ptr(), p.len(), d, s) });
-    encoding::with_property_path(path, get)
+    read(|d, s| unsafe { proxy_get_property(p.as_ptr(), p.len(), d, s) })
 }
 
 /// A whole header map in one call, decoded without trapping on invalid
@@ -156,6 +160,10 @@ pub struct Host;
 impl Attributes for Host {
     fn property(&self, path: &[&str]) -> Option<Cow<'_, [u8]>> {
         property(path).map(Cow::Owned)
+    }
+
+    fn property_joined(&self, joined: &[u8]) -> Option<Cow<'_, [u8]>> {
+        property_joined(joined).map(Cow::Owned)
     }
 
     fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {

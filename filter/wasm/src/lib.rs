@@ -169,7 +169,10 @@ impl HttpContext for Stream {
         }
         let request = &mut HeaderEdits::new(HeaderMap::Request, Some(&headers));
         let local = decision.apply(request).map(host::send_local_response);
-        self.grpc_read = telemetry::read_grpc(&headers);
+        let stats = self.shared.stats.try_borrow();
+        if stats.is_ok_and(|s| s.records(active.policy.telemetry())) {
+            self.grpc_read = telemetry::read_grpc(&headers);
+        }
         self.decision = Some(decision);
         local.map_or(Action::Continue, |()| Action::Pause)
     }
@@ -196,8 +199,11 @@ impl HttpContext for Stream {
         else {
             return;
         };
-        // With every metric disabled, `record` makes no host call at all.
+        // With every metric disabled, no host call at all.
         let telemetry = active.policy.telemetry();
+        if !stats.records(telemetry) {
+            return;
+        }
         // gRPC or not from the request headers as the filter left them, as
         // Istio's stats filter decides it (`telemetry::Decided::grpc`).
         let decided = match &self.decision {

@@ -25,17 +25,38 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 /// One attribute read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Read {
-    Property(Vec<String>),
+    /// A property by its path joined as `proxy_get_property` takes it
+    /// (segments separated by NUL): joined once, when the read is learned,
+    /// not on every request that walks it.
+    Property(Box<[u8]>),
     Header(HeaderMap, String),
+}
+
+/// Whether `joined` is `path`'s segments separated by NUL.
+fn joined_is(joined: &[u8], path: &[&str]) -> bool {
+    let mut rest = joined;
+    for (i, segment) in path.iter().enumerate() {
+        if i > 0 {
+            match rest.split_first() {
+                Some((0, after)) => rest = after,
+                _ => return false,
+            }
+        }
+        match rest.strip_prefix(segment.as_bytes()) {
+            Some(after) => rest = after,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 impl Read {
     fn of_property(path: &[&str]) -> Read {
-        Read::Property(path.iter().map(|s| (*s).to_owned()).collect())
+        Read::Property(path.join("\0").into_bytes().into_boxed_slice())
     }
 
     fn is_property(&self, path: &[&str]) -> bool {
-        matches!(self, Read::Property(p) if p.iter().map(String::as_str).eq(path.iter().copied()))
+        matches!(self, Read::Property(joined) if joined_is(joined, path))
     }
 
     fn is_header(&self, map: HeaderMap, name: &str) -> bool {
@@ -45,17 +66,7 @@ impl Read {
     /// Performs the read on `attrs`.
     fn on<'a>(&self, attrs: &'a dyn Attributes) -> Option<Cow<'a, [u8]>> {
         match self {
-            Read::Property(path) => {
-                // On the stack: this runs for every read of every request.
-                let mut segments = [""; 4];
-                for (slot, segment) in segments.iter_mut().zip(path) {
-                    *slot = segment;
-                }
-                match segments.get(..path.len()) {
-                    Some(short) => attrs.property(short),
-                    None => attrs.property(&path.iter().map(String::as_str).collect::<Vec<_>>()),
-                }
-            }
+            Read::Property(joined) => attrs.property_joined(joined),
             Read::Header(map, name) => attrs.header(*map, name).map(|v| match v {
                 Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
                 Cow::Owned(s) => Cow::Owned(s.into_bytes()),
@@ -247,14 +258,17 @@ impl Memo {
 
 /// `a == b` eight bytes at a time: wasm has no instruction for it, and the
 /// byte loop of `memcmp` costs about ten instructions a byte (a peer's
-/// Struct is about a hundred).
+/// Struct is about a hundred). The last bytes (fewer than eight) are
+/// compared in a loop here: a call of `memcmp` for them cost more than
+/// they do.
 fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
     let (x, y) = (a.chunks_exact(8), b.chunks_exact(8));
     let word = |c: &[u8]| <[u8; 8]>::try_from(c).ok().map(u64::from_ne_bytes);
-    x.remainder() == y.remainder() && x.zip(y).all(|(p, q)| word(p) == word(q))
+    let tail = x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q);
+    tail && x.zip(y).all(|(p, q)| word(p) == word(q))
 }
 
 /// [`Attributes`] that answers the reads already made (in order) from
@@ -385,6 +399,22 @@ mod tests {
         assert!(matches!(memo.walk(b"r", &x), Walk::Hit([Some(1), ..])));
         // Another decision is another root.
         assert!(matches!(memo.walk(b"other", &x), Walk::Miss(_)));
+    }
+
+    #[test]
+    fn a_property_read_is_its_joined_path() {
+        let read = Read::of_property(&["upstream", "uri_san_peer_certificate"]);
+        assert!(read.is_property(&["upstream", "uri_san_peer_certificate"]));
+        assert!(!read.is_property(&["upstream"]));
+        assert!(!read.is_property(&["upstream", "uri_san_peer"]));
+        assert!(!read.is_property(&["upstream", "uri_san_peer_certificate", "x"]));
+        assert!(!read.is_property(&["upstreamuri_san_peer_certificate"]));
+        assert!(Read::of_property(&["a"]).is_property(&["a"]));
+        assert!(!Read::of_property(&["a"]).is_property(&[]));
+        // The default `property_joined` splits the path back into segments.
+        let h = host(b"x");
+        assert_eq!(Read::of_property(&["a"]).on(&h).as_deref(), Some(&b"x"[..]));
+        assert_eq!(h.reads.get(), 1);
     }
 
     #[test]

@@ -62,11 +62,12 @@ pub fn metric_value(
     fallbacks: &dyn Fallbacks,
     bodies: [u64; 2],
 ) -> u64 {
-    let int = |path: &[&str]| match decode(AttrType::Int, &attrs.property(path)?)? {
+    // Paths joined as `proxy_get_property` takes them: read on every request.
+    let int = |joined: &[u8]| match decode(AttrType::Int, &attrs.property_joined(joined)?)? {
         Value::Int(i) => Some(i),
         _ => None,
     };
-    let size = |side: &str, map: HeaderMap, body: u64| match int(&[side, "total_size"]) {
+    let size = |total: &[u8], map: HeaderMap, body: u64| match int(total) {
         Some(n) => u64::try_from(n).unwrap_or(0),
         None => header_bytes(fallbacks, map)
             .unwrap_or(0)
@@ -75,18 +76,18 @@ pub fn metric_value(
     let [request_body, response_body] = bodies;
     match metric {
         Metric::RequestCount => 1,
-        Metric::RequestDuration => match int(&["request", "duration"]) {
+        Metric::RequestDuration => match int(b"request\0duration") {
             Some(d) => u64::try_from(d).unwrap_or(0) / 1_000_000,
             None => match (
-                int(&["request", "time"]).and_then(|s| u64::try_from(s).ok()),
+                int(b"request\0time").and_then(|s| u64::try_from(s).ok()),
                 fallbacks.now_nanos(),
             ) {
                 (Some(start), Some(now)) => now.saturating_sub(start) / 1_000_000,
                 _ => 0,
             },
         },
-        Metric::RequestSize => size("request", HeaderMap::Request, request_body),
-        Metric::ResponseSize => size("response", HeaderMap::Response, response_body),
+        Metric::RequestSize => size(b"request\0total_size", HeaderMap::Request, request_body),
+        Metric::ResponseSize => size(b"response\0total_size", HeaderMap::Response, response_body),
     }
 }
 
