@@ -89,6 +89,15 @@ pub trait Attributes {
         let segments: Vec<&str> = text.split('\0').collect();
         self.property(&segments)
     }
+    /// [`Self::header`]'s value as the bytes the host gave, for a reader
+    /// that only compares them (a host answers without checking UTF-8).
+    /// By default [`Self::header`]'s text.
+    fn header_bytes(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, [u8]>> {
+        self.header(map, name).map(|v| match v {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        })
+    }
 }
 
 /// Decodes the bytes Envoy's `get_property` returns for an attribute of type `ty`.

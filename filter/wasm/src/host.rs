@@ -166,6 +166,10 @@ impl Attributes for Host {
         property_joined(joined).map(Cow::Owned)
     }
 
+    fn header_bytes(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, [u8]>> {
+        header(map, name).map(Cow::Owned)
+    }
+
     fn header(&self, map: HeaderMap, name: &str) -> Option<Cow<'_, str>> {
         let lossy =
             |e: std::string::FromUtf8Error| String::from_utf8_lossy(e.as_bytes()).into_owned();

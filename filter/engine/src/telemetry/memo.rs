@@ -67,10 +67,9 @@ impl Read {
     fn on<'a>(&self, attrs: &'a dyn Attributes) -> Option<Cow<'a, [u8]>> {
         match self {
             Read::Property(joined) => attrs.property_joined(joined),
-            Read::Header(map, name) => attrs.header(*map, name).map(|v| match v {
-                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-            }),
+            // The bytes as the host gave them: a walk only compares them
+            // (an evaluation replays them as `Replay::header` text).
+            Read::Header(map, name) => attrs.header_bytes(*map, name),
         }
     }
 }
@@ -399,6 +398,43 @@ mod tests {
         assert!(matches!(memo.walk(b"r", &x), Walk::Hit([Some(1), ..])));
         // Another decision is another root.
         assert!(matches!(memo.walk(b"other", &x), Walk::Miss(_)));
+    }
+
+    /// A header whose value is not UTF-8: walks compare the host's bytes,
+    /// the evaluation sees the text `header` gives (replayed from them).
+    #[test]
+    fn header_reads_walk_on_the_hosts_bytes() {
+        struct Raw(&'static [u8]);
+        impl Attributes for Raw {
+            fn property(&self, _: &[&str]) -> Option<Cow<'_, [u8]>> {
+                None
+            }
+            fn header(&self, _: HeaderMap, _: &str) -> Option<Cow<'_, str>> {
+                Some(String::from_utf8_lossy(self.0))
+            }
+            fn header_bytes(&self, _: HeaderMap, _: &str) -> Option<Cow<'_, [u8]>> {
+                Some(Cow::Borrowed(self.0))
+            }
+        }
+        let mut memo = Memo::default();
+        let seen = Cell::new(None);
+        let learn = |memo: &mut Memo, h: &Raw, id: u32| {
+            let Walk::Miss(reads) = memo.walk(b"r", h) else {
+                return false;
+            };
+            let replay = Replay::new(h, reads);
+            seen.set(replay.header(HeaderMap::Request, "x").map(|v| v.len()));
+            let reads = replay.into_reads().unwrap();
+            memo.insert(b"r", &reads, [Some(id), None, None, None]);
+            true
+        };
+        let (a, b) = (Raw(b"\xff1"), Raw(b"\xfe1"));
+        assert!(learn(&mut memo, &a, 1));
+        assert_eq!(seen.get(), Some(4), "U+FFFD and `1`");
+        // The same text, other bytes: another label set's path.
+        assert!(learn(&mut memo, &b, 2));
+        assert!(matches!(memo.walk(b"r", &a), Walk::Hit([Some(1), ..])));
+        assert!(matches!(memo.walk(b"r", &b), Walk::Hit([Some(2), ..])));
     }
 
     #[test]
