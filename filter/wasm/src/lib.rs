@@ -204,16 +204,8 @@ impl HttpContext for Stream {
         if !stats.records(telemetry) {
             return;
         }
-        // gRPC or not from the request headers as the filter left them, as
-        // Istio's stats filter decides it (`telemetry::Decided::grpc`).
-        let decided = match &self.decision {
-            Some(d) => Decided {
-                policy_rule: &d.labels.policy_rule,
-                policy_destination: &d.labels.policy_destination,
-                grpc: Some(telemetry::request_is_grpc(self.grpc_read, d)),
-            },
-            None => Decided::from(("unknown", "unknown")),
-        };
+        // gRPC or not as the request headers passed (`Decided::grpc`).
+        let decided = Decided::of(self.decision.as_ref(), self.grpc_read);
         let value = |metric| metric_value(metric, &Host, &Host, self.bodies);
         stats.record(telemetry, &Host, decided, &mut Host, value);
     }

@@ -148,6 +148,23 @@ pub struct Decided<'a> {
     pub grpc: Option<bool>,
 }
 
+impl<'a> Decided<'a> {
+    /// What the filter knew of a request: its decision (`None`: the request
+    /// headers never went through it, so the labels are `unknown` and
+    /// `content-type` is read at log time) and `grpc_read` ([`read_grpc`]
+    /// of the headers as read).
+    pub fn of(decision: Option<&'a Decision>, grpc_read: Option<bool>) -> Self {
+        match decision {
+            Some(d) => Decided {
+                policy_rule: &d.labels.policy_rule,
+                policy_destination: &d.labels.policy_destination,
+                grpc: Some(request_is_grpc(grpc_read, d)),
+            },
+            None => Decided::from((UNKNOWN, UNKNOWN)),
+        }
+    }
+}
+
 impl<'a> From<(&'a str, &'a str)> for Decided<'a> {
     /// The decision's two labels; `content-type` read at log time.
     fn from((policy_rule, policy_destination): (&'a str, &'a str)) -> Self {
