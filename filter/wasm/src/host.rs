@@ -93,12 +93,20 @@ fn property_joined(p: &[u8]) -> Option<Vec<u8>> {
     read(|d, s| unsafe { proxy_get_property(p.as_ptr(), p.len(), d, s) })
 }
 
-/// A whole header map in one call, decoded without trapping on invalid
-/// UTF-8; empty when the host cannot give it.
-pub fn headers(map: HeaderMap) -> Vec<(String, String)> {
-    header_pairs(map)
-        .and_then(|b| pairs::decode(&b))
-        .unwrap_or_default()
+/// A whole header map in one call, decoded into `pairs` without trapping
+/// on invalid UTF-8 (reusing the strings `pairs` holds: `pairs::decode_into`);
+/// empty when the host cannot give it. Returns the serialized map's size.
+pub fn headers_into(map: HeaderMap, pairs: &mut Vec<(String, String)>) -> usize {
+    match header_pairs(map) {
+        Some(bytes) => {
+            pairs::decode_into(&bytes, pairs);
+            bytes.len()
+        }
+        None => {
+            pairs.clear();
+            0
+        }
+    }
 }
 
 fn header_pairs(map: HeaderMap) -> Option<Vec<u8>> {

@@ -48,7 +48,16 @@ struct Shared {
     random: Random,
     /// The reporter mode, metric ids and `maxValues` state of this VM.
     stats: RefCell<StatRecorder>,
+    /// The request headers of the last request, kept for their buffers:
+    /// the next request decodes into them instead of allocating two
+    /// strings per header (a VM runs one callback at a time).
+    headers: RefCell<Vec<(String, String)>>,
 }
+
+/// A request whose serialized headers are larger gives its buffers back
+/// instead of keeping them for the next request: memory kept per VM stays
+/// small whatever one request carried.
+const KEEP_HEADERS_BYTES: usize = 8 * 1024;
 
 struct Root(Rc<Shared>);
 
@@ -61,6 +70,7 @@ impl Root {
             active: RefCell::new(None),
             random: Random::with_seed(RandomState::new().hash_one(0x6d65_7368_706f_6c69_u64)),
             stats: RefCell::new(StatRecorder::with_mode(NodeInfo::unknown(), Mode::Client)),
+            headers: RefCell::new(Vec::new()),
         }))
     }
 
@@ -147,7 +157,8 @@ impl HttpContext for Stream {
         let Some(active) = self.active.clone() else {
             return Action::Continue;
         };
-        let headers = host::headers(HeaderMap::Request);
+        let mut headers = self.shared.headers.take();
+        let size = host::headers_into(HeaderMap::Request, &mut headers);
         // The virtual host Envoy's router selected; without it the engine
         // selects by `:authority`.
         let virtual_host = host::property(&["xds", "virtual_host_name"])
@@ -174,6 +185,9 @@ impl HttpContext for Stream {
             self.grpc_read = telemetry::read_grpc(&headers);
         }
         self.decision = Some(decision);
+        if size <= KEEP_HEADERS_BYTES {
+            *self.shared.headers.borrow_mut() = headers;
+        }
         local.map_or(Action::Continue, |()| Action::Pause)
     }
 

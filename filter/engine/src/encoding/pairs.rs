@@ -13,33 +13,80 @@
 /// by a NUL byte (spec: proxy-wasm/spec abi-versions/v0.2.1 "Serialized maps").
 /// Returns `None` when the bytes are not a well-formed map.
 pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    decode_into(bytes, &mut pairs).then_some(pairs)
+}
+
+/// [`decode`] into `pairs`, reusing the strings it already holds (their
+/// buffers) for the pairs in order, so a caller that decodes a map per
+/// request keeps one set of buffers instead of allocating and freeing two
+/// strings per header (issue 11). Afterwards `pairs` holds exactly the
+/// decoded map, as [`decode`] returns it; on a malformed map it is empty
+/// and the result is `false`.
+pub fn decode_into(bytes: &[u8], pairs: &mut Vec<(String, String)>) -> bool {
     // Valid UTF-8 (nearly every header) is copied as it is; only the rest
     // goes through the slower lossy conversion.
-    let text = |b: &[u8]| match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    fn set(dst: &mut String, b: &[u8]) {
+        dst.clear();
+        match std::str::from_utf8(b) {
+            Ok(s) => dst.push_str(s),
+            Err(_) => dst.push_str(&String::from_utf8_lossy(b)),
+        }
+    }
+    let Some(count) = checked_count(bytes) else {
+        pairs.clear();
+        return false;
     };
-    Some(
-        decode_raw(bytes)?
-            .into_iter()
-            .map(|(k, v)| (text(k), text(v)))
-            .collect(),
-    )
+    let mut sizes_at = 4usize;
+    let mut data_at = 4usize.saturating_add(count.saturating_mul(8));
+    pairs.truncate(count);
+    pairs.reserve(count.saturating_sub(pairs.len()));
+    for i in 0..count {
+        let pair = (|| {
+            let key_len = read_u32(bytes, sizes_at)? as usize;
+            let value_len = read_u32(bytes, sizes_at.checked_add(4)?)? as usize;
+            sizes_at = sizes_at.checked_add(8)?;
+            let key = take(bytes, &mut data_at, key_len)?;
+            let value = take(bytes, &mut data_at, value_len)?;
+            Some((key, value))
+        })();
+        let Some((key, value)) = pair else {
+            pairs.clear();
+            return false;
+        };
+        match pairs.get_mut(i) {
+            Some((k, v)) => {
+                set(k, key);
+                set(v, value);
+            }
+            None => {
+                let (mut k, mut v) = (String::new(), String::new());
+                set(&mut k, key);
+                set(&mut v, value);
+                pairs.push((k, v));
+            }
+        }
+    }
+    true
+}
+
+/// The pair count of a serialized map, when the buffer can hold that many
+/// pairs (every pair takes at least 8 bytes of sizes and 2 NULs): counts
+/// the buffer cannot hold are refused before anything is allocated for
+/// them. An empty buffer is an empty map.
+fn checked_count(bytes: &[u8]) -> Option<usize> {
+    if bytes.is_empty() {
+        return Some(0);
+    }
+    let count = read_u32(bytes, 0)? as usize;
+    (count <= bytes.len() / 10).then_some(count)
 }
 
 /// [`decode`] without copying or UTF-8 conversion: the keys and values as
 /// they are in `bytes` (a value may itself be a serialized map, as in a
 /// whole `node.metadata`).
 pub fn decode_raw(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
-    if bytes.is_empty() {
-        return Some(Vec::new());
-    }
-    let count = read_u32(bytes, 0)? as usize;
-    // Every pair takes at least 8 bytes of sizes and 2 NULs: reject counts the
-    // buffer cannot hold before allocating for them.
-    if count > bytes.len() / 10 {
-        return None;
-    }
+    let count = checked_count(bytes)?;
     let mut sizes_at = 4usize;
     let mut data_at = 4usize.checked_add(count.checked_mul(8)?)?;
     let mut pairs = Vec::with_capacity(count);

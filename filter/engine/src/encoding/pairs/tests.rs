@@ -1,4 +1,4 @@
-use super::{decode, decode_raw, encode as encode_strings};
+use super::{decode, decode_into, decode_raw, encode as encode_strings};
 use crate::test_support::encode_pairs as encode;
 
 #[test]
@@ -62,4 +62,27 @@ fn encoded_pairs_decode_to_themselves() {
     let bytes = encode_strings(&pairs);
     assert_eq!(bytes, encode(&[(b"location", b"http://x/y"), (b"", b"")]));
     assert_eq!(decode(&bytes).unwrap(), pairs);
+}
+
+#[test]
+fn decoding_into_reused_pairs_gives_exactly_the_new_map() {
+    let long = encode(&[
+        (b":path", b"/a-much-longer-path?with=query"),
+        (b"x-user-id", b"7"),
+        (b"x-raw", &[0x66, 0xff, 0x6f]),
+    ]);
+    let short = encode(&[(b"x", b"1")]);
+    let mut pairs = Vec::new();
+    // growing, shrinking, growing again: each time what `decode` returns
+    for bytes in [&short, &long, &short, &long] {
+        assert!(decode_into(bytes, &mut pairs));
+        assert_eq!(Some(&pairs), decode(bytes).as_ref());
+    }
+    assert_eq!(pairs[2].1, "f\u{fffd}o");
+    // a malformed map leaves nothing of the last one
+    assert!(!decode_into(&long[..long.len() - 2], &mut pairs));
+    assert!(pairs.is_empty());
+    assert!(decode_into(&long, &mut pairs));
+    assert!(decode_into(&[], &mut pairs));
+    assert!(pairs.is_empty());
 }
