@@ -434,3 +434,6 @@ fn describe(value: &Value) -> String {
         Value::Object(_) => "map".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;
