@@ -254,6 +254,74 @@ fn the_byte_limit_is_the_compact_json_whichever_path_reads_it() {
     assert!(Policy::from_json(&json).is_ok());
 }
 
+/// Every place of `doc`, as the steps to it.
+fn places(doc: &Value, at: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+    out.push(at.clone());
+    match doc {
+        Value::Object(map) => {
+            for (key, child) in map {
+                at.push(json!(key));
+                places(child, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(list) => {
+            for (i, child) in list.iter().enumerate() {
+                at.push(json!(i));
+                places(child, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at_mut<'a>(doc: &'a mut Value, steps: &[Value]) -> &'a mut Value {
+    steps.iter().fold(doc, |v, step| match step {
+        Value::String(key) => &mut v[key.as_str()],
+        _ => &mut v[step.as_u64().unwrap() as usize],
+    })
+}
+
+#[test]
+fn the_fast_path_answers_only_what_the_full_path_reads_alike_whatever_the_mutation() {
+    let mut taken = 0;
+    let mut runs = 0;
+    for base in [every_field(), test_kit::article_policy()] {
+        let mut all = Vec::new();
+        places(&base, &mut Vec::new(), &mut all);
+        for steps in &all {
+            let here = at_mut(&mut base.clone(), steps).clone();
+            let mut mutations = vec![
+                Value::Null,
+                json!([here.clone()]),
+                json!(5),
+                json!(-1),
+                json!(1.5),
+                json!("x"),
+                json!(true),
+                json!([]),
+                json!({}),
+            ];
+            if let Value::Object(map) = &here {
+                let mut bogus = map.clone();
+                bogus.insert("bogus".into(), json!(1));
+                mutations.push(Value::Object(bogus));
+                mutations.push(Value::Array(map.values().cloned().collect()));
+            }
+            for mutation in mutations {
+                let mut doc = base.clone();
+                *at_mut(&mut doc, steps) = mutation;
+                runs += 1;
+                taken += usize::from(fast_agrees(&text(&doc)));
+            }
+        }
+    }
+    // most mutations are bad documents, left to the full path; some are
+    // clean, read by the fast path
+    assert!(taken > runs / 10 && taken < runs, "{taken} of {runs}");
+}
+
 /// Every field of the model (as `tests/all/properties.rs` has it).
 fn every_field() -> Value {
     json!({
