@@ -4,6 +4,7 @@
 //! prints and the filter logs the same list (`Policy::warnings`).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use crate::error::{FieldPath, field, item, key};
 use crate::hosts::{resolve, vs_path};
@@ -88,13 +89,16 @@ fn unreachable_rules(rules: &[HttpRule], http: &FieldPath, out: &mut Vec<Warning
     // lookup per entry keeps this linear (comparing every entry with every
     // earlier rule's took 45 s for 250 rules of 180 entries). foldhash, not
     // SipHash: hashing the entries was a fifth of configuring 5,000 prefix
-    // rules; randomly seeded, so no policy can make the entries collide.
+    // rules. Seeded from std's random keys (foldhash's own `RandomState`
+    // has only addresses to seed from without std, the same on every wasm
+    // VM), so no policy can be written to make its entries collide.
+    let seed = std::hash::RandomState::new().hash_one(rules.len());
     let entries: usize = rules
         .iter()
         .map(|r| r.match_.as_ref().map_or(0, Vec::len))
         .sum();
-    let mut seen: HashMap<&MatchRequest, usize, foldhash::fast::RandomState> =
-        HashMap::with_capacity_and_hasher(entries, foldhash::fast::RandomState::default());
+    let mut seen: HashMap<&MatchRequest, usize, foldhash::fast::FixedState> =
+        HashMap::with_capacity_and_hasher(entries, foldhash::fast::FixedState::with_seed(seed));
     for (i, rule) in rules.iter().enumerate() {
         if let Some(k) = catch_all {
             let earlier = rules.get(k).map(|r| rule_name(r, k)).unwrap_or_default();
