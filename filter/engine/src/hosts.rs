@@ -47,11 +47,18 @@ impl HostName {
 /// short service name in `namespace`. `None` when it is short and there is
 /// no namespace to resolve it in.
 pub(crate) fn resolve(host: &str, namespace: Option<&str>) -> Option<String> {
-    let host = host.to_ascii_lowercase();
+    // one allocation: called per destination at configure
     if host.contains('.') || host.contains('*') {
-        return Some(host.trim_end_matches('.').to_owned());
+        return Some(host.trim_end_matches('.').to_ascii_lowercase());
     }
-    namespace.map(|ns| format!("{host}.{ns}{CLUSTER_SUFFIX}"))
+    let ns = namespace?;
+    let mut fqdn = String::with_capacity(host.len() + 1 + ns.len() + CLUSTER_SUFFIX.len());
+    fqdn.push_str(host);
+    fqdn.make_ascii_lowercase();
+    fqdn.push('.');
+    fqdn.push_str(ns);
+    fqdn.push_str(CLUSTER_SUFFIX);
+    Some(fqdn)
 }
 
 /// Validates one entry of a virtual service's `hosts` (Istio's

@@ -17,6 +17,7 @@ mod http_syntax;
 mod index;
 pub mod limits;
 mod lint;
+mod load;
 pub mod model;
 pub mod node;
 mod plan;
@@ -59,7 +60,11 @@ use error::Errors;
 /// Syntax errors, unknown fields and type errors come back as `PolicyErrors`
 /// with field paths, all at once.
 pub fn from_json(json: &str) -> Result<TrafficPolicy, PolicyErrors> {
-    from_value(parse_json(json)?)
+    check_json_len(json)?;
+    match load::clean(json) {
+        Some(doc) => Ok(doc),
+        None => from_value(parse_json(json)?),
+    }
 }
 
 /// Check a document already parsed into a `serde_json::Value` (the CLI
@@ -73,18 +78,20 @@ pub fn from_value(value: serde_json::Value) -> Result<TrafficPolicy, PolicyError
     doc.ok_or_else(|| PolicyErrors::one(FieldPath::root(), PolicyErrorKind::Unreadable))
 }
 
-/// Schema walk, then typed deserialisation (which ignores unknown fields, so
-/// a document with only unknown-field errors still yields a model that can
-/// be checked further).
-fn typed(value: serde_json::Value, errors: &mut Errors) -> Option<TrafficPolicy> {
+/// Schema walk (which strips the unknown fields it reports, as the model
+/// refuses them), then typed deserialisation, so a document with only
+/// unknown-field errors still yields a model that can be checked further.
+fn typed(mut value: serde_json::Value, errors: &mut Errors) -> Option<TrafficPolicy> {
     if !limits::check_policy_bytes(&value, errors) {
         return None;
     }
-    schema::check(&value, errors);
+    schema::check(&mut value, errors);
     // Plain serde_json, not serde_path_to_error: the walk above already
     // reports type errors with their paths, and serde_path_to_error's
     // generic tracking costs about 100 KB of the filter's wasm budget.
-    match serde_json::from_value(value) {
+    // Read from text, as the fast path reads: one copy of the model's
+    // deserialiser in the filter (a second, over `Value`, costs ~120 KB).
+    match serde_json::from_str(&value.to_string()) {
         Ok(doc) => Some(doc),
         Err(e) => {
             // Only fires if the walk and the model disagree.
@@ -130,16 +137,26 @@ impl Policy {
     /// Parse JSON, validate and compile: what the filter calls in
     /// `on_configure`. Every error at once.
     pub fn from_json(json: &str) -> Result<Policy, PolicyErrors> {
-        Policy::from_value(parse_json(json)?)
+        check_json_len(json)?;
+        match load::clean(json) {
+            Some(doc) => Policy::compile(&doc),
+            None => Policy::from_value(parse_json(json)?),
+        }
     }
 }
 
-fn parse_json(json: &str) -> Result<serde_json::Value, PolicyErrors> {
+/// The text the filter receives is at most [`limits::MAX_POLICY_BYTES`].
+fn check_json_len(json: &str) -> Result<(), PolicyErrors> {
     if json.len() > limits::MAX_POLICY_BYTES {
         return Err(PolicyErrors {
             errors: vec![limits::policy_too_large(json.len())],
         });
     }
+    Ok(())
+}
+
+fn parse_json(json: &str) -> Result<serde_json::Value, PolicyErrors> {
+    check_json_len(json)?;
     serde_json::from_str(json).map_err(|e| {
         PolicyErrors::one(
             FieldPath::root(),

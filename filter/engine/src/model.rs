@@ -3,9 +3,12 @@
 //! `subsets`, `settings` and `telemetry`). One schema, two encodings: the
 //! filter parses JSON, the CLI parses YAML into these same types.
 //!
-//! Unknown fields and type errors are found by `crate::schema` on the raw
-//! `serde_json::Value` (every error at once, with its path); these types stay
-//! plain so `serde_path_to_error` paths work through them.
+//! Every struct refuses unknown fields (`deny_unknown_fields`), so a clean
+//! JSON text can be read straight into these types (`crate::load`'s fast
+//! path): a read that succeeds proves the text has no field the model
+//! lacks. Every unknown field and type error at once, with its path, comes
+//! from `crate::schema`'s walk over a `serde_json::Value`, which also strips
+//! the fields it reports so the typed read still yields a model to check.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +18,7 @@ use crate::telemetry::model::Metrics;
 
 /// The whole policy document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrafficPolicy {
     #[serde(default)]
     pub api_version: String,
@@ -29,7 +32,7 @@ pub struct TrafficPolicy {
 
 /// `metadata`: Kubernetes-style object metadata.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metadata {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
@@ -43,7 +46,7 @@ pub struct Metadata {
 
 /// `spec`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Spec {
     /// Istio VirtualServices, each scoped to its `hosts` (SPEC §2.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -67,7 +70,7 @@ pub struct Spec {
 /// `spec.destinationRules[fqdn]`: a DestinationRule's cluster settings,
 /// carried as written (validated only as maps and lists).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DestinationRuleOptions {
     /// `spec.trafficPolicy` (load balancer, connection pool, outlier
     /// detection, TLS, port-level settings).
@@ -84,7 +87,7 @@ pub struct DestinationRuleOptions {
 
 /// `spec.destinationRules[fqdn].subsets[name]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubsetOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic_policy: Option<serde_json::Value>,
@@ -92,7 +95,7 @@ pub struct SubsetOptions {
 
 /// `spec.settings`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
     /// Request header that carries the chosen destination's key (default `x-meshpolicy-route`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,7 +107,7 @@ pub struct Settings {
 
 /// `spec.virtualServices[v]`: Istio's VirtualService, the rules of its hosts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VirtualService {
     /// The VirtualService's `metadata.name`.
     #[serde(default)]
@@ -132,7 +135,7 @@ pub struct VirtualService {
 
 /// `spec.virtualServices[v].http[i]`: one rule (Istio `HTTPRoute`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -177,7 +180,7 @@ pub struct HttpRule {
 
 /// `match[i]`: all set fields must hold (Istio `HTTPMatchRequest`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MatchRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -208,7 +211,7 @@ pub struct MatchRequest {
 /// Istio `StringMatch`: at most one of `exact`, `prefix`, `regex`; `{}` means
 /// "present" where presence makes sense (headers, queryParams).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StringMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<String>,
@@ -220,7 +223,7 @@ pub struct StringMatch {
 
 /// `rewrite` (Istio `HTTPRewrite`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rewrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
@@ -232,7 +235,7 @@ pub struct Rewrite {
 
 /// `rewrite.uriRegexRewrite` (Istio `RegexRewrite`): `\1`-style groups.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegexRewrite {
     #[serde(default, rename = "match")]
     pub match_: String,
@@ -242,7 +245,7 @@ pub struct RegexRewrite {
 
 /// `route[i]` (Istio `HTTPRouteDestination`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RouteDestination {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<Destination>,
@@ -254,7 +257,7 @@ pub struct RouteDestination {
 
 /// `route[i].destination` (Istio `Destination`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Destination {
     #[serde(default)]
     pub host: String,
@@ -266,7 +269,7 @@ pub struct Destination {
 
 /// `destination.port`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PortSelector {
     #[serde(default)]
     pub number: u32,
@@ -274,7 +277,7 @@ pub struct PortSelector {
 
 /// `headers` at rule or destination level (Istio `Headers`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Headers {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<HeaderOperations>,
@@ -284,7 +287,7 @@ pub struct Headers {
 
 /// `headers.request` / `headers.response`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HeaderOperations {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub set: BTreeMap<String, String>,
@@ -296,7 +299,7 @@ pub struct HeaderOperations {
 
 /// `redirect` (Istio `HTTPRedirect`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Redirect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
@@ -312,7 +315,7 @@ pub struct Redirect {
 
 /// `directResponse` (Istio `HTTPDirectResponse`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DirectResponse {
     #[serde(default)]
     pub status: u32,
@@ -322,7 +325,7 @@ pub struct DirectResponse {
 
 /// `directResponse.body` (Istio `HTTPBody`, the `string` form).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Body {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub string: Option<String>,
@@ -331,7 +334,7 @@ pub struct Body {
 /// `fault` (Istio `HTTPFaultInjection`): the filter answers `abort`,
 /// Envoy's fault filter applies `delay`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fault {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Delay>,
@@ -341,7 +344,7 @@ pub struct Fault {
 
 /// `fault.delay`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Delay {
     /// Istio duration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,7 +358,7 @@ pub struct Delay {
 
 /// `retries` (Istio `HTTPRetry`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Retries {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
@@ -377,7 +380,7 @@ pub struct Retries {
 
 /// `mirrors[i]` (Istio `HTTPMirrorPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MirrorPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<Destination>,
@@ -387,7 +390,7 @@ pub struct MirrorPolicy {
 
 /// `corsPolicy` (Istio `CorsPolicy`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CorsPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_origins: Option<Vec<StringMatch>>,
@@ -412,7 +415,7 @@ pub struct CorsPolicy {
 
 /// `fault.abort`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Abort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u32>,
@@ -423,7 +426,7 @@ pub struct Abort {
 
 /// Istio `Percent`: 0.0 to 100.0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Percent {
     #[serde(default)]
     pub value: f64,
@@ -431,7 +434,7 @@ pub struct Percent {
 
 /// `sticky`: exactly one of `header`, `cookie`, `queryParam` names the key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Sticky {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
@@ -447,7 +450,7 @@ pub struct Sticky {
 
 /// `sticky.generate`: how the drawn key's cookie is set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateCookie {
     /// `Max-Age` as a duration (`24h`); absent or `0s`: a session cookie.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,7 +4,13 @@
 //! the first error, and `#[serde(flatten)]` catch-alls would break the field
 //! paths of `serde_path_to_error`. Must list exactly the fields of
 //! `crate::model` and `crate::telemetry::model` (a test round-trips a
-//! document that uses every field through both).
+//! document that uses every field through both, and another compares each
+//! table with the fields serde reads).
+//!
+//! The model refuses unknown fields, so the walk also strips what it reports
+//! (unknown and unsupported fields, wherever serde would have read past
+//! them): the typed read then yields the model that ignoring them would
+//! have, and the semantic errors are reported beside the walk's.
 
 use serde_json::Value;
 
@@ -253,8 +259,9 @@ static TRAFFIC_POLICY: &[Field] = &[
     f("spec", Kind::Obj(SPEC)),
 ];
 
-/// Check `doc` against the `TrafficPolicy` shape; one error per problem.
-pub(crate) fn check(doc: &Value, errors: &mut Errors) {
+/// Check `doc` against the `TrafficPolicy` shape, one error per problem,
+/// and strip the fields the model does not have.
+pub(crate) fn check(doc: &mut Value, errors: &mut Errors) {
     walk(
         doc,
         &Kind::Obj(TRAFFIC_POLICY),
@@ -266,7 +273,13 @@ pub(crate) fn check(doc: &Value, errors: &mut Errors) {
 
 /// `path` is where `value` is, `name` the field that holds it; the path
 /// grows and shrinks in place, and is cloned only into an error.
-fn walk(value: &Value, kind: &Kind, path: &mut FieldPath, name: &'static str, errors: &mut Errors) {
+fn walk(
+    value: &mut Value,
+    kind: &Kind,
+    path: &mut FieldPath,
+    name: &'static str,
+    errors: &mut Errors,
+) {
     match (kind, value) {
         (Kind::Unsupported(hint), _) => {
             errors.push(path, PolicyErrorKind::UnsupportedField { name, hint });
@@ -293,45 +306,101 @@ fn walk(value: &Value, kind: &Kind, path: &mut FieldPath, name: &'static str, er
             }
         }
         (Kind::Obj(fields), Value::Object(map)) => {
-            for (key, child) in map {
-                match fields.iter().find(|fd| fd.name == key) {
-                    Some(fd) => {
-                        path.push(PathSegment::Field(fd.name));
-                        walk(child, &fd.kind, path, fd.name, errors);
-                        path.pop();
-                    }
-                    None => errors.push(
+            // in key order; a field the model lacks is reported and dropped
+            map.retain(|key, child| match fields.iter().find(|fd| fd.name == key) {
+                Some(fd) => {
+                    path.push(PathSegment::Field(fd.name));
+                    walk(child, &fd.kind, path, fd.name, errors);
+                    path.pop();
+                    !matches!(fd.kind, Kind::Unsupported(_))
+                }
+                None => {
+                    errors.push(
                         &path.key(key.as_str()),
                         PolicyErrorKind::UnknownField {
                             name: key.clone(),
                             expected: names(fields),
                         },
-                    ),
+                    );
+                    false
                 }
-            }
+            });
         }
         (Kind::List(inner), Value::Array(list)) => {
-            for (i, child) in list.iter().enumerate() {
+            for (i, child) in list.iter_mut().enumerate() {
                 path.push(PathSegment::Index(i));
                 walk(child, inner, path, name, errors);
                 path.pop();
             }
         }
         (Kind::Map(inner), Value::Object(map)) => {
-            for (key, child) in map {
+            for (key, child) in map.iter_mut() {
                 path.push(PathSegment::Key(key.clone()));
                 walk(child, inner, path, name, errors);
                 path.pop();
             }
         }
-        (_, other) => errors.push(
-            path,
-            PolicyErrorKind::WrongType {
-                found: describe(other),
-                expected: expected(kind),
-            },
-        ),
+        (_, other) => {
+            errors.push(
+                path,
+                PolicyErrorKind::WrongType {
+                    found: describe(other),
+                    expected: expected(kind),
+                },
+            );
+            strip(other, kind);
+        }
     }
+}
+
+/// Drops, without a report, the fields the model lacks from a value the
+/// walk reported as the wrong type but serde reads anyway: a struct given as
+/// a list, read element by element in the model's field order.
+fn strip(value: &mut Value, kind: &Kind) {
+    match (kind, value) {
+        (Kind::Obj(fields), Value::Object(map)) => {
+            map.retain(|key, child| match fields.iter().find(|fd| fd.name == key) {
+                Some(fd) if !matches!(fd.kind, Kind::Unsupported(_)) => {
+                    strip(child, &fd.kind);
+                    true
+                }
+                _ => false,
+            });
+        }
+        (Kind::Obj(fields), Value::Array(list)) => {
+            for (child, fd) in list.iter_mut().zip(model_order(fields)) {
+                strip(child, &fd.kind);
+            }
+        }
+        (Kind::List(inner), Value::Array(list)) => {
+            for child in list {
+                strip(child, inner);
+            }
+        }
+        (Kind::Map(inner), Value::Object(map)) => {
+            for child in map.values_mut() {
+                strip(child, inner);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The fields of a table that the model has, in the model's declaration
+/// order (the order serde reads a struct given as a list): the table's,
+/// except that `HttpRule` declares `sticky` last.
+fn model_order(fields: &'static [Field]) -> Vec<&'static Field> {
+    let mut order: Vec<&Field> = fields
+        .iter()
+        .filter(|fd| !matches!(fd.kind, Kind::Unsupported(_)))
+        .collect();
+    if std::ptr::eq(fields, HTTP_RULE)
+        && let Some(at) = order.iter().position(|fd| fd.name == "sticky")
+    {
+        let sticky = order.remove(at);
+        order.push(sticky);
+    }
+    order
 }
 
 fn names(fields: &[Field]) -> String {
@@ -365,3 +434,6 @@ fn describe(value: &Value) -> String {
         Value::Object(_) => "map".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;

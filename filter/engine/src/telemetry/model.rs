@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One `spec.telemetry[i]` entry (Istio `Metrics`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metrics {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<ProviderRef>,
@@ -22,7 +22,7 @@ pub struct Metrics {
 
 /// `providers[i]`: a named telemetry provider.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderRef {
     #[serde(default)]
     pub name: String,
@@ -30,7 +30,7 @@ pub struct ProviderRef {
 
 /// `overrides[i]`: a metric selector plus what to change on it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricsOverrides {
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<MetricSelector>,
@@ -42,7 +42,7 @@ pub struct MetricsOverrides {
 
 /// `overrides[i].match`: which metric(s), in which mode.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetricSelector {
     /// ALL_METRICS, REQUEST_COUNT, REQUEST_DURATION, REQUEST_SIZE, RESPONSE_SIZE, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,7 +57,7 @@ pub struct MetricSelector {
 
 /// `tagOverrides.<tag>`: UPSERT (with a CEL `value`) or REMOVE.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TagOverride {
     /// UPSERT (Istio's default) or REMOVE.
     #[serde(default, skip_serializing_if = "Option::is_none")]

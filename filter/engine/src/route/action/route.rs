@@ -87,11 +87,16 @@ pub(crate) fn compile(
         // Istio resolves a short destination host in the virtual service's
         // namespace; without one it stays as written.
         let fqdn = resolve(&d.host, scope.namespace).unwrap_or_else(|| d.host.clone());
-        let label = match &d.subset {
-            Some(s) => format!("{fqdn}/{s}"),
-            None => fqdn.clone(),
+        let label: Arc<str> = match &d.subset {
+            Some(s) => Arc::from([fqdn.as_str(), "/", s].concat()),
+            None => Arc::from(fqdn.as_str()),
         };
-        let key = decision_key(&label, port, scope.authority, scope.options);
+        // the key is the label itself unless the destination has more
+        let key = if port.is_none() && scope.authority.is_none() && scope.options.is_none() {
+            Arc::clone(&label)
+        } else {
+            Arc::from(decision_key(&label, port, scope.authority, scope.options))
+        };
         let ops = header_ops::compile(
             rd.headers.as_ref(),
             &field(&p, "headers"),
@@ -108,9 +113,9 @@ pub(crate) fn compile(
                 host: Arc::from(fqdn.as_str()),
                 subset: d.subset.as_deref().map(Arc::from),
                 port,
-                key: Arc::from(key),
+                key,
             },
-            label: Arc::from(label),
+            label,
             request_ops: ops.request,
             response_ops: ops.response,
         });
