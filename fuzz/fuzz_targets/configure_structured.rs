@@ -2,13 +2,17 @@
 //! get past JSON syntax and mostly past the schema, so the fuzzer reaches
 //! validation, compilation and decisions. The engine returns a policy or
 //! errors, never panics; a policy it accepts decides requests without
-//! panicking and never emits a `:path` Envoy would refuse.
+//! panicking and never emits a `:path` Envoy would refuse. The configure
+//! fast path answers what the full path answers.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use meshpolicy_engine::{Policy, Request, SourceInfo};
 use serde_json::{Value, json};
+
+#[path = "common/full_path.rs"]
+mod full_path;
 
 /// Short strings from an alphabet that mixes path, regex and hostile bytes.
 #[derive(Debug, Arbitrary)]
@@ -116,6 +120,7 @@ fuzz_target!(|input: Input| {
         "metadata": {"name": "f", "namespace": "prod"},
         "spec": {"virtualServices": [{"name": "vs", "hosts": ["*"], "http": http}]}});
     let text = doc.to_string();
+    full_path::assert_same_as_full_path(&text);
     let policy = match Policy::from_json(&text) {
         Ok(p) => p,
         Err(errors) => {
