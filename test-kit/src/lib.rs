@@ -36,8 +36,8 @@ pub use attributes::FakeAttributes;
 pub use module::{configured, filter_module, guest, host};
 pub use paths::{filter_wasm, filter_wasm_path, guest_bytes, guest_path, root, target_dir};
 pub use policy::{
-    ARTICLE_POLICY, article_policy, article_policy_yaml, bearer_rules, bearer_token, policy,
-    rules_then_catch_all,
+    ARTICLE_POLICY, article_policy, article_policy_yaml, bearer_rules, bearer_token,
+    every_field_policy, policy, rules_then_catch_all,
 };
 pub use request::Req;
 pub use sidecar::{article_properties, productpage_node, reviews_v2_peer};

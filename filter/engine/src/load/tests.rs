@@ -75,7 +75,7 @@ fn the_scan_counts_lists_and_growing_numbers_outside_strings() {
 
 #[test]
 fn the_article_and_the_test_policies_take_the_fast_path() {
-    let mut docs = vec![test_kit::article_policy(), every_field()];
+    let mut docs = vec![test_kit::article_policy(), test_kit::every_field_policy()];
     for name in ["reviews-route.yaml", "reviews-canary.json"] {
         let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
         let source = std::fs::read_to_string(&path).unwrap();
@@ -287,7 +287,7 @@ fn at_mut<'a>(doc: &'a mut Value, steps: &[Value]) -> &'a mut Value {
 fn the_fast_path_answers_only_what_the_full_path_reads_alike_whatever_the_mutation() {
     let mut taken = 0;
     let mut runs = 0;
-    for base in [every_field(), test_kit::article_policy()] {
+    for base in [test_kit::every_field_policy(), test_kit::article_policy()] {
         let mut all = Vec::new();
         places(&base, &mut Vec::new(), &mut all);
         for steps in &all {
@@ -320,49 +320,4 @@ fn the_fast_path_answers_only_what_the_full_path_reads_alike_whatever_the_mutati
     // most mutations are bad documents, left to the full path; some are
     // clean, read by the fast path
     assert!(taken > runs / 10 && taken < runs, "{taken} of {runs}");
-}
-
-/// Every field of the model (as `tests/all/properties.rs` has it).
-fn every_field() -> Value {
-    json!({
-        "apiVersion": "meshpolicy.dev/v1alpha2", "kind": "TrafficPolicy",
-        "metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}, "annotations": {"c": "d"}},
-        "spec": {
-            "settings": {"decisionHeader": "x-d", "metricPrefix": "mp_"},
-            "subsets": {"h.ns.svc.cluster.local": {"v1": {"version": "v1"}}},
-            "destinationRules": {"h.ns.svc.cluster.local": {
-                "trafficPolicy": {"connectionPool": {"tcp": {"maxConnections": 10}}},
-                "exportTo": ["."], "workloadSelector": {"matchLabels": {"app": "h"}},
-                "subsets": {"v1": {"trafficPolicy": {"loadBalancer": {"simple": "ROUND_ROBIN"}}}}}},
-            "telemetry": [{"providers": [{"name": "prometheus"}], "reportingInterval": "10s",
-                "overrides": [{"match": {"metric": "REQUEST_COUNT", "mode": "CLIENT"}, "disabled": false,
-                    "tagOverrides": {"t": {"operation": "UPSERT", "value": "request.host", "maxValues": 10}}}]}],
-            "virtualServices": [{"name": "vs", "namespace": "ns", "hosts": ["h", "*.example.com"], "http": [
-                {"name": "r", "match": [{"name": "m", "uri": {"prefix": "/"}, "scheme": {"exact": "http"}, "method": {"exact": "GET"},
-                    "authority": {"regex": ".*"}, "headers": {"a": {}}, "withoutHeaders": {"b": {}}, "queryParams": {"c": {"exact": "1"}},
-                    "ignoreUriCase": true, "port": 80, "sourceLabels": {"app": "x"}, "sourceNamespace": "ns"}],
-                 "rewrite": {"uriRegexRewrite": {"match": "/a", "rewrite": "/b"}, "authority": "x"},
-                 "fault": {"delay": {"fixedDelay": "5s", "percentage": {"value": 10.0}, "percent": 10},
-                    "abort": {"httpStatus": 503, "percentage": {"value": 1.5}}},
-                 "timeout": "2s",
-                 "retries": {"attempts": 3, "perTryTimeout": "1s", "retryOn": "5xx,503", "retryRemoteLocalities": true,
-                    "retryIgnorePreviousHosts": false, "backoff": "25ms"},
-                 "mirror": {"host": "m", "subset": "v1", "port": {"number": 80}},
-                 "mirrorPercentage": {"value": 5.0}, "mirrorPercent": 5,
-                 "corsPolicy": {"allowOrigins": [{"exact": "https://a.example"}], "allowOrigin": ["https://b.example"],
-                    "allowMethods": ["GET"], "allowHeaders": ["x-a"], "exposeHeaders": ["x-b"], "maxAge": "24h",
-                    "allowCredentials": true, "unmatchedPreflights": "FORWARD"},
-                 "headers": {"request": {"set": {"a": "1"}, "add": {"b": "2"}, "remove": ["c"]}, "response": {"set": {"d": "4"}}},
-                 "sticky": {"cookie": "s"},
-                 "route": [{"destination": {"host": "h", "subset": "v1", "port": {"number": 80}}, "weight": 1,
-                    "headers": {"request": {"set": {"e": "5"}, "remove": ["f"]}}}]},
-                {"redirect": {"uri": "/x", "authority": "a", "port": 8080, "scheme": "https", "redirectCode": 302}},
-                {"route": [{"destination": {"host": "h"}}], "mirrors": [{"destination": {"host": "m"}, "percentage": {"value": 50.0}}]},
-                {"directResponse": {"status": 200, "body": {"string": "ok"}}}
-            ],
-            "tls": [{"match": [{"sniHosts": ["h"]}], "route": [{"destination": {"host": "h"}}]}],
-            "tcp": [{"match": [{"port": 9000}], "route": [{"destination": {"host": "h"}}]}],
-            "exportTo": ["."]}]
-        }
-    })
 }

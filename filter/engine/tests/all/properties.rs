@@ -140,49 +140,7 @@ proptest! {
 
 #[test]
 fn every_model_field_survives_a_round_trip() {
-    // Uses every field the schema knows, so the schema walk and the model
-    // cannot drift apart silently.
-    let doc = json!({
-        "apiVersion": "meshpolicy.dev/v1alpha2", "kind": "TrafficPolicy",
-        "metadata": {"name": "n", "namespace": "ns", "labels": {"a": "b"}, "annotations": {"c": "d"}},
-        "spec": {
-            "settings": {"decisionHeader": "x-d", "metricPrefix": "mp_"},
-            "subsets": {"h.ns.svc.cluster.local": {"v1": {"version": "v1"}}},
-            "destinationRules": {"h.ns.svc.cluster.local": {
-                "trafficPolicy": {"connectionPool": {"tcp": {"maxConnections": 10}}},
-                "exportTo": ["."], "workloadSelector": {"matchLabels": {"app": "h"}},
-                "subsets": {"v1": {"trafficPolicy": {"loadBalancer": {"simple": "ROUND_ROBIN"}}}}}},
-            "telemetry": [{"providers": [{"name": "prometheus"}], "reportingInterval": "10s",
-                "overrides": [{"match": {"metric": "REQUEST_COUNT", "mode": "CLIENT"}, "disabled": false,
-                    "tagOverrides": {"t": {"operation": "UPSERT", "value": "request.host", "maxValues": 10}}}]}],
-            "virtualServices": [{"name": "vs", "namespace": "ns", "hosts": ["h", "*.example.com"], "http": [
-                {"name": "r", "match": [{"name": "m", "uri": {"prefix": "/"}, "scheme": {"exact": "http"}, "method": {"exact": "GET"},
-                    "authority": {"regex": ".*"}, "headers": {"a": {}}, "withoutHeaders": {"b": {}}, "queryParams": {"c": {"exact": "1"}},
-                    "ignoreUriCase": true, "port": 80, "sourceLabels": {"app": "x"}, "sourceNamespace": "ns"}],
-                 "rewrite": {"uriRegexRewrite": {"match": "/a", "rewrite": "/b"}, "authority": "x"},
-                 "fault": {"delay": {"fixedDelay": "5s", "percentage": {"value": 10.0}, "percent": 10},
-                    "abort": {"httpStatus": 503, "percentage": {"value": 1.5}}},
-                 "timeout": "2s",
-                 "retries": {"attempts": 3, "perTryTimeout": "1s", "retryOn": "5xx,503", "retryRemoteLocalities": true,
-                    "retryIgnorePreviousHosts": false, "backoff": "25ms"},
-                 "mirror": {"host": "m", "subset": "v1", "port": {"number": 80}},
-                 "mirrorPercentage": {"value": 5.0}, "mirrorPercent": 5,
-                 "corsPolicy": {"allowOrigins": [{"exact": "https://a.example"}], "allowOrigin": ["https://b.example"],
-                    "allowMethods": ["GET"], "allowHeaders": ["x-a"], "exposeHeaders": ["x-b"], "maxAge": "24h",
-                    "allowCredentials": true, "unmatchedPreflights": "FORWARD"},
-                 "headers": {"request": {"set": {"a": "1"}, "add": {"b": "2"}, "remove": ["c"]}, "response": {"set": {"d": "4"}}},
-                 "sticky": {"cookie": "s"},
-                 "route": [{"destination": {"host": "h", "subset": "v1", "port": {"number": 80}}, "weight": 1,
-                    "headers": {"request": {"set": {"e": "5"}}}}]},
-                {"redirect": {"uri": "/x", "authority": "a", "port": 8080, "scheme": "https", "redirectCode": 302}},
-                {"route": [{"destination": {"host": "h"}}], "mirrors": [{"destination": {"host": "m"}, "percentage": {"value": 50.0}}]},
-                {"directResponse": {"status": 200, "body": {"string": "ok"}}}
-            ],
-            "tls": [{"match": [{"sniHosts": ["h"]}], "route": [{"destination": {"host": "h"}}]}],
-            "tcp": [{"match": [{"port": 9000}], "route": [{"destination": {"host": "h"}}]}],
-            "exportTo": ["."]}]
-        }
-    });
+    let doc = test_kit::every_field_policy();
     let typed = meshpolicy_engine::from_value(doc.clone()).unwrap();
     assert_eq!(serde_json::to_value(&typed).unwrap(), doc);
 }
