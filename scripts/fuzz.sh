@@ -15,8 +15,8 @@ logs=target/fuzz-logs
 mkdir -p "$logs" "$(dirname "$out")"
 
 declare -A what=(
-  [configure]="any bytes as the plugin configuration"
-  [configure_structured]="\`arbitrary\` policies past JSON syntax (rules with hostile paths, regexes, rewrites, authorities, header values), then requests"
+  [configure]="any bytes as the plugin configuration; the fast path for a clean text answers what the full path answers (model and every error)"
+  [configure_structured]="\`arbitrary\` policies past JSON syntax (rules with hostile paths, regexes, rewrites, authorities, header values), checked fast path against full path, then requests"
   [decide]="arbitrary requests through a policy with every matcher and action"
   [cel]="any \`tagOverrides\` expression, raw or built from grammar pieces, parsed and evaluated against arbitrary properties and headers: never a panic"
   [host_modules]="\`wasm-smith\` modules exporting every proxy-wasm callback, importing only the host's functions with their signatures (\`Host::imports_wat\`), driven through start, configure, streams with arbitrary header bytes, bodies, ticks, http call answers and queues: the host ends every run in a result or a failed VM with its reason, within fuel (5e6 per event) and memory (64 MiB) budgets"
