@@ -154,6 +154,9 @@ pub struct HttpRule {
     pub fault: Option<Fault>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers: Option<Headers>,
+    /// Beyond Istio: a consistent split keyed by a request attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<Sticky>,
     // Enforced by Envoy's router and filters after meshpolicy (SPEC §2.4):
     // kept, validated, rendered onto the routes that serve the rule, never
     // read by `decide`.
@@ -173,9 +176,6 @@ pub struct HttpRule {
     pub mirror_percent: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors_policy: Option<CorsPolicy>,
-    /// Beyond Istio: a consistent split keyed by a request attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sticky: Option<Sticky>,
 }
 
 /// `match[i]`: all set fields must hold (Istio `HTTPMatchRequest`).

@@ -37,7 +37,7 @@ fn serde_fields<T: DeserializeOwned>() -> String {
 }
 
 fn table(fields: &'static [Field]) -> String {
-    let names: Vec<&str> = model_order(fields).iter().map(|fd| fd.name).collect();
+    let names: Vec<&str> = model_order(fields).map(|fd| fd.name).collect();
     names.join(",")
 }
 
@@ -85,8 +85,7 @@ fn every_table_lists_the_model_fields_in_the_order_serde_reads_them() {
     for (schema, model) in &pairs {
         assert_eq!(schema, model);
     }
-    // `sticky` is where the table lists it in messages, last for serde
-    assert!(table(HTTP_RULE).ends_with(",sticky"));
+    // `sticky` is where the table lists it in messages
     assert!(names(HTTP_RULE).contains("`headers`, `sticky`, `timeout`"));
 }
 
