@@ -2,7 +2,7 @@
 //! over many requests (issue 11). Counts and sizes, not times: they are the
 //! same on every machine, so they are asserted; times are in `make bench`.
 
-use host_tests::{HostCalls, Plugin, PluginOptions, Properties, PropertyValue};
+use host_tests::{HostCalls, LoadedModule, Plugin, PluginOptions, Properties, PropertyValue};
 use serde_json::{Value, json};
 
 use super::support::{article_policy, module};
@@ -29,8 +29,12 @@ use test_kit::{productpage_node as node, reviews_v2_peer as peer};
 /// An outbound sidecar (`xds.listener_direction` 2) with `properties`
 /// added, counting host calls from the start.
 fn start_with(config: &Value, properties: Properties) -> Plugin {
+    start_module(module(), config, properties)
+}
+
+fn start_module(module: &LoadedModule, config: &Value, properties: Properties) -> Plugin {
     test_kit::configured(
-        module(),
+        module,
         PluginOptions {
             plugin_config: serde_json::to_vec(config).unwrap(),
             properties: properties.with("xds.listener_direction", 2_i64),
@@ -40,13 +44,15 @@ fn start_with(config: &Value, properties: Properties) -> Plugin {
     )
 }
 
+/// The outbound sidecar `productpage-v1` calling `reviews-v2`.
+fn sidecar() -> Properties {
+    Properties::new()
+        .with_node_metadata(node())
+        .with_upstream_peer(peer())
+}
+
 fn start(config: &Value) -> Plugin {
-    start_with(
-        config,
-        Properties::new()
-            .with_node_metadata(node())
-            .with_upstream_peer(peer()),
-    )
+    start_with(config, sidecar())
 }
 
 /// One full request (the rewrite rule matches), its host calls counted.
@@ -147,6 +153,28 @@ fn with_the_articles_telemetry_a_request_pays_for_what_it_records() {
     // headers (`telemetry::Decided::grpc`).
     assert_eq!(calls.total(), ROUTING + 14, "{calls}");
     assert_eq!(plugin.metrics().len(), 4);
+}
+
+/// The cost bench's third floor (`guest-reads-floor`) is only a floor for
+/// meshpolicy if it makes the very host calls meshpolicy makes: the same
+/// functions as often, the same properties in the same order.
+#[test]
+fn the_reads_floor_makes_exactly_the_host_calls_of_meshpolicy() {
+    let mut filter = start(&policy(article_telemetry()));
+    let mut floor = start_module(&test_kit::guest("reads-floor"), &json!({}), sidecar());
+    // meshpolicy defines a label set's four metrics on its first request,
+    // the floor at configure: compare the requests after that.
+    request(&mut filter);
+    request(&mut floor);
+    for _ in 0..2 {
+        let expected = request(&mut filter);
+        let calls = request(&mut floor);
+        assert_eq!(
+            calls, expected,
+            "reads floor: {calls}\nmeshpolicy: {expected}"
+        );
+    }
+    assert_eq!(floor.metrics().len(), 4);
 }
 
 #[test]
