@@ -44,7 +44,7 @@ if [ "$opt_b" -le "$budget" ]; then verdict=met; else verdict="**missed**"; fi
 echo "| within the Makefile's \`WASM_BUDGET\` ($budget bytes, $(kib "$budget")), which \`make build\` enforces | $(kib "$opt_b") | $verdict |"
 
 names_b=$(stat -c %s "$names")
-top=$(twiggy top -n 20 --format csv "$names")
+top=$(twiggy top --format csv "$names")
 if ! grep -q 'function names' <<<"$top"; then
   echo "error: $names has no name section (run wasm-opt with -g)" >&2
   exit 1
@@ -68,6 +68,70 @@ tail -n +2 <<<"$top" \
         gsub(/^"|"$/, "", name); gsub(/""/, "\"", name); sub(/::h[0-9a-f]+$/, "", name) }
       name ~ /subsection/ { next }
       n < 10 { n++; gsub(/\|/, "\\|", name); printf "| %d | `%s` | %d | %.1f%% |\n", n, name, size, 100 * size / total }'
+cat <<MD
+
+The same items grouped by crate: the ten largest groups. A function counts for the crate that
+defines it, whatever its type parameters (serde's \`Option<T>\` deserializer is \`serde_core\`'s for
+every policy type), a trait method for its \`Self\` type's crate (\`<&mut serde_json::de::Deserializer<R>
+as serde_core::de::Deserializer>\` is \`serde_json\`), or for the trait's when \`Self\` is a primitive or a
+parameter (\`<f64 as Display>::fmt\` and \`<&T as Debug>::fmt\` are \`core\`'s); functions binaryen merged
+(\`byn\$mgfn-shared\$\`) are demangled first; the name section is not counted:
+
+| # | crate | bytes | share of the shipped module |
+|---:|---|---:|---:|
+MD
+# Each item to its group, then the groups by size (ties by name, so the table is stable).
+tail -n +2 <<<"$top" \
+  | awk -F, '
+      # The crate of a Rust path: its first segment, or past " as " when Self has no path.
+      function crate_of(s,   i) {
+        while (1) {
+          while (sub(/^([<&(\[*]|mut |const |dyn |impl )/, "", s)) {}
+          if (match(s, /^[A-Za-z_][A-Za-z0-9_]*(\[[0-9a-f]+\])?::/)) {
+            s = substr(s, 1, RLENGTH); sub(/(\[[0-9a-f]+\])?::$/, "", s); return s
+          }
+          i = index(s, " as ")
+          if (i == 0) return ""
+          s = substr(s, i + 4)
+        }
+      }
+      # A legacy-mangled path (_ZN<length><segment>...E) back to a::b::c.
+      function demangle(s,   out, n, seg) {
+        s = substr(s, 4); out = ""
+        while (match(s, /^[0-9]+/)) {
+          n = substr(s, 1, RLENGTH) + 0; seg = substr(s, RLENGTH + 1, n); s = substr(s, RLENGTH + 1 + n)
+          sub(/^_\$/, "$", seg)
+          gsub(/\$LT\$/, "<", seg); gsub(/\$GT\$/, ">", seg); gsub(/\$RF\$/, "\\&", seg)
+          gsub(/\$u20\$/, " ", seg); gsub(/\$C\$/, ",", seg); gsub(/\.\./, "::", seg)
+          out = out (out == "" ? "" : "::") seg
+        }
+        return out
+      }
+      function group_of(name,   c, n) {
+        while (sub(/^byn\$mgfn-shared\$/, "", name)) {}
+        if (name ~ /^_ZN[0-9]/) return crate_of(demangle(name))
+        # v0 mangling: the first crate root, C[s<disambiguator>_]<length><name>
+        if (name ~ /^_R/ && match(name, /C(s[0-9A-Za-z]*_)?[0-9]+/)) {
+          c = substr(name, RSTART, RLENGTH); sub(/^C(s[0-9A-Za-z]*_)?/, "", c); n = c + 0
+          return substr(name, RSTART + RLENGTH, n)
+        }
+        if (name ~ /^data segment /) return "data segments (`.rodata`: strings, tables)"
+        if (name ~ /^proxy_on_|^proxy_abi_version/) return "proxy_wasm"
+        c = crate_of(name)
+        if (c != "") return c
+        if (name ~ /^_*[a-z][a-z0-9_]*$/) return "wasi-libc and compiler builtins (malloc, `mem*`, 128-bit arithmetic)"
+        return "module structure (exports, tables, section headers)"
+      }
+      { size = $(NF-3); name = $0; sub(/,[^,]*,[^,]*,[^,]*,[^,]*$/, "", name)
+        gsub(/^"|"$/, "", name); gsub(/""/, "\"", name)
+        if (name !~ /subsection/) printf "%d\t%s\n", size, group_of(name) }' \
+  | awk -F'\t' '{ bytes[$2] += $1 } END { for (g in bytes) printf "%d\t%s\n", bytes[g], g }' \
+  | sort -t$'\t' -k1,1nr -k2,2 \
+  | awk -F'\t' -v total="$opt_b" '
+      n < 10 { n++; g = ($2 ~ /[ (]/) ? $2 : "`" $2 "`"
+               printf "| %d | %s | %d | %.1f%% |\n", n, g, $1, 100 * $1 / total; next }
+      { rest += $1; others++ }
+      END { if (others) printf "| | the other %d groups | %d | %.1f%% |\n", others, rest, 100 * rest / total }'
 cat <<MD
 
 Speed against size, measured 2026-11-30 for issue 11 on one tree (the article's request with metrics
