@@ -24,6 +24,13 @@ WASM_FEATURES := --enable-bulk-memory --enable-sign-ext \
 WASM_OPT_FLAGS := -Oz --strip-debug $(WASM_FEATURES)
 # The shipped filter: optimized until nothing shrinks (about 0.8 KB more).
 FILTER_OPT_FLAGS := -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES)
+# The SDK's callbacks for what the filter never starts (gRPC and http calls,
+# shared queues, foreign functions, ticks): Envoy never runs them, and
+# without the exports neither does their dispatch code ship (about 17 KB;
+# scripts/drop-exports.sh says why Envoy allows it).
+FILTER_DROP_EXPORTS := proxy_on_grpc_receive_initial_metadata proxy_on_grpc_receive \
+	proxy_on_grpc_receive_trailing_metadata proxy_on_grpc_close proxy_on_http_call_response \
+	proxy_on_queue_ready proxy_on_foreign_function proxy_on_tick
 # prometheus: promtool for the alert tests; apache2-utils: htpasswd for the
 # registry with auth (scripts/registry.sh start-auth).
 # chromium, chromium-driver: the playground's browser tests.
@@ -67,7 +74,8 @@ setup:
 
 build: setup
 	$(CARGO) build --profile wasm --target $(WASM_TARGET) -p meshpolicy-filter
-	wasm-opt $(FILTER_OPT_FLAGS) $(WASM_RAW) -o $(WASM)
+	METADCE_FLAGS="$(WASM_FEATURES)" scripts/drop-exports.sh $(WASM_RAW) $(WASM_RAW:.wasm=.dce.wasm) $(FILTER_DROP_EXPORTS)
+	wasm-opt $(FILTER_OPT_FLAGS) $(WASM_RAW:.wasm=.dce.wasm) -o $(WASM)
 	@echo "before wasm-opt: $$(stat -c %s $(WASM_RAW)) bytes"
 	scripts/check-size.sh $(WASM) $(WASM_BUDGET)
 
@@ -141,7 +149,8 @@ bench: build guests playground
 	rm -rf target/bench && mkdir -p target/bench
 	command -v twiggy >/dev/null || $(CARGO) install twiggy --locked
 	$(CARGO) build --profile wasm-names --target $(WASM_TARGET) -p meshpolicy-filter
-	wasm-opt -g $(subst --strip-debug,--strip-dwarf,$(FILTER_OPT_FLAGS)) $(WASM_NAMES_RAW) -o $(WASM_NAMES)
+	METADCE_FLAGS="-g $(WASM_FEATURES)" scripts/drop-exports.sh $(WASM_NAMES_RAW) $(WASM_NAMES_RAW:.wasm=.dce.wasm) $(FILTER_DROP_EXPORTS)
+	wasm-opt -g $(subst --strip-debug,--strip-dwarf,$(FILTER_OPT_FLAGS)) $(WASM_NAMES_RAW:.wasm=.dce.wasm) -o $(WASM_NAMES)
 	scripts/size-report.sh $(WASM_RAW) $(WASM) $(WASM_NAMES) $(WASM_BUDGET) > target/bench/10-size.md
 	$(CARGO) bench -p host-tests --bench host
 	$(CARGO) bench -p host-tests --bench cost
