@@ -258,9 +258,13 @@ fn group_hosts(
     let mut groups: Vec<HostGroup> = Vec::new();
     let mut group_of: BTreeMap<Vec<usize>, u32> = BTreeMap::new();
     let mut table = HostTable::default();
-    for (host, mut list) in by_host {
-        // stable: document order, catch-alls after the others
-        list.sort_by_key(|&v| services.get(v).is_some_and(|s| s.catch_all));
+    for (host, list) in by_host {
+        // Document order, catch-alls after the others: a stable partition
+        // (what a stable sort by the flag gives, without a sort's code).
+        let (mut list, catch_alls): (Vec<usize>, Vec<usize>) = list
+            .into_iter()
+            .partition(|&v| !services.get(v).is_some_and(|s| s.catch_all));
+        list.extend(catch_alls);
         if list.len() > 1 {
             let names: Vec<String> = list
                 .iter()
