@@ -24,6 +24,11 @@ WASM_FEATURES := --enable-bulk-memory --enable-sign-ext \
 WASM_OPT_FLAGS := -Oz --strip-debug $(WASM_FEATURES)
 # The shipped filter: optimized until nothing shrinks (about 0.8 KB more).
 FILTER_OPT_FLAGS := -Oz --converge --strip-debug --strip-producers $(WASM_FEATURES)
+# Panic locations name dependencies' files: without the path of cargo's
+# crates.io sources on this machine (that directory's name since cargo 1.85)
+# they are shorter (about 3 KB), and the module's bytes do not depend on
+# where cargo keeps them.
+FILTER_RUSTFLAGS := $(RUSTFLAGS) --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/index.crates.io-1949cf8c6b5b557f/=
 # The SDK's callbacks for what the filter never starts (gRPC and http calls,
 # shared queues, foreign functions, ticks): Envoy never runs them, and
 # without the exports neither does their dispatch code ship (about 17 KB;
@@ -73,7 +78,7 @@ setup:
 	fi
 
 build: setup
-	$(CARGO) build --profile wasm --target $(WASM_TARGET) -p meshpolicy-filter
+	RUSTFLAGS="$(FILTER_RUSTFLAGS)" $(CARGO) build --profile wasm --target $(WASM_TARGET) -p meshpolicy-filter
 	METADCE_FLAGS="$(WASM_FEATURES)" scripts/drop-exports.sh $(WASM_RAW) $(WASM_RAW:.wasm=.dce.wasm) $(FILTER_DROP_EXPORTS)
 	wasm-opt $(FILTER_OPT_FLAGS) $(WASM_RAW:.wasm=.dce.wasm) -o $(WASM)
 	@echo "before wasm-opt: $$(stat -c %s $(WASM_RAW)) bytes"
@@ -148,7 +153,7 @@ WASM_NAMES := target/meshpolicy.names.wasm
 bench: build guests playground
 	rm -rf target/bench && mkdir -p target/bench
 	command -v twiggy >/dev/null || $(CARGO) install twiggy --locked
-	$(CARGO) build --profile wasm-names --target $(WASM_TARGET) -p meshpolicy-filter
+	RUSTFLAGS="$(FILTER_RUSTFLAGS)" $(CARGO) build --profile wasm-names --target $(WASM_TARGET) -p meshpolicy-filter
 	METADCE_FLAGS="-g $(WASM_FEATURES)" scripts/drop-exports.sh $(WASM_NAMES_RAW) $(WASM_NAMES_RAW:.wasm=.dce.wasm) $(FILTER_DROP_EXPORTS)
 	wasm-opt -g $(subst --strip-debug,--strip-dwarf,$(FILTER_OPT_FLAGS)) $(WASM_NAMES_RAW:.wasm=.dce.wasm) -o $(WASM_NAMES)
 	scripts/size-report.sh $(WASM_RAW) $(WASM) $(WASM_NAMES) $(WASM_BUDGET) > target/bench/10-size.md
