@@ -13,11 +13,13 @@ WASM := target/meshpolicy.wasm
 # router fields that ride along (issue 16), the module was about 769 KiB;
 # built with `opt-level = "s"` for speed (issue 11: 16% fewer instructions
 # per request than `"z"`, Cargo.toml), with typed errors and the engine's
-# lint warnings (issue 10) it is about 905 KiB, so the budget is the
-# tightest round figure above it with room for a fix: 920 KiB
-# (BENCHMARKS.md says where the bytes go). `scripts/check-size.sh` fails
-# the build past it.
-WASM_BUDGET ?= 942080
+# lint warnings (issue 10) it was about 917 KiB. Without the SDK's exports
+# for calls the filter never makes, the stable sorts of configure-only code
+# and the registry's path in panic locations it is 905,240 bytes (884 KiB),
+# so the budget is that rounded up to 4 KiB plus 8 KiB of room for a fix:
+# 896 KiB (BENCHMARKS.md says where the bytes go). `scripts/check-size.sh`
+# fails the build past it.
+WASM_BUDGET ?= 917504
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types
