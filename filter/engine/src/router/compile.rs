@@ -3,7 +3,7 @@
 //! `RouterOptions`; plus the resource-level fields carried to the rendered
 //! resources (`exportTo`, a DestinationRule's settings).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{CORS_METHODS, RETRY_ON, RouterOptions, check_duration, is_known_status};
 use crate::error::lazy::{field, item, key};
@@ -328,16 +328,18 @@ fn cors(c: &CorsPolicy, path: &LazyPath<'_>, errors: &mut Errors, warnings: &mut
 /// validation.go `validateExportTo` for a VirtualService or
 /// DestinationRule: `.`, `*` or namespaces, no duplicates, `*` alone.
 pub(crate) fn export_to(list: &[String], path: &LazyPath<'_>, errors: &mut Errors) {
-    let mut seen = BTreeSet::new();
+    // entry -> where it first is (the map type the compile walk's other
+    // name checks use: one copy of its code in the filter)
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, e) in list.iter().enumerate() {
         let at = item(path, i);
-        if !seen.insert(e.as_str()) {
+        if seen.insert(e.as_str(), i).is_some() {
             errors.push(&at, PolicyErrorKind::DuplicateExportTo { entry: e.clone() });
         } else if e != "." && e != "*" && !is_dns1123_label(e) {
             errors.push(&at, PolicyErrorKind::InvalidExportTo { entry: e.clone() });
         }
     }
-    if seen.contains("*") && list.len() > 1 {
+    if seen.contains_key("*") && list.len() > 1 {
         errors.push(path, PolicyErrorKind::MixedExportTo);
     }
 }
