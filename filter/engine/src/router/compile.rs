@@ -184,21 +184,23 @@ pub(crate) fn options(
         // what `RouterOptions::of` would say, without cloning the rule
         return None;
     }
-    let mut resolved = rule.clone();
+    // only the router fields are copied (a clone of the whole rule would
+    // bring the model's every `Clone` into the filter)
+    let mut fields = RouterOptions::fields_of(rule);
     let fqdn = |host: &mut String| {
         if let Some(f) = resolve(host, namespace) {
             *host = f;
         }
     };
-    if let Some(m) = resolved.mirror.as_mut() {
+    if let Some(m) = fields.mirror.as_mut() {
         fqdn(&mut m.host);
     }
-    for m in resolved.mirrors.iter_mut().flatten() {
+    for m in fields.mirrors.iter_mut().flatten() {
         if let Some(d) = m.destination.as_mut() {
             fqdn(&mut d.host);
         }
     }
-    RouterOptions::of(&resolved)
+    RouterOptions::from_fields(fields)
 }
 
 /// Whether `rule` sets a field `RouterOptions` holds (else it has none).
