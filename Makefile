@@ -14,12 +14,13 @@ WASM := target/meshpolicy.wasm
 # built with `opt-level = "s"` for speed (issue 11: 16% fewer instructions
 # per request than `"z"`, Cargo.toml), with typed errors and the engine's
 # lint warnings (issue 10) it was about 917 KiB. Without the SDK's exports
-# for calls the filter never makes, the stable sorts and three map types of
-# configure-only code, and the registry's path in panic locations it is
-# 898,030 bytes (877 KiB), so the budget is that rounded up to 4 KiB plus
-# 8 KiB of room for a fix: 888 KiB (BENCHMARKS.md says where the bytes go).
-# `scripts/check-size.sh` fails the build past it.
-WASM_BUDGET ?= 909312
+# for calls the filter never makes, the stable sorts, three map types, the
+# map removals and a whole-rule clone of configure-only code, and the
+# registry's path in panic locations it is 884,627 bytes (864 KiB), so the
+# budget is that rounded up to 4 KiB plus 8 KiB of room for a fix: 872 KiB
+# (BENCHMARKS.md says where the bytes go). `scripts/check-size.sh` fails the
+# build past it.
+WASM_BUDGET ?= 892928
 WASM_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals \
 	--enable-multivalue --enable-reference-types

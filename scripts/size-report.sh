@@ -150,7 +150,10 @@ call responses, shared queues, foreign functions and ticks, which Envoy never ru
 (18,206 bytes); the stable sorts of two configure-only orders, now a stable partition and a binary
 insertion sort giving the same order (12,474 bytes; configure of the article's policy 743,371 to
 642,224 fuel); three map types of configure-only checks, now the \`BTreeMap<&str, usize>\` the
-compile walk already has (7,210 bytes); the registry's path in panic locations (3,040 bytes).
+compile walk already has (7,210 bytes); the schema walk's \`retain\` on JSON objects, now a rebuild
+in key order (5,661 bytes: no map removal code); a clone of the whole rule to resolve its mirror
+hosts, now a copy of the router fields alone (7,742 bytes); the registry's path in panic locations
+(3,040 bytes).
 Tried and dropped:
 \`opt-level = "z"\` for \`regex-syntax\` alone (389 bytes larger under fat LTO, and per-request fuel
 moved), \`wasm-opt\` \`--dae-optimizing\` and \`--merge-similar-functions\` (0 and +110 bytes), the
