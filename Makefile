@@ -34,7 +34,7 @@ FILTER_OPT_FLAGS := -Oz --converge --strip-debug --strip-producers $(WASM_FEATUR
 FILTER_RUSTFLAGS := $(RUSTFLAGS) --remap-path-prefix=$(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/index.crates.io-1949cf8c6b5b557f/=
 # The SDK's callbacks for what the filter never starts (gRPC and http calls,
 # shared queues, foreign functions, ticks): Envoy never runs them, and
-# without the exports neither does their dispatch code ship (about 17 KB;
+# without the exports neither does their dispatch code ship (about 18 KB;
 # scripts/drop-exports.sh says why Envoy allows it).
 FILTER_DROP_EXPORTS := proxy_on_grpc_receive_initial_metadata proxy_on_grpc_receive \
 	proxy_on_grpc_receive_trailing_metadata proxy_on_grpc_close proxy_on_http_call_response \
