@@ -258,9 +258,13 @@ fn group_hosts(
     let mut groups: Vec<HostGroup> = Vec::new();
     let mut group_of: BTreeMap<Vec<usize>, u32> = BTreeMap::new();
     let mut table = HostTable::default();
-    for (host, mut list) in by_host {
-        // stable: document order, catch-alls after the others
-        list.sort_by_key(|&v| services.get(v).is_some_and(|s| s.catch_all));
+    for (host, list) in by_host {
+        // Document order, catch-alls after the others: a stable partition
+        // (what a stable sort by the flag gives, without a sort's code).
+        let (mut list, catch_alls): (Vec<usize>, Vec<usize>) = list
+            .into_iter()
+            .partition(|&v| !services.get(v).is_some_and(|s| s.catch_all));
+        list.extend(catch_alls);
         if list.len() > 1 {
             let names: Vec<String> = list
                 .iter()
@@ -312,23 +316,27 @@ fn group_hosts(
 /// Two different option sets whose 8-hex hashes collide would share a
 /// decision key (and so a route): refuse rather than route wrongly.
 fn check_key_collisions(rules: &[CompiledRule], errors: &mut Errors) {
-    let mut seen: BTreeMap<&str, (&str, usize, usize)> = BTreeMap::new();
-    for rule in rules {
+    fn canonical(rule: &CompiledRule) -> &str {
+        rule.router.as_ref().map_or("", |o| o.canonical.as_str())
+    }
+    // decision key -> the rule that first routes to it (its index in
+    // `rules`: the map type of the walk's name checks, one copy of its code)
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (r, rule) in rules.iter().enumerate() {
         let Action::Route(route) = &rule.action else {
             continue;
         };
-        let canonical = rule.router.as_ref().map_or("", |o| o.canonical.as_str());
         for rd in &route.dests {
-            let Some((other, v, i)) = seen.get(&*rd.dest.key).copied() else {
-                seen.insert(&rd.dest.key, (canonical, rule.vs_index, rule.index));
+            let Some(first) = seen.get(&*rd.dest.key).and_then(|&f| rules.get(f)) else {
+                seen.insert(&rd.dest.key, r);
                 continue;
             };
-            if other != canonical {
+            if canonical(first) != canonical(rule) {
                 errors.push(
                     &vs_path(rule.vs_index).field("http").index(rule.index),
                     PolicyErrorKind::DecisionKeyCollision {
                         key: rd.dest.key.to_string(),
-                        also: vs_path(v).field("http").index(i),
+                        also: vs_path(first.vs_index).field("http").index(first.index),
                     },
                 );
             }
@@ -401,3 +409,6 @@ pub(crate) fn is_dns1123_label(s: &str) -> bool {
         && b.last().is_some_and(alnum)
         && b.iter().all(|c| alnum(c) || *c == b'-')
 }
+
+#[cfg(test)]
+mod tests;

@@ -35,9 +35,17 @@ pub struct RouterOptions {
 
 impl RouterOptions {
     /// The router-enforced fields of `rule` (mirror hosts already resolved
-    /// by the caller); `None` when it has none.
+    /// by the caller); `None` when it has none. The compile walk resolves
+    /// the hosts between the two steps (`router::compile`).
+    #[cfg(test)]
     pub(crate) fn of(rule: &HttpRule) -> Option<RouterOptions> {
-        let fields = HttpRule {
+        RouterOptions::from_fields(RouterOptions::fields_of(rule))
+    }
+
+    /// `rule`'s router-enforced fields alone (`fault` holds only `delay`),
+    /// copied without the rest of the rule.
+    pub(crate) fn fields_of(rule: &HttpRule) -> HttpRule {
+        HttpRule {
             timeout: rule.timeout.clone(),
             retries: rule.retries.clone(),
             mirror: rule.mirror.clone(),
@@ -54,7 +62,12 @@ impl RouterOptions {
                     abort: None,
                 }),
             ..HttpRule::default()
-        };
+        }
+    }
+
+    /// The options of `fields` (from [`RouterOptions::fields_of`], mirror
+    /// hosts resolved); `None` when none is set.
+    pub(crate) fn from_fields(fields: HttpRule) -> Option<RouterOptions> {
         if fields == HttpRule::default() {
             return None;
         }

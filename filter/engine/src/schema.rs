@@ -307,24 +307,30 @@ fn walk(
         }
         (Kind::Obj(fields), Value::Object(map)) => {
             // in key order; a field the model lacks is reported and dropped
-            map.retain(|key, child| match fields.iter().find(|fd| fd.name == key) {
-                Some(fd) => {
-                    path.push(PathSegment::Field(fd.name));
-                    walk(child, &fd.kind, path, fd.name, errors);
-                    path.pop();
-                    !matches!(fd.kind, Kind::Unsupported(_))
+            // (the map is rebuilt, not `retain`ed: no removal code for it)
+            for (key, mut child) in std::mem::take(map) {
+                let keep = match fields.iter().find(|fd| fd.name == key) {
+                    Some(fd) => {
+                        path.push(PathSegment::Field(fd.name));
+                        walk(&mut child, &fd.kind, path, fd.name, errors);
+                        path.pop();
+                        !matches!(fd.kind, Kind::Unsupported(_))
+                    }
+                    None => {
+                        errors.push(
+                            &path.key(key.as_str()),
+                            PolicyErrorKind::UnknownField {
+                                name: key.clone(),
+                                expected: names(fields),
+                            },
+                        );
+                        false
+                    }
+                };
+                if keep {
+                    map.insert(key, child);
                 }
-                None => {
-                    errors.push(
-                        &path.key(key.as_str()),
-                        PolicyErrorKind::UnknownField {
-                            name: key.clone(),
-                            expected: names(fields),
-                        },
-                    );
-                    false
-                }
-            });
+            }
         }
         (Kind::List(inner), Value::Array(list)) => {
             for (i, child) in list.iter_mut().enumerate() {
@@ -359,13 +365,14 @@ fn walk(
 fn strip(value: &mut Value, kind: &Kind) {
     match (kind, value) {
         (Kind::Obj(fields), Value::Object(map)) => {
-            map.retain(|key, child| match fields.iter().find(|fd| fd.name == key) {
-                Some(fd) if !matches!(fd.kind, Kind::Unsupported(_)) => {
-                    strip(child, &fd.kind);
-                    true
+            for (key, mut child) in std::mem::take(map) {
+                if let Some(fd) = fields.iter().find(|fd| fd.name == key)
+                    && !matches!(fd.kind, Kind::Unsupported(_))
+                {
+                    strip(&mut child, &fd.kind);
+                    map.insert(key, child);
                 }
-                _ => false,
-            });
+            }
         }
         (Kind::Obj(fields), Value::Array(list)) => {
             for (child, fd) in list.iter_mut().zip(model_order(fields)) {

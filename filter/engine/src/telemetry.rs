@@ -112,12 +112,17 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn new(labels: Vec<LabelPlan>) -> Plan {
-        let mut name_order: Vec<usize> = (0..labels.len()).collect();
-        let name = |i: &usize| labels.get(*i).map_or("", |l| l.name.as_str());
-        name_order.sort_by(|a, b| {
-            let (x, y) = (name(a), name(b));
-            x.len().cmp(&y.len()).then(x.cmp(y))
-        });
+        let key = |i: usize| {
+            let name = labels.get(i).map_or("", |l| l.name.as_str());
+            (name.len(), name)
+        };
+        // A stable binary insertion sort (a few dozen labels, once per
+        // configure): the order a stable sort gives, without a sort's code.
+        let mut name_order: Vec<usize> = Vec::with_capacity(labels.len());
+        for i in 0..labels.len() {
+            let at = name_order.partition_point(|&j| key(j) <= key(i));
+            name_order.insert(at, i);
+        }
         Plan { labels, name_order }
     }
 }

@@ -3,7 +3,7 @@
 //! `RouterOptions`; plus the resource-level fields carried to the rendered
 //! resources (`exportTo`, a DestinationRule's settings).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{CORS_METHODS, RETRY_ON, RouterOptions, check_duration, is_known_status};
 use crate::error::lazy::{field, item, key};
@@ -184,21 +184,23 @@ pub(crate) fn options(
         // what `RouterOptions::of` would say, without cloning the rule
         return None;
     }
-    let mut resolved = rule.clone();
+    // only the router fields are copied (a clone of the whole rule would
+    // bring the model's every `Clone` into the filter)
+    let mut fields = RouterOptions::fields_of(rule);
     let fqdn = |host: &mut String| {
         if let Some(f) = resolve(host, namespace) {
             *host = f;
         }
     };
-    if let Some(m) = resolved.mirror.as_mut() {
+    if let Some(m) = fields.mirror.as_mut() {
         fqdn(&mut m.host);
     }
-    for m in resolved.mirrors.iter_mut().flatten() {
+    for m in fields.mirrors.iter_mut().flatten() {
         if let Some(d) = m.destination.as_mut() {
             fqdn(&mut d.host);
         }
     }
-    RouterOptions::of(&resolved)
+    RouterOptions::from_fields(fields)
 }
 
 /// Whether `rule` sets a field `RouterOptions` holds (else it has none).
@@ -328,16 +330,18 @@ fn cors(c: &CorsPolicy, path: &LazyPath<'_>, errors: &mut Errors, warnings: &mut
 /// validation.go `validateExportTo` for a VirtualService or
 /// DestinationRule: `.`, `*` or namespaces, no duplicates, `*` alone.
 pub(crate) fn export_to(list: &[String], path: &LazyPath<'_>, errors: &mut Errors) {
-    let mut seen = BTreeSet::new();
+    // entry -> where it first is (the map type the compile walk's other
+    // name checks use: one copy of its code in the filter)
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, e) in list.iter().enumerate() {
         let at = item(path, i);
-        if !seen.insert(e.as_str()) {
+        if seen.insert(e.as_str(), i).is_some() {
             errors.push(&at, PolicyErrorKind::DuplicateExportTo { entry: e.clone() });
         } else if e != "." && e != "*" && !is_dns1123_label(e) {
             errors.push(&at, PolicyErrorKind::InvalidExportTo { entry: e.clone() });
         }
     }
-    if seen.contains("*") && list.len() > 1 {
+    if seen.contains_key("*") && list.len() > 1 {
         errors.push(path, PolicyErrorKind::MixedExportTo);
     }
 }

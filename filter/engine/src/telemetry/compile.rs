@@ -46,10 +46,13 @@ struct Resolved {
 }
 
 #[derive(Clone, Default)]
-struct MetricState {
+struct MetricState<'d> {
     disabled: Option<bool>,
-    /// tag -> None (REMOVE) or Some (UPSERT).
-    tags: BTreeMap<String, Option<Resolved>>,
+    /// tag -> its entry in `overrides` (the map type of the compile walk's
+    /// name checks: one copy of its code in the filter).
+    tags: BTreeMap<&'d str, usize>,
+    /// The last override of each tag: None (REMOVE) or Some (UPSERT).
+    overrides: Vec<Option<Resolved>>,
 }
 
 /// Validates `spec.telemetry` and `spec.settings.metricPrefix` and resolves
@@ -123,8 +126,14 @@ pub(crate) fn compile(
                     if o.disabled.is_some() {
                         st.disabled = o.disabled;
                     }
-                    for (name, t) in &tags {
-                        st.tags.insert(name.clone(), t.clone());
+                    for &(name, ref t) in &tags {
+                        match st.tags.get(name).and_then(|&i| st.overrides.get_mut(i)) {
+                            Some(last) => *last = t.clone(),
+                            None => {
+                                st.tags.insert(name, st.overrides.len());
+                                st.overrides.push(t.clone());
+                            }
+                        }
                     }
                 }
             }
@@ -195,10 +204,11 @@ pub(crate) fn compile(
 /// The next [`CompiledTelemetry`] id.
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
-fn plan(st: &MetricState) -> Plan {
+fn plan(st: &MetricState<'_>) -> Plan {
     let mut labels = Vec::new();
+    let last = |i: &usize| st.overrides.get(*i);
     for (idx, name) in STANDARD_LABELS.iter().enumerate() {
-        match st.tags.get(*name) {
+        match st.tags.get(*name).and_then(last) {
             Some(None) => {}
             Some(Some(r)) => labels.push(LabelPlan {
                 name: (*name).to_string(),
@@ -214,12 +224,12 @@ fn plan(st: &MetricState) -> Plan {
         }
     }
     // New tags, in name order (BTreeMap).
-    for (name, t) in &st.tags {
-        if let Some(r) = t
-            && !STANDARD_LABELS.contains(&name.as_str())
+    for (name, i) in &st.tags {
+        if let Some(Some(r)) = last(i)
+            && !STANDARD_LABELS.contains(name)
         {
             labels.push(LabelPlan {
-                name: name.clone(),
+                name: (*name).to_owned(),
                 source: LabelSource::Expr {
                     program: r.program,
                     max_values: r.max_values,
@@ -301,12 +311,12 @@ fn selector(
     ok.then_some((metrics, modes))
 }
 
-fn tag_overrides(
-    o: &MetricsOverrides,
+fn tag_overrides<'d>(
+    o: &'d MetricsOverrides,
     opath: &FieldPath,
     programs: &mut Vec<Program>,
     errors: &mut Errors,
-) -> Vec<(String, Option<Resolved>)> {
+) -> Vec<(&'d str, Option<Resolved>)> {
     let tpath = field(opath, "tagOverrides");
     let mut out = Vec::new();
     for (name, t) in &o.tag_overrides {
@@ -323,7 +333,7 @@ fn tag_overrides(
             continue;
         }
         if let Some(r) = tag_override(t, &path, programs, errors) {
-            out.push((name.clone(), r));
+            out.push((name.as_str(), r));
         }
     }
     out

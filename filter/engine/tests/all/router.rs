@@ -297,3 +297,45 @@ fn merged_virtual_services_must_export_alike() {
     );
     assert_eq!(e.paths(), ["spec.virtualServices[1].exportTo"]);
 }
+
+#[test]
+fn export_to_refuses_a_repeated_entry_and_star_with_others() {
+    let e = errors(
+        json!({"metadata": {"namespace": "prod"}, "spec": {"virtualServices": [
+        {"name": "vs", "hosts": ["reviews"], "exportTo": ["prod", "*", "prod", "Bad", "*"],
+         "http": [{"route": [{"destination": {"host": "reviews"}}]}]}]}}),
+    );
+    let got: Vec<(String, &str, String)> = e
+        .errors
+        .iter()
+        .map(|e| (e.path.to_string(), e.code(), e.message()))
+        .collect();
+    let at = |i: usize| format!("spec.virtualServices[0].exportTo[{i}]");
+    assert_eq!(
+        got,
+        [
+            (
+                at(2),
+                "duplicate",
+                "duplicate entries in exportTo for entry prod".to_owned()
+            ),
+            (
+                at(3),
+                "invalid-policy",
+                "`Bad` is not `.`, `*` or a namespace name (a DNS-1123 label)".to_owned()
+            ),
+            (
+                at(4),
+                "duplicate",
+                "duplicate entries in exportTo for entry *".to_owned()
+            ),
+            (
+                "spec.virtualServices[0].exportTo".to_owned(),
+                "invalid-policy",
+                "cannot have both public (*) and non-public exportTo values for a resource"
+                    .to_owned(),
+            ),
+        ],
+        "{got:#?}"
+    );
+}
