@@ -39,6 +39,27 @@ pub fn decode_into(bytes: &[u8], pairs: &mut Vec<(String, String)>) -> bool {
     };
     let mut sizes_at = 4usize;
     let mut data_at = 4usize.saturating_add(count.saturating_mul(8));
+    // The keys and values checked as UTF-8 in one pass: one validation of
+    // the whole text is far cheaper in wasm than one per string (a short
+    // string never reaches the word-at-a-time path). A string that is not
+    // a whole slice of it (invalid UTF-8 somewhere, or a malformed map) is
+    // checked on its own, as before.
+    let text = bytes
+        .get(data_at..)
+        .and_then(|data| std::str::from_utf8(data).ok());
+    let base = data_at;
+    let fill = |dst: &mut String, b: &[u8], start: usize| {
+        let piece = start
+            .checked_sub(base)
+            .and_then(|from| text?.get(from..from.checked_add(b.len())?));
+        match piece {
+            Some(s) => {
+                dst.clear();
+                dst.push_str(s);
+            }
+            None => set(dst, b),
+        }
+    };
     pairs.truncate(count);
     pairs.reserve(count.saturating_sub(pairs.len()));
     for i in 0..count {
@@ -46,23 +67,25 @@ pub fn decode_into(bytes: &[u8], pairs: &mut Vec<(String, String)>) -> bool {
             let key_len = read_u32(bytes, sizes_at)? as usize;
             let value_len = read_u32(bytes, sizes_at.checked_add(4)?)? as usize;
             sizes_at = sizes_at.checked_add(8)?;
+            let key_at = data_at;
             let key = take(bytes, &mut data_at, key_len)?;
+            let value_at = data_at;
             let value = take(bytes, &mut data_at, value_len)?;
-            Some((key, value))
+            Some((key, key_at, value, value_at))
         })();
-        let Some((key, value)) = pair else {
+        let Some((key, key_at, value, value_at)) = pair else {
             pairs.clear();
             return false;
         };
         match pairs.get_mut(i) {
             Some((k, v)) => {
-                set(k, key);
-                set(v, value);
+                fill(k, key, key_at);
+                fill(v, value, value_at);
             }
             None => {
                 let (mut k, mut v) = (String::new(), String::new());
-                set(&mut k, key);
-                set(&mut v, value);
+                fill(&mut k, key, key_at);
+                fill(&mut v, value, value_at);
                 pairs.push((k, v));
             }
         }
