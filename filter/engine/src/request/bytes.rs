@@ -106,5 +106,18 @@ pub(crate) fn last_of_two(bytes: &[u8], a: u8, b: u8) -> (Option<usize>, Option<
     (found_a, found_b)
 }
 
+/// Whether every byte of `bytes` is one a `:path` may hold: visible ASCII
+/// (0x21 to 0x7e) other than `#`.
+pub(crate) fn all_path_bytes(bytes: &[u8]) -> bool {
+    let bad = |w: u64| {
+        let low = w & LOW7;
+        let below_21 = !low.wrapping_add(ONES.wrapping_mul(0x80 - 0x21)) & HIGH;
+        (w & HIGH) | below_21 | bytes_equal_to(w, 0x7f) | bytes_equal_to(w, b'#')
+    };
+    let chunks = bytes.chunks_exact(8);
+    let tail = chunks.remainder();
+    bad(word(tail, b'/')) == 0 && chunks.into_iter().all(|c| bad(word(c, 0)) == 0)
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-use super::{eq_ignore_ascii_case, find, has_ascii_uppercase, last_of_two};
+use super::{all_path_bytes, eq_ignore_ascii_case, find, has_ascii_uppercase, last_of_two};
 
 /// Strings of every length up to 40 over bytes that matter to the scans
 /// (the letters' edges, the searched bytes, high bytes), each at every
@@ -39,6 +39,14 @@ fn every_byte_pair_compares_as_eq_ignore_ascii_case() {
             }
         }
         assert_eq!(has_ascii_uppercase(&[a]), a.is_ascii_uppercase(), "{a:#x}");
+        let path_byte = (0x21..=0x7e).contains(&a) && a != b'#';
+        for len in [1, 8, 9, 16] {
+            for at in 0..len {
+                let mut s = vec![b'/'; len];
+                s[at] = a;
+                assert_eq!(all_path_bytes(&s), path_byte, "{a:#x} at {at} of {len}");
+            }
+        }
     }
 }
 
@@ -51,6 +59,8 @@ fn scans_answer_what_their_byte_loops_answer() {
         assert!(eq_ignore_ascii_case(s, &upper));
         assert!(eq_ignore_ascii_case(&lower, s));
         assert_eq!(has_ascii_uppercase(s), s.iter().any(u8::is_ascii_uppercase));
+        let path = |b: &u8| (0x21..=0x7e).contains(b) && *b != b'#';
+        assert_eq!(all_path_bytes(s), s.iter().all(path), "{s:?}");
         for byte in [b'?', b':', b']', 0, 0x80, 0xff, b'x'] {
             assert_eq!(
                 find(s, byte),
