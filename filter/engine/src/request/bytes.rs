@@ -10,7 +10,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// `bytes` (at most eight) as a little-endian word, the rest `fill`.
 #[inline(always)]
-fn word(bytes: &[u8], fill: u8) -> u64 {
+pub(crate) fn word(bytes: &[u8], fill: u8) -> u64 {
     let mut w = [fill; 8];
     if let Some(head) = w.get_mut(..bytes.len()) {
         head.copy_from_slice(bytes);
