@@ -168,13 +168,14 @@ impl HttpContext for Stream {
             let property = host::property(&["destination", "port"]);
             port::of_request(property.as_deref(), &headers)
         });
-        let decision = active.policy.decide(&Request {
+        // Decided in place: a decision is large, and moving it costs.
+        let decision = self.decision.insert(active.policy.decide(&Request {
             headers: &headers,
             source: &active.source,
             port: port.flatten(),
             random: self.shared.random.next_u64(),
             virtual_host: virtual_host.as_deref(),
-        });
+        }));
         if let Some(reason) = &decision.rewrite_rejected {
             log::warn!("meshpolicy: rewrite refused, answered 400: {reason}");
         }
@@ -184,7 +185,6 @@ impl HttpContext for Stream {
         if stats.is_ok_and(|s| s.records(active.policy.telemetry())) {
             self.grpc_read = telemetry::read_grpc(&headers);
         }
-        self.decision = Some(decision);
         if size <= KEEP_HEADERS_BYTES {
             *self.shared.headers.borrow_mut() = headers;
         }
