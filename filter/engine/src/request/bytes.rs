@@ -59,6 +59,18 @@ pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
     })
 }
 
+/// `a == b`.
+pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = word(x.remainder(), 0) == word(y.remainder(), 0);
+    tail && x
+        .into_iter()
+        .all(|p| y.next().is_some_and(|q| word(p, 0) == word(q, 0)))
+}
+
 /// Whether `bytes` holds an ASCII upper-case letter.
 pub(crate) fn has_ascii_uppercase(bytes: &[u8]) -> bool {
     let chunks = bytes.chunks_exact(8);
