@@ -161,11 +161,11 @@ impl HttpContext for Stream {
         let size = host::headers_into(HeaderMap::Request, &mut headers);
         // The virtual host Envoy's router selected; without it the engine
         // selects by `:authority`.
-        let virtual_host = host::property(&["xds", "virtual_host_name"])
+        let virtual_host = host::property_joined(b"xds\0virtual_host_name")
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .filter(|name| !name.is_empty());
         let port = active.policy.uses_port().then(|| {
-            let property = host::property(&["destination", "port"]);
+            let property = host::property_joined(b"destination\0port");
             port::of_request(property.as_deref(), &headers)
         });
         // Decided in place: a decision is large, and moving it costs.
