@@ -56,20 +56,20 @@ impl Decision {
 }
 
 fn apply_ops(ops: &[HeaderOp], sink: &mut impl HeaderSink) {
-    let mut written: Vec<&str> = Vec::new();
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         match op {
-            HeaderOp::Set { name, value } => {
-                sink.set(name, value);
-                written.push(name);
-            }
-            HeaderOp::Add { name, value } => {
-                sink.add(name, value);
-                written.push(name);
-            }
+            HeaderOp::Set { name, value } => sink.set(name, value),
+            HeaderOp::Add { name, value } => sink.add(name, value),
             HeaderOp::Remove { name } => {
-                let same = |w: &&str| w.eq_ignore_ascii_case(name);
-                if sink.held(name) || written.iter().any(same) {
+                // Written by an earlier edit of this apply (looked up in
+                // the edits themselves: no list of names is allocated).
+                let written = |op: &HeaderOp| match op {
+                    HeaderOp::Set { name: w, .. } | HeaderOp::Add { name: w, .. } => {
+                        w.eq_ignore_ascii_case(name)
+                    }
+                    HeaderOp::Remove { .. } => false,
+                };
+                if sink.held(name) || ops.get(..i).is_some_and(|done| done.iter().any(written)) {
                     sink.remove(name);
                 }
             }
@@ -183,9 +183,18 @@ mod tests {
         }
     }
 
+    /// The decision of `ops` and `path`, and the sink calls its `apply`
+    /// makes (it edits: no local response).
+    fn applied(ops: Vec<HeaderOp>, path: Option<&str>) -> (Decision, Vec<String>) {
+        let d = decision(ops, path);
+        let mut calls = Calls::default();
+        assert!(d.apply(&mut calls).is_none());
+        (d, calls.0)
+    }
+
     #[test]
     fn apply_writes_the_path_then_the_edits_and_skips_removing_what_is_not_there() {
-        let d = decision(
+        let (d, calls) = applied(
             vec![
                 op("remove", "x-meshpolicy-route", ""),
                 op("remove", "x-held", ""),
@@ -195,10 +204,8 @@ mod tests {
             ],
             Some("/new"),
         );
-        let mut calls = Calls::default();
-        assert!(d.apply(&mut calls).is_none());
         assert_eq!(
-            calls.0,
+            calls,
             [
                 "set :path: /new",
                 "remove x-held",
@@ -214,6 +221,20 @@ mod tests {
         let mut list = list(&[("x-absent", "1")]);
         d.apply_response(&mut list);
         assert_eq!(list, HeaderList::default());
+    }
+
+    #[test]
+    fn a_removal_sees_only_the_edits_before_it() {
+        let (_, calls) = applied(
+            vec![
+                op("remove", "x-later", ""),
+                op("set", "x-set", "1"),
+                op("remove", "X-SET", ""),
+                op("set", "x-later", "2"),
+            ],
+            None,
+        );
+        assert_eq!(calls, ["set x-set: 1", "remove X-SET", "set x-later: 2"]);
     }
 
     #[test]

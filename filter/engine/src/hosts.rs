@@ -186,7 +186,7 @@ impl HostTable {
     ) -> Option<(&HostEntry, Found)> {
         let host = strip_port(authority);
         let lower;
-        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        let host = if crate::request::bytes::has_ascii_uppercase(host.as_bytes()) {
             lower = host.to_ascii_lowercase();
             lower.as_str()
         } else {
@@ -310,9 +310,9 @@ impl Found {
 
 /// `host:port` -> `host`; `[::1]:80` -> `[::1]`.
 pub(crate) fn strip_port(authority: &str) -> &str {
-    let bytes = authority.as_bytes();
-    match bytes.iter().rposition(|&b| b == b':') {
-        Some(i) if !bytes.get(i..).unwrap_or_default().contains(&b']') => {
+    // the last `:`, unless a `]` follows it (an IPv6 literal), in one scan
+    match crate::request::bytes::last_of_two(authority.as_bytes(), b':', b']') {
+        (Some(i), bracket) if bracket.is_none_or(|b| b < i) => {
             authority.get(..i).unwrap_or(authority)
         }
         _ => authority,

@@ -4,7 +4,12 @@
 //! Every list holds rule indices in increasing order, so the caller finds
 //! the lowest matching index (first match wins) by stopping early.
 
-/// A byte trie whose nodes carry the rules whose prefix or exact path ends there.
+use crate::request::bytes;
+
+/// A byte trie whose nodes carry the rules whose prefix or exact path ends
+/// there, with its chains of one child each merged into one edge (a radix
+/// tree): a walk compares a path eight bytes at a time, not byte by byte,
+/// and meets exactly the nodes that carry rules, in the same order.
 #[derive(Debug, Default)]
 struct Trie {
     nodes: Vec<Node>,
@@ -12,7 +17,9 @@ struct Trie {
 
 #[derive(Debug, Default)]
 struct Node {
-    /// Sorted by byte.
+    /// The bytes of the edge from the parent (empty at the root).
+    label: Box<[u8]>,
+    /// Sorted by the first byte of the child's label.
     children: Vec<(u8, u32)>,
     prefix: Vec<u32>,
     exact: Vec<u32>,
@@ -25,29 +32,57 @@ fn push_rule(list: &mut Vec<u32>, rule: u32) {
 }
 
 impl Trie {
+    /// The node for `key`, made (splitting an edge) if needed; `None` only
+    /// when node ids outgrow u32.
     fn node_for(&mut self, key: &[u8]) -> Option<&mut Node> {
         if self.nodes.is_empty() {
             self.nodes.push(Node::default());
         }
         let mut at = 0usize;
-        for &b in key {
+        let mut rest = key;
+        while let Some(&b) = rest.first() {
             let node = self.nodes.get(at)?;
-            at = match node.children.binary_search_by_key(&b, |(c, _)| *c) {
-                Ok(i) => node.children.get(i).map(|(_, n)| *n as usize)?,
+            let new = self.nodes.len();
+            let new_id = u32::try_from(new).ok()?;
+            match node.children.binary_search_by_key(&b, |(c, _)| *c) {
                 Err(i) => {
-                    let new = self.nodes.len();
-                    let new_id = u32::try_from(new).ok()?;
-                    self.nodes.push(Node::default());
+                    self.nodes.push(Node {
+                        label: rest.into(),
+                        ..Node::default()
+                    });
                     self.nodes.get_mut(at)?.children.insert(i, (b, new_id));
-                    new
+                    return self.nodes.last_mut();
                 }
-            };
+                Ok(i) => {
+                    let child = node.children.get(i).map(|(_, n)| *n)?;
+                    let label = &self.nodes.get(child as usize)?.label;
+                    let common = label.iter().zip(rest).take_while(|(x, y)| x == y).count();
+                    if common < label.len() {
+                        // `rest` leaves the edge inside it: a node there,
+                        // between the parent and the child.
+                        let (head, tail) = label.split_at_checked(common)?;
+                        let (head, tail): (Box<[u8]>, Box<[u8]>) = (head.into(), tail.into());
+                        let first = *tail.first()?;
+                        self.nodes.get_mut(child as usize)?.label = tail;
+                        self.nodes.push(Node {
+                            label: head,
+                            children: vec![(first, child)],
+                            ..Node::default()
+                        });
+                        *self.nodes.get_mut(at)?.children.get_mut(i)? = (b, new_id);
+                        at = new;
+                    } else {
+                        at = child as usize;
+                    }
+                    rest = rest.get(common..)?;
+                }
+            }
         }
         self.nodes.get_mut(at)
     }
 
-    /// Visit the rule lists that apply to `path`: every prefix of it, and
-    /// the exact list at `exact_len` bytes (the path without its query).
+    /// Calls `f` with the rule lists of every node on `path` (prefix lists
+    /// at every depth, exact lists at `exact_len`), root first.
     fn visit(&self, path: &[u8], exact_len: usize, fold: bool, f: &mut impl FnMut(&[u32])) {
         let Some(mut node) = self.nodes.first() else {
             return;
@@ -60,22 +95,37 @@ impl Trie {
             if depth == exact_len && !node.exact.is_empty() {
                 f(&node.exact);
             }
-            let Some(&b) = path.get(depth) else {
+            let Some(rest) = path.get(depth..) else {
+                return;
+            };
+            let Some(&b) = rest.first() else {
                 return;
             };
             let b = if fold { b.to_ascii_lowercase() } else { b };
-            let next = match node.children.binary_search_by_key(&b, |(c, _)| *c) {
-                Ok(i) => node
-                    .children
-                    .get(i)
-                    .and_then(|(_, n)| self.nodes.get(*n as usize)),
-                Err(_) => None,
+            let next = node
+                .children
+                .binary_search_by_key(&b, |(c, _)| *c)
+                .ok()
+                .and_then(|i| node.children.get(i))
+                .and_then(|(_, n)| self.nodes.get(*n as usize));
+            let Some(next) = next else {
+                return;
             };
-            match next {
-                Some(n) => node = n,
-                None => return,
+            let Some(part) = rest.get(..next.label.len()) else {
+                return;
+            };
+            // A folded trie's labels are lower-case: `part` is compared
+            // folded, as each byte was.
+            let same = if fold {
+                bytes::eq_ignore_ascii_case(part, &next.label)
+            } else {
+                bytes::eq(part, &next.label)
+            };
+            if !same {
+                return;
             }
-            depth += 1;
+            depth += next.label.len();
+            node = next;
         }
     }
 }
@@ -145,3 +195,6 @@ impl RuleIndex {
         self.folded.visit(path.as_bytes(), exact_len, true, &mut f);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -59,7 +59,7 @@ impl<'a> Request<'a> {
         let headers: &'a [(String, String)] = self.headers;
         headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .filter(move |(n, _)| bytes::eq_ignore_ascii_case(n.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_str())
     }
 
@@ -67,7 +67,7 @@ impl<'a> Request<'a> {
     pub fn first_header(&self, name: &str) -> Option<&'a str> {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| bytes::eq_ignore_ascii_case(n.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_str())
     }
 
@@ -79,7 +79,7 @@ impl<'a> Request<'a> {
 
 /// `path` split at the first `?`: (path without query, query with its `?`).
 pub(crate) fn split_query(path: &str) -> (&str, &str) {
-    match path.bytes().position(|b| b == b'?') {
+    match bytes::find(path.as_bytes(), b'?') {
         Some(i) => path.split_at_checked(i).unwrap_or((path, "")),
         None => (path, ""),
     }
@@ -119,6 +119,8 @@ pub(crate) fn cookie<'c>(header: &'c str, name: &str) -> Option<&'c str> {
         (k.trim() == name).then(|| v.trim().trim_matches('"'))
     })
 }
+
+pub(crate) mod bytes;
 
 #[cfg(test)]
 mod tests;

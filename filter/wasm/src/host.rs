@@ -87,8 +87,10 @@ pub fn property(path: &[&str]) -> Option<Vec<u8>> {
     encoding::with_property_path(path, property_joined)
 }
 
-/// A property by its path already joined.
-fn property_joined(p: &[u8]) -> Option<Vec<u8>> {
+/// A property by its path already joined (segments separated by NUL, as
+/// `proxy_get_property` takes it): a path known in advance is not joined
+/// per request.
+pub fn property_joined(p: &[u8]) -> Option<Vec<u8>> {
     // SAFETY: the path is live for the call; out-parameters as in `read`.
     read(|d, s| unsafe { proxy_get_property(p.as_ptr(), p.len(), d, s) })
 }

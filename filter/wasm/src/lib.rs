@@ -161,20 +161,21 @@ impl HttpContext for Stream {
         let size = host::headers_into(HeaderMap::Request, &mut headers);
         // The virtual host Envoy's router selected; without it the engine
         // selects by `:authority`.
-        let virtual_host = host::property(&["xds", "virtual_host_name"])
+        let virtual_host = host::property_joined(b"xds\0virtual_host_name")
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .filter(|name| !name.is_empty());
         let port = active.policy.uses_port().then(|| {
-            let property = host::property(&["destination", "port"]);
+            let property = host::property_joined(b"destination\0port");
             port::of_request(property.as_deref(), &headers)
         });
-        let decision = active.policy.decide(&Request {
+        // Decided in place: a decision is large, and moving it costs.
+        let decision = self.decision.insert(active.policy.decide(&Request {
             headers: &headers,
             source: &active.source,
             port: port.flatten(),
             random: self.shared.random.next_u64(),
             virtual_host: virtual_host.as_deref(),
-        });
+        }));
         if let Some(reason) = &decision.rewrite_rejected {
             log::warn!("meshpolicy: rewrite refused, answered 400: {reason}");
         }
@@ -184,7 +185,6 @@ impl HttpContext for Stream {
         if stats.is_ok_and(|s| s.records(active.policy.telemetry())) {
             self.grpc_read = telemetry::read_grpc(&headers);
         }
-        self.decision = Some(decision);
         if size <= KEEP_HEADERS_BYTES {
             *self.shared.headers.borrow_mut() = headers;
         }

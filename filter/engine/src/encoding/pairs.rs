@@ -24,8 +24,67 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<(String, String)>> {
 /// decoded map, as [`decode`] returns it; on a malformed map it is empty
 /// and the result is `false`.
 pub fn decode_into(bytes: &[u8], pairs: &mut Vec<(String, String)>) -> bool {
-    // Valid UTF-8 (nearly every header) is copied as it is; only the rest
-    // goes through the slower lossy conversion.
+    let Some(count) = checked_count(bytes) else {
+        pairs.clear();
+        return false;
+    };
+    let data_at = 4usize.saturating_add(count.saturating_mul(8));
+    // Nearly every map is valid UTF-8 throughout: its text is checked in
+    // one pass (far cheaper in wasm than a check per string, as a short
+    // string never reaches the word-at-a-time path) and each string is a
+    // slice of it. Any other map, or one whose strings are not whole
+    // slices of its text, is decoded string by string.
+    if let (Some(sizes), Some(text)) = (
+        bytes.get(4..data_at),
+        bytes
+            .get(data_at..)
+            .and_then(|d| std::str::from_utf8(d).ok()),
+    ) && decode_text(sizes, text, count, pairs)
+    {
+        return true;
+    }
+    decode_each(bytes, count, pairs)
+}
+
+/// [`decode_into`] of a map whose keys and values are in `text` (valid
+/// UTF-8), their sizes in `sizes`; `false` (and `pairs` unspecified) when
+/// a string is not a whole slice of `text` or the map is malformed.
+fn decode_text(sizes: &[u8], text: &str, count: usize, pairs: &mut Vec<(String, String)>) -> bool {
+    let set = |dst: &mut String, s: &str| {
+        dst.clear();
+        dst.push_str(s);
+    };
+    pairs.truncate(count);
+    pairs.reserve(count.saturating_sub(pairs.len()));
+    let mut at = 0usize;
+    for (i, size) in sizes.chunks_exact(8).enumerate() {
+        let [k0, k1, k2, k3, v0, v1, v2, v3] = <[u8; 8]>::try_from(size).unwrap_or_default();
+        let key_len = u32::from_le_bytes([k0, k1, k2, k3]) as usize;
+        let value_len = u32::from_le_bytes([v0, v1, v2, v3]) as usize;
+        // Each string is followed by a NUL (skipped, as `take` does).
+        let mut next = |len: usize| {
+            let end = at.checked_add(len)?;
+            let s = text.get(at..end)?;
+            at = end.checked_add(1)?;
+            Some(s)
+        };
+        let (Some(key), Some(value)) = (next(key_len), next(value_len)) else {
+            return false;
+        };
+        match pairs.get_mut(i) {
+            Some((k, v)) => {
+                set(k, key);
+                set(v, value);
+            }
+            None => pairs.push((key.to_owned(), value.to_owned())),
+        }
+    }
+    true
+}
+
+/// [`decode_into`] string by string: valid UTF-8 is copied as it is, the
+/// rest replaced.
+fn decode_each(bytes: &[u8], count: usize, pairs: &mut Vec<(String, String)>) -> bool {
     fn set(dst: &mut String, b: &[u8]) {
         dst.clear();
         match std::str::from_utf8(b) {
@@ -33,10 +92,6 @@ pub fn decode_into(bytes: &[u8], pairs: &mut Vec<(String, String)>) -> bool {
             Err(_) => dst.push_str(&String::from_utf8_lossy(b)),
         }
     }
-    let Some(count) = checked_count(bytes) else {
-        pairs.clear();
-        return false;
-    };
     let mut sizes_at = 4usize;
     let mut data_at = 4usize.saturating_add(count.saturating_mul(8));
     pairs.truncate(count);

@@ -86,3 +86,38 @@ fn decoding_into_reused_pairs_gives_exactly_the_new_map() {
     assert!(decode_into(&[], &mut pairs));
     assert!(pairs.is_empty());
 }
+
+/// What `decode` must give: each key and value as its bytes, made text
+/// with invalid UTF-8 replaced.
+fn lossy(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let raw = decode_raw(bytes)?;
+    Some(raw.iter().map(|(k, v)| (text(k), text(v))).collect())
+}
+
+/// The keys and values are validated as UTF-8 in one pass over the whole
+/// text; a string that is not a whole slice of valid text (a separator
+/// that is not NUL, invalid bytes anywhere in the map) is taken on its own.
+#[test]
+fn strings_are_what_their_own_bytes_say_whatever_the_rest_holds() {
+    let valid = encode(&[(b"x-name", "caf\u{e9}".as_bytes()), (b"k", b"\xe2\x82\xac")]);
+    let invalid_elsewhere = encode(&[(b"x-a", "\u{e9}t\u{e9}".as_bytes()), (b"x-b", b"\xff")]);
+    // `é` (C3 A9) across a separator: the map's text is valid UTF-8, but
+    // the second key starts inside a character.
+    let mut straddling = encode(&[(b"ab", b"c"), (b"\xa9d", b"e")]);
+    let sep = straddling.iter().position(|&b| b == b'c').unwrap() + 1;
+    straddling[sep] = 0xc3;
+    // A value cut inside a character by its length.
+    let mut cut = encode(&[(b"v", b"\xc3\xa9\xc3\xa9")]);
+    cut[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let mut pairs = Vec::new();
+    for bytes in [&valid, &invalid_elsewhere, &straddling, &cut] {
+        let expected = lossy(bytes);
+        assert_eq!(decode(bytes), expected);
+        assert_eq!(decode_into(bytes, &mut pairs), expected.is_some());
+        assert_eq!(Some(&pairs), expected.as_ref());
+    }
+    assert_eq!(decode(&valid).unwrap()[0].1, "caf\u{e9}");
+    assert_eq!(decode(&straddling).unwrap()[1].0, "\u{fffd}d");
+    assert_eq!(decode(&cut).unwrap()[0].1, "\u{e9}\u{fffd}");
+}
