@@ -51,13 +51,18 @@ impl<'a> NodeMetadata<'a> {
     /// `NAMESPACE` (a string). Istio evaluates `sourceLabels` and
     /// `sourceNamespace` against the same node metadata when it builds config.
     pub fn source_info(&self) -> SourceInfo {
-        let labels = self
+        // Inserted one by one, not `collect`ed: the same map (a repeated key
+        // keeps its last value either way) without the sort that `collect`
+        // brings into the filter (about 4 KB).
+        let mut labels = BTreeMap::new();
+        for (key, value) in self
             .property(&["node", "metadata", "LABELS"])
             .as_deref()
             .and_then(pairs::decode)
             .unwrap_or_default()
-            .into_iter()
-            .collect::<BTreeMap<_, _>>();
+        {
+            labels.insert(key, value);
+        }
         let namespace = self
             .property(&["node", "metadata", "NAMESPACE"])
             .and_then(|bytes| String::from_utf8(bytes.into_owned()).ok())
@@ -131,6 +136,22 @@ mod tests {
             ("productpage-v1", "productpage", "unknown")
         );
         assert_eq!(*host.reads.borrow(), ["node.metadata"]);
+    }
+
+    #[test]
+    fn a_label_given_twice_keeps_its_last_value() {
+        let labels = encode(&[(b"app", b"old"), (b"version", b"v1"), (b"app", b"new")]);
+        let whole = encode(&[(b"LABELS", &labels)]);
+        let host = Host {
+            props: vec![("node.metadata", whole)],
+            reads: RefCell::new(Vec::new()),
+        };
+        let labels = NodeMetadata::read(&host).source_info().labels;
+        let entries: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(entries, [("app", "new"), ("version", "v1")]);
     }
 
     #[test]
