@@ -114,7 +114,7 @@ playground: setup
 	if [ $$size -gt $(PLAYGROUND_BUDGET) ]; then echo "error: the playground's .wasm + JS is $$size bytes, over the budget of $(PLAYGROUND_BUDGET)"; exit 1; fi
 
 guests: setup
-	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -p guest-reads-floor
+	$(CARGO) build --release --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor
 	$(CARGO) build --release --target wasm32-unknown-unknown -p guest-nowasi
 
 test: build guests playground
@@ -126,7 +126,7 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p meshpolicy-filter -p meshpolicy-engine -p meshpolicy-cel -- -D warnings
-	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -p guest-reads-floor -- -D warnings
+	$(CARGO) clippy --target $(WASM_TARGET) -p guest-probe -p guest-sdk -p guest-floor -p guest-telemetry-floor -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown -p guest-nowasi -p playground -p meshpolicy-import -- -D warnings
 
 # The article end to end: import its Istio YAML, validate, explain requests

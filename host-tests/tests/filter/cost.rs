@@ -29,14 +29,14 @@ use test_kit::{productpage_node as node, reviews_v2_peer as peer};
 /// An outbound sidecar (`xds.listener_direction` 2) with `properties`
 /// added, counting host calls from the start.
 fn start_with(config: &Value, properties: Properties) -> Plugin {
-    start_module(module(), config, properties)
+    start_module(module(), serde_json::to_vec(config).unwrap(), properties)
 }
 
-fn start_module(module: &LoadedModule, config: &Value, properties: Properties) -> Plugin {
+fn start_module(module: &LoadedModule, config: Vec<u8>, properties: Properties) -> Plugin {
     test_kit::configured(
         module,
         PluginOptions {
-            plugin_config: serde_json::to_vec(config).unwrap(),
+            plugin_config: config,
             properties: properties.with("xds.listener_direction", 2_i64),
             count_host_calls: true,
             ..PluginOptions::default()
@@ -155,13 +155,15 @@ fn with_the_articles_telemetry_a_request_pays_for_what_it_records() {
     assert_eq!(plugin.metrics().len(), 4);
 }
 
-/// The cost bench's third floor (`guest-reads-floor`) is only a floor for
+/// The cost bench's third floor (`guest-telemetry-floor` configured with
+/// `reads`) is only a floor for
 /// meshpolicy if it makes the very host calls meshpolicy makes: the same
 /// functions as often, the same properties in the same order.
 #[test]
 fn the_reads_floor_makes_exactly_the_host_calls_of_meshpolicy() {
     let mut filter = start(&policy(article_telemetry()));
-    let mut floor = start_module(&test_kit::guest("reads-floor"), &json!({}), sidecar());
+    let reads_floor = test_kit::guest("telemetry-floor");
+    let mut floor = start_module(&reads_floor, b"reads".to_vec(), sidecar());
     // meshpolicy defines a label set's four metrics on its first request,
     // the floor at configure: compare the requests after that.
     request(&mut filter);
