@@ -161,7 +161,7 @@ impl Memo {
             && self
                 .nodes
                 .get(h)
-                .is_some_and(|n| n.edge.as_deref().is_some_and(|e| same(e, answer)))
+                .is_some_and(|n| n.edge.as_deref().is_some_and(|e| bytes::eq(e, answer)))
         {
             return Some(h);
         }
@@ -256,20 +256,6 @@ impl Memo {
     }
 }
 
-/// `a == b` eight bytes at a time: wasm has no instruction for it, and the
-/// byte loop of `memcmp` costs about ten instructions a byte (a peer's
-/// Struct is about a hundred). The last bytes (fewer than eight) are
-/// compared as one word too.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (x, y) = (a.chunks_exact(8), b.chunks_exact(8));
-    let word = |c: &[u8]| <[u8; 8]>::try_from(c).ok().map(u64::from_ne_bytes);
-    let tail = bytes::word(x.remainder(), 0) == bytes::word(y.remainder(), 0);
-    tail && x.zip(y).all(|(p, q)| word(p) == word(q))
-}
-
 /// [`Attributes`] that answers the reads already made (in order) from
 /// their answers, and makes and records the rest.
 pub(crate) struct Replay<'a> {
@@ -337,7 +323,7 @@ mod tests {
     use std::borrow::Cow;
     use std::cell::Cell;
 
-    use super::{Answer, Memo, Read, Replay, Walk, same};
+    use super::{Answer, Memo, Read, Replay, Walk};
     use crate::telemetry::cel::{Attributes, HeaderMap};
 
     /// `a` answers its own value, `b` is absent; counts reads.
@@ -451,19 +437,6 @@ mod tests {
         let h = host(b"x");
         assert_eq!(Read::of_property(&["a"]).on(&h).as_deref(), Some(&b"x"[..]));
         assert_eq!(h.reads.get(), 1);
-    }
-
-    #[test]
-    fn same_compares_every_byte() {
-        let a: Vec<u8> = (0..37).collect();
-        assert!(same(&a, &a.clone()));
-        assert!(!same(&a, &a[..36]));
-        for i in 0..a.len() {
-            let mut b = a.clone();
-            b[i] ^= 1;
-            assert!(!same(&a, &b), "byte {i}");
-        }
-        assert!(same(b"", b""));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use super::{all_path_bytes, eq_ignore_ascii_case, find, has_ascii_uppercase, last_of_two};
+use super::{all_path_bytes, eq, eq_ignore_ascii_case, find, has_ascii_uppercase, last_of_two};
 
 /// Strings of every length up to 40 over bytes that matter to the scans
 /// (the letters' edges, the searched bytes, high bytes), each at every
@@ -96,4 +96,17 @@ fn scans_answer_what_their_byte_loops_answer() {
             );
         }
     }
+}
+
+#[test]
+fn eq_compares_every_byte() {
+    let a: Vec<u8> = (0..37).collect();
+    assert!(eq(&a, &a.clone()));
+    assert!(!eq(&a, &a[..36]));
+    for i in 0..a.len() {
+        let mut b = a.clone();
+        b[i] ^= 1;
+        assert!(!eq(&a, &b), "byte {i}");
+    }
+    assert!(eq(b"", b""));
 }
